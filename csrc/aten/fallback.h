@@ -1,0 +1,18 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace accel::aten {
+
+enum class FallbackPolicy { Warn, Silent, Error };
+
+// Op name ("aten::add.Tensor") -> number of times it ran through the CPU fallback.
+std::map<std::string, int64_t> fallback_stats();
+void reset_fallback_stats();
+// "warn", "silent" or "error"; anything else raises ValueError.
+void set_fallback_policy(const std::string& policy);
+std::string fallback_policy();
+
+}  // namespace accel::aten

@@ -1,0 +1,32 @@
+"""torch_accel: an emulated tile-based AI accelerator as the PyTorch device "accel"."""
+import torch
+
+from . import _C  # noqa: F401  (registers the device's kernels, allocator and hooks)
+from ._config import configure, presets, arch_info
+from .fallback import fallback_stats, reset_fallback_stats, set_fallback_policy
+
+__all__ = ["configure", "presets", "arch_info", "fallback_stats", "reset_fallback_stats",
+           "set_fallback_policy"]
+__version__ = "0.1.0"
+
+
+def _register():
+    name = torch._C._get_privateuse1_backend_name()
+    if name == "privateuseone":
+        torch.utils.rename_privateuse1_backend("accel")
+    elif name != "accel":
+        raise RuntimeError(f"torch_accel needs the PrivateUse1 device, but backend {name!r} "
+                           "already claimed it in this process")
+    if not hasattr(torch, "accel"):
+        from . import device
+        torch._register_device_module("accel", device)
+        torch.utils.generate_methods_for_privateuse1_backend(
+            for_tensor=True, for_module=True, for_packed_sequence=True, for_storage=True)
+
+
+_register()
+_config.apply_environment()
+
+
+def _autoload():
+    """Entry point of the torch.backends group: importing this package did the work."""

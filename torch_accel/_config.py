@@ -1,0 +1,74 @@
+"""Choosing the emulated chip: presets, architecture files and device count."""
+import json
+import os
+
+from . import _C
+
+_YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def presets():
+    """Names of the built-in architectures."""
+    return list(_C.preset_names())
+
+
+def _json_from_yaml_file(path):
+    import yaml
+    try:
+        with open(path) as f:
+            doc = yaml.safe_load(f)
+    except OSError as e:
+        raise ValueError(f"cannot open architecture file '{path}': {e.strerror}") from None
+    except yaml.YAMLError as e:
+        raise ValueError(f"{path}: malformed YAML: {e}") from None
+    return json.dumps(doc)
+
+
+def _resolve(arch):
+    """(arch spec, inline JSON, origin) for a preset name, a file path or a dict."""
+    if isinstance(arch, dict):
+        text = json.dumps(arch)
+        _C.validate_arch_json(text, "<dict>")
+        return None, text, "<dict>"
+    if not isinstance(arch, (str, os.PathLike)):
+        raise TypeError(f"arch must be a preset name, a path or a dict, not {type(arch).__name__}")
+    arch = os.fspath(arch)
+    if arch.endswith(_YAML_SUFFIXES):
+        text = _json_from_yaml_file(arch)
+        _C.validate_arch_json(text, arch)
+        return None, text, arch
+    _C.arch_json_for(arch)  # raises ValueError naming the problem
+    return arch, None, ""
+
+
+def configure(arch=None, num_devices=None):
+    """Chooses the chip and the number of devices, before the device is first used.
+
+    arch: a preset name (see presets()), a path to a JSON or YAML architecture
+    file, or a dict of fields. num_devices: accel:0 to accel:n-1.
+    """
+    if num_devices is not None and (not isinstance(num_devices, int) or isinstance(num_devices, bool)):
+        raise TypeError(f"num_devices must be an int, not {type(num_devices).__name__}")
+    spec = json_text = None
+    origin = ""
+    if arch is not None:
+        spec, json_text, origin = _resolve(arch)
+    _C.configure(arch=spec, arch_json=json_text, origin=origin, num_devices=num_devices)
+
+
+def apply_environment():
+    """Reads TORCH_ACCEL_ARCH when it names a YAML file. Runs at import, inside
+    `import torch`, so a bad file is reported at first use instead of here."""
+    arch = os.environ.get("TORCH_ACCEL_ARCH", "")
+    if not arch.endswith(_YAML_SUFFIXES) or _C.is_initialized():
+        return
+    try:
+        text = _json_from_yaml_file(arch)
+        _C.configure(arch_json=text, origin=f"TORCH_ACCEL_ARCH={arch}")
+    except ValueError as e:
+        _C.configure(deferred_error=f"TORCH_ACCEL_ARCH={arch}: {e}")
+
+
+def arch_info():
+    """The architecture in use, as a dict of its fields and their sources."""
+    return json.loads(_C.arch_json())
