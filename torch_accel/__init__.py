@@ -1,5 +1,14 @@
 """torch_accel: an emulated tile-based AI accelerator as the PyTorch device "accel"."""
-import torch
+
+
+def _autoload():
+    """Entry point of the torch.backends group: importing this package does the work.
+
+    Defined before `import torch` because importing torch_accel first makes
+    torch autoload this very module while it is still half-imported."""
+
+
+import torch  # noqa: E402
 
 from . import _C  # noqa: F401  (registers the device's kernels, allocator and hooks)
 from ._config import configure, presets, arch_info
@@ -26,7 +35,3 @@ def _register():
 
 _register()
 _config.apply_environment()
-
-
-def _autoload():
-    """Entry point of the torch.backends group: importing this package did the work."""

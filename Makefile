@@ -1,0 +1,27 @@
+PYTHON ?= python3
+export TORCH_ACCEL_BUILD_TESTS := 1
+export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
+
+.PHONY: demo test setup build test-cpp test-python clean
+
+demo: build
+	$(PYTHON) -m torch_accel demo
+
+test: build
+	$(MAKE) --no-print-directory test-cpp test-python
+
+setup:
+	@PYTHON=$(PYTHON) scripts/setup.sh
+
+# Editable install: CMake builds incrementally in build/, with ccache.
+build: setup
+	TORCH_DEVICE_BACKEND_AUTOLOAD=0 $(PYTHON) -m pip install -q --no-build-isolation -e .
+
+test-cpp:
+	ctest --test-dir build --output-on-failure
+
+test-python:
+	$(PYTHON) -m pytest tests/python -q -p no:cacheprovider
+
+clean:
+	rm -rf build *.egg-info torch_accel/_C*.so

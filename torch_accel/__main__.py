@@ -1,0 +1,19 @@
+"""The torch-accel command line: `python -m torch_accel demo`."""
+import argparse
+import sys
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="torch-accel", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="run a model on the emulated chip and compare with CPU")
+    demo.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        from .demo import run
+        return run(seed=args.seed)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
