@@ -13,9 +13,10 @@ import torch  # noqa: E402
 from . import _C  # noqa: F401  (registers the device's kernels, allocator and hooks)
 from ._config import configure, presets, arch_info
 from .fallback import fallback_stats, reset_fallback_stats, set_fallback_policy
+from .profiler import profile
 
 __all__ = ["configure", "presets", "arch_info", "fallback_stats", "reset_fallback_stats",
-           "set_fallback_policy"]
+           "set_fallback_policy", "profile"]
 __version__ = "0.1.0"
 
 

@@ -88,6 +88,12 @@ std::string fallback_policy() {
   return "warn";
 }
 
+at::Tensor fallback_call(const char* name, const char* overload, torch::jit::Stack stack) {
+  const auto op = c10::Dispatcher::singleton().findSchemaOrThrow(name, overload);
+  accel_fallback(op, &stack);
+  return stack.at(0).toTensor();
+}
+
 TORCH_LIBRARY_IMPL(_, PrivateUse1, m) {
   m.fallback(torch::CppFunction::makeFromBoxedFunction<&accel_fallback>());
 }

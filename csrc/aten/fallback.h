@@ -16,3 +16,13 @@ void set_fallback_policy(const std::string& policy);
 std::string fallback_policy();
 
 }  // namespace accel::aten
+
+#include <ATen/core/dispatch/Dispatcher.h>
+
+namespace accel::aten {
+
+// Runs a natively registered op through the counted CPU fallback, for inputs
+// its tile kernels do not take (complex dtypes, for one).
+at::Tensor fallback_call(const char* name, const char* overload, torch::jit::Stack stack);
+
+}  // namespace accel::aten

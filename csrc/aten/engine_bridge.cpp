@@ -1,0 +1,66 @@
+#include "aten/engine_bridge.h"
+
+#include <stdexcept>
+
+#include "glue/glue.h"
+
+namespace accel::aten {
+
+engine::DType engine_dtype(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return engine::DType::F32;
+    case at::kDouble: return engine::DType::F64;
+    case at::kBFloat16: return engine::DType::BF16;
+    case at::kHalf: return engine::DType::F16;
+    case at::kChar: return engine::DType::I8;
+    case at::kByte: return engine::DType::U8;
+    case at::kShort: return engine::DType::I16;
+    case at::kInt: return engine::DType::I32;
+    case at::kLong: return engine::DType::I64;
+    case at::kBool: return engine::DType::Bool;
+    default: TORCH_CHECK_TYPE(false, "accel tile kernels do not support dtype ", t);
+  }
+}
+
+namespace {
+
+engine::TensorRef operand(const at::TensorIteratorBase& iter, int arg) {
+  engine::TensorRef ref;
+  ref.data = iter.data_ptr(arg);
+  ref.dtype = engine_dtype(iter.dtype(arg));
+  const int64_t nd = iter.ndim();
+  const int64_t elem = at::elementSize(iter.dtype(arg));
+  // TensorIterator orders dims fastest first; the engine wants slowest first.
+  for (int64_t d = nd - 1; d >= 0; --d) {
+    ref.sizes.push_back(iter.shape()[d]);
+    ref.strides.push_back(iter.strides(arg)[d] / elem);
+  }
+  return ref;
+}
+
+}  // namespace
+
+void launch_eltwise(const char* op, const engine::TileKernel& kernel,
+                    const at::TensorIteratorBase& iter, const engine::KernelParams& params,
+                    std::optional<at::ScalarType> compute) {
+  TORCH_INTERNAL_ASSERT(iter.noutputs() == 1);
+  const engine::TensorRef out = operand(iter, 0);
+  std::vector<engine::TensorRef> inputs;
+  for (int i = 1; i < iter.ntensors(); ++i) inputs.push_back(operand(iter, i));
+  const int device = iter.device(0).index();
+  auto& runtime = chip::Runtime::get();
+  const chip::Arch& arch = glue::chip_call([&]() -> const chip::Arch& { return runtime.arch(); });
+  engine::ProgramRecord rec;
+  try {
+    rec = engine::run_eltwise(arch, op, kernel, out, inputs, engine_dtype(compute.value_or(iter.common_dtype())),
+                              params);
+  } catch (const engine::L1OverflowError& e) {
+    TORCH_CHECK(false, e.what());
+  } catch (const std::domain_error& e) {
+    TORCH_CHECK(false, e.what());
+  }
+  rec.device = device;
+  engine::record(std::move(rec));
+}
+
+}  // namespace accel::aten

@@ -1,0 +1,18 @@
+// From ATen's TensorIterator to an engine program, and the program's record
+// to the profiler.
+#pragma once
+
+#include <ATen/TensorIterator.h>
+
+#include "engine/eltwise.h"
+
+namespace accel::aten {
+
+engine::DType engine_dtype(at::ScalarType t);
+// Runs `kernel` over iter (output 0, then inputs) on the device's cores,
+// computing in `compute` (default: the iterator's common dtype).
+void launch_eltwise(const char* op, const engine::TileKernel& kernel,
+                    const at::TensorIteratorBase& iter, const engine::KernelParams& params = {},
+                    std::optional<at::ScalarType> compute = std::nullopt);
+
+}  // namespace accel::aten

@@ -1,0 +1,195 @@
+#include "engine/eltwise.h"
+
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace accel::engine {
+namespace {
+
+constexpr int64_t kTile = 32;
+constexpr int64_t kTileElems = kTile * kTile;
+
+template <class C, class S>
+void load_typed(C* dst, const S* src, int64_t stride, int64_t n) {
+  if (stride == 1) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<C>(src[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<C>(src[i * stride]);
+  }
+}
+
+// Reader: one tile row from DRAM into the L1 buffer, converted to the compute type.
+template <class C>
+void load_row(C* dst, const char* src, DType dt, int64_t stride, int64_t n) {
+  switch (dt) {
+    case DType::F32: return load_typed(dst, reinterpret_cast<const float*>(src), stride, n);
+    case DType::F64: return load_typed(dst, reinterpret_cast<const double*>(src), stride, n);
+    case DType::BF16: return load_typed(dst, reinterpret_cast<const c10::BFloat16*>(src), stride, n);
+    case DType::F16: return load_typed(dst, reinterpret_cast<const c10::Half*>(src), stride, n);
+    case DType::I8: return load_typed(dst, reinterpret_cast<const int8_t*>(src), stride, n);
+    case DType::U8: return load_typed(dst, reinterpret_cast<const uint8_t*>(src), stride, n);
+    case DType::I16: return load_typed(dst, reinterpret_cast<const int16_t*>(src), stride, n);
+    case DType::I32: return load_typed(dst, reinterpret_cast<const int32_t*>(src), stride, n);
+    case DType::I64: return load_typed(dst, reinterpret_cast<const int64_t*>(src), stride, n);
+    case DType::Bool: return load_typed(dst, reinterpret_cast<const bool*>(src), stride, n);
+  }
+}
+
+template <class D, class C>
+void store_typed(D* dst, const C* src, int64_t stride, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    if constexpr (std::is_same_v<D, bool>) dst[i * stride] = src[i] != C(0);
+    else dst[i * stride] = static_cast<D>(src[i]);
+  }
+}
+
+// Writer: one tile row from L1 back to DRAM, packed to the output format.
+template <class C>
+void store_row(char* dst, DType dt, int64_t stride, const C* src, int64_t n) {
+  switch (dt) {
+    case DType::F32: return store_typed(reinterpret_cast<float*>(dst), src, stride, n);
+    case DType::F64: return store_typed(reinterpret_cast<double*>(dst), src, stride, n);
+    case DType::BF16: return store_typed(reinterpret_cast<c10::BFloat16*>(dst), src, stride, n);
+    case DType::F16: return store_typed(reinterpret_cast<c10::Half*>(dst), src, stride, n);
+    case DType::I8: return store_typed(reinterpret_cast<int8_t*>(dst), src, stride, n);
+    case DType::U8: return store_typed(reinterpret_cast<uint8_t*>(dst), src, stride, n);
+    case DType::I16: return store_typed(reinterpret_cast<int16_t*>(dst), src, stride, n);
+    case DType::I32: return store_typed(reinterpret_cast<int32_t*>(dst), src, stride, n);
+    case DType::I64: return store_typed(reinterpret_cast<int64_t*>(dst), src, stride, n);
+    case DType::Bool: return store_typed(reinterpret_cast<bool*>(dst), src, stride, n);
+  }
+}
+
+// The iteration space as [batch, rows, cols] for tiling.
+struct TileGrid {
+  int64_t batch, rows, cols, row_tiles, col_tiles;
+  bool flat;  // 1-D: rows of 32 consecutive elements
+  int64_t tiles() const { return batch * row_tiles * col_tiles; }
+};
+
+TileGrid grid_for(const TensorRef& out) {
+  TileGrid g{};
+  const int64_t n = out.numel();
+  g.flat = out.dim() <= 1;
+  if (g.flat) {
+    g.batch = 1;
+    g.cols = kTile;
+    g.rows = (n + kTile - 1) / kTile;
+  } else {
+    g.cols = out.sizes.back();
+    g.rows = out.sizes[out.dim() - 2];
+    g.batch = g.rows * g.cols == 0 ? 0 : n / (g.rows * g.cols);
+  }
+  g.row_tiles = (g.rows + kTile - 1) / kTile;
+  g.col_tiles = (g.cols + kTile - 1) / kTile;
+  return g;
+}
+
+// Element offset of (batch b, row r, col 0) in tensor t.
+int64_t row_offset(const TensorRef& t, const TileGrid& g, int64_t b, int64_t r) {
+  if (g.flat) return t.dim() == 0 ? 0 : r * kTile * t.strides[0];
+  int64_t offset = r * t.strides[t.dim() - 2];
+  for (int64_t d = t.dim() - 3; d >= 0 && b > 0; --d) {
+    offset += (b % t.sizes[d]) * t.strides[d];
+    b /= t.sizes[d];
+  }
+  return offset;
+}
+
+int64_t col_stride(const TensorRef& t) { return t.dim() == 0 ? 0 : t.strides.back(); }
+
+template <class C>
+void run_tiles(const TileGrid& g, TileFn<C> fn, const TensorRef& out,
+               const std::vector<TensorRef>& inputs, const KernelParams& p, int64_t begin,
+               int64_t end) {
+  const size_t n_in = inputs.size();
+  // The core's circular buffers in L1: one tile per input and one for output.
+  std::vector<C> cb(kTileElems * (n_in + 1));
+  std::vector<const C*> in_tiles(n_in);
+  for (size_t i = 0; i < n_in; ++i) in_tiles[i] = cb.data() + i * kTileElems;
+  C* out_tile = cb.data() + n_in * kTileElems;
+  const int64_t numel = out.numel();
+
+  for (int64_t t = begin; t < end; ++t) {
+    const int64_t b = t / (g.row_tiles * g.col_tiles);
+    const int64_t rt = (t / g.col_tiles) % g.row_tiles;
+    const int64_t ct = t % g.col_tiles;
+    const int64_t r0 = rt * kTile, c0 = ct * kTile;
+    const int64_t nr = std::min(kTile, g.rows - r0);
+    int64_t nc = std::min(kTile, g.cols - c0);
+    // Partial tiles are masked: only the valid rows and columns move.
+    int64_t valid = 0;
+    for (int64_t r = 0; r < nr; ++r) {
+      int64_t width = nc;
+      if (g.flat) width = std::min<int64_t>(kTile, numel - (r0 + r) * kTile);
+      for (size_t i = 0; i < n_in; ++i) {
+        const auto& in = inputs[i];
+        const char* src = static_cast<const char*>(in.data) +
+                          (row_offset(in, g, b, r0 + r) + c0 * col_stride(in)) * dtype_bytes(in.dtype);
+        load_row(const_cast<C*>(in_tiles[i]) + valid, src, in.dtype, col_stride(in), width);
+      }
+      valid += width;
+    }
+    fn(in_tiles.data(), out_tile, valid, p);
+    valid = 0;
+    for (int64_t r = 0; r < nr; ++r) {
+      int64_t width = nc;
+      if (g.flat) width = std::min<int64_t>(kTile, numel - (r0 + r) * kTile);
+      char* dst = static_cast<char*>(out.data) +
+                  (row_offset(out, g, b, r0 + r) + c0 * col_stride(out)) * dtype_bytes(out.dtype);
+      store_row(dst, out.dtype, col_stride(out), out_tile + valid, width);
+      valid += width;
+    }
+  }
+}
+
+std::string format_of(const std::vector<TensorRef>& inputs) {
+  return inputs.empty() ? "" : dtype_name(inputs[0].dtype);
+}
+
+}  // namespace
+
+ProgramRecord run_eltwise(const chip::Arch& arch, const char* op, const TileKernel& kernel,
+                          const TensorRef& out, const std::vector<TensorRef>& inputs,
+                          DType compute, const KernelParams& params) {
+  const TileGrid g = grid_for(out);
+  const int64_t tile_area = arch.tile_rows * arch.tile_cols;
+  std::vector<CircularBuffer> cbs;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    cbs.push_back({"in" + std::to_string(i), 2, tile_area * dtype_bytes(inputs[i].dtype)});
+  cbs.push_back({"out", 2, tile_area * dtype_bytes(out.dtype)});
+  const int64_t l1 = check_l1(arch, op, cbs);
+
+  const CoreSplit split = split_tiles(g.tiles(), arch.num_cores());
+  if (out.numel() > 0) {
+    run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
+      if (compute == DType::F64) run_tiles<double>(g, kernel.f64, out, inputs, params, begin, end);
+      else if (is_floating(compute)) run_tiles<float>(g, kernel.f32, out, inputs, params, begin, end);
+      else run_tiles<int64_t>(g, kernel.i64, out, inputs, params, begin, end);
+    });
+  }
+
+  ProgramRecord rec;
+  rec.op = op;
+  rec.reader = "reader_tilize_interleaved";
+  rec.compute = kernel.name;
+  rec.writer = "writer_untilize_interleaved";
+  rec.compute_engine = kernel.engine;
+  rec.input_format = format_of(inputs);
+  rec.output_format = dtype_name(out.dtype);
+  rec.flops = out.numel() * kernel.flops_per_element;
+  for (const auto& in : inputs) rec.dram_read_bytes += g.tiles() * tile_area * dtype_bytes(in.dtype);
+  rec.dram_write_bytes = g.tiles() * tile_area * dtype_bytes(out.dtype);
+  rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;
+  rec.tiles = g.tiles();
+  rec.cores_used = split.cores_used;
+  for (int64_t c = 0; c < split.cores_used; ++c)
+    rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, split.tiles(c));
+  rec.l1_bytes_per_core = l1;
+  return rec;
+}
+
+}  // namespace accel::engine

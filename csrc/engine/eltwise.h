@@ -1,0 +1,39 @@
+// Element-wise programs: the output's iteration space is viewed as
+// [batch, rows, cols], cut into 32x32 tiles (a 1-D space is rows of 32), and
+// each core reads its tiles into L1, runs the tile kernel, and writes back.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/program.h"
+#include "engine/tensor_ref.h"
+
+namespace accel::engine {
+
+struct KernelParams {
+  double alpha = 1, beta = 0, gamma = 0;
+  int64_t mode = 0;
+};
+
+template <class C>
+using TileFn = void (*)(const C* const* in, C* out, int64_t n, const KernelParams& p);
+
+// One tile kernel in the three compute types the cores use on the host:
+// fp32 (also for bf16/fp16 data), fp64, and int64 (all integer and bool data).
+struct TileKernel {
+  const char* name;
+  const char* engine;  // "fpu" or "sfpu"
+  int64_t flops_per_element;
+  TileFn<float> f32;
+  TileFn<double> f64;
+  TileFn<int64_t> i64;
+};
+
+// out[i] = kernel(inputs[0][i], ...). Inputs carry out's sizes with their own
+// strides (0 broadcasts) and dtypes; `compute` picks the compute type.
+ProgramRecord run_eltwise(const chip::Arch& arch, const char* op, const TileKernel& kernel,
+                          const TensorRef& out, const std::vector<TensorRef>& inputs,
+                          DType compute, const KernelParams& params);
+
+}  // namespace accel::engine

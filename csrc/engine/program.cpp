@@ -1,0 +1,66 @@
+#include "engine/program.h"
+
+#include <ATen/Parallel.h>
+
+#include <atomic>
+#include <mutex>
+
+namespace accel::engine {
+
+CoreSplit split_tiles(int64_t total_tiles, int64_t num_cores) {
+  CoreSplit split;
+  split.cores_used = std::min(total_tiles, num_cores);
+  split.first_tile.resize(split.cores_used + 1, 0);
+  if (split.cores_used == 0) return split;
+  const int64_t base = total_tiles / split.cores_used;
+  const int64_t extra = total_tiles % split.cores_used;  // first `extra` cores take one more
+  for (int64_t c = 0; c < split.cores_used; ++c)
+    split.first_tile[c + 1] = split.first_tile[c] + base + (c < extra ? 1 : 0);
+  return split;
+}
+
+int64_t check_l1(const chip::Arch& arch, const std::string& op,
+                 const std::vector<CircularBuffer>& buffers) {
+  int64_t total = 0;
+  std::string listing;
+  for (const auto& cb : buffers) {
+    total += cb.bytes();
+    listing += (listing.empty() ? "" : ", ") + cb.name + " " + std::to_string(cb.pages) +
+               " x " + std::to_string(cb.tile_bytes) + " B";
+  }
+  if (total > arch.l1_bytes_per_core)
+    throw L1OverflowError(op + ": circular buffers need " + std::to_string(total) +
+                          " bytes of L1 per core (" + listing + ") but '" + arch.name +
+                          "' has " + std::to_string(arch.l1_bytes_per_core));
+  return total;
+}
+
+void run_on_cores(const CoreSplit& split,
+                  const std::function<void(int64_t, int64_t, int64_t)>& body) {
+  at::parallel_for(0, split.cores_used, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t core = begin; core < end; ++core)
+      body(core, split.first_tile[core], split.first_tile[core + 1]);
+  });
+}
+
+namespace {
+std::atomic<bool> g_recording{false};
+std::mutex g_mutex;
+std::vector<ProgramRecord> g_records;
+}  // namespace
+
+void set_recording(bool on) { g_recording.store(on); }
+bool recording() { return g_recording.load(std::memory_order_relaxed); }
+
+void record(ProgramRecord rec) {
+  if (!recording()) return;
+  std::lock_guard<std::mutex> lock(g_mutex);
+  g_records.push_back(std::move(rec));
+}
+
+std::vector<ProgramRecord> take_records() {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  return std::exchange(g_records, {});
+}
+
+}  // namespace accel::engine

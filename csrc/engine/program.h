@@ -1,0 +1,71 @@
+// An op on the chip is a program: its output tiles are split over the cores,
+// and each core runs reader -> compute -> writer through circular buffers in
+// its L1. This file holds what every program shares: the split, the L1 plan,
+// the per-core launch and the record the performance model consumes.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "chip/arch.h"
+
+namespace accel::engine {
+
+struct L1OverflowError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// A contiguous range of tiles per core, like tt-metal's split_work_to_cores.
+struct CoreSplit {
+  int64_t cores_used = 0;
+  std::vector<int64_t> first_tile;  // size cores_used + 1
+  int64_t tiles(int64_t core) const { return first_tile[core + 1] - first_tile[core]; }
+};
+CoreSplit split_tiles(int64_t total_tiles, int64_t num_cores);
+
+// One circular buffer: `pages` tiles of `tile_bytes` each.
+struct CircularBuffer {
+  std::string name;
+  int64_t pages;
+  int64_t tile_bytes;
+  int64_t bytes() const { return pages * tile_bytes; }
+};
+
+// Sums the buffers; throws L1OverflowError naming them when they exceed a core's L1.
+int64_t check_l1(const chip::Arch& arch, const std::string& op,
+                 const std::vector<CircularBuffer>& buffers);
+
+// What a program did, per the chip's roles. The cost model reads this.
+struct ProgramRecord {
+  std::string op;
+  std::string reader, compute, writer;  // kernel names
+  std::string compute_engine;           // "fpu" or "sfpu"
+  std::string input_format, output_format;
+  int math_fidelity = 4;
+  bool fp32_dest_acc = true;
+  int64_t flops = 0;
+  int64_t dram_read_bytes = 0;
+  int64_t dram_write_bytes = 0;
+  int64_t noc_bytes = 0;
+  int64_t tiles = 0;
+  int64_t cores_used = 0;
+  int64_t max_tiles_per_core = 0;
+  int64_t l1_bytes_per_core = 0;
+  int device = 0;
+};
+
+// Runs body(core, first_tile, end_tile) for every core with work, the cores
+// emulated in parallel on the host's threads.
+void run_on_cores(const CoreSplit& split,
+                  const std::function<void(int64_t core, int64_t begin, int64_t end)>& body);
+
+// Profiling: programs are appended while a collector is active.
+void set_recording(bool on);
+bool recording();
+void record(ProgramRecord rec);
+std::vector<ProgramRecord> take_records();
+
+}  // namespace accel::engine

@@ -1,0 +1,186 @@
+#include "kernels/eltwise/binary.h"
+
+#include <cmath>
+#include <functional>
+#include <stdexcept>
+#include <type_traits>
+
+#include "kernels/eltwise/tile_kernel.h"
+
+namespace accel::kernels {
+namespace {
+
+template <class C>
+constexpr bool is_int = std::is_integral_v<C>;
+
+template <class C>
+C checked_divisor(C b) {
+  if constexpr (is_int<C>)
+    if (b == 0) throw std::domain_error("ZeroDivisionError");
+  return b;
+}
+
+struct AddOp { KernelParams p; template <class C> C operator()(C a, C b) const { return a + static_cast<C>(p.alpha) * b; } };
+struct SubOp { KernelParams p; template <class C> C operator()(C a, C b) const { return a - static_cast<C>(p.alpha) * b; } };
+struct MulOp { KernelParams p; template <class C> C operator()(C a, C b) const { return a * b; } };
+struct DivOp { KernelParams p; template <class C> C operator()(C a, C b) const { return a / checked_divisor(b); } };
+struct DivTruncOp {
+  KernelParams p;
+  template <class C> C operator()(C a, C b) const {
+    if constexpr (is_int<C>) return a / checked_divisor(b);
+    else return std::trunc(a / b);
+  }
+};
+// Matches ATen's div_floor: Python semantics, sign of the divisor.
+struct DivFloorOp {
+  KernelParams p;
+  template <class C> C operator()(C a, C b) const {
+    if constexpr (is_int<C>) {
+      checked_divisor(b);
+      C q = a / b;
+      if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
+      return q;
+    } else {
+      if (b == 0) return a / b;
+      C mod = std::fmod(a, b);
+      C div = (a - mod) / b;
+      if (mod != 0 && (b < 0) != (mod < 0)) div -= C(1);
+      C floordiv;
+      if (div != 0) {
+        floordiv = std::floor(div);
+        if (div - floordiv > C(0.5)) floordiv += C(1);
+      } else {
+        floordiv = std::copysign(C(0), a / b);
+      }
+      return floordiv;
+    }
+  }
+};
+struct MaximumOp {
+  KernelParams p;
+  template <class C> C operator()(C a, C b) const {
+    if constexpr (!is_int<C>) if (std::isnan(a) || std::isnan(b)) return std::isnan(a) ? a : b;
+    return a > b ? a : b;
+  }
+};
+struct MinimumOp {
+  KernelParams p;
+  template <class C> C operator()(C a, C b) const {
+    if constexpr (!is_int<C>) if (std::isnan(a) || std::isnan(b)) return std::isnan(a) ? a : b;
+    return a < b ? a : b;
+  }
+};
+struct PowOp {
+  KernelParams p;
+  template <class C> C operator()(C a, C b) const {
+    if constexpr (is_int<C>) {
+      if (b < 0) {
+        if (a == 1) return 1;
+        if (a == -1) return (b % 2 == 0) ? 1 : -1;
+        if (a == 0) throw std::domain_error("Integers to negative integer powers are not allowed.");
+        return 0;
+      }
+      C result = 1, base = a;
+      for (C e = b; e > 0; e >>= 1) {
+        if (e & 1) result *= base;
+        base *= base;
+      }
+      return result;
+    } else {
+      return std::pow(a, b);
+    }
+  }
+};
+struct RemainderOp {
+  KernelParams p;
+  template <class C> C operator()(C a, C b) const {
+    if constexpr (is_int<C>) {
+      C r = a % checked_divisor(b);
+      return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+    } else {
+      C mod = std::fmod(a, b);
+      return (mod != 0 && ((b < 0) != (mod < 0))) ? mod + b : mod;
+    }
+  }
+};
+struct FmodOp {
+  KernelParams p;
+  template <class C> C operator()(C a, C b) const {
+    if constexpr (is_int<C>) return a % checked_divisor(b);
+    else return std::fmod(a, b);
+  }
+};
+struct Atan2Op { KernelParams p; template <class C> C operator()(C a, C b) const { return static_cast<C>(std::atan2(a, b)); } };
+struct EqOp { KernelParams p; template <class C> C operator()(C a, C b) const { return a == b; } };
+struct NeOp { KernelParams p; template <class C> C operator()(C a, C b) const { return a != b; } };
+struct LtOp { KernelParams p; template <class C> C operator()(C a, C b) const { return a < b; } };
+struct LeOp { KernelParams p; template <class C> C operator()(C a, C b) const { return a <= b; } };
+struct GtOp { KernelParams p; template <class C> C operator()(C a, C b) const { return a > b; } };
+struct GeOp { KernelParams p; template <class C> C operator()(C a, C b) const { return a >= b; } };
+struct LogicalAndOp { KernelParams p; template <class C> C operator()(C a, C b) const { return a != 0 && b != 0; } };
+struct LogicalOrOp { KernelParams p; template <class C> C operator()(C a, C b) const { return a != 0 || b != 0; } };
+struct LogicalXorOp { KernelParams p; template <class C> C operator()(C a, C b) const { return (a != 0) != (b != 0); } };
+template <class F>
+struct BitwiseOp {
+  KernelParams p;
+  template <class C> C operator()(C a, C b) const {
+    if constexpr (is_int<C>) return F{}(a, b);
+    else throw std::domain_error("bitwise ops need integer or bool tensors");
+  }
+};
+
+struct WhereOp { KernelParams p; template <class C> C operator()(C cond, C a, C b) const { return cond != 0 ? a : b; } };
+// ATen's lerp: the two-sided form keeps accuracy near both ends.
+struct LerpOp {
+  KernelParams p;
+  template <class C> C operator()(C a, C b, C w) const {
+    if constexpr (is_int<C>) return a + w * (b - a);
+    else return std::abs(w) < C(0.5) ? a + w * (b - a) : b - (b - a) * (C(1) - w);
+  }
+};
+struct AddcmulOp { KernelParams p; template <class C> C operator()(C a, C b, C c) const { return a + static_cast<C>(p.alpha) * b * c; } };
+struct AddcdivOp { KernelParams p; template <class C> C operator()(C a, C b, C c) const { return a + static_cast<C>(p.alpha) * (b / checked_divisor(c)); } };
+
+}  // namespace
+
+const engine::TileKernel& binary_kernel(Binary op) {
+  static const engine::TileKernel table[] = {
+      tile_kernel<AddOp, 2>("eltwise_binary_add", "fpu", 1),
+      tile_kernel<SubOp, 2>("eltwise_binary_sub", "fpu", 1),
+      tile_kernel<MulOp, 2>("eltwise_binary_mul", "fpu", 1),
+      tile_kernel<DivOp, 2>("eltwise_binary_div", "sfpu", 4),
+      tile_kernel<DivTruncOp, 2>("eltwise_binary_div_trunc", "sfpu", 5),
+      tile_kernel<DivFloorOp, 2>("eltwise_binary_div_floor", "sfpu", 8),
+      tile_kernel<MaximumOp, 2>("eltwise_binary_maximum", "sfpu", 1),
+      tile_kernel<MinimumOp, 2>("eltwise_binary_minimum", "sfpu", 1),
+      tile_kernel<PowOp, 2>("eltwise_binary_pow", "sfpu", 16),
+      tile_kernel<RemainderOp, 2>("eltwise_binary_remainder", "sfpu", 6),
+      tile_kernel<FmodOp, 2>("eltwise_binary_fmod", "sfpu", 5),
+      tile_kernel<Atan2Op, 2>("eltwise_binary_atan2", "sfpu", 20),
+      tile_kernel<EqOp, 2>("eltwise_binary_eq", "sfpu", 1),
+      tile_kernel<NeOp, 2>("eltwise_binary_ne", "sfpu", 1),
+      tile_kernel<LtOp, 2>("eltwise_binary_lt", "sfpu", 1),
+      tile_kernel<LeOp, 2>("eltwise_binary_le", "sfpu", 1),
+      tile_kernel<GtOp, 2>("eltwise_binary_gt", "sfpu", 1),
+      tile_kernel<GeOp, 2>("eltwise_binary_ge", "sfpu", 1),
+      tile_kernel<LogicalAndOp, 2>("eltwise_binary_logical_and", "sfpu", 1),
+      tile_kernel<LogicalOrOp, 2>("eltwise_binary_logical_or", "sfpu", 1),
+      tile_kernel<LogicalXorOp, 2>("eltwise_binary_logical_xor", "sfpu", 1),
+      tile_kernel<BitwiseOp<std::bit_and<>>, 2>("eltwise_binary_bitwise_and", "sfpu", 1),
+      tile_kernel<BitwiseOp<std::bit_or<>>, 2>("eltwise_binary_bitwise_or", "sfpu", 1),
+      tile_kernel<BitwiseOp<std::bit_xor<>>, 2>("eltwise_binary_bitwise_xor", "sfpu", 1),
+  };
+  return table[static_cast<int>(op)];
+}
+
+const engine::TileKernel& ternary_kernel(Ternary op) {
+  static const engine::TileKernel table[] = {
+      tile_kernel<WhereOp, 3>("eltwise_ternary_where", "sfpu", 1),
+      tile_kernel<LerpOp, 3>("eltwise_ternary_lerp", "sfpu", 3),
+      tile_kernel<AddcmulOp, 3>("eltwise_ternary_addcmul", "fpu", 3),
+      tile_kernel<AddcdivOp, 3>("eltwise_ternary_addcdiv", "sfpu", 6),
+  };
+  return table[static_cast<int>(op)];
+}
+
+}  // namespace accel::kernels

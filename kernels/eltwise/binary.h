@@ -1,0 +1,19 @@
+// Element-wise tile kernels of two and three operands.
+#pragma once
+
+#include "engine/eltwise.h"
+
+namespace accel::kernels {
+
+enum class Binary {
+  Add, Sub, Mul, Div, DivTrunc, DivFloor, Maximum, Minimum, Pow, Remainder, Fmod, Atan2,
+  Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr, LogicalXor, BitwiseAnd, BitwiseOr,
+  BitwiseXor,
+};
+enum class Ternary { Where, Lerp, Addcmul, Addcdiv };
+
+// add/sub use params.alpha; addcmul/addcdiv use params.alpha as `value`.
+const engine::TileKernel& binary_kernel(Binary op);
+const engine::TileKernel& ternary_kernel(Ternary op);
+
+}  // namespace accel::kernels

@@ -1,0 +1,36 @@
+// Turns a scalar functor into a TileKernel: the loop over a tile's valid
+// elements in each of the three host compute types. The compiler vectorizes
+// these loops; the functors hold the math.
+#pragma once
+
+#include "engine/eltwise.h"
+
+namespace accel::kernels {
+
+using engine::KernelParams;
+
+template <class Op, int Arity>
+struct TileLoop {
+  template <class C>
+  static void run(const C* const* in, C* out, int64_t n, const KernelParams& p) {
+    const Op op{p};
+    if constexpr (Arity == 1) {
+      const C* a = in[0];
+      for (int64_t i = 0; i < n; ++i) out[i] = op(a[i]);
+    } else if constexpr (Arity == 2) {
+      const C *a = in[0], *b = in[1];
+      for (int64_t i = 0; i < n; ++i) out[i] = op(a[i], b[i]);
+    } else {
+      const C *a = in[0], *b = in[1], *c = in[2];
+      for (int64_t i = 0; i < n; ++i) out[i] = op(a[i], b[i], c[i]);
+    }
+  }
+};
+
+template <class Op, int Arity>
+constexpr engine::TileKernel tile_kernel(const char* name, const char* engine, int64_t flops) {
+  return {name, engine, flops, &TileLoop<Op, Arity>::template run<float>,
+          &TileLoop<Op, Arity>::template run<double>, &TileLoop<Op, Arity>::template run<int64_t>};
+}
+
+}  // namespace accel::kernels

@@ -1,0 +1,148 @@
+#include "kernels/eltwise/unary.h"
+
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "kernels/eltwise/tile_kernel.h"
+
+namespace accel::kernels {
+namespace {
+
+template <class C>
+using Real = std::conditional_t<std::is_integral_v<C>, double, C>;
+
+// Inverse error function, Giles' single-precision approximation refined by
+// two Newton steps on erf, so it is accurate to float and double rounding.
+template <class C>
+C erfinv_value(C y) {
+  if (y <= -1) return y == -1 ? -std::numeric_limits<C>::infinity() : std::numeric_limits<C>::quiet_NaN();
+  if (y >= 1) return y == 1 ? std::numeric_limits<C>::infinity() : std::numeric_limits<C>::quiet_NaN();
+  double w = -std::log((1.0 - y) * (1.0 + y)), x;
+  if (w < 5.0) {
+    w -= 2.5;
+    x = 2.81022636e-08;
+    for (double c : {3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
+                     -0.00417768164, 0.246640727, 1.50140941})
+      x = c + x * w;
+  } else {
+    w = std::sqrt(w) - 3.0;
+    x = -0.000200214257;
+    for (double c : {0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
+                     0.00943887047, 1.00167406, 2.83297682})
+      x = c + x * w;
+  }
+  x *= y;
+  for (int i = 0; i < 2; ++i)
+    x -= (std::erf(x) - y) / (2.0 / std::sqrt(M_PI) * std::exp(-x * x));
+  return static_cast<C>(x);
+}
+
+#define ACCEL_UNARY_OP(Name, expr)                        \
+  struct Name {                                           \
+    KernelParams p;                                       \
+    template <class C>                                    \
+    C operator()(C x) const {                             \
+      using R = Real<C>;                                  \
+      const R v = static_cast<R>(x);                      \
+      (void)v;                                            \
+      return static_cast<C>(expr);                        \
+    }                                                     \
+  };
+
+ACCEL_UNARY_OP(ReluOp, v > 0 ? v : R(0))
+ACCEL_UNARY_OP(GeluOp, v * R(0.5) * (R(1) + std::erf(v * R(M_SQRT1_2))))
+ACCEL_UNARY_OP(GeluTanhOp, R(0.5) * v * (R(1) + std::tanh(R(M_2_SQRTPI * M_SQRT1_2) * (v + R(0.044715) * v * v * v))))
+ACCEL_UNARY_OP(SiluOp, v / (R(1) + std::exp(-v)))
+ACCEL_UNARY_OP(SigmoidOp, R(1) / (R(1) + std::exp(-v)))
+ACCEL_UNARY_OP(TanhOp, std::tanh(v))
+ACCEL_UNARY_OP(ExpOp, std::exp(v))
+ACCEL_UNARY_OP(Expm1Op, std::expm1(v))
+ACCEL_UNARY_OP(LogOp, std::log(v))
+ACCEL_UNARY_OP(Log1pOp, std::log1p(v))
+ACCEL_UNARY_OP(Log2Op, std::log2(v))
+ACCEL_UNARY_OP(SqrtOp, std::sqrt(v))
+ACCEL_UNARY_OP(RsqrtOp, R(1) / std::sqrt(v))
+ACCEL_UNARY_OP(ReciprocalOp, R(1) / v)
+ACCEL_UNARY_OP(AbsOp, v < 0 ? -v : v)
+ACCEL_UNARY_OP(NegOp, -v)
+ACCEL_UNARY_OP(SignOp, (v > 0) - (v < 0) + (v != v ? v : R(0)))
+ACCEL_UNARY_OP(SinOp, std::sin(v))
+ACCEL_UNARY_OP(CosOp, std::cos(v))
+ACCEL_UNARY_OP(ErfOp, std::erf(v))
+ACCEL_UNARY_OP(ErfinvOp, erfinv_value(v))
+ACCEL_UNARY_OP(FloorOp, std::floor(v))
+ACCEL_UNARY_OP(CeilOp, std::ceil(v))
+ACCEL_UNARY_OP(RoundOp, std::nearbyint(v))
+ACCEL_UNARY_OP(TruncOp, std::trunc(v))
+ACCEL_UNARY_OP(LeakyReluOp, v > 0 ? v : v * R(p.alpha))
+ACCEL_UNARY_OP(EluOp, v > 0 ? v * R(p.beta) : R(p.alpha) * R(p.beta) * std::expm1(v * R(p.gamma)))
+ACCEL_UNARY_OP(HardswishOp, v * std::min(std::max(v + R(3), R(0)), R(6)) / R(6))
+ACCEL_UNARY_OP(HardsigmoidOp, std::min(std::max(v + R(3), R(0)), R(6)) / R(6))
+ACCEL_UNARY_OP(SoftplusOp, v * R(p.alpha) > R(p.beta) ? v : std::log1p(std::exp(v * R(p.alpha))) / R(p.alpha))
+ACCEL_UNARY_OP(MishOp, v * std::tanh(std::log1p(std::exp(v))))
+#undef ACCEL_UNARY_OP
+
+struct ClampOp {
+  KernelParams p;
+  template <class C> C operator()(C x) const {
+    if constexpr (!std::is_integral_v<C>) if (std::isnan(x)) return x;
+    if ((p.mode & 1) && x < static_cast<C>(p.alpha)) x = static_cast<C>(p.alpha);
+    if ((p.mode & 2) && x > static_cast<C>(p.beta)) x = static_cast<C>(p.beta);
+    return x;
+  }
+};
+struct NanToNumOp {
+  KernelParams p;
+  template <class C> C operator()(C x) const {
+    if constexpr (std::is_integral_v<C>) return x;
+    else {
+      if (std::isnan(x)) return static_cast<C>(p.alpha);
+      if (std::isinf(x)) return static_cast<C>(x > 0 ? p.beta : p.gamma);
+      return x;
+    }
+  }
+};
+
+}  // namespace
+
+const engine::TileKernel& unary_kernel(Unary op) {
+  static const engine::TileKernel table[] = {
+      tile_kernel<ReluOp, 1>("sfpu_relu", "sfpu", 1),
+      tile_kernel<GeluOp, 1>("sfpu_gelu", "sfpu", 12),
+      tile_kernel<GeluTanhOp, 1>("sfpu_gelu_tanh", "sfpu", 14),
+      tile_kernel<SiluOp, 1>("sfpu_silu", "sfpu", 12),
+      tile_kernel<SigmoidOp, 1>("sfpu_sigmoid", "sfpu", 11),
+      tile_kernel<TanhOp, 1>("sfpu_tanh", "sfpu", 12),
+      tile_kernel<ExpOp, 1>("sfpu_exp", "sfpu", 10),
+      tile_kernel<Expm1Op, 1>("sfpu_expm1", "sfpu", 11),
+      tile_kernel<LogOp, 1>("sfpu_log", "sfpu", 10),
+      tile_kernel<Log1pOp, 1>("sfpu_log1p", "sfpu", 11),
+      tile_kernel<Log2Op, 1>("sfpu_log2", "sfpu", 10),
+      tile_kernel<SqrtOp, 1>("sfpu_sqrt", "sfpu", 6),
+      tile_kernel<RsqrtOp, 1>("sfpu_rsqrt", "sfpu", 6),
+      tile_kernel<ReciprocalOp, 1>("sfpu_reciprocal", "sfpu", 6),
+      tile_kernel<AbsOp, 1>("sfpu_abs", "sfpu", 1),
+      tile_kernel<NegOp, 1>("sfpu_neg", "sfpu", 1),
+      tile_kernel<SignOp, 1>("sfpu_sign", "sfpu", 2),
+      tile_kernel<SinOp, 1>("sfpu_sin", "sfpu", 12),
+      tile_kernel<CosOp, 1>("sfpu_cos", "sfpu", 12),
+      tile_kernel<ErfOp, 1>("sfpu_erf", "sfpu", 12),
+      tile_kernel<ErfinvOp, 1>("sfpu_erfinv", "sfpu", 30),
+      tile_kernel<FloorOp, 1>("sfpu_floor", "sfpu", 1),
+      tile_kernel<CeilOp, 1>("sfpu_ceil", "sfpu", 1),
+      tile_kernel<RoundOp, 1>("sfpu_round", "sfpu", 1),
+      tile_kernel<TruncOp, 1>("sfpu_trunc", "sfpu", 1),
+      tile_kernel<ClampOp, 1>("sfpu_clamp", "sfpu", 2),
+      tile_kernel<LeakyReluOp, 1>("sfpu_leaky_relu", "sfpu", 2),
+      tile_kernel<EluOp, 1>("sfpu_elu", "sfpu", 12),
+      tile_kernel<HardswishOp, 1>("sfpu_hardswish", "sfpu", 4),
+      tile_kernel<HardsigmoidOp, 1>("sfpu_hardsigmoid", "sfpu", 3),
+      tile_kernel<SoftplusOp, 1>("sfpu_softplus", "sfpu", 22),
+      tile_kernel<MishOp, 1>("sfpu_mish", "sfpu", 24),
+      tile_kernel<NanToNumOp, 1>("sfpu_nan_to_num", "sfpu", 2),
+  };
+  return table[static_cast<int>(op)];
+}
+
+}  // namespace accel::kernels
