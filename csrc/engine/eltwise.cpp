@@ -14,6 +14,12 @@ constexpr int64_t kTileElems = kTile * kTile;
 
 template <class C, class S>
 void load_typed(C* dst, const S* src, int64_t stride, int64_t n) {
+  if constexpr (std::is_same_v<C, S>) {
+    if (stride == 1) {
+      std::memcpy(dst, src, n * sizeof(C));
+      return;
+    }
+  }
   if (stride == 1) {
     for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<C>(src[i]);
   } else {
@@ -40,6 +46,12 @@ void load_row(C* dst, const char* src, DType dt, int64_t stride, int64_t n) {
 
 template <class D, class C>
 void store_typed(D* dst, const C* src, int64_t stride, int64_t n) {
+  if constexpr (std::is_same_v<D, C>) {
+    if (stride == 1) {
+      std::memcpy(dst, src, n * sizeof(C));
+      return;
+    }
+  }
   for (int64_t i = 0; i < n; ++i) {
     if constexpr (std::is_same_v<D, bool>) dst[i * stride] = src[i] != C(0);
     else dst[i * stride] = static_cast<D>(src[i]);
@@ -119,29 +131,28 @@ void run_tiles(const TileGrid& g, TileFn<C> fn, const TensorRef& out,
     const int64_t ct = t % g.col_tiles;
     const int64_t r0 = rt * kTile, c0 = ct * kTile;
     const int64_t nr = std::min(kTile, g.rows - r0);
-    int64_t nc = std::min(kTile, g.cols - c0);
-    // Partial tiles are masked: only the valid rows and columns move.
+    const int64_t nc = std::min(kTile, g.cols - c0);
+    // Partial tiles are masked: only the valid rows and columns move. A flat
+    // tile's rows are consecutive, so it moves as one run.
+    const int64_t row_runs = g.flat ? 1 : nr;
+    const int64_t run_width = g.flat ? std::min(kTileElems, numel - r0 * kTile) : nc;
     int64_t valid = 0;
-    for (int64_t r = 0; r < nr; ++r) {
-      int64_t width = nc;
-      if (g.flat) width = std::min<int64_t>(kTile, numel - (r0 + r) * kTile);
+    for (int64_t r = 0; r < row_runs; ++r) {
       for (size_t i = 0; i < n_in; ++i) {
         const auto& in = inputs[i];
         const char* src = static_cast<const char*>(in.data) +
                           (row_offset(in, g, b, r0 + r) + c0 * col_stride(in)) * dtype_bytes(in.dtype);
-        load_row(const_cast<C*>(in_tiles[i]) + valid, src, in.dtype, col_stride(in), width);
+        load_row(const_cast<C*>(in_tiles[i]) + valid, src, in.dtype, col_stride(in), run_width);
       }
-      valid += width;
+      valid += run_width;
     }
     fn(in_tiles.data(), out_tile, valid, p);
     valid = 0;
-    for (int64_t r = 0; r < nr; ++r) {
-      int64_t width = nc;
-      if (g.flat) width = std::min<int64_t>(kTile, numel - (r0 + r) * kTile);
+    for (int64_t r = 0; r < row_runs; ++r) {
       char* dst = static_cast<char*>(out.data) +
                   (row_offset(out, g, b, r0 + r) + c0 * col_stride(out)) * dtype_bytes(out.dtype);
-      store_row(dst, out.dtype, col_stride(out), out_tile + valid, width);
-      valid += width;
+      store_row(dst, out.dtype, col_stride(out), out_tile + valid, run_width);
+      valid += run_width;
     }
   }
 }
