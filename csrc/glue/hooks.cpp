@@ -1,5 +1,6 @@
 #include <ATen/detail/PrivateUse1HooksInterface.h>
 #include <c10/core/CPUAllocator.h>
+#include <c10/core/DeviceGuard.h>
 #include <c10/core/StorageImpl.h>
 
 #include <cstring>
@@ -49,6 +50,7 @@ struct AccelHooks final : at::PrivateUse1HooksInterface {
   void resizePrivateUse1Bytes(const c10::Storage& storage, size_t new_bytes) const override {
     c10::StorageImpl* impl = storage.unsafeGetStorageImpl();
     TORCH_CHECK(impl->resizable(), "trying to resize an accel storage that is not resizable");
+    const c10::DeviceGuard guard(impl->device());
     c10::DataPtr fresh = impl->allocator()->allocate(new_bytes);
     const size_t keep = std::min(new_bytes, impl->nbytes());
     if (keep > 0) std::memcpy(fresh.get(), impl->data(), keep);
