@@ -1,0 +1,36 @@
+"""Session setup for the torch_accel pytest suite.
+
+The device configuration (architecture, device count) is fixed for a process
+at the first use of the device, so it is chosen here, at import of conftest,
+before any test touches the device: the small "tiny" preset (2x2 cores, 64 MiB
+of DRAM, which makes out-of-memory tests cheap) with two devices (for the
+multi-device tests). Every test that needs another configuration runs a fresh
+Python process (see accel_subprocess.py).
+"""
+import pytest
+import torch
+import torch_accel
+
+torch_accel.configure(arch="tiny", num_devices=2)
+
+
+def pytest_configure(config):
+    # Ops without an accel kernel (printing a tensor runs several) warn once per
+    # op. That is the product's documented behaviour; keep it out of the
+    # warnings summary. pytest.warns() still records these warnings.
+    config.addinivalue_line("filterwarnings", "ignore:.*has no accel kernel:UserWarning")
+    config.addinivalue_line("markers", "allows_fallback: the test may run ops through the CPU "
+                            "fallback (tests that check for none skip the check)")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_fallback_state():
+    """Each test starts with the "warn" policy, empty fallback counts (which also
+    re-arms the once-per-op warning) and accel:0 as the current device."""
+    torch_accel.set_fallback_policy("warn")
+    torch_accel.reset_fallback_stats()
+    torch.accel.set_device(0)
+    yield
+    torch_accel.set_fallback_policy("warn")
+    torch_accel.reset_fallback_stats()
+    torch.accel.set_device(0)

@@ -1,0 +1,201 @@
+"""Random numbers on accel: seeding, the CPU-identical stream, generator state,
+per-device generators, explicit generators, and native random kernels."""
+import warnings
+
+import pytest
+import torch
+import torch.nn.functional as F
+import torch_accel
+
+# op(device, generator) for each random op; results on accel equal the CPU's
+# for the same seed because the accel generator wraps a CPU generator.
+RANDOM_OPS = {
+    "rand": lambda d: torch.rand(5, 3, device=d),
+    "randn": lambda d: torch.randn(7, device=d),
+    "randn_float64": lambda d: torch.randn(4, dtype=torch.float64, device=d),
+    "randn_half": lambda d: torch.randn(4, dtype=torch.float16, device=d),
+    "randn_bfloat16": lambda d: torch.randn(4, dtype=torch.bfloat16, device=d),
+    "randn_complex": lambda d: torch.randn(4, dtype=torch.complex64, device=d),
+    "rand_like": lambda d: torch.rand_like(torch.empty(6, device=d)),
+    "randn_like": lambda d: torch.randn_like(torch.empty(6, device=d)),
+    "randint": lambda d: torch.randint(0, 10, (9,), device=d),
+    "randint_like": lambda d: torch.randint_like(torch.empty(6, device=d), 3, 8),
+    "randperm": lambda d: torch.randperm(20, device=d),
+    "randperm_large": lambda d: torch.randperm(50000, device=d),
+    "bernoulli_tensor": lambda d: torch.bernoulli(torch.full((12,), 0.3, device=d)),
+    "bernoulli_p": lambda d: torch.bernoulli(torch.empty(12, device=d), 0.7),
+    "bernoulli_": lambda d: torch.empty(12, device=d).bernoulli_(0.4),
+    "multinomial": lambda d: torch.multinomial(torch.arange(1.0, 11.0, device=d), 5),
+    "multinomial_replacement": lambda d: torch.multinomial(torch.ones(2, 6, device=d), 10, True),
+    "normal_": lambda d: torch.empty(6, device=d).normal_(2.0, 0.5),
+    "normal_tensor_float": lambda d: torch.normal(torch.arange(4.0, device=d), 1.0),
+    "normal_float_tensor": lambda d: torch.normal(1.0, torch.arange(1.0, 5.0, device=d)),
+    "normal_tensor_tensor": lambda d: torch.normal(torch.zeros(4, device=d), torch.ones(4, device=d)),
+    "normal_sizes": lambda d: torch.normal(0.0, 1.0, (5,), device=d),
+    "uniform_": lambda d: torch.empty(6, device=d).uniform_(-2, 3),
+    "cauchy_": lambda d: torch.empty(6, device=d).cauchy_(),
+    "log_normal_": lambda d: torch.empty(6, device=d).log_normal_(),
+    "exponential_": lambda d: torch.empty(6, device=d).exponential_(2.0),
+    "geometric_": lambda d: torch.empty(6, device=d).geometric_(0.3),
+    "random_": lambda d: torch.empty(6, device=d).random_(),
+    "random_range": lambda d: torch.empty(6, dtype=torch.int64, device=d).random_(3, 9),
+    "random_to": lambda d: torch.empty(6, device=d).random_(100),
+    "dropout": lambda d: F.dropout(torch.ones(20, device=d), 0.5, training=True),
+    "dropout_eval": lambda d: F.dropout(torch.ones(20, device=d), 0.5, training=False),
+    "dropout_module": lambda d: torch.nn.Dropout(0.25)(torch.ones(20, device=d)),
+    "native_dropout": lambda d: torch.native_dropout(torch.ones(20, device=d), 0.5, True)[1],
+    "noncontiguous_uniform_": lambda d: torch.zeros(4, 6, device=d)[:, ::2].uniform_(),
+}
+
+
+@pytest.mark.parametrize("name", list(RANDOM_OPS))
+def test_random_op_matches_cpu_stream_and_is_native(name):
+    op = RANDOM_OPS[name]
+    torch_accel.set_fallback_policy("error")  # a random op that falls back would raise
+    torch.manual_seed(1234)
+    a = op("accel")
+    torch.manual_seed(1234)
+    c = op("cpu")
+    assert a.device == torch.device("accel:0")
+    assert a.dtype == c.dtype and a.shape == c.shape
+    assert torch.equal(a.cpu(), c)
+    assert torch_accel.fallback_stats() == {}
+
+
+def test_manual_seed_reproducible():
+    torch.manual_seed(7)
+    a = torch.randn(10, device="accel")
+    b = torch.randn(10, device="accel")
+    torch.manual_seed(7)
+    a2 = torch.randn(10, device="accel")
+    b2 = torch.randn(10, device="accel")
+    assert torch.equal(a.cpu(), a2.cpu()) and torch.equal(b.cpu(), b2.cpu())
+    assert not torch.equal(a.cpu(), b.cpu())
+    torch.accel.manual_seed(7)
+    assert torch.equal(torch.randn(10, device="accel").cpu(), a.cpu())
+
+
+def test_torch_manual_seed_seeds_every_accel_device():
+    torch.manual_seed(99)
+    assert torch.accel.initial_seed() == 99
+    with torch.accel.device(1):
+        assert torch.accel.initial_seed() == 99
+    a0 = torch.randn(5, device="accel:0")
+    a1 = torch.randn(5, device="accel:1")
+    assert torch.equal(a0.cpu(), a1.cpu())
+
+
+def test_accel_stream_is_independent_of_the_cpu_generator():
+    torch.manual_seed(5)
+    expected = torch.randn(6)
+    torch.manual_seed(5)
+    torch.randn(100)  # draws from the CPU generator only
+    assert torch.equal(torch.randn(6, device="accel").cpu(), expected)
+
+
+def test_rng_state_replay():
+    torch.accel.manual_seed(3)
+    torch.randn(3, device="accel")
+    state = torch.accel.get_rng_state()
+    assert state.dtype == torch.uint8 and state.device.type == "cpu"
+    a = torch.randn(8, device="accel")
+    b = torch.rand(8, device="accel")
+    torch.accel.set_rng_state(state)
+    assert torch.equal(torch.randn(8, device="accel").cpu(), a.cpu())
+    assert torch.equal(torch.rand(8, device="accel").cpu(), b.cpu())
+    torch.accel.set_rng_state(state, device="accel:0")
+    assert torch.equal(torch.randn(8, device="accel").cpu(), a.cpu())
+    with pytest.raises(TypeError):
+        torch.accel.set_rng_state(torch.zeros(3))
+    with pytest.raises(RuntimeError):
+        torch.accel.set_rng_state(torch.zeros(10, dtype=torch.uint8))
+
+
+def test_rng_state_all_and_per_device_state():
+    torch.accel.manual_seed_all(11)
+    states = torch.accel.get_rng_state_all()
+    assert len(states) == 2
+    a0 = torch.randn(4, device="accel:0")
+    a1 = torch.randn(4, device="accel:1")
+    torch.accel.set_rng_state_all(states)
+    assert torch.equal(torch.randn(4, device="accel:0").cpu(), a0.cpu())
+    assert torch.equal(torch.randn(4, device="accel:1").cpu(), a1.cpu())
+    s1 = torch.accel.get_rng_state(1)
+    x = torch.randn(4, device="accel:1")
+    torch.randn(50, device="accel:0")
+    torch.accel.set_rng_state(s1, 1)
+    assert torch.equal(torch.randn(4, device="accel:1").cpu(), x.cpu())
+
+
+def test_per_device_generators_are_independent():
+    torch.accel.manual_seed_all(21)
+    r1 = torch.randn(5, device="accel:1")
+    torch.accel.manual_seed_all(21)
+    torch.randn(1000, device="accel:0")  # consuming accel:0 leaves accel:1 alone
+    assert torch.equal(torch.randn(5, device="accel:1").cpu(), r1.cpu())
+    # manual_seed seeds the current device only
+    torch.accel.manual_seed_all(1)
+    with torch.accel.device(1):
+        torch.accel.manual_seed(2)
+        assert torch.accel.initial_seed() == 2
+    assert torch.accel.initial_seed() == 1
+    torch.manual_seed(2)
+    expected = torch.randn(5)
+    torch.accel.manual_seed_all(1)
+    with torch.accel.device(1):
+        torch.accel.manual_seed(2)
+    assert torch.equal(torch.randn(5, device="accel:1").cpu(), expected)
+    assert not torch.equal(torch.randn(5, device="accel:0").cpu(), expected)
+
+
+def test_seed_and_seed_all():
+    torch.accel.seed()
+    s = torch.accel.initial_seed()
+    torch.accel.seed()
+    assert torch.accel.initial_seed() != s  # a fresh non-deterministic seed
+    torch.accel.seed_all()
+    s0 = torch.accel.initial_seed()
+    with torch.accel.device(1):
+        assert torch.accel.initial_seed() == s0
+
+
+def test_explicit_generator():
+    g = torch.Generator(device="accel")
+    assert g.device == torch.device("accel:0")
+    g.manual_seed(42)
+    assert g.initial_seed() == 42
+    torch.manual_seed(0)
+    default_state = torch.accel.get_rng_state()
+    a = torch.randn(6, device="accel", generator=g)
+    b = torch.randint(0, 100, (6,), device="accel", generator=g)
+    p = torch.randperm(10, device="accel", generator=g)
+    cg = torch.Generator().manual_seed(42)
+    assert torch.equal(a.cpu(), torch.randn(6, generator=cg))
+    assert torch.equal(b.cpu(), torch.randint(0, 100, (6,), generator=cg))
+    assert torch.equal(p.cpu(), torch.randperm(10, generator=cg))
+    # the default generator did not move
+    assert torch.equal(torch.accel.get_rng_state(), default_state)
+    # state of an explicit generator round-trips
+    st = g.get_state()
+    x = torch.rand(4, device="accel", generator=g)
+    g.set_state(st)
+    assert torch.equal(torch.rand(4, device="accel", generator=g).cpu(), x.cpu())
+    g1 = torch.Generator(device="accel:1")
+    assert g1.device == torch.device("accel:1")
+    g1.manual_seed(42)
+    assert torch.equal(torch.randn(6, device="accel:1", generator=g1).cpu(), a.cpu())
+
+
+def test_cpu_generator_rejected_for_accel_ops():
+    with pytest.raises(RuntimeError, match="generator"):
+        torch.randn(3, device="accel", generator=torch.Generator())
+
+
+def test_dropout_statistics():
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        y = F.dropout(torch.ones(10000, device="accel"), 0.3, training=True).cpu()
+    kept = (y != 0).float().mean().item()
+    assert 0.67 < kept < 0.73
+    assert torch.allclose(y[y != 0], torch.tensor(1 / 0.7))
