@@ -49,6 +49,8 @@ def configure(arch=None, num_devices=None):
     """
     if num_devices is not None and (not isinstance(num_devices, int) or isinstance(num_devices, bool)):
         raise TypeError(f"num_devices must be an int, not {type(num_devices).__name__}")
+    if num_devices is not None and not 1 <= num_devices <= 64:
+        raise ValueError(f"num_devices must be from 1 to 64, got {num_devices}")
     spec = json_text = None
     origin = ""
     if arch is not None:

@@ -105,7 +105,6 @@ def procs(arch_files, tmp_path_factory):
         "dict": start(DICT_CONFIGURE, cwd=cwd),
         "env_unknown_preset": start(FIRST_USE, env={"TORCH_ACCEL_ARCH": "no_such_chip"}, cwd=cwd),
         "env_malformed_yaml": start(FIRST_USE, env={"TORCH_ACCEL_ARCH": f["bad_yaml"]}, cwd=cwd),
-        "env_malformed_json": start(FIRST_USE, env={"TORCH_ACCEL_ARCH": f["bad_json"]}, cwd=cwd),
         "env_inconsistent": start(FIRST_USE, env={"TORCH_ACCEL_ARCH": f["inconsistent_json"]}, cwd=cwd),
         "env_yaml": start(PROPS, env={"TORCH_ACCEL_ARCH": f["good_yaml"]}, cwd=cwd),
         "env_num_devices_abc": start(FIRST_USE, env={"TORCH_ACCEL_NUM_DEVICES": "abc"}, cwd=cwd),
@@ -144,7 +143,7 @@ def test_configure_errors_in_fresh_process(procs):
     _assert_error(r["arch_type"], "TypeError", "arch")
     _assert_error(r["num_devices_type"], "TypeError", "num_devices")
     assert r["num_devices_zero"] is not None
-    assert r["num_devices_zero"][0] in ("ValueError", "RuntimeError")
+    assert r["num_devices_zero"][0] == "ValueError"
     assert "num_devices" in r["num_devices_zero"][1]
     assert r["initialized_after_errors"] is False
 
@@ -186,11 +185,6 @@ def test_env_unknown_preset(procs):
 def test_env_malformed_yaml(procs, arch_files):
     err = _first_use_error(procs["env_malformed_yaml"])
     _assert_error(err, "ValueError", "malformed YAML", arch_files["bad_yaml"])
-
-
-def test_env_malformed_json(procs, arch_files):
-    err = _first_use_error(procs["env_malformed_json"])
-    _assert_error(err, "ValueError", "malformed JSON", arch_files["bad_json"])
 
 
 def test_env_inconsistent_file(procs):
