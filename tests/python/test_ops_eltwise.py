@@ -136,6 +136,15 @@ def test_unary_integer_inputs_promote_to_float():
     torch.testing.assert_close(torch.abs(a.to("accel")).cpu(), torch.abs(a))
 
 
+def test_bitwise_ops():
+    a, b = torch.randint(0, 256, (5, 40)), torch.randint(0, 256, (40,))
+    m, n = a > 100, b > 50
+    for op in (torch.bitwise_and, torch.bitwise_or, torch.bitwise_xor):
+        torch.testing.assert_close(op(a.to("accel"), b.to("accel")).cpu(), op(a, b))
+        torch.testing.assert_close(op(m.to("accel"), n.to("accel")).cpu(), op(m, n))
+    torch.testing.assert_close((m.to("accel") & n.to("accel")).cpu(), m & n)
+
+
 def test_ternary_ops():
     a, b, c = make((8, 33), torch.float32, 8), make((33,), torch.float32, 9), make((8, 1), torch.float32, 10)
     A, B, Cc = a.to("accel"), b.to("accel"), c.to("accel")
