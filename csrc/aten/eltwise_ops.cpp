@@ -25,12 +25,7 @@ using Build = at::TensorIterator (*)(at::TensorBase&, const at::TensorBase&, con
 using UnaryBuild = at::TensorIterator (*)(at::TensorBase&, const at::TensorBase&);
 
 bool tile_dtype(const at::Tensor& t) {
-  if (!t.defined()) return true;
-  switch (t.scalar_type()) {
-    case at::kFloat: case at::kDouble: case at::kBFloat16: case at::kHalf: case at::kChar:
-    case at::kByte: case at::kShort: case at::kInt: case at::kLong: case at::kBool: return true;
-    default: return false;
-  }
+  return !t.defined() || tile_dtype_of(t.scalar_type()).has_value();
 }
 
 at::Tensor wrap(const at::Scalar& s) { return at::native::wrapped_scalar_tensor(s); }
@@ -202,12 +197,9 @@ std::string_view approximate_check(std::string_view approximate) {
 at::Tensor ternary(const char* name, Ternary k, at::Tensor out, const at::Tensor& a,
                    const at::Tensor& b, const at::Tensor& c, at::ScalarType common,
                    engine::KernelParams p = {}) {
-  if (!out.defined()) {
-    const auto shape = at::infer_size_dimvector(at::infer_size_dimvector(a.sizes(), b.sizes()), c.sizes());
-    out = at::empty(shape, a.options().dtype(common));
-  } else {
-    at::native::resize_output(out, at::infer_size_dimvector(at::infer_size_dimvector(a.sizes(), b.sizes()), c.sizes()));
-  }
+  const auto shape = at::infer_size_dimvector(at::infer_size_dimvector(a.sizes(), b.sizes()), c.sizes());
+  if (out.defined()) at::native::resize_output(out, shape);
+  else out = at::empty(shape, a.options().dtype(common));
   auto iter = at::TensorIteratorConfig()
                   .check_all_same_dtype(false)
                   .allow_cpu_scalars(true)

@@ -6,7 +6,7 @@
 
 namespace accel::aten {
 
-engine::DType engine_dtype(at::ScalarType t) {
+std::optional<engine::DType> tile_dtype_of(at::ScalarType t) {
   switch (t) {
     case at::kFloat: return engine::DType::F32;
     case at::kDouble: return engine::DType::F64;
@@ -18,8 +18,14 @@ engine::DType engine_dtype(at::ScalarType t) {
     case at::kInt: return engine::DType::I32;
     case at::kLong: return engine::DType::I64;
     case at::kBool: return engine::DType::Bool;
-    default: TORCH_CHECK_TYPE(false, "accel tile kernels do not support dtype ", t);
+    default: return std::nullopt;
   }
+}
+
+engine::DType engine_dtype(at::ScalarType t) {
+  const auto dt = tile_dtype_of(t);
+  TORCH_CHECK_TYPE(dt.has_value(), "accel tile kernels do not support dtype ", t);
+  return *dt;
 }
 
 namespace {

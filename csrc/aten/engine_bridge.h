@@ -8,6 +8,9 @@
 
 namespace accel::aten {
 
+// The engine's dtype for t, or nullopt when no tile kernel takes it.
+std::optional<engine::DType> tile_dtype_of(at::ScalarType t);
+// As tile_dtype_of, raising TypeError for an unsupported dtype.
 engine::DType engine_dtype(at::ScalarType t);
 // Runs `kernel` over iter (output 0, then inputs) on the device's cores,
 // computing in `compute` (default: the iterator's common dtype).

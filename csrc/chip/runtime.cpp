@@ -1,13 +1,11 @@
 #include "chip/runtime.h"
 
-#include <atomic>
 #include <cstdlib>
 
 namespace accel::chip {
 namespace {
 
 thread_local int t_current_device = 0;
-std::atomic<bool> g_initialized{false};
 
 int parse_device_count(const std::string& text, const std::string& origin) {
   size_t used = 0;
@@ -49,7 +47,7 @@ void Runtime::configure(const RuntimeConfig& config) {
   if (config.num_devices) config_.num_devices = config.num_devices;
 }
 
-bool Runtime::initialized() const { return g_initialized.load(std::memory_order_acquire); }
+bool Runtime::initialized() const { return initialized_.load(std::memory_order_acquire); }
 
 int Runtime::device_count() const {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -98,8 +96,7 @@ void Runtime::initialize(const char* reason) {
   arch_ = std::move(arch);
   devices_ = std::move(devices);
   initialized_by_ = reason;
-  initialized_ = true;
-  g_initialized.store(true, std::memory_order_release);
+  initialized_.store(true, std::memory_order_release);
 }
 
 const Arch& Runtime::arch(const char* reason) {

@@ -3,6 +3,7 @@
 // is open until the first device is used, then fixed for the process.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -70,7 +71,7 @@ class Runtime {
 
   mutable std::mutex mutex_;
   RuntimeConfig config_;
-  bool initialized_ = false;
+  std::atomic<bool> initialized_{false};  // set once, under mutex_
   std::string initialized_by_;
   Arch arch_;
   std::vector<std::unique_ptr<Device>> devices_;
