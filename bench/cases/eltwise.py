@@ -1,0 +1,24 @@
+"""Element-wise ops on 4M elements, and the per-op overhead on tiny tensors."""
+import torch
+import torch.nn.functional as F
+
+N = 4 * 1024 * 1024
+
+
+def cases():
+    x, y = torch.randn(N), torch.randn(N)
+    xb, yb = x.bfloat16(), y.bfloat16()
+    t1, t2 = torch.randn(8), torch.randn(8)
+    return [
+        ("add f32 4M", lambda a, b: a + b, (x, y)),
+        ("mul bf16 4M", lambda a, b: a * b, (xb, yb)),
+        ("div f32 4M", lambda a, b: a / b, (x, y)),
+        ("gt f32 4M", lambda a, b: a > b, (x, y)),
+        ("where f32 4M", lambda a, b: torch.where(a > 0, a, b), (x, y)),
+        ("relu f32 4M", lambda a: torch.relu(a), (x,)),
+        ("exp f32 4M", lambda a: torch.exp(a), (x,)),
+        ("gelu f32 4M", lambda a: F.gelu(a), (x,)),
+        ("silu bf16 4M", lambda a: F.silu(a), (xb,)),
+        ("add tiny (8)", lambda a, b: a + b, (t1, t2)),
+        ("exp tiny (8)", lambda a: torch.exp(a), (t1,)),
+    ]
