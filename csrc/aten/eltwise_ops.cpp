@@ -111,6 +111,23 @@ void check_alpha(const at::Tensor& a, const at::Tensor& b, const at::Scalar& alp
     return out;                                                                                    \
   });
 
+// Logical ops have no overload name; they produce bool unless out= says otherwise.
+#define ACCEL_LOGICAL(op, K)                                                                       \
+  m.impl(#op, [](const at::Tensor& a, const at::Tensor& b) {                                      \
+    if (!tile_dtype(a) || !tile_dtype(b)) return fallback_call("aten::" #op, "", {a, b});         \
+    return binary("aten::" #op, comparison, K, {}, a, b);                                          \
+  });                                                                                              \
+  m.impl(#op "_", [](at::Tensor& a, const at::Tensor& b) -> at::Tensor& {                         \
+    if (!tile_dtype(a) || !tile_dtype(b)) { fallback_call("aten::" #op "_", "", {a, b}); return a; } \
+    binary("aten::" #op "_", comparison, K, a, a, b);                                              \
+    return a;                                                                                      \
+  });                                                                                              \
+  m.impl(#op ".out", [](const at::Tensor& a, const at::Tensor& b, at::Tensor& out) -> at::Tensor& { \
+    if (!tile_dtype(a) || !tile_dtype(b) || !tile_dtype(out)) { fallback_call("aten::" #op, "out", {a, b, out}); return out; } \
+    binary("aten::" #op ".out", comparison, K, out, a, b);                                         \
+    return out;                                                                                    \
+  });
+
 // Comparison with a Scalar right-hand side.
 #define ACCEL_COMPARE_SCALAR(op, K)                                                                \
   m.impl(#op ".Scalar", [](const at::Tensor& a, const at::Scalar& s) {                            \
@@ -245,6 +262,24 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
   ACCEL_BINARY(bitwise_and, Tensor, Tensor_out, at::TensorIterator::binary_op, Binary::BitwiseAnd)
   ACCEL_BINARY(bitwise_or, Tensor, Tensor_out, at::TensorIterator::binary_op, Binary::BitwiseOr)
   ACCEL_BINARY(bitwise_xor, Tensor, Tensor_out, at::TensorIterator::binary_op, Binary::BitwiseXor)
+  ACCEL_LOGICAL(logical_and, Binary::LogicalAnd)
+  ACCEL_LOGICAL(logical_or, Binary::LogicalOr)
+  ACCEL_LOGICAL(logical_xor, Binary::LogicalXor)
+  // logical_not(a) is a == 0, one comparison on the vector engine.
+  m.impl("logical_not", [](const at::Tensor& a) {
+    if (!tile_dtype(a)) return fallback_call("aten::logical_not", "", {a});
+    return binary("aten::logical_not", comparison, Binary::Eq, {}, a, wrap(0));
+  });
+  m.impl("logical_not_", [](at::Tensor& a) -> at::Tensor& {
+    if (!tile_dtype(a)) { fallback_call("aten::logical_not_", "", {a}); return a; }
+    binary("aten::logical_not_", comparison, Binary::Eq, a, a, wrap(0));
+    return a;
+  });
+  m.impl("logical_not.out", [](const at::Tensor& a, at::Tensor& out) -> at::Tensor& {
+    if (!tile_dtype(a) || !tile_dtype(out)) { fallback_call("aten::logical_not", "out", {a, out}); return out; }
+    binary("aten::logical_not.out", comparison, Binary::Eq, out, a, wrap(0));
+    return out;
+  });
   ACCEL_COMPARE_SCALAR(eq, Binary::Eq)
   ACCEL_COMPARE_SCALAR(ne, Binary::Ne)
   ACCEL_COMPARE_SCALAR(lt, Binary::Lt)

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/eltwise/simd.h"
+
 namespace accel::engine {
 namespace {
 
@@ -30,6 +32,10 @@ void load_typed(C* dst, const S* src, int64_t stride, int64_t n) {
 // Reader: one tile row from DRAM into the L1 buffer, converted to the compute type.
 template <class C>
 void load_row(C* dst, const char* src, DType dt, int64_t stride, int64_t n) {
+  if constexpr (std::is_same_v<C, float>) {
+    if (stride == 1 && dt == DType::BF16) return kernels::simd_tile_math().bf16_to_float(src, dst, n);
+    if (stride == 1 && dt == DType::F16) return kernels::simd_tile_math().half_to_float(src, dst, n);
+  }
   switch (dt) {
     case DType::F32: return load_typed(dst, reinterpret_cast<const float*>(src), stride, n);
     case DType::F64: return load_typed(dst, reinterpret_cast<const double*>(src), stride, n);
@@ -52,6 +58,13 @@ void store_typed(D* dst, const C* src, int64_t stride, int64_t n) {
       return;
     }
   }
+  if (stride == 1) {  // the common case, kept separate so it vectorizes
+    for (int64_t i = 0; i < n; ++i) {
+      if constexpr (std::is_same_v<D, bool>) dst[i] = src[i] != C(0);
+      else dst[i] = static_cast<D>(src[i]);
+    }
+    return;
+  }
   for (int64_t i = 0; i < n; ++i) {
     if constexpr (std::is_same_v<D, bool>) dst[i * stride] = src[i] != C(0);
     else dst[i * stride] = static_cast<D>(src[i]);
@@ -61,6 +74,10 @@ void store_typed(D* dst, const C* src, int64_t stride, int64_t n) {
 // Writer: one tile row from L1 back to DRAM, packed to the output format.
 template <class C>
 void store_row(char* dst, DType dt, int64_t stride, const C* src, int64_t n) {
+  if constexpr (std::is_same_v<C, float>) {
+    if (stride == 1 && dt == DType::BF16) return kernels::simd_tile_math().float_to_bf16(src, dst, n);
+    if (stride == 1 && dt == DType::F16) return kernels::simd_tile_math().float_to_half(src, dst, n);
+  }
   switch (dt) {
     case DType::F32: return store_typed(reinterpret_cast<float*>(dst), src, stride, n);
     case DType::F64: return store_typed(reinterpret_cast<double*>(dst), src, stride, n);
@@ -114,6 +131,13 @@ int64_t row_offset(const TensorRef& t, const TileGrid& g, int64_t b, int64_t r) 
 int64_t col_stride(const TensorRef& t) { return t.dim() == 0 ? 0 : t.strides.back(); }
 
 template <class C>
+constexpr DType dtype_of() {
+  if constexpr (std::is_same_v<C, float>) return DType::F32;
+  else if constexpr (std::is_same_v<C, double>) return DType::F64;
+  else return DType::I64;
+}
+
+template <class C>
 void run_tiles(const TileGrid& g, TileFn<C> fn, const TensorRef& out,
                const std::vector<TensorRef>& inputs, const KernelParams& p, int64_t begin,
                int64_t end) {
@@ -121,9 +145,14 @@ void run_tiles(const TileGrid& g, TileFn<C> fn, const TensorRef& out,
   // The core's circular buffers in L1: one tile per input and one for output.
   std::vector<C> cb(kTileElems * (n_in + 1));
   std::vector<const C*> in_tiles(n_in);
-  for (size_t i = 0; i < n_in; ++i) in_tiles[i] = cb.data() + i * kTileElems;
   C* out_tile = cb.data() + n_in * kTileElems;
   const int64_t numel = out.numel();
+  // A flat tile of an operand already in the compute format is one contiguous
+  // run: the host reads and writes it in place, with the same numbers as a copy.
+  auto in_place = [&](const TensorRef& t) {
+    return g.flat && t.dtype == dtype_of<C>() && col_stride(t) == 1;
+  };
+  const bool out_in_place = in_place(out);
 
   for (int64_t t = begin; t < end; ++t) {
     const int64_t b = t / (g.row_tiles * g.col_tiles);
@@ -136,24 +165,29 @@ void run_tiles(const TileGrid& g, TileFn<C> fn, const TensorRef& out,
     // tile's rows are consecutive, so it moves as one run.
     const int64_t row_runs = g.flat ? 1 : nr;
     const int64_t run_width = g.flat ? std::min(kTileElems, numel - r0 * kTile) : nc;
-    int64_t valid = 0;
-    for (int64_t r = 0; r < row_runs; ++r) {
-      for (size_t i = 0; i < n_in; ++i) {
-        const auto& in = inputs[i];
-        const char* src = static_cast<const char*>(in.data) +
-                          (row_offset(in, g, b, r0 + r) + c0 * col_stride(in)) * dtype_bytes(in.dtype);
-        load_row(const_cast<C*>(in_tiles[i]) + valid, src, in.dtype, col_stride(in), run_width);
+    auto address = [&](const TensorRef& ref, int64_t r) {
+      return static_cast<char*>(ref.data) +
+             (row_offset(ref, g, b, r0 + r) + c0 * col_stride(ref)) * dtype_bytes(ref.dtype);
+    };
+    for (size_t i = 0; i < n_in; ++i) {
+      const auto& in = inputs[i];
+      if (in_place(in)) {
+        in_tiles[i] = reinterpret_cast<const C*>(address(in, 0));
+        continue;
       }
-      valid += run_width;
+      C* tile = cb.data() + i * kTileElems;
+      in_tiles[i] = tile;
+      for (int64_t r = 0; r < row_runs; ++r)
+        load_row(tile + r * run_width, address(in, r), in.dtype, col_stride(in), run_width);
+    }
+    const int64_t valid = row_runs * run_width;
+    if (out_in_place) {
+      fn(in_tiles.data(), reinterpret_cast<C*>(address(out, 0)), valid, p);
+      continue;
     }
     fn(in_tiles.data(), out_tile, valid, p);
-    valid = 0;
-    for (int64_t r = 0; r < row_runs; ++r) {
-      char* dst = static_cast<char*>(out.data) +
-                  (row_offset(out, g, b, r0 + r) + c0 * col_stride(out)) * dtype_bytes(out.dtype);
-      store_row(dst, out.dtype, col_stride(out), out_tile + valid, run_width);
-      valid += run_width;
-    }
+    for (int64_t r = 0; r < row_runs; ++r)
+      store_row(address(out, r), out.dtype, col_stride(out), out_tile + r * run_width, run_width);
   }
 }
 

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "kernels/eltwise/simd.h"
 #include "kernels/eltwise/tile_kernel.h"
 
 namespace accel::kernels {
@@ -144,7 +145,7 @@ struct AddcdivOp { KernelParams p; template <class C> C operator()(C a, C b, C c
 }  // namespace
 
 const engine::TileKernel& binary_kernel(Binary op) {
-  static const engine::TileKernel table[] = {
+  static const engine::TileKernel portable[] = {
       tile_kernel<AddOp, 2>("eltwise_binary_add", "fpu", 1),
       tile_kernel<SubOp, 2>("eltwise_binary_sub", "fpu", 1),
       tile_kernel<MulOp, 2>("eltwise_binary_mul", "fpu", 1),
@@ -170,6 +171,8 @@ const engine::TileKernel& binary_kernel(Binary op) {
       tile_kernel<BitwiseOp<std::bit_or<>>, 2>("eltwise_binary_bitwise_or", "sfpu", 1),
       tile_kernel<BitwiseOp<std::bit_xor<>>, 2>("eltwise_binary_bitwise_xor", "sfpu", 1),
   };
+  static_assert(std::size(portable) == kBinaryCount);
+  static const auto table = with_simd(portable, simd_tile_math().binary);
   return table[static_cast<int>(op)];
 }
 

@@ -10,6 +10,7 @@ enum class Binary {
   Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr, LogicalXor, BitwiseAnd, BitwiseOr,
   BitwiseXor,
 };
+constexpr int kBinaryCount = static_cast<int>(Binary::BitwiseXor) + 1;
 enum class Ternary { Where, Lerp, Addcmul, Addcdiv };
 
 // add/sub use params.alpha; addcmul/addcdiv use params.alpha as `value`.

@@ -3,6 +3,8 @@
 // these loops; the functors hold the math.
 #pragma once
 
+#include <array>
+
 #include "engine/eltwise.h"
 
 namespace accel::kernels {
@@ -31,6 +33,19 @@ template <class Op, int Arity>
 constexpr engine::TileKernel tile_kernel(const char* name, const char* engine, int64_t flops) {
   return {name, engine, flops, &TileLoop<Op, Arity>::template run<float>,
           &TileLoop<Op, Arity>::template run<double>, &TileLoop<Op, Arity>::template run<int64_t>};
+}
+
+// The portable kernels with their float form replaced by the SIMD one where
+// the host's capability provides it.
+template <size_t N>
+std::array<engine::TileKernel, N> with_simd(const engine::TileKernel (&portable)[N],
+                                            const engine::TileFn<float> (&simd)[N]) {
+  std::array<engine::TileKernel, N> table;
+  for (size_t i = 0; i < N; ++i) {
+    table[i] = portable[i];
+    if (simd[i]) table[i].f32 = simd[i];
+  }
+  return table;
 }
 
 }  // namespace accel::kernels

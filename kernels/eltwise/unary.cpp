@@ -4,6 +4,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "kernels/eltwise/simd.h"
 #include "kernels/eltwise/tile_kernel.h"
 
 namespace accel::kernels {
@@ -50,7 +51,7 @@ C erfinv_value(C y) {
     }                                                     \
   };
 
-ACCEL_UNARY_OP(ReluOp, v > 0 ? v : R(0))
+ACCEL_UNARY_OP(ReluOp, v > 0 || v != v ? v : R(0))  // NaN passes, as in ATen
 ACCEL_UNARY_OP(GeluOp, v * R(0.5) * (R(1) + std::erf(v * R(M_SQRT1_2))))
 ACCEL_UNARY_OP(GeluTanhOp, R(0.5) * v * (R(1) + std::tanh(R(M_2_SQRTPI * M_SQRT1_2) * (v + R(0.044715) * v * v * v))))
 ACCEL_UNARY_OP(SiluOp, v / (R(1) + std::exp(-v)))
@@ -107,7 +108,7 @@ struct NanToNumOp {
 }  // namespace
 
 const engine::TileKernel& unary_kernel(Unary op) {
-  static const engine::TileKernel table[] = {
+  static const engine::TileKernel portable[] = {
       tile_kernel<ReluOp, 1>("sfpu_relu", "sfpu", 1),
       tile_kernel<GeluOp, 1>("sfpu_gelu", "sfpu", 12),
       tile_kernel<GeluTanhOp, 1>("sfpu_gelu_tanh", "sfpu", 14),
@@ -142,6 +143,8 @@ const engine::TileKernel& unary_kernel(Unary op) {
       tile_kernel<MishOp, 1>("sfpu_mish", "sfpu", 24),
       tile_kernel<NanToNumOp, 1>("sfpu_nan_to_num", "sfpu", 2),
   };
+  static_assert(std::size(portable) == kUnaryCount);
+  static const auto table = with_simd(portable, simd_tile_math().unary);
   return table[static_cast<int>(op)];
 }
 

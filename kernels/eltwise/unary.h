@@ -16,6 +16,7 @@ enum class Unary {
   Mish,
   NanToNum,    // alpha = nan, beta = posinf, gamma = neginf
 };
+constexpr int kUnaryCount = static_cast<int>(Unary::NanToNum) + 1;
 
 const engine::TileKernel& unary_kernel(Unary op);
 

@@ -194,3 +194,31 @@ def test_complex_goes_through_counted_fallback():
     assert torch_accel.fallback_stats() == {"aten::add.Tensor": 1}
     torch_accel.reset_fallback_stats()
     torch_accel.set_fallback_policy("warn")
+
+
+LOGICAL = {
+    "logical_and": torch.logical_and, "logical_or": torch.logical_or,
+    "logical_xor": torch.logical_xor, "logical_not": lambda a, b: torch.logical_not(a),
+}
+
+
+@pytest.mark.parametrize("name", list(LOGICAL))
+@pytest.mark.parametrize("dtypes", [(torch.float32, torch.float32), (torch.bool, torch.bool),
+                                    (torch.int64, torch.float32), (torch.bfloat16, torch.bool)])
+@pytest.mark.parametrize("shape", [(0,), (1,), (7, 45)])
+def test_logical(name, dtypes, shape):
+    gen = torch.Generator().manual_seed(11)
+    a = (torch.randint(-1, 2, shape, generator=gen)).to(dtypes[0])
+    b = (torch.randint(-1, 2, shape, generator=gen)).to(dtypes[1])
+    fn = LOGICAL[name]
+    torch.testing.assert_close(fn(a.to("accel"), b.to("accel")).cpu(), fn(a, b))
+    # in place keeps self's dtype; out= casts into the given dtype
+    inplace = getattr(torch.Tensor, name + "_")
+    torch.testing.assert_close(inplace(a.to("accel").clone(), *(() if name == "logical_not" else (b.to("accel"),))).cpu(),
+                               inplace(a.clone(), *(() if name == "logical_not" else (b,))))
+    out = torch.empty(shape, device="accel", dtype=torch.float32)
+    kwargs = {"out": out}
+    args = (a.to("accel"),) if name == "logical_not" else (a.to("accel"), b.to("accel"))
+    getattr(torch, name)(*args, **kwargs)
+    torch.testing.assert_close(out.cpu(), getattr(torch, name)(*((a,) if name == "logical_not" else (a, b))).float())
+

@@ -1,0 +1,111 @@
+// The SIMD float tile math of every capability the host runs, against the
+// portable kernels computed in double: the vector forms must not drift.
+#include <gtest/gtest.h>
+
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/eltwise/simd.h"
+
+using namespace accel;
+using kernels::Binary;
+using kernels::SimdTileMath;
+using kernels::Unary;
+
+namespace {
+
+// Each capability's table, so DEFAULT is checked even on an AVX-512 host.
+std::vector<SimdTileMath> tables() {
+  std::vector<SimdTileMath> out(1);
+  kernels::DEFAULT::fill_simd_tile_math(out[0]);
+  const std::string best = kernels::simd_tile_math().capability;
+  if (best != "DEFAULT") out.push_back(kernels::simd_tile_math());
+  return out;
+}
+
+// 1029 values: whole vectors plus a ragged tail, as in a partial tile.
+std::vector<float> inputs(bool positive, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> dist(0.f, 3.f);
+  std::vector<float> v(1029);
+  for (auto& x : v) x = positive ? std::abs(dist(gen)) + 1e-3f : dist(gen);
+  return v;
+}
+
+bool positive_domain(Unary op) {
+  return op == Unary::Log || op == Unary::Log1p || op == Unary::Log2 || op == Unary::Sqrt ||
+         op == Unary::Rsqrt;
+}
+
+}  // namespace
+
+TEST(SimdTileMath, UnaryMatchesDoubleReference) {
+  for (const auto& t : tables()) {
+    for (int i = 0; i < kernels::kUnaryCount; ++i) {
+      if (!t.unary[i]) continue;
+      const auto op = static_cast<Unary>(i);
+      const auto& portable = kernels::unary_kernel(op);
+      engine::KernelParams p{0.1, 0, 0, 0};
+      std::vector<float> x = inputs(positive_domain(op), 100 + i), y(x.size());
+      std::vector<double> xd(x.begin(), x.end()), yd(x.size());
+      const float* in[] = {x.data()};
+      const double* ind[] = {xd.data()};
+      t.unary[i](in, y.data(), static_cast<int64_t>(x.size()), p);
+      portable.f64(ind, yd.data(), static_cast<int64_t>(x.size()), p);
+      for (size_t k = 0; k < x.size(); ++k)
+        ASSERT_NEAR(y[k], yd[k], 4e-6 * std::max(1.0, std::abs(yd[k])))
+            << portable.name << " [" << t.capability << "] at x=" << x[k];
+    }
+  }
+}
+
+TEST(SimdTileMath, BinaryMatchesDoubleReference) {
+  for (const auto& t : tables()) {
+    for (int i = 0; i < kernels::kBinaryCount; ++i) {
+      if (!t.binary[i]) continue;
+      const auto op = static_cast<Binary>(i);
+      const auto& portable = kernels::binary_kernel(op);
+      engine::KernelParams p{0.5, 0, 0, 0};
+      std::vector<float> a = inputs(false, 7 + i), b = inputs(false, 70 + i), y(a.size());
+      b[3] = a[3];  // equality must be seen by the comparisons
+      std::vector<double> ad(a.begin(), a.end()), bd(b.begin(), b.end()), yd(a.size());
+      const float* in[] = {a.data(), b.data()};
+      const double* ind[] = {ad.data(), bd.data()};
+      t.binary[i](in, y.data(), static_cast<int64_t>(a.size()), p);
+      portable.f64(ind, yd.data(), static_cast<int64_t>(a.size()), p);
+      for (size_t k = 0; k < a.size(); ++k)
+        ASSERT_NEAR(y[k], yd[k], 2e-6 * std::max(1.0, std::abs(yd[k])))
+            << portable.name << " [" << t.capability << "] at " << a[k] << ", " << b[k];
+    }
+  }
+}
+
+TEST(SimdTileMath, ConversionsRoundLikeC10) {
+  for (const auto& t : tables()) {
+    std::vector<float> x = inputs(false, 5);
+    x[0] = std::nanf("");
+    x[1] = 1e30f;
+    std::vector<c10::BFloat16> b(x.size());
+    std::vector<c10::Half> h(x.size());
+    std::vector<float> back(x.size());
+    t.float_to_bf16(x.data(), b.data(), static_cast<int64_t>(x.size()));
+    t.float_to_half(x.data(), h.data(), static_cast<int64_t>(x.size()));
+    for (size_t k = 0; k < x.size(); ++k) {
+      if (std::isnan(x[k])) {
+        EXPECT_TRUE(std::isnan(static_cast<float>(b[k])));
+        continue;
+      }
+      EXPECT_EQ(b[k].x, c10::BFloat16(x[k]).x) << t.capability << " bf16 of " << x[k];
+      EXPECT_EQ(h[k].x, c10::Half(x[k]).x) << t.capability << " half of " << x[k];
+    }
+    t.bf16_to_float(b.data(), back.data(), static_cast<int64_t>(x.size()));
+    for (size_t k = 1; k < x.size(); ++k) EXPECT_EQ(back[k], static_cast<float>(b[k]));
+    t.half_to_float(h.data(), back.data(), static_cast<int64_t>(x.size()));
+    for (size_t k = 1; k < x.size(); ++k) EXPECT_EQ(back[k], static_cast<float>(h[k]));
+  }
+}
