@@ -46,20 +46,21 @@ engine::TensorRef operand(const at::TensorIteratorBase& iter, int arg) {
 
 }  // namespace
 
-void launch_eltwise(const char* op, const engine::TileKernel& kernel,
-                    const at::TensorIteratorBase& iter, const engine::KernelParams& params,
-                    std::optional<at::ScalarType> compute) {
+engine::EltwiseJob eltwise_job(const at::TensorIteratorBase& iter, const engine::KernelParams& params) {
   TORCH_INTERNAL_ASSERT(iter.noutputs() == 1);
-  const engine::TensorRef out = operand(iter, 0);
-  std::vector<engine::TensorRef> inputs;
-  for (int i = 1; i < iter.ntensors(); ++i) inputs.push_back(operand(iter, i));
-  const int device = iter.device(0).index();
+  engine::EltwiseJob job{operand(iter, 0), {}, params};
+  for (int i = 1; i < iter.ntensors(); ++i) job.inputs.push_back(operand(iter, i));
+  return job;
+}
+
+void launch_eltwise_multi(const char* op, const engine::TileKernel& kernel,
+                          const std::vector<engine::EltwiseJob>& jobs, engine::DType compute,
+                          int device) {
   auto& runtime = chip::Runtime::get();
   const chip::Arch& arch = glue::chip_call([&]() -> const chip::Arch& { return runtime.arch(); });
   engine::ProgramRecord rec;
   try {
-    rec = engine::run_eltwise(arch, op, kernel, out, inputs, engine_dtype(compute.value_or(iter.common_dtype())),
-                              params);
+    rec = engine::run_eltwise_multi(arch, op, kernel, jobs, compute);
   } catch (const engine::L1OverflowError& e) {
     TORCH_CHECK(false, e.what());
   } catch (const std::domain_error& e) {
@@ -67,6 +68,13 @@ void launch_eltwise(const char* op, const engine::TileKernel& kernel,
   }
   rec.device = device;
   engine::record(std::move(rec));
+}
+
+void launch_eltwise(const char* op, const engine::TileKernel& kernel,
+                    const at::TensorIteratorBase& iter, const engine::KernelParams& params,
+                    std::optional<at::ScalarType> compute) {
+  launch_eltwise_multi(op, kernel, {eltwise_job(iter, params)},
+                       engine_dtype(compute.value_or(iter.common_dtype())), iter.device(0).index());
 }
 
 }  // namespace accel::aten

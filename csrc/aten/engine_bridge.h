@@ -18,4 +18,11 @@ void launch_eltwise(const char* op, const engine::TileKernel& kernel,
                     const at::TensorIteratorBase& iter, const engine::KernelParams& params = {},
                     std::optional<at::ScalarType> compute = std::nullopt);
 
+// The iterator's operands (output 0, then inputs) as one job of a multi-tensor program.
+engine::EltwiseJob eltwise_job(const at::TensorIteratorBase& iter, const engine::KernelParams& params);
+// Runs the jobs as one program on `device`'s cores and records it.
+void launch_eltwise_multi(const char* op, const engine::TileKernel& kernel,
+                          const std::vector<engine::EltwiseJob>& jobs, engine::DType compute,
+                          int device);
+
 }  // namespace accel::aten

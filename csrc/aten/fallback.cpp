@@ -61,6 +61,10 @@ void accel_fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
 
 }  // namespace
 
+void boxed_fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
+  accel_fallback(op, stack);
+}
+
 std::map<std::string, int64_t> fallback_stats() {
   std::lock_guard<std::mutex> lock(g_mutex);
   return g_counts;

@@ -24,5 +24,7 @@ namespace accel::aten {
 // Runs a natively registered op through the counted CPU fallback, for inputs
 // its tile kernels do not take (complex dtypes, for one).
 at::Tensor fallback_call(const char* name, const char* overload, torch::jit::Stack stack);
+// The same, for a boxed kernel that already holds its operator and stack.
+void boxed_fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack);
 
 }  // namespace accel::aten

@@ -195,46 +195,90 @@ std::string format_of(const std::vector<TensorRef>& inputs) {
   return inputs.empty() ? "" : dtype_name(inputs[0].dtype);
 }
 
-}  // namespace
+template <class C>
+TileFn<C> fn_for(const TileKernel& kernel);
+template <> TileFn<float> fn_for<float>(const TileKernel& k) { return k.f32; }
+template <> TileFn<double> fn_for<double>(const TileKernel& k) { return k.f64; }
+template <> TileFn<int64_t> fn_for<int64_t>(const TileKernel& k) { return k.i64; }
 
-ProgramRecord run_eltwise(const chip::Arch& arch, const char* op, const TileKernel& kernel,
-                          const TensorRef& out, const std::vector<TensorRef>& inputs,
-                          DType compute, const KernelParams& params) {
-  const TileGrid g = grid_for(out);
+template <class F>
+void dispatch_compute(DType compute, F&& body) {
+  if (compute == DType::F64) body(double{});
+  else if (is_floating(compute)) body(float{});
+  else body(int64_t{});
+}
+
+// The buffers, split and traffic shared by the single and multi-tensor programs.
+ProgramRecord plan_record(const chip::Arch& arch, const char* op, const TileKernel& kernel,
+                          const std::vector<EltwiseJob>& jobs, const std::vector<TileGrid>& grids,
+                          const CoreSplit& split, int64_t l1) {
   const int64_t tile_area = arch.tile_rows * arch.tile_cols;
-  std::vector<CircularBuffer> cbs;
-  for (size_t i = 0; i < inputs.size(); ++i)
-    cbs.push_back({"in" + std::to_string(i), 2, tile_area * dtype_bytes(inputs[i].dtype)});
-  cbs.push_back({"out", 2, tile_area * dtype_bytes(out.dtype)});
-  const int64_t l1 = check_l1(arch, op, cbs);
-
-  const CoreSplit split = split_tiles(g.tiles(), arch.num_cores());
-  if (out.numel() > 0) {
-    run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
-      if (compute == DType::F64) run_tiles<double>(g, kernel.f64, out, inputs, params, begin, end);
-      else if (is_floating(compute)) run_tiles<float>(g, kernel.f32, out, inputs, params, begin, end);
-      else run_tiles<int64_t>(g, kernel.i64, out, inputs, params, begin, end);
-    });
-  }
-
   ProgramRecord rec;
   rec.op = op;
   rec.reader = "reader_tilize_interleaved";
   rec.compute = kernel.name;
   rec.writer = "writer_untilize_interleaved";
   rec.compute_engine = kernel.engine;
-  rec.input_format = format_of(inputs);
-  rec.output_format = dtype_name(out.dtype);
-  rec.flops = out.numel() * kernel.flops_per_element;
-  for (const auto& in : inputs) rec.dram_read_bytes += g.tiles() * tile_area * dtype_bytes(in.dtype);
-  rec.dram_write_bytes = g.tiles() * tile_area * dtype_bytes(out.dtype);
+  if (!jobs.empty()) {
+    rec.input_format = format_of(jobs[0].inputs);
+    rec.output_format = dtype_name(jobs[0].out.dtype);
+  }
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    const int64_t tiles = grids[j].tiles();
+    rec.flops += jobs[j].out.numel() * kernel.flops_per_element;
+    for (const auto& in : jobs[j].inputs) rec.dram_read_bytes += tiles * tile_area * dtype_bytes(in.dtype);
+    rec.dram_write_bytes += tiles * tile_area * dtype_bytes(jobs[j].out.dtype);
+    rec.tiles += tiles;
+  }
   rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;
-  rec.tiles = g.tiles();
   rec.cores_used = split.cores_used;
   for (int64_t c = 0; c < split.cores_used; ++c)
     rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, split.tiles(c));
   rec.l1_bytes_per_core = l1;
   return rec;
+}
+
+int64_t plan_l1(const chip::Arch& arch, const char* op, const EltwiseJob& job) {
+  const int64_t tile_area = arch.tile_rows * arch.tile_cols;
+  std::vector<CircularBuffer> cbs;
+  for (size_t i = 0; i < job.inputs.size(); ++i)
+    cbs.push_back({"in" + std::to_string(i), 2, tile_area * dtype_bytes(job.inputs[i].dtype)});
+  cbs.push_back({"out", 2, tile_area * dtype_bytes(job.out.dtype)});
+  return check_l1(arch, op, cbs);
+}
+
+}  // namespace
+
+ProgramRecord run_eltwise(const chip::Arch& arch, const char* op, const TileKernel& kernel,
+                          const TensorRef& out, const std::vector<TensorRef>& inputs,
+                          DType compute, const KernelParams& params) {
+  return run_eltwise_multi(arch, op, kernel, {EltwiseJob{out, inputs, params}}, compute);
+}
+
+ProgramRecord run_eltwise_multi(const chip::Arch& arch, const char* op, const TileKernel& kernel,
+                                const std::vector<EltwiseJob>& jobs, DType compute) {
+  std::vector<TileGrid> grids;
+  std::vector<int64_t> first_tile{0};  // of each job in the program's tile order
+  int64_t l1 = 0;
+  for (const auto& job : jobs) {
+    grids.push_back(grid_for(job.out));
+    first_tile.push_back(first_tile.back() + (job.out.numel() > 0 ? grids.back().tiles() : 0));
+    l1 = std::max(l1, plan_l1(arch, op, job));
+  }
+  const CoreSplit split = split_tiles(first_tile.back(), arch.num_cores());
+  run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
+    dispatch_compute(compute, [&](auto tag) {
+      using C = decltype(tag);
+      const TileFn<C> fn = fn_for<C>(kernel);
+      for (size_t j = 0; j < jobs.size(); ++j) {
+        const int64_t lo = std::max(begin, first_tile[j]), hi = std::min(end, first_tile[j + 1]);
+        if (lo < hi)
+          run_tiles<C>(grids[j], fn, jobs[j].out, jobs[j].inputs, jobs[j].params,
+                       lo - first_tile[j], hi - first_tile[j]);
+      }
+    });
+  });
+  return plan_record(arch, op, kernel, jobs, grids, split, l1);
 }
 
 }  // namespace accel::engine

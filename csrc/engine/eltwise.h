@@ -36,4 +36,16 @@ ProgramRecord run_eltwise(const chip::Arch& arch, const char* op, const TileKern
                           const TensorRef& out, const std::vector<TensorRef>& inputs,
                           DType compute, const KernelParams& params);
 
+// One element-wise job of a multi-tensor program.
+struct EltwiseJob {
+  TensorRef out;
+  std::vector<TensorRef> inputs;
+  KernelParams params;
+};
+
+// A multi-tensor program (the _foreach ops, optimizer steps): the tiles of all
+// jobs are split over the cores together, so many small tensors cost one launch.
+ProgramRecord run_eltwise_multi(const chip::Arch& arch, const char* op, const TileKernel& kernel,
+                                const std::vector<EltwiseJob>& jobs, DType compute);
+
 }  // namespace accel::engine
