@@ -64,6 +64,20 @@ struct Arch {
   double static_power_w = 0;
   double launch_overhead_us = 0;
 
+  // Performance-model figures (csrc/perf). The three Tensix compute threads
+  // (unpack, math, pack) pipeline through the Src and Dst registers.
+  int64_t unpack_bytes_per_cycle = 0;     // both unpackers together, L1 -> SrcA/SrcB
+  int64_t pack_bytes_per_cycle = 0;       // Dst -> L1
+  int64_t dst_sync_cycles = 0;            // math/pack handshake per half of Dst
+  int64_t bfp_convert_cycles_per_tile = 0;  // shared-exponent pass when packing to Bfp
+  int64_t matmul_block_tiles = 0;         // per-core output block side streamed per step
+  int64_t matmul_inner_block_tiles = 0;   // K tiles per multicast step (in0_block_w)
+  int64_t noc_count = 0;                  // independent NoCs (each a 2D torus)
+  int64_t dram_latency_cycles = 0;        // first byte of a DRAM read, for pipeline fill
+  double host_dispatch_us = 0;            // host enqueue of one program, untraced
+  double energy_mac_bfp4_pj = 0;
+  double energy_sfpu_lane_op_pj = 0;      // one 32-bit SFPU lane instruction
+
   // Where each figure comes from, keyed by field name.
   std::map<std::string, std::string> sources;
 

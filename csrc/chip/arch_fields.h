@@ -37,6 +37,17 @@ void visit_arch_fields(Arch& a, Visitor&& v) {
   v("energy_dram_pj_per_byte", a.energy_dram_pj_per_byte);
   v("static_power_w", a.static_power_w);
   v("launch_overhead_us", a.launch_overhead_us);
+  v("unpack_bytes_per_cycle", a.unpack_bytes_per_cycle);
+  v("pack_bytes_per_cycle", a.pack_bytes_per_cycle);
+  v("dst_sync_cycles", a.dst_sync_cycles);
+  v("bfp_convert_cycles_per_tile", a.bfp_convert_cycles_per_tile);
+  v("matmul_block_tiles", a.matmul_block_tiles);
+  v("matmul_inner_block_tiles", a.matmul_inner_block_tiles);
+  v("noc_count", a.noc_count);
+  v("dram_latency_cycles", a.dram_latency_cycles);
+  v("host_dispatch_us", a.host_dispatch_us);
+  v("energy_mac_bfp4_pj", a.energy_mac_bfp4_pj);
+  v("energy_sfpu_lane_op_pj", a.energy_sfpu_lane_op_pj);
 }
 
 template <class Visitor>

@@ -38,6 +38,28 @@ void set_tensix_core(Arch& a) {
   a.sources["sfpu_lanes"] = "ISA VectorUnit.md: 32 lanes, one MAD per cycle";
   a.sources["dst_tiles_bf16"] = "ISA Dst.md: 1024 rows x 16 x 16-bit = 16 tiles";
   a.sources["noc_hop_cycles"] = "ISA WormholeB0/NoC/README.md: at least 9 cycles";
+
+  a.unpack_bytes_per_cycle = 128;
+  a.pack_bytes_per_cycle = 64;
+  a.dst_sync_cycles = 16;
+  a.bfp_convert_cycles_per_tile = 64;
+  a.matmul_block_tiles = 8;
+  a.matmul_inner_block_tiles = 2;
+  a.noc_count = 2;
+  a.sources["unpack_bytes_per_cycle"] =
+      "assumption: two unpackers, each reading 4 L1 banks x 16 B per cycle (ISA L1.md)";
+  a.sources["pack_bytes_per_cycle"] =
+      "assumption: one packer writing 4 L1 banks x 16 B per cycle (ISA L1.md)";
+  a.sources["dst_sync_cycles"] =
+      "assumption: semaphore handshake between the math and pack threads per Dst half";
+  a.sources["bfp_convert_cycles_per_tile"] =
+      "derived: one 16-value exponent group (a face row) per cycle, 64 per tile "
+      "(ISA Packers/FormatConversion.md: max exponent per group, then shift)";
+  a.sources["matmul_block_tiles"] =
+      "assumption: TTM 2D-multicast matmul per-core block of 8x8 tiles (4x2 subblocks)";
+  a.sources["matmul_inner_block_tiles"] =
+      "TTM matmul_multicore_reuse_mcast programming example: in0_block_w = 2";
+  a.sources["noc_count"] = "ISA WormholeB0/NoC/README.md: two 2D tori in opposite directions";
 }
 
 void set_energy(Arch& a, double node_nm) {
@@ -48,7 +70,11 @@ void set_energy(Arch& a, double node_nm) {
   a.energy_l1_pj_per_byte = 20.0 / 8 * scale;   // 64-bit read of 32 KB SRAM
   a.energy_noc_pj_per_byte_hop = 10.0 / 8 * scale;  // an 8 KB buffer hop
   a.energy_dram_pj_per_byte = 2000.0 / 8;       // 64-bit DRAM access, mid
-  for (const char* key : {"energy_mac_bf16_pj", "energy_mac_fp32_pj",
+  // A 4-bit multiplier array is a quarter of an 8-bit one; the adder stays.
+  a.energy_mac_bfp4_pj = (0.03 + 0.2 / 4) * scale;
+  a.energy_sfpu_lane_op_pj = (0.9 + 3.7) * scale;  // one fp32 multiply-add per lane
+  for (const char* key : {"energy_mac_bf16_pj", "energy_mac_fp32_pj", "energy_mac_bfp4_pj",
+                          "energy_sfpu_lane_op_pj",
                           "energy_mac_bfp8_pj", "energy_l1_pj_per_byte",
                           "energy_noc_pj_per_byte_hop", "energy_dram_pj_per_byte"})
     a.sources[key] = kEnergySource;
@@ -70,6 +96,12 @@ Arch wormhole_n150() {
   set_energy(a, 12);
   a.static_power_w = 25;
   a.launch_overhead_us = 5;
+  a.dram_latency_cycles = 400;
+  a.host_dispatch_us = 30;
+  a.sources["dram_latency_cycles"] = "assumption: about 400 ns GDDR6 read round trip over the NoC";
+  a.sources["host_dispatch_us"] =
+      "derived: TTM GEMM_FLOPS.md out-of-box n150 512^3 BF16 HiFi2, 49.0 us untraced "
+      "vs 20.0 us traced per matmul";
   a.sources["grid_rows"] = a.sources["grid_cols"] =
       "TTM GEMM_FLOPS.md: 8x8 compute grid used by tt-metal kernels";
   a.sources["clock_hz"] = "ISA BabyRISCV/README.md: 1.0 GHz";
@@ -101,6 +133,10 @@ Arch blackhole_p150() {
   set_energy(a, 6);
   a.static_power_w = 40;
   a.launch_overhead_us = 5;
+  a.dram_latency_cycles = 540;
+  a.host_dispatch_us = 30;
+  a.sources["dram_latency_cycles"] = "assumption: about 400 ns GDDR6 read round trip at 1.35 GHz";
+  a.sources["host_dispatch_us"] = "assumption: host enqueue as measured on n150 (GEMM_FLOPS.md)";
   a.sources["grid_rows"] = a.sources["grid_cols"] =
       "TTM BlackholeBringUpProgrammingGuide.md: 13x10 compute grid";
   a.sources["clock_hz"] = "TTM GEMM_FLOPS.md: about 1.35 GHz";

@@ -55,6 +55,15 @@ struct ProgramRecord {
   int64_t max_tiles_per_core = 0;
   int64_t l1_bytes_per_core = 0;
   int device = 0;
+
+  // Read by the performance model (csrc/perf); all optional.
+  // A matrix-engine product: batch x [m_tiles x k_tiles] @ [k_tiles x n_tiles]
+  // in tiles; m_tiles == 0 when the program is not one.
+  int64_t batch = 1;
+  int64_t m_tiles = 0, n_tiles = 0, k_tiles = 0;
+  std::string in1_format;     // second operand's format when it differs from input_format
+  std::string sfpu_function;  // vector-engine cost key when it differs from `compute`
+  int64_t multicast_bytes = 0;  // bytes sent once and delivered to a row/column of cores
 };
 
 // Runs body(core, first_tile, end_tile) for every core with work, the cores

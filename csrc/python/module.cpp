@@ -10,6 +10,8 @@
 namespace py = pybind11;
 using accel::chip::Runtime;
 
+void bind_perf(py::module& m);  // perf_bindings.cpp
+
 namespace {
 
 py::dict stats_dict(const accel::chip::AllocatorStats& s) {
@@ -119,6 +121,7 @@ PYBIND11_MODULE(_C, m) {
     return out;
   });
 
+  bind_perf(m);
   m.def("fallback_stats", &accel::aten::fallback_stats);
   m.def("reset_fallback_stats", &accel::aten::reset_fallback_stats);
   m.def("set_fallback_policy", &accel::aten::set_fallback_policy);

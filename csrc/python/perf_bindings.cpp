@@ -1,0 +1,158 @@
+// torch_accel._C bindings of the performance model: program records with
+// their estimated cost, for torch_accel.profiler.
+#include <torch/csrc/utils/pybind.h>
+
+#include <optional>
+#include <stdexcept>
+
+#include "chip/arch.h"
+#include "chip/runtime.h"
+#include "engine/program.h"
+#include "glue/glue.h"
+#include "perf/cost.h"
+
+namespace py = pybind11;
+
+namespace {
+
+using accel::engine::ProgramRecord;
+
+py::dict record_dict(const ProgramRecord& r) {
+  py::dict d;
+  d["op"] = r.op;
+  d["reader"] = r.reader;
+  d["compute"] = r.compute;
+  d["writer"] = r.writer;
+  d["compute_engine"] = r.compute_engine;
+  d["input_format"] = r.input_format;
+  d["output_format"] = r.output_format;
+  d["math_fidelity"] = r.math_fidelity;
+  d["fp32_dest_acc"] = r.fp32_dest_acc;
+  d["flops"] = r.flops;
+  d["dram_read_bytes"] = r.dram_read_bytes;
+  d["dram_write_bytes"] = r.dram_write_bytes;
+  d["noc_bytes"] = r.noc_bytes;
+  d["tiles"] = r.tiles;
+  d["cores_used"] = r.cores_used;
+  d["max_tiles_per_core"] = r.max_tiles_per_core;
+  d["l1_bytes_per_core"] = r.l1_bytes_per_core;
+  d["device"] = r.device;
+  d["batch"] = r.batch;
+  d["m_tiles"] = r.m_tiles;
+  d["n_tiles"] = r.n_tiles;
+  d["k_tiles"] = r.k_tiles;
+  d["in1_format"] = r.in1_format;
+  d["sfpu_function"] = r.sfpu_function;
+  d["multicast_bytes"] = r.multicast_bytes;
+  return d;
+}
+
+template <class T>
+void read(const py::dict& d, const char* key, T& field) {
+  if (d.contains(key)) field = d[key].cast<T>();
+}
+
+ProgramRecord record_from(const py::dict& d) {
+  ProgramRecord r;
+  read(d, "op", r.op);
+  read(d, "reader", r.reader);
+  read(d, "compute", r.compute);
+  read(d, "writer", r.writer);
+  read(d, "compute_engine", r.compute_engine);
+  read(d, "input_format", r.input_format);
+  read(d, "output_format", r.output_format);
+  read(d, "math_fidelity", r.math_fidelity);
+  read(d, "fp32_dest_acc", r.fp32_dest_acc);
+  read(d, "flops", r.flops);
+  read(d, "dram_read_bytes", r.dram_read_bytes);
+  read(d, "dram_write_bytes", r.dram_write_bytes);
+  read(d, "noc_bytes", r.noc_bytes);
+  read(d, "tiles", r.tiles);
+  read(d, "cores_used", r.cores_used);
+  read(d, "max_tiles_per_core", r.max_tiles_per_core);
+  read(d, "l1_bytes_per_core", r.l1_bytes_per_core);
+  read(d, "device", r.device);
+  read(d, "batch", r.batch);
+  read(d, "m_tiles", r.m_tiles);
+  read(d, "n_tiles", r.n_tiles);
+  read(d, "k_tiles", r.k_tiles);
+  read(d, "in1_format", r.in1_format);
+  read(d, "sfpu_function", r.sfpu_function);
+  read(d, "multicast_bytes", r.multicast_bytes);
+  return r;
+}
+
+py::dict cost_dict(const accel::perf::Cost& c) {
+  py::dict d;
+  d["time_s"] = c.time_s;
+  d["host_dispatch_s"] = c.host_dispatch_s;
+  d["compute_s"] = c.compute_s;
+  d["dram_s"] = c.dram_s;
+  d["noc_s"] = c.noc_s;
+  d["launch_s"] = c.launch_s;
+  d["bound"] = c.bound;
+  d["math_cycles"] = c.math_cycles;
+  d["unpack_cycles"] = c.unpack_cycles;
+  d["pack_cycles"] = c.pack_cycles;
+  d["sync_cycles"] = c.sync_cycles;
+  d["compute_cycles"] = c.compute_cycles;
+  d["dram_cycles"] = c.dram_cycles;
+  d["noc_cycles"] = c.noc_cycles;
+  d["l1_cycles"] = c.l1_cycles;
+  d["multicast_cycles"] = c.multicast_cycles;
+  d["fill_drain_cycles"] = c.fill_drain_cycles;
+  d["core_cycles"] = c.core_cycles;
+  d["util_compute"] = c.util_compute;
+  d["util_dram"] = c.util_dram;
+  d["util_noc"] = c.util_noc;
+  d["util_l1"] = c.util_l1;
+  d["dram_bytes"] = c.dram_bytes;
+  d["noc_byte_hops"] = c.noc_byte_hops;
+  d["l1_bytes"] = c.l1_bytes;
+  d["energy_j"] = c.energy_j;
+  d["energy_compute_j"] = c.energy_compute_j;
+  d["energy_sram_j"] = c.energy_sram_j;
+  d["energy_noc_j"] = c.energy_noc_j;
+  d["energy_dram_j"] = c.energy_dram_j;
+  d["energy_static_j"] = c.energy_static_j;
+  d["avg_power_w"] = c.avg_power_w;
+  return d;
+}
+
+accel::chip::Arch arch_for(const std::optional<std::string>& spec) {
+  if (spec) return accel::chip::load_arch(*spec);
+  return accel::chip::Runtime::get().arch("a performance estimate");
+}
+
+py::dict estimate(const py::dict& record, const std::optional<std::string>& arch) {
+  return accel::glue::chip_call([&] {
+    const accel::chip::Arch a = arch_for(arch);
+    try {
+      return cost_dict(accel::perf::estimate_cost(record_from(record), a));
+    } catch (const std::invalid_argument& e) {
+      throw py::value_error(e.what());
+    }
+  });
+}
+
+}  // namespace
+
+void bind_perf(py::module& m) {
+  // Full records (the performance-model fields too), each with its "cost"
+  // on the runtime's architecture.
+  m.def("perf_take_records", [] {
+    py::list out;
+    const auto records = accel::engine::take_records();
+    if (records.empty()) return out;
+    const accel::chip::Arch a = arch_for(std::nullopt);
+    for (const auto& r : records) {
+      py::dict d = record_dict(r);
+      d["cost"] = cost_dict(accel::perf::estimate_cost(r, a));
+      out.append(d);
+    }
+    return out;
+  });
+  m.def("perf_estimate", &estimate, py::arg("record"), py::arg("arch") = py::none(),
+        "Cost of a program record (a dict; missing fields default) on `arch` "
+        "(a preset name or architecture file), or on the configured chip.");
+}
