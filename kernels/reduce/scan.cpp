@@ -58,8 +58,8 @@ A apply(ScanKind k, A acc, A x) { return k == ScanKind::Sum ? acc + x : acc * x;
 
 // One segment [l0, l1) of a line, from `carry`: tilize, scan, untilize.
 template <class A>
-A scan_segment(const ScanPlan& p, ScanKind k, const LineGeom& g, int64_t l0, int64_t l1, A carry,
-               bool write, A* tile) {
+void scan_segment(const ScanPlan& p, ScanKind k, const LineGeom& g, int64_t l0, int64_t l1, A carry,
+                  A* tile) {
   const int64_t ie = dtype_bytes(p.in_dt), oe = dtype_bytes(p.out_dt);
   for (int64_t l = l0; l < l1; l += kTileElems) {
     const int64_t n = std::min(kTileElems, l1 - l);
@@ -69,9 +69,28 @@ A scan_segment(const ScanPlan& p, ScanKind k, const LineGeom& g, int64_t l0, int
     } else {
       for (int64_t i = 0; i < n; ++i) tile[i] = carry *= tile[i];
     }
-    if (write) store_run(p.out + (g.out + l * p.so) * oe, p.out_dt, p.so, tile, n);
+    store_run(p.out + (g.out + l * p.so) * oe, p.out_dt, p.so, tile, n);
   }
-  return carry;
+}
+
+// A segment's total alone: independent lanes, no dependent chain or stores.
+template <class A>
+A segment_total(const ScanPlan& p, ScanKind k, const LineGeom& g, int64_t l0, int64_t l1, A* tile) {
+  const int64_t ie = dtype_bytes(p.in_dt);
+  const A identity = k == ScanKind::Sum ? A(0) : A(1);
+  A lanes[8];
+  std::fill(lanes, lanes + 8, identity);
+  for (int64_t l = l0; l < l1; l += kTileElems) {
+    const int64_t n = std::min(kTileElems, l1 - l);
+    load_run(tile, p.in + (g.in + l * p.si) * ie, p.in_dt, p.si, n);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+      for (int j = 0; j < 8; ++j) lanes[j] = apply(k, lanes[j], tile[i + j]);
+    for (; i < n; ++i) lanes[0] = apply(k, lanes[0], tile[i]);
+  }
+  A total = identity;
+  for (int j = 0; j < 8; ++j) total = apply(k, total, lanes[j]);
+  return total;
 }
 
 template <class A>
@@ -99,7 +118,7 @@ void execute_scan(const ScanPlan& p, ScanKind k, int64_t cores, const CoreSplit&
       for (int64_t item = begin; item < end; ++item) {
         const int64_t s = item % S, l0 = s * p.seg_len, l1 = std::min(p.L, l0 + p.seg_len);
         if (s + 1 < S)
-          totals[item] = scan_segment<A>(p, k, line_geom(p, item / S), l0, l1, identity, false, tile.data());
+          totals[item] = segment_total<A>(p, k, line_geom(p, item / S), l0, l1, tile.data());
       }
     });
     for (int64_t u = 0; u < p.units; ++u)
@@ -114,7 +133,7 @@ void execute_scan(const ScanPlan& p, ScanKind k, int64_t cores, const CoreSplit&
         scan_columns<A>(p, k, g, tile.data());
       } else {
         const int64_t s = item % S, l0 = s * p.seg_len, l1 = std::min(p.L, l0 + p.seg_len);
-        scan_segment<A>(p, k, g, l0, l1, carries[item], true, tile.data());
+        scan_segment<A>(p, k, g, l0, l1, carries[item], tile.data());
       }
     }
   });
