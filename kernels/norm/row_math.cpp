@@ -10,22 +10,26 @@
 // The host's vector width stands in for the SFPU lanes: GCC clones each hot
 // loop per ISA and an ifunc picks one when the library loads.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define ACCEL_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#define ACCEL_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define ACCEL_CLONES
 #endif
+
+// FP exceptions are not observed here; without this GCC will not turn the
+// clamps and selects of fast_exp into vector blends.
+#pragma GCC optimize("no-trapping-math")
 
 namespace accel::kernels::norm {
 namespace {
 
 constexpr int kLanes = 16;
 
-inline uint32_t bits(float f) {
+__attribute__((always_inline)) inline uint32_t bits(float f) {
   uint32_t u;
   std::memcpy(&u, &f, 4);
   return u;
 }
-inline float from_bits(uint32_t u) {
+__attribute__((always_inline)) inline float from_bits(uint32_t u) {
   float f;
   std::memcpy(&f, &u, 4);
   return f;
@@ -33,7 +37,7 @@ inline float from_bits(uint32_t u) {
 
 // exp by range reduction to r in [-ln2/2, ln2/2] and a degree-6 polynomial,
 // branch-free so the loops vectorize; within 2 ulp of std::exp.
-inline float fast_exp(float x) {
+__attribute__((always_inline)) inline float fast_exp(float x) {
   const float hi = 88.3762626647949f, lo = -87.3365447505531f;
   const float xc = x > hi ? hi : (x < lo ? lo : x);
   // Adding 1.5 * 2^23 rounds to an integer in the low mantissa bits.
@@ -55,7 +59,7 @@ inline float fast_exp(float x) {
   return x != x ? x : y;
 }
 
-inline uint16_t bf16_bits(float f) {
+__attribute__((always_inline)) inline uint16_t bf16_bits(float f) {
   const uint32_t u = bits(f);
   const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
   return f != f ? uint16_t(0x7fc0) : static_cast<uint16_t>(rounded);
@@ -67,11 +71,19 @@ ACCEL_CLONES void bf16_to_f32(float* dst, const uint16_t* src, int64_t n) {
 ACCEL_CLONES void f32_to_bf16(uint16_t* dst, const float* src, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = bf16_bits(src[i]);
 }
-ACCEL_CLONES void f16_to_f32(float* dst, const c10::Half* src, int64_t n) {
+// GCC's _Float16 converts with F16C/AVX-512 instructions that vectorize;
+// c10::Half's bit-twiddling does not.
+#ifdef __FLT16_MAX__
+using HalfBits = _Float16;
+#else
+using HalfBits = c10::Half;
+#endif
+static_assert(sizeof(HalfBits) == 2);
+ACCEL_CLONES void f16_to_f32(float* dst, const HalfBits* src, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]);
 }
-ACCEL_CLONES void f32_to_f16(c10::Half* dst, const float* src, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) dst[i] = c10::Half(src[i]);
+ACCEL_CLONES void f32_to_f16(HalfBits* dst, const float* src, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<HalfBits>(src[i]);
 }
 
 }  // namespace
@@ -80,7 +92,7 @@ void to_f32(float* dst, const void* src, DType dt, int64_t n) {
   switch (dt) {
     case DType::F32: std::memcpy(dst, src, n * sizeof(float)); return;
     case DType::BF16: return bf16_to_f32(dst, static_cast<const uint16_t*>(src), n);
-    case DType::F16: return f16_to_f32(dst, static_cast<const c10::Half*>(src), n);
+    case DType::F16: return f16_to_f32(dst, static_cast<const HalfBits*>(src), n);
     case DType::F64:
       for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(static_cast<const double*>(src)[i]);
       return;
@@ -92,7 +104,7 @@ void from_f32(void* dst, DType dt, const float* src, int64_t n) {
   switch (dt) {
     case DType::F32: std::memcpy(dst, src, n * sizeof(float)); return;
     case DType::BF16: return f32_to_bf16(static_cast<uint16_t*>(dst), src, n);
-    case DType::F16: return f32_to_f16(static_cast<c10::Half*>(dst), src, n);
+    case DType::F16: return f32_to_f16(static_cast<HalfBits*>(dst), src, n);
     case DType::F64:
       for (int64_t i = 0; i < n; ++i) static_cast<double*>(dst)[i] = src[i];
       return;
@@ -122,15 +134,16 @@ void store_one(void* base, DType dt, int64_t index, float v) {
 
 // Reductions keep kLanes independent partial results, so they vectorize
 // without reassociating a single accumulator.
+// NaNs are not tracked here: they reach the exp sum and poison the row there.
 ACCEL_CLONES float row_max(const float* x, int64_t n) {
   float acc[kLanes];
   for (int j = 0; j < kLanes; ++j) acc[j] = -std::numeric_limits<float>::infinity();
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) acc[j] = x[i + j] > acc[j] || x[i + j] != x[i + j] ? x[i + j] : acc[j];
+    for (int j = 0; j < kLanes; ++j) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
   float m = -std::numeric_limits<float>::infinity();
-  for (; i < n; ++i) m = x[i] > m || x[i] != x[i] ? x[i] : m;
-  for (int j = 0; j < kLanes; ++j) m = acc[j] > m || acc[j] != acc[j] ? acc[j] : m;
+  for (; i < n; ++i) m = x[i] > m ? x[i] : m;
+  for (int j = 0; j < kLanes; ++j) m = acc[j] > m ? acc[j] : m;
   return m;
 }
 
@@ -223,7 +236,7 @@ ACCEL_CLONES void col_max(float* m, const float* x, int64_t rows, int64_t w, int
   for (int64_t j = 0; j < w; ++j) m[j] = -std::numeric_limits<float>::infinity();
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = x + r * ld;
-    for (int64_t j = 0; j < w; ++j) m[j] = row[j] > m[j] || row[j] != row[j] ? row[j] : m[j];
+    for (int64_t j = 0; j < w; ++j) m[j] = row[j] > m[j] ? row[j] : m[j];
   }
 }
 
