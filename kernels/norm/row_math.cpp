@@ -36,9 +36,12 @@ __attribute__((always_inline)) inline float from_bits(uint32_t u) {
 }
 
 // exp by range reduction to r in [-ln2/2, ln2/2] and a degree-6 polynomial,
-// branch-free so the loops vectorize; within 2 ulp of std::exp.
+// branch-free so the loops vectorize; within 2 ulp of std::exp. Results below
+// FLT_MIN flush to zero, as on the SFPU; the top ln2 of the range is computed
+// with 2^n applied as 2^(n-1) * 2 so the scale stays a normal float.
 __attribute__((always_inline)) inline float fast_exp(float x) {
-  const float hi = 88.3762626647949f, lo = -87.3365447505531f;
+  const float top = 88.3762626647949f, hi = 88.7228391116729f, lo = -87.3365447505531f;
+  const bool big = x > top;
   const float xc = x > hi ? hi : (x < lo ? lo : x);
   // Adding 1.5 * 2^23 rounds to an integer in the low mantissa bits.
   const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
@@ -51,9 +54,10 @@ __attribute__((always_inline)) inline float fast_exp(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  const int32_t e = static_cast<int32_t>(n) + 127;
+  const int32_t e = static_cast<int32_t>(n) + (big ? 126 : 127);
   const float scale = from_bits(static_cast<uint32_t>(e) << 23);
   float y = p * scale;
+  y = big ? y * 2.0f : y;
   y = x < lo ? 0.0f : y;
   y = x > hi ? std::numeric_limits<float>::infinity() : y;
   return x != x ? x : y;
