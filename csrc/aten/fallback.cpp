@@ -98,6 +98,12 @@ at::Tensor fallback_call(const char* name, const char* overload, torch::jit::Sta
   return stack.at(0).toTensor();
 }
 
+torch::jit::Stack fallback_call_stack(const char* name, const char* overload, torch::jit::Stack stack) {
+  const auto op = c10::Dispatcher::singleton().findSchemaOrThrow(name, overload);
+  accel_fallback(op, &stack);
+  return stack;
+}
+
 TORCH_LIBRARY_IMPL(_, PrivateUse1, m) {
   m.fallback(torch::CppFunction::makeFromBoxedFunction<&accel_fallback>());
 }

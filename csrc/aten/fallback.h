@@ -26,5 +26,7 @@ namespace accel::aten {
 at::Tensor fallback_call(const char* name, const char* overload, torch::jit::Stack stack);
 // The same, for a boxed kernel that already holds its operator and stack.
 void boxed_fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack);
+// As fallback_call, returning every output (ops with several results).
+torch::jit::Stack fallback_call_stack(const char* name, const char* overload, torch::jit::Stack stack);
 
 }  // namespace accel::aten

@@ -1,0 +1,185 @@
+// Layer norm and RMS norm over rows, forward and backward. A unit is a block
+// of 32 rows (one tile row); gamma/beta are read once per core when the row
+// is resident, once per block when it streams.
+#include <algorithm>
+#include <cmath>
+
+#include "engine/norm.h"
+#include "engine/norm_plan.h"
+#include "kernels/norm/row_math.h"
+
+namespace accel::engine {
+namespace {
+
+namespace k = kernels::norm;
+using namespace norm_plan;
+
+constexpr int64_t kTile = 32;
+
+const char* at(const TensorRef& t, int64_t i) { return static_cast<const char*>(t.data) + i * dtype_bytes(t.dtype); }
+char* at_w(const TensorRef& t, int64_t i) { return static_cast<char*>(t.data) + i * dtype_bytes(t.dtype); }
+
+// A parameter row in fp32, or null when absent.
+const float* load_param(const TensorRef& t, int slot, int64_t n) {
+  if (!present(t)) return nullptr;
+  float* p = scratch(slot, n);
+  k::to_f32(p, t.data, t.dtype, n);
+  return p;
+}
+
+// Running mean and sum of squared deviations, merged chunk by chunk (Chan et al.).
+struct Moments {
+  double n = 0, mean = 0, m2 = 0;
+  void merge(const float* x, int64_t len, bool about_zero) {
+    if (len == 0) return;
+    const float mc = about_zero ? 0.f : k::row_sum(x, len) / static_cast<float>(len);
+    const double m2c = k::row_sq_dev(x, len, mc);
+    const double total = n + len, delta = mc - mean;
+    mean += delta * len / total;
+    m2 += m2c + delta * delta * n * len / total;
+    n = total;
+  }
+};
+
+int64_t padded(const chip::Arch& arch, int64_t rows, int64_t cols, DType dt) {
+  return ceil_div(rows, kTile) * ceil_div(cols, kTile) * arch.tile_rows * arch.tile_cols * dtype_bytes(dt);
+}
+
+}  // namespace
+
+ProgramRecord run_row_norm(const chip::Arch& arch, const RowNormArgs& a) {
+  const std::string op = a.rms ? "aten::_fused_rms_norm" : "aten::native_layer_norm";
+  const int64_t n = a.cols, row_pages = ceil_div(n, kTile);
+  std::vector<RowBuffer> rows{{"in", dtype_bytes(a.x.dtype)}};
+  if (present(a.weight)) rows.push_back({"gamma", dtype_bytes(a.weight.dtype)});
+  if (present(a.bias)) rows.push_back({"beta", dtype_bytes(a.bias.dtype)});
+  const Plan p = plan(arch, op, n, row_pages, kTile, rows, {{"out", dtype_bytes(a.y.dtype)}},
+                      {{"stats", 2, arch.tile_rows * arch.tile_cols * 4}});
+  const CoreSplit split = split_tiles(ceil_div(a.rows, kTile), arch.num_cores());
+  const float eps = static_cast<float>(a.eps);
+  if (a.rows > 0 && n > 0) {
+    run_on_cores(split, [&](int64_t, int64_t u0, int64_t u1) {
+      const float* w = load_param(a.weight, 2, n);
+      const float* b = load_param(a.bias, 3, n);
+      float* buf = scratch(0, p.resident ? n : p.chunk);
+      for (int64_t r = u0 * kTile; r < std::min(u1 * kTile, a.rows); ++r) {
+        const int64_t base = r * n;
+        Moments mo;
+        for (int64_t c = 0; c < n; c += p.chunk) {
+          const int64_t len = std::min(p.chunk, n - c);
+          float* dst = p.resident ? buf + c : buf;
+          k::to_f32(dst, at(a.x, base + c), a.x.dtype, len);
+          mo.merge(dst, len, a.rms);
+        }
+        const float mean = static_cast<float>(mo.mean);
+        const float rstd = 1.f / std::sqrt(static_cast<float>(mo.m2 / n) + eps);
+        for (int64_t c = 0; c < n; c += p.chunk) {
+          const int64_t len = std::min(p.chunk, n - c);
+          float* src = p.resident ? buf + c : buf;
+          if (!p.resident) k::to_f32(src, at(a.x, base + c), a.x.dtype, len);
+          k::normalize_affine(src, src, len, mean, rstd, w ? w + c : nullptr, b ? b + c : nullptr);
+          k::from_f32(at_w(a.y, base + c), a.y.dtype, src, len);
+        }
+        if (present(a.mean)) k::store_one(a.mean.data, a.mean.dtype, r, mean);
+        k::store_one(a.rstd.data, a.rstd.dtype, r, rstd);
+      }
+    });
+  }
+  ProgramRecord rec = base_record(arch, op, a.rms ? "rms_norm_sfpu" : "layer_norm_sfpu", p, split,
+                                  ceil_div(a.rows, kTile) * row_pages, row_pages, a.x.dtype, a.y.dtype);
+  const int64_t param_reads = p.resident ? split.cores_used : ceil_div(a.rows, kTile);
+  rec.flops = a.rows * n * (a.rms ? 5 : 7);
+  rec.dram_read_bytes = padded(arch, a.rows, n, a.x.dtype) * (p.resident ? 1 : 2) +
+                        param_reads * (bytes_of(a.weight) + bytes_of(a.bias));
+  rec.dram_write_bytes = padded(arch, a.rows, n, a.y.dtype) + bytes_of(a.mean) + bytes_of(a.rstd);
+  rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;
+  return rec;
+}
+
+ProgramRecord run_row_norm_backward(const chip::Arch& arch, const RowNormGradArgs& a) {
+  const std::string op = a.rms ? "aten::_fused_rms_norm_backward" : "aten::native_layer_norm_backward";
+  const int64_t n = a.cols, row_pages = ceil_div(n, kTile);
+  const bool want_dw = present(a.dweight), want_db = present(a.dbias), want_dx = present(a.dx);
+  std::vector<RowBuffer> rows{{"grad", dtype_bytes(a.grad.dtype)}, {"x", dtype_bytes(a.x.dtype)}};
+  if (present(a.weight)) rows.push_back({"gamma", dtype_bytes(a.weight.dtype)});
+  if (want_dw) rows.push_back({"dgamma_acc", 4});
+  if (want_db) rows.push_back({"dbeta_acc", 4});
+  const Plan p = plan(arch, op, n, row_pages, kTile, rows, {{"dx", dtype_bytes(a.x.dtype)}},
+                      {{"stats", 2, arch.tile_rows * arch.tile_cols * 4}});
+  const int64_t blocks = ceil_div(a.rows, kTile);
+  const CoreSplit split = split_tiles(blocks, arch.num_cores());
+  // Each core accumulates its rows' dgamma/dbeta; the partials are summed after.
+  std::vector<float> dw_part(want_dw ? split.cores_used * n : 0, 0.f);
+  std::vector<float> db_part(want_db ? split.cores_used * n : 0, 0.f);
+  if (a.rows > 0 && n > 0) {
+    run_on_cores(split, [&](int64_t core, int64_t u0, int64_t u1) {
+      const float* w = load_param(a.weight, 2, n);
+      const int64_t cap = p.resident ? n : p.chunk;
+      float *g = scratch(0, cap), *x = scratch(1, cap);
+      float* dwp = want_dw ? dw_part.data() + core * n : nullptr;
+      float* dbp = want_db ? db_part.data() + core * n : nullptr;
+      for (int64_t r = u0 * kTile; r < std::min(u1 * kTile, a.rows); ++r) {
+        const int64_t base = r * n;
+        const float mean = present(a.mean) ? k::load_one(a.mean.data, a.mean.dtype, r) : 0.f;
+        const float rstd = k::load_one(a.rstd.data, a.rstd.dtype, r);
+        // Pass 1: weight/bias gradients and the two row sums of a = g * gamma.
+        float sum_ax = 0, sum_a = 0;
+        for (int64_t c = 0; c < n; c += p.chunk) {
+          const int64_t len = std::min(p.chunk, n - c);
+          float *gc = p.resident ? g + c : g, *xc = p.resident ? x + c : x;
+          k::to_f32(gc, at(a.grad, base + c), a.grad.dtype, len);
+          k::to_f32(xc, at(a.x, base + c), a.x.dtype, len);
+          if (dwp) k::acc_gxhat(dwp + c, gc, xc, len, mean, rstd);
+          if (dbp) k::acc_add(dbp + c, gc, len);
+          if (!want_dx) continue;
+          if (w) k::mul_v(gc, gc, w + c, len);
+          sum_ax += k::row_dot_dev(gc, xc, len, mean);
+          if (!a.rms) sum_a += k::row_sum(gc, len);
+        }
+        if (!want_dx) continue;
+        // dx = rstd * (a - mean(a) - xhat * mean(a * xhat)) in affine form.
+        const float c1 = rstd * sum_ax / n, c2 = sum_a / n;
+        const float k2 = -rstd * rstd * c1, k3 = rstd * (rstd * c1 * mean - c2);
+        for (int64_t c = 0; c < n; c += p.chunk) {
+          const int64_t len = std::min(p.chunk, n - c);
+          float *gc = p.resident ? g + c : g, *xc = p.resident ? x + c : x;
+          if (!p.resident) {
+            k::to_f32(gc, at(a.grad, base + c), a.grad.dtype, len);
+            k::to_f32(xc, at(a.x, base + c), a.x.dtype, len);
+            if (w) k::mul_v(gc, gc, w + c, len);
+          }
+          k::lin2(gc, gc, xc, len, rstd, k2, k3);
+          k::from_f32(at_w(a.dx, base + c), a.dx.dtype, gc, len);
+        }
+      }
+    });
+  }
+  // Reduce the per-core partials, one column tile per unit.
+  const CoreSplit cols = split_tiles(row_pages, arch.num_cores());
+  if (want_dw || want_db) {
+    run_on_cores(cols, [&](int64_t, int64_t t0, int64_t t1) {
+      const int64_t c0 = t0 * kTile, len = std::min(t1 * kTile, n) - c0;
+      float* acc = scratch(4, len);
+      for (auto [part, out] : {std::pair{&dw_part, &a.dweight}, std::pair{&db_part, &a.dbias}}) {
+        if (!present(*out)) continue;
+        std::fill(acc, acc + len, 0.f);
+        for (int64_t core = 0; core < split.cores_used; ++core) k::acc_add(acc, part->data() + core * n + c0, len);
+        k::from_f32(at_w(*out, c0), out->dtype, acc, len);
+      }
+    });
+  }
+  ProgramRecord rec = base_record(arch, op, a.rms ? "rms_norm_bw_sfpu" : "layer_norm_bw_sfpu", p, split,
+                                  blocks * row_pages, row_pages, a.x.dtype, a.x.dtype);
+  const int64_t passes = p.resident || !want_dx ? 1 : 2;
+  const int64_t partial_bytes = split.cores_used * n * 4 * ((want_dw ? 1 : 0) + (want_db ? 1 : 0));
+  rec.flops = a.rows * n * (8 + (want_dw ? 3 : 0) + (want_db ? 1 : 0));
+  rec.dram_read_bytes = (padded(arch, a.rows, n, a.grad.dtype) + padded(arch, a.rows, n, a.x.dtype)) * passes +
+                        (p.resident ? split.cores_used : blocks) * bytes_of(a.weight) + bytes_of(a.mean) +
+                        bytes_of(a.rstd);
+  rec.dram_write_bytes = (want_dx ? padded(arch, a.rows, n, a.dx.dtype) : 0) + bytes_of(a.dweight) + bytes_of(a.dbias);
+  // The partial sums travel core to core over the NoC, not through DRAM.
+  rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes + partial_bytes;
+  return rec;
+}
+
+}  // namespace accel::engine

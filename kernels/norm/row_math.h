@@ -1,0 +1,64 @@
+// Vector-engine math for the normalisation programs, on fp32 buffers in a
+// core's L1. Each function is compiled for AVX-512, AVX2 and baseline x86 and
+// picked at load time, so the host's widest lanes emulate the SFPU.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/tensor_ref.h"
+
+namespace accel::kernels::norm {
+
+using engine::DType;
+
+// Reader/writer conversions between a DRAM format and the fp32 L1 copy.
+// `src`/`dst` point at element 0 of a contiguous run of n elements.
+void to_f32(float* dst, const void* src, DType dt, int64_t n);
+void from_f32(void* dst, DType dt, const float* src, int64_t n);
+// Strided gather/scatter of one value per element (stride in elements).
+float load_one(const void* base, DType dt, int64_t index);
+void store_one(void* base, DType dt, int64_t index, float v);
+
+float row_max(const float* x, int64_t n);
+float row_sum(const float* x, int64_t n);
+// sum((x - c)^2)
+float row_sq_dev(const float* x, int64_t n, float c);
+// sum(x * y)
+float row_dot(const float* x, const float* y, int64_t n);
+// y = exp(x - shift); returns sum(y). x and y may alias.
+float exp_shift_sum(float* y, const float* x, int64_t n, float shift);
+// y = exp(x) (no sum). x and y may alias.
+void exp_inplace(float* y, const float* x, int64_t n);
+// sum(exp(x - shift))
+float exp_shift_sum_only(const float* x, int64_t n, float shift);
+// sum(g * (x - c))
+float row_dot_dev(const float* g, const float* x, int64_t n, float c);
+// y = g * k1 + x * k2 + k3: every normalisation's input gradient in affine form.
+void lin2(float* y, const float* g, const float* x, int64_t n, float k1, float k2, float k3);
+// acc += g * (x - mean) * rstd, and acc += g: the weight and bias gradients.
+void acc_gxhat(float* acc, const float* g, const float* x, int64_t n, float mean, float rstd);
+void acc_add(float* acc, const float* g, int64_t n);
+// y = x * a + b, elementwise scalars. x and y may alias.
+void axpb(float* y, const float* x, int64_t n, float a, float b);
+// y = ((x - mean) * rstd) * w + b with per-element w/b (either may be null).
+void normalize_affine(float* y, const float* x, int64_t n, float mean, float rstd, const float* w,
+                      const float* b);
+
+// Softmax backward rows: gi = y * (g - s) (softmax) or gi = g - exp(y) * s (log).
+void softmax_grad(float* gi, const float* g, const float* y, int64_t n, float s);
+void log_softmax_grad(float* gi, const float* g, const float* y, int64_t n, float s);
+
+// Column forms over a [rows, w] block with leading dimension ld (softmax over
+// a non-last dim keeps 32 neighbouring columns of the inner dims per tile).
+void col_max(float* m, const float* x, int64_t rows, int64_t w, int64_t ld);
+// s[j] += sum over r of exp(x[r, j] - m[j]); with `write` x[r, j] becomes that exp.
+void col_exp_sum(float* s, float* x, const float* m, int64_t rows, int64_t w, int64_t ld, bool write);
+// s[j] += sum over r of x[r, j] * y[r, j] (y may be null: plain sum).
+void col_dot_acc(float* s, const float* x, const float* y, int64_t rows, int64_t w, int64_t ld);
+// Per-element forms with an array operand a (the column statistics of a row).
+void mul_v(float* y, const float* x, const float* a, int64_t n);
+void sub_v(float* y, const float* x, const float* a, int64_t n);
+void softmax_grad_v(float* gi, const float* g, const float* y, const float* s, int64_t n);
+void log_softmax_grad_v(float* gi, const float* g, const float* y, const float* s, int64_t n);
+
+}  // namespace accel::kernels::norm
