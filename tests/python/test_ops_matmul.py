@@ -221,3 +221,42 @@ def test_program_records_report_settings():
     assert (r["math_fidelity"], r["fp32_dest_acc"], r["compute_engine"]) == (2, False, "fpu")
     assert r["flops"] == 2 * 64 * 96 * 40
     assert r["tiles"] == 2 * 2 and r["dram_read_bytes"] > 0
+
+
+# --- scaled_dot_product_attention -----------------------------------------------
+
+@pytest.mark.parametrize("case", ["plain", "causal", "float_mask", "bool_mask", "bf16", "transposed"])
+def test_sdpa_and_gradients_match_cpu(case):
+    dtype = torch.bfloat16 if case == "bf16" else torch.float32
+    L, S = (45, 45) if case == "causal" else (37, 45)
+    q, k, v = rnd(2, 3, L, 16, dtype=dtype), rnd(2, 3, S, 16, dtype=dtype, seed=1), rnd(2, 3, S, 24, dtype=dtype, seed=2)
+    if case == "transposed":  # [N, L, H, E] storage seen as [N, H, L, E]
+        q, k, v = (t.transpose(1, 2).contiguous().transpose(1, 2) for t in (q, k, v))
+    mask = {"float_mask": rnd(L, S, seed=3), "bool_mask": torch.rand(2, 1, L, S) > 0.3}.get(case)
+    tol = LOW.get(dtype, {})
+
+    def sdpa(q, k, v, mask):
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=case == "causal")
+
+    cpu_in = [t.detach().clone().requires_grad_() for t in (q, k, v)]
+    acc_in = [t.detach().to("accel").requires_grad_() for t in (q, k, v)]
+    out = sdpa(*cpu_in, mask)
+    with torch_accel.profile() as prof:
+        out_a = sdpa(*acc_in, None if mask is None else mask.to("accel"))
+    assert "aten::_scaled_dot_product_fused_attention_overrideable" in prof.ops()
+    torch.testing.assert_close(out_a.cpu(), out, **tol)
+    grad = rnd(*out.shape, dtype=dtype, seed=4)
+    out.backward(grad)
+    out_a.backward(grad.to("accel"))
+    for a, c in zip(acc_in, cpu_in):
+        torch.testing.assert_close(a.grad.cpu(), c.grad, **tol)
+
+
+@pytest.mark.allows_fallback  # the mask gradient is reduced to its broadcast shape by sum
+def test_sdpa_float_mask_gradient():
+    q, k, v, m = rnd(1, 2, 20, 8), rnd(1, 2, 30, 8, seed=1), rnd(1, 2, 30, 8, seed=2), rnd(20, 30, seed=3)
+    cpu_in = [t.clone().requires_grad_() for t in (q, k, v, m)]
+    acc_in = [t.to("accel").requires_grad_() for t in (q, k, v, m)]
+    F.scaled_dot_product_attention(*cpu_in[:3], attn_mask=cpu_in[3]).sum().backward()
+    F.scaled_dot_product_attention(*acc_in[:3], attn_mask=acc_in[3]).sum().backward()
+    torch.testing.assert_close(acc_in[3].grad.cpu(), cpu_in[3].grad)
