@@ -260,3 +260,31 @@ def test_sdpa_float_mask_gradient():
     F.scaled_dot_product_attention(*cpu_in[:3], attn_mask=cpu_in[3]).sum().backward()
     F.scaled_dot_product_attention(*acc_in[:3], attn_mask=acc_in[3]).sum().backward()
     torch.testing.assert_close(acc_in[3].grad.cpu(), cpu_in[3].grad)
+
+
+# --- accel::linear_act --------------------------------------------------------
+
+ACTS = {"none": lambda y: y, "relu": torch.relu, "gelu": F.gelu,
+        "gelu_tanh": lambda y: F.gelu(y, approximate="tanh"), "silu": F.silu}
+
+
+@pytest.mark.parametrize("act", list(ACTS))
+def test_linear_act_fuses_bias_and_activation(act):
+    x, w, b = rnd(3, 10, 40), rnd(24, 40, seed=1), rnd(24, seed=2)
+    with torch_accel.profile() as prof:
+        got = torch.ops.accel.linear_act(*acc(x, w, b), act)
+    torch.testing.assert_close(got.cpu(), ACTS[act](F.linear(x, w, b)))
+    (r,) = prof.records
+    assert r["op"] == "accel::linear_act" and r["compute"].startswith("matmul_block")
+    got = torch.ops.accel.linear_act(*acc(x[:, ::2], w), None, act)
+    torch.testing.assert_close(got.cpu(), ACTS[act](F.linear(x[:, ::2], w)))
+
+
+def test_linear_act_errors_and_meta():
+    x, w = acc(rnd(4, 8), rnd(5, 8))
+    with pytest.raises(ValueError, match="relu"):
+        torch.ops.accel.linear_act(x, w, None, "tanh")
+    with pytest.raises(RuntimeError):
+        torch.ops.accel.linear_act(x, acc(rnd(5, 7))[0], None, "none")
+    meta = torch.ops.accel.linear_act(torch.empty(2, 3, 8, device="meta"), torch.empty(5, 8, device="meta"), None, "relu")
+    assert meta.shape == (2, 3, 5)
