@@ -126,4 +126,5 @@ PYBIND11_MODULE(_C, m) {
   m.def("reset_fallback_stats", &accel::aten::reset_fallback_stats);
   m.def("set_fallback_policy", &accel::aten::set_fallback_policy);
   m.def("fallback_policy", &accel::aten::fallback_policy);
+  void bind_compute(py::module&); bind_compute(m);  // compute_bindings.cpp
 }

@@ -1,39 +1,194 @@
 #include "engine/matrix_engine.h"
 
-#include <ATen/native/CPUBlas.h>
+#include <algorithm>
+#include <bit>
+#include <vector>
+
+// at::native::cpublas::gemm is not exported from libtorch_cpu, but the BLAS it
+// wraps is: Fortran sgemm_, and MKL's bf16 x bf16 -> fp32 GEMM where torch
+// was built with MKL (weak, so other builds convert bf16 to fp32 instead).
+extern "C" {
+void sgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
+            const float* alpha, const float* a, const int* lda, const float* b, const int* ldb,
+            const float* beta, float* c, const int* ldc);
+__attribute__((weak)) void gemm_bf16bf16f32_(const char* transa, const char* transb, const int* m,
+                                             const int* n, const int* k, const float* alpha,
+                                             const uint16_t* a, const int* lda, const uint16_t* b,
+                                             const int* ldb, const float* beta, float* c,
+                                             const int* ldc);
+__attribute__((weak)) int MKL_Set_Num_Threads_Local(int n);
+}
 
 namespace accel::engine {
 namespace {
 
-using at::native::TransposeType;
+enum class TransposeType { NoTranspose, Transpose };
+
+// Each emulated core already is a host thread: MKL must not fan out again
+// inside it (with torch's OpenMP settings that oversubscribes the host).
+struct OneBlasThread {
+  int previous = 0;
+  OneBlasThread() {
+    if (MKL_Set_Num_Threads_Local != nullptr) previous = MKL_Set_Num_Threads_Local(1);
+  }
+  ~OneBlasThread() {
+    if (MKL_Set_Num_Threads_Local != nullptr) MKL_Set_Num_Threads_Local(previous);
+  }
+};
+
+char blas_char(TransposeType t) { return t == TransposeType::NoTranspose ? 'N' : 'T'; }
+
+void blas(TransposeType ta, TransposeType tb, int64_t m, int64_t n, int64_t k, const float* a,
+          int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  const char ca = blas_char(ta), cb = blas_char(tb);
+  const int im = int(m), in = int(n), ik = int(k), ia = int(lda), ib = int(ldb), ic = int(ldc);
+  const float one = 1.0f;
+  const OneBlasThread one_thread;
+  sgemm_(&ca, &cb, &im, &in, &ik, &one, a, &ia, b, &ib, &beta, c, &ic);
+}
+
+void blas(TransposeType ta, TransposeType tb, int64_t m, int64_t n, int64_t k,
+          const c10::BFloat16* a, int64_t lda, const c10::BFloat16* b, int64_t ldb, float beta,
+          float* c, int64_t ldc) {
+  const char ca = blas_char(ta), cb = blas_char(tb);
+  const int im = int(m), in = int(n), ik = int(k), ia = int(lda), ib = int(ldb), ic = int(ldc);
+  const float one = 1.0f;
+  const OneBlasThread one_thread;
+  gemm_bf16bf16f32_(&ca, &cb, &im, &in, &ik, &one, reinterpret_cast<const uint16_t*>(a), &ia,
+                    reinterpret_cast<const uint16_t*>(b), &ib, &beta, c, &ic);
+}
+
+constexpr int64_t kTileK = 32;
+// Sign, exponent and the mantissa bits one multiplier pass sees.
+constexpr uint32_t kSrcAMask = 0xFFFFFFFFu << 19;  // hidden + 4 mantissa bits
+constexpr uint32_t kSrcBMask = 0xFFFFFFFFu << 17;  // hidden + 6 mantissa bits
+
+float keep_bits(float x, uint32_t mask) {
+  return std::bit_cast<float>(std::bit_cast<uint32_t>(x) & mask);
+}
 
 // BLAS is column-major, so row-major C = A B is computed as C^T = B^T A^T.
 // A row-major view with unit column stride already is X^T in column-major.
-bool transposed_operand(MatrixView v, TransposeType& op, int64_t& ld) {
-  if (v.col_stride == 1) { op = TransposeType::NoTranspose; ld = v.row_stride; return true; }
-  if (v.row_stride == 1) { op = TransposeType::Transpose; ld = v.col_stride; return true; }
+template <class V>
+bool blas_layout(V v, int64_t rows, int64_t cols, TransposeType& op, int64_t& ld) {
+  if (v.col_stride == 1 && (rows == 1 || v.row_stride >= std::max<int64_t>(cols, 1))) {
+    op = TransposeType::NoTranspose;
+    ld = std::max(v.row_stride, std::max<int64_t>(cols, 1));
+    return true;
+  }
+  if (v.row_stride == 1 && (cols == 1 || v.col_stride >= std::max<int64_t>(rows, 1))) {
+    op = TransposeType::Transpose;
+    ld = std::max(v.col_stride, std::max<int64_t>(rows, 1));
+    return true;
+  }
   return false;
+}
+
+// Row-major contiguous copy of v, each element passed through f.
+template <class V, class F>
+MatrixView pack(V v, int64_t rows, int64_t cols, std::vector<float>& buf, F f) {
+  buf.resize(rows * cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    const auto* src = v.data + r * v.row_stride;
+    float* dst = buf.data() + r * cols;
+    for (int64_t c = 0; c < cols; ++c) dst[c] = f(static_cast<float>(src[c * v.col_stride]));
+  }
+  return {buf.data(), cols, 1};
+}
+
+float identity(float x) { return x; }
+
+void scale_c(int64_t M, int64_t N, float* C, int64_t ldc, float beta) {
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) C[m * ldc + n] = beta == 0 ? 0.f : beta * C[m * ldc + n];
+}
+
+// One full-precision pass: C = beta C + A B.
+void blas_gemm(int64_t M, int64_t N, int64_t K, MatrixView A, MatrixView B, float* C,
+               int64_t ldc, float beta) {
+  if (K == 0) return scale_c(M, N, C, ldc, beta);
+  thread_local std::vector<float> pa, pb;
+  TransposeType ta, tb;
+  int64_t lda, ldb;
+  if (!blas_layout(A, M, K, ta, lda)) {
+    A = pack(A, M, K, pa, identity);
+    ta = TransposeType::NoTranspose;
+    lda = std::max<int64_t>(K, 1);
+  }
+  if (!blas_layout(B, K, N, tb, ldb)) {
+    B = pack(B, K, N, pb, identity);
+    tb = TransposeType::NoTranspose;
+    ldb = std::max<int64_t>(N, 1);
+  }
+  blas(tb, ta, N, M, K, B.data, ldb, A.data, lda, beta, C, ldc);
+}
+
+// The multiplier passes of one fidelity over K (see matrix_engine.h); lower
+// fidelities run on operands split into their hi and lo bits.
+void fidelity_passes(int64_t M, int64_t N, int64_t K, MatrixView A, MatrixView B, float* C,
+                     int64_t ldc, float beta, MathFidelity fidelity) {
+  if (fidelity == MathFidelity::HiFi4) return blas_gemm(M, N, K, A, B, C, ldc, beta);
+  thread_local std::vector<float> a_hi, b_hi, b_lo;
+  const MatrixView bh = pack(B, K, N, b_hi, [](float x) { return keep_bits(x, kSrcBMask); });
+  switch (fidelity) {
+    case MathFidelity::LoFi: {
+      const MatrixView ah = pack(A, M, K, a_hi, [](float x) { return keep_bits(x, kSrcAMask); });
+      return blas_gemm(M, N, K, ah, bh, C, ldc, beta);
+    }
+    case MathFidelity::HiFi2: return blas_gemm(M, N, K, A, bh, C, ldc, beta);
+    default: {
+      const MatrixView bl = pack(B, K, N, b_lo, [](float x) { return x - keep_bits(x, kSrcBMask); });
+      const MatrixView ah = pack(A, M, K, a_hi, [](float x) { return keep_bits(x, kSrcAMask); });
+      blas_gemm(M, N, K, A, bh, C, ldc, beta);
+      return blas_gemm(M, N, K, ah, bl, C, ldc, 1.0f);
+    }
+  }
+}
+
+void round_block_bf16(int64_t M, int64_t N, float* C, int64_t ldc) {
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) C[m * ldc + n] = round_bf16(C[m * ldc + n]);
 }
 
 }  // namespace
 
+float srca_hi(float x) { return keep_bits(x, kSrcAMask); }
+float srcb_hi(float x) { return keep_bits(x, kSrcBMask); }
+float round_bf16(float x) {
+  return c10::detail::f32_from_bits(c10::detail::round_to_nearest_even(x));
+}
+
 void matrix_engine_gemm(int64_t M, int64_t N, int64_t K, MatrixView A, MatrixView B,
                         float* C, int64_t ldc, float beta, const ComputeConfig& cfg) {
-  (void)cfg;  // fidelity and accumulation emulation: owned by the matmul program
+  if (M == 0 || N == 0) return;
+  if (cfg.fp32_dest_acc) return fidelity_passes(M, N, K, A, B, C, ldc, beta, cfg.fidelity);
+  // A bf16 Dst: every 32-deep tile product lands in bf16 before the next one.
+  if (K == 0) {
+    scale_c(M, N, C, ldc, beta);
+    return round_block_bf16(M, N, C, ldc);
+  }
+  for (int64_t k0 = 0; k0 < K; k0 += kTileK) {
+    const int64_t kc = std::min(kTileK, K - k0);
+    const MatrixView a{A.data + k0 * A.col_stride, A.row_stride, A.col_stride};
+    const MatrixView b{B.data + k0 * B.row_stride, B.row_stride, B.col_stride};
+    fidelity_passes(M, N, kc, a, b, C, ldc, k0 == 0 ? beta : 1.0f, cfg.fidelity);
+    round_block_bf16(M, N, C, ldc);
+  }
+}
+
+void matrix_engine_gemm(int64_t M, int64_t N, int64_t K, MatrixViewBF16 A, MatrixViewBF16 B,
+                        float* C, int64_t ldc, float beta, const ComputeConfig& cfg) {
+  if (M == 0 || N == 0) return;
   TransposeType ta, tb;
   int64_t lda, ldb;
-  if (!transposed_operand(A, ta, lda) || !transposed_operand(B, tb, ldb)) {
-    for (int64_t m = 0; m < M; ++m)
-      for (int64_t n = 0; n < N; ++n) {
-        float acc = 0;
-        for (int64_t k = 0; k < K; ++k)
-          acc += A.data[m * A.row_stride + k * A.col_stride] *
-                 B.data[k * B.row_stride + n * B.col_stride];
-        C[m * ldc + n] = beta == 0 ? acc : beta * C[m * ldc + n] + acc;
-      }
+  if (gemm_bf16bf16f32_ != nullptr && K > 0 && cfg.fidelity == MathFidelity::HiFi4 && cfg.fp32_dest_acc &&
+      blas_layout(A, M, K, ta, lda) && blas_layout(B, K, N, tb, ldb)) {
+    blas(tb, ta, N, M, K, B.data, ldb, A.data, lda, beta, C, ldc);
     return;
   }
-  at::native::cpublas::gemm(tb, ta, N, M, K, 1.0f, B.data, ldb, A.data, lda, beta, C, ldc);
+  thread_local std::vector<float> fa, fb;
+  matrix_engine_gemm(M, N, K, pack(A, M, K, fa, identity), pack(B, K, N, fb, identity), C, ldc,
+                     beta, cfg);
 }
 
 }  // namespace accel::engine

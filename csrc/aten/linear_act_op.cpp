@@ -1,0 +1,73 @@
+// accel::linear_act(x, w, b, act): a linear layer whose bias and activation
+// run in the matmul program's epilogue, on each output block before it is
+// written back. A fusion target for the torch.compile backend; no autograd.
+#include <ATen/ops/empty.h>
+#include <torch/library.h>
+
+#include "aten/engine_bridge.h"
+#include "aten/matmul_launch.h"
+
+namespace accel::aten {
+namespace {
+
+engine::Activation activation(std::string_view act) {
+  const auto a = engine::activation_from_name(std::string(act));
+  TORCH_CHECK_VALUE(a.has_value(), "linear_act: act must be one of none, relu, gelu, gelu_tanh, silu, got '",
+                    act, "'");
+  return *a;
+}
+
+std::vector<int64_t> out_shape(const at::Tensor& x, const at::Tensor& w) {
+  TORCH_CHECK(x.dim() >= 1 && w.dim() == 2, "linear_act: expected x with at least 1 dim and a 2-D weight, got ",
+              x.dim(), "-D and ", w.dim(), "-D");
+  TORCH_CHECK(x.size(-1) == w.size(1), "linear_act: x's last dim ", x.size(-1), " does not match weight ",
+              w.sizes());
+  std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end() - 1);
+  shape.push_back(w.size(0));
+  return shape;
+}
+
+at::Tensor linear_act(const at::Tensor& x, const at::Tensor& w, const std::optional<at::Tensor>& b,
+                      std::string_view act) {
+  engine::MatmulArgs args;
+  args.act = activation(act);
+  const auto shape = out_shape(x, w);
+  TORCH_CHECK(matmul_dtype(x.scalar_type()) && w.scalar_type() == x.scalar_type() &&
+                  (!b || !b->defined() || b->scalar_type() == x.scalar_type()),
+              "linear_act: expected float32, bfloat16 or float16 operands of one dtype, got ",
+              x.scalar_type(), " and ", w.scalar_type());
+  const int64_t K = w.size(1), N = w.size(0);
+  const at::Tensor rows = x.reshape({-1, K});
+  const int64_t M = rows.size(0);
+  at::Tensor out = at::empty({M, N}, x.options());
+  if (out.numel() > 0) {
+    args.a = matmul_operand(rows, {1, M, K}, {0, rows.stride(0), rows.stride(1)});
+    args.b = matmul_operand(w, {1, K, N}, {0, w.stride(1), w.stride(0)});
+    args.out = matmul_operand(out, {1, M, N}, {0, N, 1});
+    if (b && b->defined()) {
+      TORCH_CHECK(b->dim() == 1 && b->size(0) == N, "linear_act: bias must have shape [", N, "], got ",
+                  b->sizes());
+      args.bias = matmul_operand(*b, {1, M, N}, {0, 0, b->stride(0)});
+      args.beta = 1;
+    }
+    launch_matmul("accel::linear_act", args, out);
+  }
+  return out.view(shape);
+}
+
+at::Tensor linear_act_meta(const at::Tensor& x, const at::Tensor& w, const std::optional<at::Tensor>& b,
+                           std::string_view act) {
+  activation(act);
+  return at::empty(out_shape(x, w), x.options());
+}
+
+}  // namespace
+
+TORCH_LIBRARY(accel, m) {
+  m.def("linear_act(Tensor x, Tensor w, Tensor? b, str act) -> Tensor");
+}
+
+TORCH_LIBRARY_IMPL(accel, PrivateUse1, m) { m.impl("linear_act", linear_act); }
+TORCH_LIBRARY_IMPL(accel, Meta, m) { m.impl("linear_act", linear_act_meta); }
+
+}  // namespace accel::aten

@@ -1,0 +1,205 @@
+#include "engine/matmul.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "engine/matrix_engine.h"
+#include "kernels/matmul/epilogue.h"
+
+namespace accel::engine {
+namespace {
+
+constexpr int64_t kTile = 32;
+constexpr int64_t kMaxBlockTiles = 8;  // an output block edge, in tiles
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+struct Shape {
+  int64_t batch, M, N, K, Mt, Nt, Kt, out_batches;
+};
+
+struct Blocking {
+  int64_t bm, bn, bk;
+  int64_t m_blocks(const Shape& s) const { return ceil_div(s.Mt, bm); }
+  int64_t n_blocks(const Shape& s) const { return ceil_div(s.Nt, bn); }
+  int64_t blocks(const Shape& s) const { return s.out_batches * m_blocks(s) * n_blocks(s); }
+};
+
+bool bias_is_row(const MatmulArgs& x) { return x.bias && x.bias->strides[1] == 0; }
+
+std::vector<CircularBuffer> buffers(const chip::Arch& arch, const MatmulArgs& x, const Shape& s,
+                                    const Blocking& b) {
+  const int64_t area = arch.tile_rows * arch.tile_cols;
+  std::vector<CircularBuffer> cbs{
+      {"in0", 2 * b.bm * b.bk, area * dtype_bytes(x.a.dtype)},
+      {"in1", 2 * b.bk * b.bn, area * dtype_bytes(x.b.dtype)},
+      {"out", b.bm * b.bn, area * dtype_bytes(x.out.dtype)}};
+  // Partial sums leave Dst between K blocks.
+  if (s.Kt > b.bk || x.reduce_batch) cbs.push_back({"interm", b.bm * b.bn, area * 4});
+  if (x.bias && x.beta != 0)
+    cbs.push_back({"bias", bias_is_row(x) ? b.bn : b.bm * b.bn, area * dtype_bytes(x.bias->dtype)});
+  return cbs;
+}
+
+int64_t total_bytes(const std::vector<CircularBuffer>& cbs) {
+  int64_t t = 0;
+  for (const auto& cb : cbs) t += cb.bytes();
+  return t;
+}
+
+// Output blocks small enough to give every core work, then the deepest K
+// block that fits L1; the output block shrinks only when even bk = 1 does not.
+Blocking plan(const chip::Arch& arch, const MatmulArgs& x, const Shape& s) {
+  Blocking b{std::clamp<int64_t>(s.Mt, 1, kMaxBlockTiles), std::clamp<int64_t>(s.Nt, 1, kMaxBlockTiles),
+             std::max<int64_t>(s.Kt, 1)};
+  auto halve_larger = [&b] {
+    if (b.bm >= b.bn) b.bm = ceil_div(b.bm, 2);
+    else b.bn = ceil_div(b.bn, 2);
+  };
+  while (b.blocks(s) < arch.num_cores() && (b.bm > 1 || b.bn > 1)) halve_larger();
+  for (;;) {
+    for (b.bk = std::max<int64_t>(s.Kt, 1);; b.bk = (b.bk + 1) / 2) {
+      if (total_bytes(buffers(arch, x, s, b)) <= arch.l1_bytes_per_core) return b;
+      if (b.bk == 1) break;
+    }
+    if (b.bm == 1 && b.bn == 1) return b;  // check_l1 reports the overflow
+    halve_larger();
+  }
+}
+
+const char* elem(const TensorRef& t, int64_t i, int64_t r, int64_t c) {
+  return static_cast<const char*>(t.data) +
+         (i * t.strides[0] + r * t.strides[1] + c * t.strides[2]) * dtype_bytes(t.dtype);
+}
+
+// Reader + compute for one K block: the operands go to the matrix engine in
+// their DRAM format. fp32 and bf16 tiles need no conversion on the host, so
+// the reader's copy into L1 is elided and the engine reads them in place;
+// fp16 is unpacked to fp32 in the core's buffers.
+void multiply_block(const MatmulArgs& x, int64_t i, int64_t r0, int64_t mr, int64_t c0,
+                    int64_t nc, int64_t k0, int64_t kc, float* acc, float beta) {
+  const TensorRef &a = x.a, &b = x.b;
+  if (a.dtype == DType::F32) {
+    const MatrixView va{reinterpret_cast<const float*>(elem(a, i, r0, k0)), a.strides[1], a.strides[2]};
+    const MatrixView vb{reinterpret_cast<const float*>(elem(b, i, k0, c0)), b.strides[1], b.strides[2]};
+    return matrix_engine_gemm(mr, nc, kc, va, vb, acc, nc, beta, x.cfg);
+  }
+  if (a.dtype == DType::BF16) {
+    const MatrixViewBF16 va{reinterpret_cast<const c10::BFloat16*>(elem(a, i, r0, k0)), a.strides[1], a.strides[2]};
+    const MatrixViewBF16 vb{reinterpret_cast<const c10::BFloat16*>(elem(b, i, k0, c0)), b.strides[1], b.strides[2]};
+    return matrix_engine_gemm(mr, nc, kc, va, vb, acc, nc, beta, x.cfg);
+  }
+  thread_local std::vector<float> in0, in1;
+  in0.resize(mr * kc);
+  in1.resize(kc * nc);
+  for (int64_t r = 0; r < mr; ++r)
+    kernels::load_float_row(in0.data() + r * kc, elem(a, i, r0 + r, k0), a.dtype, a.strides[2], kc);
+  for (int64_t k = 0; k < kc; ++k)
+    kernels::load_float_row(in1.data() + k * nc, elem(b, i, k0 + k, c0), b.dtype, b.strides[2], nc);
+  matrix_engine_gemm(mr, nc, kc, {in0.data(), kc, 1}, {in1.data(), nc, 1}, acc, nc, beta, x.cfg);
+}
+
+void run_block(const MatmulArgs& x, const Shape& s, const Blocking& bl, int64_t block) {
+  const int64_t per_batch = bl.m_blocks(s) * bl.n_blocks(s);
+  const int64_t i = block / per_batch;
+  const int64_t r0 = (block % per_batch) / bl.n_blocks(s) * bl.bm * kTile;
+  const int64_t c0 = block % bl.n_blocks(s) * bl.bn * kTile;
+  const int64_t mr = std::min(bl.bm * kTile, s.M - r0);
+  const int64_t nc = std::min(bl.bn * kTile, s.N - c0);
+  thread_local std::vector<float> acc, bias_row;
+  acc.assign(mr * nc, 0.f);
+  const int64_t k_step = bl.bk * kTile;
+  bool first = true;
+  const int64_t i_begin = x.reduce_batch ? 0 : i, i_end = x.reduce_batch ? s.batch : i + 1;
+  for (int64_t ii = i_begin; ii < i_end; ++ii) {
+    for (int64_t k0 = 0; k0 < s.K; k0 += k_step) {
+      multiply_block(x, ii, r0, mr, c0, nc, k0, std::min(k_step, s.K - k0), acc.data(), first ? 0.f : 1.f);
+      first = false;
+    }
+  }
+  // Epilogue and writer, a row of the block at a time.
+  const bool with_bias = x.bias && x.beta != 0;
+  bias_row.resize(nc);
+  const int64_t oi = x.reduce_batch ? 0 : i;
+  for (int64_t r = 0; r < mr; ++r) {
+    float* row = acc.data() + r * nc;
+    if (with_bias)
+      kernels::load_float_row(bias_row.data(), elem(*x.bias, oi, r0 + r, c0), x.bias->dtype,
+                              x.bias->strides[2], nc);
+    kernels::matmul_epilogue_row(row, with_bias ? bias_row.data() : nullptr, nc, x.alpha, x.beta, x.act);
+    kernels::store_float_row(const_cast<char*>(elem(x.out, oi, r0 + r, c0)), x.out.dtype,
+                             x.out.strides[2], row, nc);
+  }
+}
+
+}  // namespace
+
+std::optional<Activation> activation_from_name(const std::string& name) {
+  for (Activation a : {Activation::None, Activation::Relu, Activation::Gelu, Activation::GeluTanh,
+                       Activation::Silu})
+    if (name == activation_name(a)) return a;
+  return std::nullopt;
+}
+
+const char* activation_name(Activation act) {
+  switch (act) {
+    case Activation::None: return "none";
+    case Activation::Relu: return "relu";
+    case Activation::Gelu: return "gelu";
+    case Activation::GeluTanh: return "gelu_tanh";
+    case Activation::Silu: return "silu";
+  }
+  return "?";
+}
+
+ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArgs& x) {
+  Shape s{};
+  s.batch = x.a.sizes[0];
+  s.M = x.a.sizes[1];
+  s.K = x.a.sizes[2];
+  s.N = x.b.sizes[2];
+  s.Mt = ceil_div(s.M, kTile);
+  s.Nt = ceil_div(s.N, kTile);
+  s.Kt = ceil_div(s.K, kTile);
+  s.out_batches = x.reduce_batch ? 1 : s.batch;
+  const Blocking bl = plan(arch, x, s);
+  const int64_t l1 = check_l1(arch, op, buffers(arch, x, s, bl));
+
+  const CoreSplit split = split_tiles(bl.blocks(s), arch.num_cores());
+  if (s.M > 0 && s.N > 0) {
+    run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
+      for (int64_t block = begin; block < end; ++block) run_block(x, s, bl, block);
+    });
+  }
+
+  ProgramRecord rec;
+  rec.op = op;
+  rec.reader = "reader_matmul_blocked";
+  rec.compute = x.act == Activation::None ? "matmul_block"
+                                           : std::string("matmul_block_") + activation_name(x.act);
+  rec.writer = "writer_untilize_interleaved";
+  rec.compute_engine = "fpu";
+  rec.input_format = dtype_name(x.a.dtype);
+  rec.output_format = dtype_name(x.out.dtype);
+  rec.math_fidelity = static_cast<int>(x.cfg.fidelity);
+  rec.fp32_dest_acc = x.cfg.fp32_dest_acc;
+  rec.flops = 2 * s.batch * s.M * s.N * s.K;
+  const int64_t area = arch.tile_rows * arch.tile_cols;
+  // Each operand tile is read once per block that uses it.
+  rec.dram_read_bytes = s.batch * s.Kt * (s.Mt * bl.n_blocks(s) * area * dtype_bytes(x.a.dtype) +
+                                          s.Nt * bl.m_blocks(s) * area * dtype_bytes(x.b.dtype));
+  if (x.bias && x.beta != 0)
+    rec.dram_read_bytes += s.out_batches * (bias_is_row(x) ? 1 : s.Mt) * s.Nt * area * dtype_bytes(x.bias->dtype);
+  rec.tiles = s.out_batches * s.Mt * s.Nt;
+  rec.dram_write_bytes = rec.tiles * area * dtype_bytes(x.out.dtype);
+  // A block of A is multicast along its row of cores and a block of B along
+  // its column: each crosses the NoC once from DRAM, like the output going back.
+  rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;
+  rec.cores_used = split.cores_used;
+  for (int64_t c = 0; c < split.cores_used; ++c)
+    rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, split.tiles(c) * bl.bm * bl.bn);
+  rec.l1_bytes_per_core = l1;
+  return rec;
+}
+
+}  // namespace accel::engine

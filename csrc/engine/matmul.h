@@ -1,0 +1,36 @@
+// Matmul-class programs (mm, bmm, addmm, baddbmm, addbmm, mv, dot, linear):
+// the output's 32x32 tiles are grouped into blocks of bm x bn tiles, the
+// blocks divided over the cores; each core streams K through double-buffered
+// operand buffers in blocks of bk tiles into the matrix engine, then runs the
+// epilogue (alpha, beta * bias, activation) and writes its block back.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "engine/compute_config.h"
+#include "engine/program.h"
+#include "engine/tensor_ref.h"
+
+namespace accel::engine {
+
+enum class Activation { None, Relu, Gelu, GeluTanh, Silu };
+// "none", "relu", "gelu", "gelu_tanh", "silu"; nullopt for any other name.
+std::optional<Activation> activation_from_name(const std::string& name);
+const char* activation_name(Activation act);
+
+// out[i] = act(alpha * a[i] @ b[i] + beta * bias[i]). Every operand is 3-D,
+// [batch, rows, cols], with element strides (0 broadcasts); a and b share a
+// float dtype. With reduce_batch, out has batch 1 and receives the sum over i.
+struct MatmulArgs {
+  TensorRef a, b, out;
+  std::optional<TensorRef> bias;  // read only when beta != 0
+  float alpha = 1, beta = 0;
+  bool reduce_batch = false;
+  Activation act = Activation::None;
+  ComputeConfig cfg;
+};
+
+ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArgs& args);
+
+}  // namespace accel::engine

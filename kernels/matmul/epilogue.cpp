@@ -1,0 +1,74 @@
+#include "kernels/matmul/epilogue.h"
+
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
+
+#include <cmath>
+#include <cstring>
+
+namespace accel::kernels {
+namespace {
+
+using engine::Activation;
+using engine::DType;
+
+template <class F>
+void map_row(float* row, int64_t n, F f) {
+  for (int64_t i = 0; i < n; ++i) row[i] = f(row[i]);
+}
+
+template <class T>
+void load_typed(float* dst, const T* src, int64_t stride, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (stride == 1) return static_cast<void>(std::memcpy(dst, src, n * sizeof(float)));
+  }
+  for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i * stride]);
+}
+
+template <class T>
+void store_typed(T* dst, int64_t stride, const float* src, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (stride == 1) return static_cast<void>(std::memcpy(dst, src, n * sizeof(float)));
+  }
+  for (int64_t i = 0; i < n; ++i) dst[i * stride] = static_cast<T>(src[i]);
+}
+
+}  // namespace
+
+void matmul_epilogue_row(float* row, const float* bias, int64_t n, float alpha, float beta,
+                         Activation act) {
+  if (alpha != 1.0f) map_row(row, n, [alpha](float x) { return alpha * x; });
+  if (bias != nullptr) {
+    for (int64_t i = 0; i < n; ++i) row[i] += beta * bias[i];
+  }
+  switch (act) {
+    case Activation::None: return;
+    case Activation::Relu: return map_row(row, n, [](float x) { return x > 0 ? x : (x == x ? 0.f : x); });
+    case Activation::Gelu:
+      return map_row(row, n, [](float x) { return 0.5f * x * (1.0f + std::erf(x * float(M_SQRT1_2))); });
+    case Activation::GeluTanh:
+      return map_row(row, n, [](float x) {
+        const float k = float(M_2_SQRTPI * M_SQRT1_2);  // sqrt(2 / pi)
+        return 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x)));
+      });
+    case Activation::Silu: return map_row(row, n, [](float x) { return x / (1.0f + std::exp(-x)); });
+  }
+}
+
+void load_float_row(float* dst, const void* src, DType dt, int64_t stride, int64_t n) {
+  switch (dt) {
+    case DType::BF16: return load_typed(dst, static_cast<const c10::BFloat16*>(src), stride, n);
+    case DType::F16: return load_typed(dst, static_cast<const c10::Half*>(src), stride, n);
+    default: return load_typed(dst, static_cast<const float*>(src), stride, n);
+  }
+}
+
+void store_float_row(void* dst, DType dt, int64_t stride, const float* src, int64_t n) {
+  switch (dt) {
+    case DType::BF16: return store_typed(static_cast<c10::BFloat16*>(dst), stride, src, n);
+    case DType::F16: return store_typed(static_cast<c10::Half*>(dst), stride, src, n);
+    default: return store_typed(static_cast<float*>(dst), stride, src, n);
+  }
+}
+
+}  // namespace accel::kernels

@@ -1,0 +1,21 @@
+// What a matmul core does to its output block between the matrix engine and
+// the writer, one row of the block at a time, plus the row movers the reader
+// and writer use for non-fp32 formats.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/matmul.h"
+
+namespace accel::kernels {
+
+// row[i] = act(alpha * row[i] + beta * bias[i]); bias may be null.
+void matmul_epilogue_row(float* row, const float* bias, int64_t n, float alpha, float beta,
+                         engine::Activation act);
+
+// dst[i] = float(src[i * stride]) for a float dtype.
+void load_float_row(float* dst, const void* src, engine::DType dt, int64_t stride, int64_t n);
+// dst[i * stride] = src[i] rounded to the float dtype dt.
+void store_float_row(void* dst, engine::DType dt, int64_t stride, const float* src, int64_t n);
+
+}  // namespace accel::kernels
