@@ -2,6 +2,18 @@
 
 #include <ATen/native/CPUBlas.h>
 
+#include <algorithm>
+
+// libtorch_cpu exports the bundled BLAS's Fortran sgemm but not cpublas's
+// float overloads, so the extension calls BLAS directly.
+extern "C" void sgemm_(const char* transa, const char* transb, const int* m, const int* n,
+                       const int* k, const float* alpha, const float* a, const int* lda,
+                       const float* b, const int* ldb, const float* beta, float* c,
+                       const int* ldc);
+// Each emulated core already runs on its own host thread; a nested BLAS
+// thread team per block would only spin. Weak: absent without MKL.
+extern "C" int MKL_Set_Num_Threads_Local(int) __attribute__((weak));
+
 namespace accel::engine {
 namespace {
 
@@ -33,7 +45,15 @@ void matrix_engine_gemm(int64_t M, int64_t N, int64_t K, MatrixView A, MatrixVie
       }
     return;
   }
-  at::native::cpublas::gemm(tb, ta, N, M, K, 1.0f, B.data, ldb, A.data, lda, beta, C, ldc);
+  const char ctb = tb == TransposeType::NoTranspose ? 'N' : 'T';
+  const char cta = ta == TransposeType::NoTranspose ? 'N' : 'T';
+  const int m = static_cast<int>(N), n = static_cast<int>(M), k = static_cast<int>(K);
+  const int ilda = static_cast<int>(std::max<int64_t>(ldb, 1)), ildb = static_cast<int>(std::max<int64_t>(lda, 1));
+  const int ildc = static_cast<int>(std::max<int64_t>(ldc, 1));
+  const float alpha = 1.0f;
+  thread_local const bool single = MKL_Set_Num_Threads_Local ? (MKL_Set_Num_Threads_Local(1), true) : true;
+  (void)single;
+  sgemm_(&ctb, &cta, &m, &n, &k, &alpha, B.data, &ilda, A.data, &ildb, &beta, C, &ildc);
 }
 
 }  // namespace accel::engine
