@@ -9,22 +9,12 @@
 
 #include <array>
 
-#include "aten/engine_bridge.h"
+#include "aten/conv_launch.h"
 #include "aten/fallback.h"
 #include "engine/conv.h"
-#include "glue/glue.h"
 
 namespace accel::aten {
 namespace {
-
-bool conv_dtype(const at::Tensor& t) {
-  const auto s = t.scalar_type();
-  return s == at::kFloat || s == at::kBFloat16 || s == at::kHalf;
-}
-
-engine::TensorRef ref_of(const at::Tensor& t) {
-  return {t.data_ptr(), engine_dtype(t.scalar_type()), t.sizes().vec(), t.strides().vec()};
-}
 
 // 1-D maps and filters as 2-D with a unit height.
 at::Tensor as4d(const at::Tensor& t) { return t.defined() && t.dim() == 3 ? t.unsqueeze(2) : t; }
@@ -44,22 +34,6 @@ engine::Conv2dArgs args_of(at::IntArrayRef stride, at::IntArrayRef padding, at::
   return a;
 }
 
-template <class F>
-void launch(const at::Tensor& on, F&& program) {
-  const chip::Arch& arch =
-      glue::chip_call([&]() -> const chip::Arch& { return chip::Runtime::get().arch(); });
-  engine::ProgramRecord rec;
-  try {
-    rec = program(arch);
-  } catch (const engine::L1OverflowError& e) {
-    TORCH_CHECK(false, e.what());
-  } catch (const std::domain_error& e) {
-    TORCH_CHECK(false, e.what());
-  }
-  rec.device = on.device().index();
-  engine::record(std::move(rec));
-}
-
 void check_same_type(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias) {
   TORCH_CHECK(input.scalar_type() == weight.scalar_type(), "Input type (", input.scalar_type(),
               ") and weight type (", weight.scalar_type(), ") should be the same");
@@ -72,7 +46,7 @@ at::Tensor convolution(const at::Tensor& input_, const at::Tensor& weight_,
                        at::IntArrayRef padding, at::IntArrayRef dilation, bool transposed,
                        at::IntArrayRef output_padding, int64_t groups) {
   const at::Tensor bias = bias_opt.value_or(at::Tensor());
-  if (!conv_dtype(input_) || !conv_dtype(weight_))
+  if (!float_tile_dtype(input_) || !float_tile_dtype(weight_))
     return fallback_call("aten::convolution", "",
                          {input_, weight_, bias_opt, stride, padding, dilation, transposed,
                           output_padding, groups});
@@ -95,7 +69,7 @@ at::Tensor convolution(const at::Tensor& input_, const at::Tensor& weight_,
     const auto x = ref_of(input), w = ref_of(weight), o = ref_of(out);
     std::optional<engine::TensorRef> b;
     if (bias.defined()) b = ref_of(bias);
-    launch(out, [&](const chip::Arch& arch) {
+    launch_program(out, [&](const chip::Arch& arch) {
       return transposed ? engine::conv2d_input_grad(arch, x, w, b ? &*b : nullptr, o, a)
                         : engine::conv2d_forward(arch, x, w, b ? &*b : nullptr, o, a);
     });
@@ -107,7 +81,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> convolution_backward(
     const at::Tensor& grad_out_, const at::Tensor& input_, const at::Tensor& weight_,
     at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef dilation, bool transposed,
     at::IntArrayRef output_padding, int64_t groups, std::array<bool, 3> mask) {
-  TORCH_CHECK_TYPE(conv_dtype(input_) && conv_dtype(weight_) && conv_dtype(grad_out_),
+  TORCH_CHECK_TYPE(float_tile_dtype(input_) && float_tile_dtype(weight_) && float_tile_dtype(grad_out_),
                    "accel convolution backward supports float32, bfloat16 and float16, got ",
                    input_.scalar_type());
   check_same_type(input_, weight_, at::Tensor());
@@ -120,7 +94,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> convolution_backward(
     gi = at::empty_like(input, input.suggest_memory_format());
     if (gi.numel() > 0) {
       const auto w = ref_of(weight), g = ref_of(gi);
-      launch(gi, [&](const chip::Arch& arch) {
+      launch_program(gi, [&](const chip::Arch& arch) {
         return transposed ? engine::conv2d_forward(arch, go, w, nullptr, g, a)
                           : engine::conv2d_input_grad(arch, go, w, nullptr, g, a);
       });
@@ -131,7 +105,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> convolution_backward(
     gw = at::empty_like(weight, weight.suggest_memory_format());
     if (gw.numel() > 0) {
       const auto x = ref_of(input), g = ref_of(gw);
-      launch(gw, [&](const chip::Arch& arch) {
+      launch_program(gw, [&](const chip::Arch& arch) {
         return transposed ? engine::conv2d_weight_grad(arch, x, go, g, a)
                           : engine::conv2d_weight_grad(arch, go, x, g, a);
       });
@@ -142,7 +116,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> convolution_backward(
     gb = at::empty({grad_out.size(1)}, grad_out.options());
     if (gb.numel() > 0) {
       const auto g = ref_of(gb);
-      launch(gb, [&](const chip::Arch& arch) { return engine::conv_bias_grad(arch, go, g); });
+      launch_program(gb, [&](const chip::Arch& arch) { return engine::conv_bias_grad(arch, go, g); });
     }
   }
   return {gi, gw, gb};

@@ -94,6 +94,10 @@ at::Tensor fallback_call(const char* name, const char* overload, torch::jit::Sta
   return stack.at(0).toTensor();
 }
 
+void fallback_boxed(const char* name, const char* overload, torch::jit::Stack& stack) {
+  accel_fallback(c10::Dispatcher::singleton().findSchemaOrThrow(name, overload), &stack);
+}
+
 TORCH_LIBRARY_IMPL(_, PrivateUse1, m) {
   m.fallback(torch::CppFunction::makeFromBoxedFunction<&accel_fallback>());
 }

@@ -24,5 +24,7 @@ namespace accel::aten {
 // Runs a natively registered op through the counted CPU fallback, for inputs
 // its tile kernels do not take (complex dtypes, for one).
 at::Tensor fallback_call(const char* name, const char* overload, torch::jit::Stack stack);
+// As fallback_call, leaving every result on the stack (ops returning tuples).
+void fallback_boxed(const char* name, const char* overload, torch::jit::Stack& stack);
 
 }  // namespace accel::aten
