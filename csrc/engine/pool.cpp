@@ -22,12 +22,6 @@ Plane plane_of(const TensorRef& t, int64_t nc) {
   return p;
 }
 
-int64_t* index_plane(const TensorRef* idx, int64_t nc) {
-  if (!idx) return nullptr;
-  const int64_t n = nc / idx->sizes[1], c = nc % idx->sizes[1];
-  return static_cast<int64_t*>(idx->data) + n * idx->strides[0] + c * idx->strides[1];
-}
-
 // Input elements one output element's reader fetches.
 int64_t taps(const kernels::PoolSpec& s, const TensorRef& in, const TensorRef& out) {
   switch (s.kind) {
@@ -93,7 +87,8 @@ ProgramRecord pool2d_forward(const chip::Arch& arch, const char* op, const kerne
   run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
     for (int64_t u = begin; u < end; ++u) {
       const int64_t nc = u / tpp, o0 = u % tpp * area;
-      kernels::pool_forward(spec, plane_of(in, nc), plane_of(out, nc), index_plane(indices, nc), o0,
+      const Plane ix = indices ? plane_of(*indices, nc) : Plane{};
+      kernels::pool_forward(spec, plane_of(in, nc), plane_of(out, nc), indices ? &ix : nullptr, o0,
                             std::min(per_plane, o0 + area));
     }
   });
@@ -124,7 +119,8 @@ ProgramRecord pool2d_backward(const chip::Arch& arch, const char* op, const kern
     acc.assign(H * W, 0.f);
     for (int64_t nc = begin; nc < end; ++nc) {
       std::fill(acc.begin(), acc.end(), 0.f);
-      kernels::pool_backward(spec, plane_of(grad_out, nc), index_plane(indices, nc), acc.data(), H, W);
+      const Plane ix = indices ? plane_of(*indices, nc) : Plane{};
+      kernels::pool_backward(spec, plane_of(grad_out, nc), indices ? &ix : nullptr, acc.data(), H, W);
       kernels::store_plane(plane_of(grad_in, nc), acc.data());
     }
   });

@@ -25,10 +25,11 @@ Span avg_span(const PoolSpec& p, int d, int64_t o, int64_t extent) {
 }
 
 template <class T>
-void forward_typed(const PoolSpec& p, const Plane& in, const Plane& out, int64_t* idx, int64_t o0,
+void forward_typed(const PoolSpec& p, const Plane& in, const Plane& out, const Plane* idx, int64_t o0,
                    int64_t o1) {
   const T* src = static_cast<const T*>(in.data);
   T* dst = static_cast<T*>(out.data);
+  int64_t* ix = idx ? static_cast<int64_t*>(idx->data) : nullptr;
   for (int64_t o = o0; o < o1; ++o) {
     const int64_t oh = o / out.W, ow = o % out.W;
     float result = 0;
@@ -97,14 +98,15 @@ void forward_typed(const PoolSpec& p, const Plane& in, const Plane& out, int64_t
       }
     }
     dst[oh * out.sh + ow * out.sw] = static_cast<T>(result);
-    if (idx) idx[oh * out.sh + ow * out.sw] = arg;
+    if (ix) ix[oh * idx->sh + ow * idx->sw] = arg;
   }
 }
 
 template <class T>
-void backward_typed(const PoolSpec& p, const Plane& go, const int64_t* idx, float* acc, int64_t H,
+void backward_typed(const PoolSpec& p, const Plane& go, const Plane* idx, float* acc, int64_t H,
                     int64_t W) {
   const T* g = static_cast<const T*>(go.data);
+  const int64_t* ix = idx ? static_cast<const int64_t*>(idx->data) : nullptr;
   for (int64_t oh = 0; oh < go.H; ++oh)
     for (int64_t ow = 0; ow < go.W; ++ow) {
       const int64_t at = oh * go.sh + ow * go.sw;
@@ -112,7 +114,7 @@ void backward_typed(const PoolSpec& p, const Plane& go, const int64_t* idx, floa
       switch (p.kind) {
         case PoolKind::Max:
         case PoolKind::AdaptiveMax:
-          if (idx[at] >= 0) acc[idx[at]] += v;
+          if (const int64_t i = ix[oh * idx->sh + ow * idx->sw]; i >= 0) acc[i] += v;
           break;
         case PoolKind::Avg: {
           const Span h = avg_span(p, 0, oh, H), w = avg_span(p, 1, ow, W);
@@ -166,12 +168,12 @@ void store_typed(const Plane& dst, const float* acc) {
     default: throw std::domain_error("pool kernels: unsupported dtype"); \
   }
 
-void pool_forward(const PoolSpec& p, const Plane& in, const Plane& out, int64_t* idx, int64_t o0,
+void pool_forward(const PoolSpec& p, const Plane& in, const Plane& out, const Plane* idx, int64_t o0,
                   int64_t o1) {
   ACCEL_POOL_DISPATCH(in.dtype, forward_typed, p, in, out, idx, o0, o1)
 }
 
-void pool_backward(const PoolSpec& p, const Plane& grad_out, const int64_t* idx, float* acc,
+void pool_backward(const PoolSpec& p, const Plane& grad_out, const Plane* idx, float* acc,
                    int64_t H, int64_t W) {
   ACCEL_POOL_DISPATCH(grad_out.dtype, backward_typed, p, grad_out, idx, acc, H, W)
 }

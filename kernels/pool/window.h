@@ -35,13 +35,13 @@ struct Plane {
   int64_t sh = 0, sw = 0, H = 0, W = 0;
 };
 
-// Output elements [o0, o1) of the plane (row-major over OH x OW); idx (int64,
-// strides of out) is written for the max kinds.
-void pool_forward(const PoolSpec& p, const Plane& in, const Plane& out, int64_t* idx, int64_t o0,
+// Output elements [o0, o1) of the plane (row-major over OH x OW); idx (an
+// int64 plane of out's size) is written for the max kinds, else null.
+void pool_forward(const PoolSpec& p, const Plane& in, const Plane& out, const Plane* idx, int64_t o0,
                   int64_t o1);
 
 // acc (H x W of the input plane, zeroed by the caller) += the scatter of grad_out.
-void pool_backward(const PoolSpec& p, const Plane& grad_out, const int64_t* idx, float* acc,
+void pool_backward(const PoolSpec& p, const Plane& grad_out, const Plane* idx, float* acc,
                    int64_t H, int64_t W);
 
 // Writer: the fp32 plane into its dtype.
