@@ -56,6 +56,14 @@ Blocks plan_blocks(const chip::Arch& arch, const std::string& op, int64_t M, int
   return {mt * tr, nt * tc, kt * tc, l1};
 }
 
+// A rows x cols operand; a unit dimension's stride is free, so it is set to
+// what BLAS expects of a dense matrix.
+MatrixView mat(const float* d, int64_t rows, int64_t cols, int64_t rs, int64_t cs) {
+  if (rows == 1 && cs == 1) rs = std::max<int64_t>(cols, 1);
+  if (cols == 1 && rs == 1) cs = std::max<int64_t>(rows, 1);
+  return {d, rs, cs};
+}
+
 Im2col map_of(const TensorRef& t, int64_t OH, int64_t OW, int64_t R, int64_t S, int64_t C,
               Window wh, Window ww) {
   Im2col g;
@@ -139,14 +147,15 @@ ProgramRecord run_implicit_gemm(const chip::Arch& arch, const ImplicitGemm& p, D
       for (int64_t k0 = 0; k0 < p.K; k0 += b.k) {
         const int64_t kv = std::min(b.k, p.K - k0);
         kernels::gather_im2col(src, m0, mv, k0, kv, a.data());
-        const MatrixView A = src.channels_inner ? MatrixView{a.data(), kv, 1} : MatrixView{a.data(), 1, mv};
+        const int64_t ars = src.channels_inner ? kv : 1, acs = src.channels_inner ? 1 : mv;
         const float* w = p.filter + (g * p.N + n0) * p.K + k0;
         const float beta = k0 == 0 ? 0.f : 1.f;
         if (channel_major)
-          matrix_engine_gemm(nv, mv, kv, {w, p.K, 1}, {A.data, A.col_stride, A.row_stride},
+          matrix_engine_gemm(nv, mv, kv, mat(w, nv, kv, p.K, 1), mat(a.data(), kv, mv, acs, ars),
                              acc.data(), mv, beta, cfg);
         else
-          matrix_engine_gemm(mv, nv, kv, A, {w, 1, p.K}, acc.data(), nv, beta, cfg);
+          matrix_engine_gemm(mv, nv, kv, mat(a.data(), mv, kv, ars, acs), mat(w, kv, nv, 1, p.K),
+                             acc.data(), nv, beta, cfg);
       }
       FeatureOut o = p.out;
       o.c0 = g * p.N;
@@ -253,8 +262,8 @@ ProgramRecord conv2d_weight_grad(const chip::Arch& arch, const TensorRef& small,
         const int64_t pv = std::min(b.k, P - p0);
         kernels::gather_im2col(x, p0, pv, a0, av, xa.data());
         kernels::gather_im2col(y, p0, pv, n0, nv, yb.data());
-        const MatrixView Am = x.channels_inner ? MatrixView{xa.data(), 1, av} : MatrixView{xa.data(), pv, 1};
-        const MatrixView Bm = y.channels_inner ? MatrixView{yb.data(), nv, 1} : MatrixView{yb.data(), 1, pv};
+        const MatrixView Am = x.channels_inner ? mat(xa.data(), av, pv, 1, av) : mat(xa.data(), av, pv, pv, 1);
+        const MatrixView Bm = y.channels_inner ? mat(yb.data(), pv, nv, nv, 1) : mat(yb.data(), pv, nv, 1, pv);
         matrix_engine_gemm(av, nv, pv, Am, Bm, acc.data(), nv, p0 == 0 ? 0.f : 1.f, cfg);
       }
       kernels::store_filter_block(grad_w, g * A, ys, acc.data(), a0, av, n0, nv);
