@@ -26,5 +26,6 @@ def cases():
         ("conv2d 1x1 256->64 f32", lambda x, w: F.conv2d(x, w), (x256, w1)),
         ("conv2d 3x3 fwd+bwd f32", _fwd_bwd(dict(padding=1)), (x64, w64, r(16, 64, 56, 56))),
         ("max_pool2d 3x3 s2 f32", lambda x: F.max_pool2d(x, 3, 2, 1), (x64,)),
-        ("adaptive_avg_pool2d f32", lambda x: F.adaptive_avg_pool2d(x, 1), (x256,)),
+        ("adaptive_avg_pool2d 7 f32", lambda x: F.adaptive_avg_pool2d(x, 7), (x256,)),
+        ("upsample bilinear x2 f32", lambda x: F.interpolate(x, scale_factor=2, mode="bilinear"), (x64,)),
     ]

@@ -81,9 +81,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> convolution_backward(
     const at::Tensor& grad_out_, const at::Tensor& input_, const at::Tensor& weight_,
     at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef dilation, bool transposed,
     at::IntArrayRef output_padding, int64_t groups, std::array<bool, 3> mask) {
-  TORCH_CHECK_TYPE(float_tile_dtype(input_) && float_tile_dtype(weight_) && float_tile_dtype(grad_out_),
-                   "accel convolution backward supports float32, bfloat16 and float16, got ",
-                   input_.scalar_type());
+  if (!float_tile_dtype(input_) || !float_tile_dtype(weight_) || !float_tile_dtype(grad_out_)) {
+    std::optional<std::vector<int64_t>> bias_sizes;
+    if (mask[2]) bias_sizes = std::vector<int64_t>{grad_out_.size(1)};
+    torch::jit::Stack stack{grad_out_, input_, weight_, bias_sizes, stride, padding, dilation,
+                            transposed, output_padding, groups, std::vector<bool>(mask.begin(), mask.end())};
+    fallback_boxed("aten::convolution_backward", "", stack);
+    return {stack.at(0).toTensor(), stack.at(1).toTensor(), stack.at(2).toTensor()};
+  }
   check_same_type(input_, weight_, at::Tensor());
   const bool is1d = input_.dim() == 3;
   const at::Tensor grad_out = as4d(grad_out_), input = as4d(input_), weight = as4d(weight_);

@@ -184,6 +184,11 @@ def test_pool_errors_match_cpu():
 def test_float64_falls_back_counted():
     x, w = torch.randn(1, 2, 5, 5, dtype=torch.float64), torch.randn(3, 2, 3, 3, dtype=torch.float64)
     torch.testing.assert_close(F.conv2d(x.to("accel"), w.to("accel")).cpu(), F.conv2d(x, w))
+    xa = x.to("accel").requires_grad_()
+    F.conv2d(xa, w.to("accel")).sum().backward()
+    x.requires_grad_()
+    F.conv2d(x, w).sum().backward()
+    torch.testing.assert_close(xa.grad.cpu(), x.grad)
     torch.testing.assert_close(F.max_pool2d(x.to("accel"), 2).cpu(), F.max_pool2d(x, 2))
     assert torch_accel.fallback_stats()
     torch_accel.reset_fallback_stats()
