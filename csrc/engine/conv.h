@@ -1,0 +1,44 @@
+// Convolution programs as implicit GEMM: the output pixels (N*OH*OW) by the
+// output channels form the tile grid, split over the cores; each core's
+// reader gathers im2col blocks of K = C/groups*R*S into L1 and its matrix
+// engine accumulates them in fp32. The input and weight gradients (and the
+// transposed convolution) are the same machinery with other windows.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/program.h"
+#include "engine/tensor_ref.h"
+
+namespace accel::engine {
+
+struct Conv2dArgs {
+  int64_t groups = 1;
+  int64_t stride[2] = {1, 1};
+  int64_t padding[2] = {0, 0};
+  int64_t dilation[2] = {1, 1};
+};
+
+// Maps are [n, c, h, w] (conv1d: h = 1) with any strides; filters
+// [Cout, Cin/groups, R, S]; sizes are validated by the caller. bias may be null.
+ProgramRecord conv2d_forward(const chip::Arch& arch, const TensorRef& x, const TensorRef& w,
+                             const TensorRef* bias, const TensorRef& out, const Conv2dArgs& args);
+
+// grad_in from grad_out. With bias it is also conv_transpose2d's forward
+// (x in the role of grad_out, w [Cin, Cout/groups, R, S]).
+ProgramRecord conv2d_input_grad(const chip::Arch& arch, const TensorRef& grad_out,
+                                const TensorRef& w, const TensorRef* bias,
+                                const TensorRef& grad_in, const Conv2dArgs& args);
+
+// grad_w[a, b, r, s] = sum over n and the small grid q of
+// small[n, a, q] * big[n, b, q*stride - pad + r*dilation]: the convolution's
+// (small = grad_out, big = x) and the transposed one's (small = x, big = grad_out).
+ProgramRecord conv2d_weight_grad(const chip::Arch& arch, const TensorRef& small,
+                                 const TensorRef& big, const TensorRef& grad_w,
+                                 const Conv2dArgs& args);
+
+// grad_bias[c] = sum of grad_out[:, c] (a [n, c, h, w] map).
+ProgramRecord conv_bias_grad(const chip::Arch& arch, const TensorRef& grad_out,
+                             const TensorRef& grad_bias);
+
+}  // namespace accel::engine

@@ -1,0 +1,45 @@
+#include "kernels/conv/channel_sum.h"
+
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
+
+#include <stdexcept>
+
+namespace accel::kernels {
+namespace {
+
+constexpr int64_t kTileElems = 1024;
+
+template <class T>
+float sum_typed(const engine::TensorRef& t, int64_t c) {
+  const T* base = static_cast<const T*>(t.data) + c * t.strides[1];
+  const int64_t H = t.sizes[2], W = t.sizes[3];
+  float total = 0, tile = 0;
+  int64_t in_tile = 0;
+  for (int64_t n = 0; n < t.sizes[0]; ++n)
+    for (int64_t h = 0; h < H; ++h) {
+      const T* row = base + n * t.strides[0] + h * t.strides[2];
+      for (int64_t w = 0; w < W; ++w) {
+        tile += static_cast<float>(row[w * t.strides[3]]);
+        if (++in_tile == kTileElems) {
+          total += tile;
+          tile = 0;
+          in_tile = 0;
+        }
+      }
+    }
+  return total + tile;
+}
+
+}  // namespace
+
+float channel_sum(const engine::TensorRef& t, int64_t c) {
+  switch (t.dtype) {
+    case engine::DType::F32: return sum_typed<float>(t, c);
+    case engine::DType::BF16: return sum_typed<c10::BFloat16>(t, c);
+    case engine::DType::F16: return sum_typed<c10::Half>(t, c);
+    default: throw std::domain_error("conv bias gradient: unsupported dtype");
+  }
+}
+
+}  // namespace accel::kernels

@@ -1,0 +1,13 @@
+// The bias gradient's tile kernel: one channel of a [n, c, h, w] map summed
+// over n, h and w with an fp32 accumulator per tile, tiles then added.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/tensor_ref.h"
+
+namespace accel::kernels {
+
+float channel_sum(const engine::TensorRef& t, int64_t c);
+
+}  // namespace accel::kernels

@@ -1,0 +1,119 @@
+#include "kernels/conv/im2col.h"
+
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace accel::kernels {
+namespace {
+
+// Source coordinate of (o, tap) or -1 when the window misses the map.
+inline int64_t source(const Window& w, int64_t o, int64_t tap, int64_t extent) {
+  int64_t num = o * w.stride + w.offset + tap * w.dilation;
+  if (w.up != 1) {
+    if (num < 0 || num % w.up != 0) return -1;
+    num /= w.up;
+  }
+  return num >= 0 && num < extent ? num : -1;
+}
+
+template <class T>
+inline void load(float* dst, const T* src, int64_t stride, int64_t n) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (stride == 1) {
+      std::memcpy(dst, src, n * sizeof(float));
+      return;
+    }
+  }
+  if (stride == 1) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i * stride]);
+  }
+}
+
+// One run of output columns ow0.. along a source row: zeros where the taps
+// miss, a strided load where they hit.
+template <class T>
+void gather_run(const Im2col& g, const T* row, int64_t ow0, int64_t run, int64_t s, float* dst) {
+  const Window& w = g.ww;
+  if (w.up != 1) {
+    for (int64_t j = 0; j < run; ++j) {
+      const int64_t iw = source(w, ow0 + j, s, g.W);
+      dst[j] = iw < 0 ? 0.f : static_cast<float>(row[iw * g.sw]);
+    }
+    return;
+  }
+  const int64_t a = ow0 * w.stride + w.offset + s * w.dilation;  // source of j = 0
+  const int64_t st = w.stride;
+  int64_t lo = a >= 0 ? 0 : (-a + st - 1) / st;
+  int64_t hi = a > g.W - 1 ? 0 : std::min(run, (g.W - 1 - a) / st + 1);
+  lo = std::min(lo, run);
+  hi = std::max(hi, lo);
+  std::fill(dst, dst + lo, 0.f);
+  load(dst + lo, row + (a + lo * st) * g.sw, st * g.sw, hi - lo);
+  std::fill(dst + hi, dst + run, 0.f);
+}
+
+template <class T>
+void gather_tap_major(const Im2col& g, int64_t m0, int64_t mb, int64_t k0, int64_t kb, float* dst) {
+  const T* base = static_cast<const T*>(g.data);
+  const int64_t plane = g.OH * g.OW;
+  for (int64_t k = k0; k < k0 + kb; ++k) {
+    int64_t c, r, s;
+    decode_col(g, k, c, r, s);
+    float* out = dst + (k - k0) * mb;
+    int64_t m = m0;
+    while (m < m0 + mb) {
+      const int64_t n = m / plane, oh = (m % plane) / g.OW, ow = m % g.OW;
+      const int64_t run = std::min(m0 + mb - m, g.OW - ow);
+      const int64_t ih = source(g.wh, oh, r, g.H);
+      if (ih < 0) std::fill(out, out + run, 0.f);
+      else gather_run(g, base + n * g.sn + (g.c0 + c) * g.sc + ih * g.sh, ow, run, s, out);
+      out += run;
+      m += run;
+    }
+  }
+}
+
+template <class T>
+void gather_pixel_major(const Im2col& g, int64_t m0, int64_t mb, int64_t k0, int64_t kb, float* dst) {
+  const T* base = static_cast<const T*>(g.data);
+  const int64_t plane = g.OH * g.OW;
+  for (int64_t m = m0; m < m0 + mb; ++m) {
+    const int64_t n = m / plane, oh = (m % plane) / g.OW, ow = m % g.OW;
+    float* out = dst + (m - m0) * kb;
+    int64_t k = k0;
+    while (k < k0 + kb) {
+      int64_t c, r, s;
+      decode_col(g, k, c, r, s);
+      const int64_t run = std::min(k0 + kb - k, g.C - c);
+      const int64_t ih = source(g.wh, oh, r, g.H), iw = source(g.ww, ow, s, g.W);
+      if (ih < 0 || iw < 0) std::fill(out, out + run, 0.f);
+      else load(out, base + n * g.sn + ih * g.sh + iw * g.sw + (g.c0 + c) * g.sc, g.sc, run);
+      out += run;
+      k += run;
+    }
+  }
+}
+
+template <class T>
+void gather_typed(const Im2col& g, int64_t m0, int64_t mb, int64_t k0, int64_t kb, float* dst) {
+  if (g.channels_inner) gather_pixel_major<T>(g, m0, mb, k0, kb, dst);
+  else gather_tap_major<T>(g, m0, mb, k0, kb, dst);
+}
+
+}  // namespace
+
+void gather_im2col(const Im2col& g, int64_t m0, int64_t mb, int64_t k0, int64_t kb, float* dst) {
+  switch (g.dtype) {
+    case engine::DType::F32: return gather_typed<float>(g, m0, mb, k0, kb, dst);
+    case engine::DType::BF16: return gather_typed<c10::BFloat16>(g, m0, mb, k0, kb, dst);
+    case engine::DType::F16: return gather_typed<c10::Half>(g, m0, mb, k0, kb, dst);
+    default: throw std::domain_error("conv reader: unsupported dtype");
+  }
+}
+
+}  // namespace accel::kernels

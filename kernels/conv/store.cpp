@@ -1,0 +1,102 @@
+#include "kernels/conv/store.h"
+
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
+
+#include <stdexcept>
+
+namespace accel::kernels {
+namespace {
+
+template <class T>
+void store_typed(const FeatureOut& o, const float* acc, bool channel_major, int64_t m0, int64_t mb,
+                 int64_t n0, int64_t nb) {
+  T* base = static_cast<T*>(o.data);
+  const int64_t plane = o.OH * o.OW;
+  auto bias_of = [&](int64_t j) { return o.bias ? o.bias[o.c0 + n0 + j] : 0.f; };
+  if (channel_major) {
+    for (int64_t j = 0; j < nb; ++j) {
+      const float b = bias_of(j);
+      const float* src = acc + j * mb;
+      T* ch = base + (o.c0 + n0 + j) * o.sc;
+      int64_t m = m0;
+      while (m < m0 + mb) {
+        const int64_t n = m / plane, oh = (m % plane) / o.OW, ow = m % o.OW;
+        const int64_t run = std::min(m0 + mb - m, o.OW - ow);
+        T* dst = ch + n * o.sn + oh * o.sh + ow * o.sw;
+        for (int64_t i = 0; i < run; ++i) dst[i * o.sw] = static_cast<T>(src[i] + b);
+        src += run;
+        m += run;
+      }
+    }
+    return;
+  }
+  for (int64_t i = 0; i < mb; ++i) {
+    const int64_t m = m0 + i;
+    const int64_t n = m / plane, oh = (m % plane) / o.OW, ow = m % o.OW;
+    T* dst = base + n * o.sn + oh * o.sh + ow * o.sw + (o.c0 + n0) * o.sc;
+    const float* src = acc + i * nb;
+    for (int64_t j = 0; j < nb; ++j) dst[j * o.sc] = static_cast<T>(src[j] + bias_of(j));
+  }
+}
+
+template <class T>
+void pack_typed(const engine::TensorRef& w, int64_t groups, bool dim0_is_col, const Im2col& cols,
+                float* packed) {
+  const T* base = static_cast<const T*>(w.data);
+  const auto& st = w.strides;
+  const int64_t per_group0 = w.sizes[0] / groups;
+  const int64_t n_cols = dim0_is_col ? per_group0 : w.sizes[1];
+  const int64_t K = cols.cols();
+  for (int64_t g = 0; g < groups; ++g)
+    for (int64_t j = 0; j < n_cols; ++j) {
+      float* dst = packed + (g * n_cols + j) * K;
+      for (int64_t k = 0; k < K; ++k) {
+        int64_t c, r, s;
+        decode_col(cols, k, c, r, s);
+        const int64_t d0 = g * per_group0 + (dim0_is_col ? j : c);
+        const int64_t d1 = dim0_is_col ? c : j;
+        dst[k] = static_cast<float>(base[d0 * st[0] + d1 * st[1] + r * st[2] + s * st[3]]);
+      }
+    }
+}
+
+template <class T>
+void store_filter_typed(const engine::TensorRef& dw, int64_t a_base, const Im2col& cols,
+                        const float* acc, int64_t a0, int64_t ma, int64_t k0, int64_t kb) {
+  T* base = static_cast<T*>(dw.data);
+  const auto& st = dw.strides;
+  for (int64_t k = 0; k < kb; ++k) {
+    int64_t c, r, s;
+    decode_col(cols, k0 + k, c, r, s);
+    T* dst = base + c * st[1] + r * st[2] + s * st[3] + (a_base + a0) * st[0];
+    for (int64_t a = 0; a < ma; ++a) dst[a * st[0]] = static_cast<T>(acc[a * kb + k]);
+  }
+}
+
+}  // namespace
+
+#define ACCEL_CONV_DISPATCH(dt, fn, ...)                                     \
+  switch (dt) {                                                              \
+    case engine::DType::F32: return fn<float>(__VA_ARGS__);                  \
+    case engine::DType::BF16: return fn<c10::BFloat16>(__VA_ARGS__);         \
+    case engine::DType::F16: return fn<c10::Half>(__VA_ARGS__);              \
+    default: throw std::domain_error("conv kernels: unsupported dtype");     \
+  }
+
+void store_block(const FeatureOut& o, const float* acc, bool channel_major, int64_t m0, int64_t mb,
+                 int64_t n0, int64_t nb) {
+  ACCEL_CONV_DISPATCH(o.dtype, store_typed, o, acc, channel_major, m0, mb, n0, nb)
+}
+
+void pack_filter(const engine::TensorRef& w, int64_t groups, bool dim0_is_col, const Im2col& cols,
+                 float* packed) {
+  ACCEL_CONV_DISPATCH(w.dtype, pack_typed, w, groups, dim0_is_col, cols, packed)
+}
+
+void store_filter_block(const engine::TensorRef& dw, int64_t a_base, const Im2col& cols,
+                        const float* acc, int64_t a0, int64_t ma, int64_t k0, int64_t kb) {
+  ACCEL_CONV_DISPATCH(dw.dtype, store_filter_typed, dw, a_base, cols, acc, a0, ma, k0, kb)
+}
+
+}  // namespace accel::kernels
