@@ -246,7 +246,10 @@ at::Tensor& index_add_out(const at::Tensor& self, int64_t dim, const at::Tensor&
   const auto d = restrided(typed_ref(dst), src.sizes(), with_stride(dst, dim, 0));
   run_indexed(out, [&] {
     return engine::run_index_scatter(current_arch(), "index_add", d, typed_ref(src), ix, Reduce::Add, alpha.toDouble());
-  }, out_of_self);
+  }, [&](const engine::IndexOutOfRange& e) {  // CPU words it by rank
+    if (self.dim() <= 1) out_of_self(e);
+    bounds_message(dim, false)(e);
+  });
   return out;
 }
 
