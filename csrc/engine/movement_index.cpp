@@ -84,6 +84,48 @@ void walk_page(const Space& s, const Pages& pages, const Indices& ix, bool gathe
   });
 }
 
+// One index operand varying along the row (gather, take_along_dim): the
+// common case, with the element and index types fixed at compile time.
+template <class E, class I>
+void gather_row(E* o, int64_t os, const E* src, int64_t ss, const I* idx, int64_t is, const IndexOperand& ix,
+                int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    int64_t v = idx[j * is];
+    if (v < 0 && ix.wrap_negative && v >= -ix.bound) v += ix.bound;
+    if (v < 0 || v >= ix.bound) throw IndexOutOfRange(v, ix.bound, 0);
+    o[j * os] = src[j * ss + v * ix.stride];
+  }
+}
+
+template <class E>
+void gather_row_typed(char* o, int64_t os, const char* src, int64_t ss, const IndexOperand& ix,
+                      int64_t ioff, int64_t is, int64_t n) {
+  if (ix.index.dtype == DType::I32)
+    gather_row(reinterpret_cast<E*>(o), os, reinterpret_cast<const E*>(src), ss,
+               static_cast<const int32_t*>(ix.index.data) + ioff, is, ix, n);
+  else
+    gather_row(reinterpret_cast<E*>(o), os, reinterpret_cast<const E*>(src), ss,
+               static_cast<const int64_t*>(ix.index.data) + ioff, is, ix, n);
+}
+
+void gather_one_index(const Space& s, const Pages& pages, const IndexOperand& ix, char* o, const char* i,
+                      int64_t elem, int64_t u) {
+  const int64_t os = s.strides[0].back(), ss = s.strides[1].back(), is = s.strides[2].back();
+  pages.for_runs(u, [&](int64_t row, int64_t c0, int64_t c1) {
+    int64_t off[3];
+    layout::row_offsets(s, row, off);
+    char* dst = o + (off[0] + c0 * os) * elem;
+    const char* src = i + (off[1] + c0 * ss) * elem;
+    const int64_t ioff = off[2] + c0 * is, n = c1 - c0;
+    switch (elem) {
+      case 1: return gather_row_typed<uint8_t>(dst, os, src, ss, ix, ioff, is, n);
+      case 2: return gather_row_typed<uint16_t>(dst, os, src, ss, ix, ioff, is, n);
+      case 4: return gather_row_typed<uint32_t>(dst, os, src, ss, ix, ioff, is, n);
+      default: return gather_row_typed<uint64_t>(dst, os, src, ss, ix, ioff, is, n);
+    }
+  });
+}
+
 template <class T, Reduce R>
 void reduce_run(T* d, int64_t ds, const T* v, int64_t vs, int64_t n, kernels::compute_t<T> alpha) {
   for (int64_t i = 0; i < n; ++i) kernels::reduce_into<T, R>(d + i * ds, v[i * vs], alpha);
@@ -234,11 +276,17 @@ ProgramRecord run_index_gather(const chip::Arch& arch, const char* op, const Ten
   const Indices ix{&indices};
   char* o = static_cast<char*>(out.data);
   const char* i = static_cast<const char*>(src.data);
+  const bool one_varying = indices.size() == 1 && indices_vary_along_last(s) && elem <= 8;
   run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
-    for (int64_t u = begin; u < end; ++u)
+    for (int64_t u = begin; u < end; ++u) {
+      if (one_varying) {
+        gather_one_index(s, pages, indices[0], o, i, elem, u);
+        continue;
+      }
       walk_page(s, pages, ix, true, u, [&](int64_t od, int64_t id, int64_t n, int64_t os, int64_t is) {
         kernels::move_bytes(o + od * elem, os, i + id * elem, is, n, elem);
       });
+    }
   });
   ProgramRecord rec = layout::base_record(op, split, pages.count, l1, "reader_indexed_gather",
                                           "copy_tile", "writer_untilize_interleaved", "fpu");
