@@ -20,6 +20,7 @@
 #include <cstring>
 
 #include "aten/host_view.h"
+#include "aten/movement_bridge.h"
 #include "glue/glue.h"
 
 namespace accel::aten {
@@ -93,6 +94,8 @@ at::Tensor copy_from(const at::Tensor& self, const at::Tensor& dst, bool non_blo
               dst.device());
   check_supported_dtype(dst.scalar_type());
   if (self.numel() == 0) return dst;
+  // Device to device runs as a copy program on the cores.
+  if (!self.device().is_cpu() && !dst.device().is_cpu() && device_copy(dst, self)) return dst;
   const bool plain = !self.is_conj() && !dst.is_conj() && !self.is_neg() && !dst.is_neg();
   if (plain && self.scalar_type() == dst.scalar_type()) {
     if (same_dense_layout(self, dst)) {
