@@ -3,16 +3,13 @@
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/native/Resize.h>
-#include <ATen/ops/arange.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
 #include <ATen/ops/eye.h>
-#include <ATen/ops/linspace.h>
 #include <ATen/ops/logspace.h>
 #include <ATen/ops/mul.h>
 #include <ATen/ops/multinomial.h>
 #include <ATen/ops/normal.h>
-#include <ATen/ops/range.h>
 #include <ATen/ops/randperm.h>
 #include <ATen/ops/tril_indices.h>
 #include <ATen/ops/triu_indices.h>
@@ -48,27 +45,6 @@ void resize_like_meta(at::Tensor& out, const at::Tensor& meta) {
 
 at::TensorOptions meta_like(const at::Tensor& t) { return t.options().device(at::kMeta); }
 at::Tensor as_meta(const at::Tensor& t) { return at::empty(t.sizes(), meta_like(t)); }
-
-at::Tensor& arange_out(const at::Scalar& start, const at::Scalar& end, const at::Scalar& step,
-                       at::Tensor& out) {
-  resize_like_meta(out, at::arange(start, end, step, meta_like(out)));
-  at::arange_out(as_out(host_view(out)), start, end, step);
-  return out;
-}
-
-at::Tensor& range_out(const at::Scalar& start, const at::Scalar& end, const at::Scalar& step,
-                      at::Tensor& out) {
-  resize_like_meta(out, at::range(start, end, step, meta_like(out)));
-  at::range_out(as_out(host_view(out)), start, end, step);
-  return out;
-}
-
-at::Tensor& linspace_out(const at::Scalar& start, const at::Scalar& end, int64_t steps,
-                         at::Tensor& out) {
-  resize_like_meta(out, at::linspace(start, end, steps, meta_like(out)));
-  at::linspace_out(as_out(host_view(out)), start, end, steps);
-  return out;
-}
 
 at::Tensor& logspace_out(const at::Scalar& start, const at::Scalar& end, int64_t steps,
                          double base, at::Tensor& out) {
@@ -223,9 +199,6 @@ std::tuple<at::Tensor, at::Tensor> native_dropout(const at::Tensor& input, doubl
 }  // namespace
 
 TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
-  m.impl("arange.start_out", arange_out);
-  m.impl("range.out", range_out);
-  m.impl("linspace.out", linspace_out);
   m.impl("logspace.out", logspace_out);
   m.impl("eye.out", eye_out);
   m.impl("eye.m_out", eye_m_out);

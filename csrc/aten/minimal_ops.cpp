@@ -19,6 +19,7 @@
 
 #include <cstring>
 
+#include "aten/fill_ops.h"
 #include "aten/host_view.h"
 #include "aten/movement_bridge.h"
 #include "glue/glue.h"
@@ -132,10 +133,7 @@ at::Tensor& set_empty(at::Tensor& self) {
   return self.set_(storage, 0, {0}, {});
 }
 
-at::Tensor& fill_scalar(at::Tensor& self, const at::Scalar& value) {
-  host_view(self).fill_(value);
-  return self;
-}
+at::Tensor& fill_scalar(at::Tensor& self, const at::Scalar& value) { return fill_native(self, value); }
 
 at::Tensor& fill_tensor(at::Tensor& self, const at::Tensor& value) {
   TORCH_CHECK(value.dim() == 0, "fill_ only supports 0-dimension value tensor but got tensor with ",
@@ -143,14 +141,7 @@ at::Tensor& fill_tensor(at::Tensor& self, const at::Tensor& value) {
   return fill_scalar(self, value.item());
 }
 
-at::Tensor& zero(at::Tensor& self) {
-  if (self.is_non_overlapping_and_dense()) {
-    std::memset(self.data_ptr(), 0, self.numel() * self.element_size());
-  } else {
-    host_view(self).zero_();
-  }
-  return self;
-}
+at::Tensor& zero(at::Tensor& self) { return fill_native(self, 0); }
 
 }  // namespace
 
