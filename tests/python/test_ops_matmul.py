@@ -252,7 +252,6 @@ def test_sdpa_and_gradients_match_cpu(case):
         torch.testing.assert_close(a.grad.cpu(), c.grad, **tol)
 
 
-@pytest.mark.allows_fallback  # the mask gradient is reduced to its broadcast shape by sum
 def test_sdpa_float_mask_gradient():
     q, k, v, m = rnd(1, 2, 20, 8), rnd(1, 2, 30, 8, seed=1), rnd(1, 2, 30, 8, seed=2), rnd(20, 30, seed=3)
     cpu_in = [t.clone().requires_grad_() for t in (q, k, v, m)]
