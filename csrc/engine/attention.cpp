@@ -125,6 +125,13 @@ ProgramRecord base_record(const chip::Arch& arch, const char* op, const TensorRe
   const int64_t et = ceil_div(d.E, kTile), evt = ceil_div(d.Ev, kTile);
   // K and V are streamed once per block of query rows.
   const int64_t q_blocks = ceil_div(d.L, b.br);
+  // Per head, [L x S] scores against E and then V's Ev: as one product whose
+  // K covers both (the backward's five products likewise), so the matrix
+  // engine is charged the same tile products.
+  rec.batch = heads;
+  rec.m_tiles = lt;
+  rec.n_tiles = st;
+  rec.k_tiles = backward ? 3 * et + 2 * evt : et + evt;
   rec.dram_read_bytes = heads * area * bytes * (lt * et + q_blocks * st * (et + evt)) * (backward ? 2 : 1);
   rec.tiles = heads * lt * evt;
   rec.dram_write_bytes = heads * area * bytes * (backward ? lt * et + st * (et + evt) : lt * evt);

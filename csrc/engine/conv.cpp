@@ -174,6 +174,11 @@ ProgramRecord run_implicit_gemm(const chip::Arch& arch, const ImplicitGemm& p, D
   rec.math_fidelity = static_cast<int>(cfg.fidelity);
   rec.fp32_dest_acc = cfg.fp32_dest_acc;
   rec.flops = 2 * p.G * p.M * p.N * p.K;
+  // The implicit GEMM per group, in tiles, for the matrix-engine cost.
+  rec.batch = p.G;
+  rec.m_tiles = ceil_div(p.M, arch.tile_rows);
+  rec.n_tiles = ceil_div(p.N, arch.tile_cols);
+  rec.k_tiles = ceil_div(p.K, arch.tile_cols);
   // Each block re-reads its im2col rows per column block and its filter per row block.
   rec.dram_read_bytes = p.G * (p.M * p.K * n_blocks + p.N * p.K * m_blocks) * in_bytes;
   rec.dram_write_bytes = p.G * p.M * p.N * out_bytes;
@@ -281,6 +286,10 @@ ProgramRecord conv2d_weight_grad(const chip::Arch& arch, const TensorRef& small,
   rec.math_fidelity = static_cast<int>(cfg.fidelity);
   rec.fp32_dest_acc = cfg.fp32_dest_acc;
   rec.flops = 2 * G * A * N * P;
+  rec.batch = G;
+  rec.m_tiles = ceil_div(A, arch.tile_rows);
+  rec.n_tiles = ceil_div(N, arch.tile_cols);
+  rec.k_tiles = ceil_div(P, arch.tile_cols);
   rec.dram_read_bytes = G * P * (A * n_blocks + N * a_blocks) * in_bytes;
   rec.dram_write_bytes = G * A * N * out_bytes;
   rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;

@@ -184,6 +184,10 @@ ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArg
   rec.math_fidelity = static_cast<int>(x.cfg.fidelity);
   rec.fp32_dest_acc = x.cfg.fp32_dest_acc;
   rec.flops = 2 * s.batch * s.M * s.N * s.K;
+  rec.batch = s.batch;
+  rec.m_tiles = s.Mt;
+  rec.n_tiles = s.Nt;
+  rec.k_tiles = s.Kt;
   const int64_t area = arch.tile_rows * arch.tile_cols;
   // Each operand tile is read once per block that uses it.
   rec.dram_read_bytes = s.batch * s.Kt * (s.Mt * bl.n_blocks(s) * area * dtype_bytes(x.a.dtype) +
