@@ -14,7 +14,7 @@ from .random import (get_rng_state, get_rng_state_all, initial_seed, manual_seed
 __all__ = [
     "is_available", "is_initialized", "init", "device_count", "current_device", "set_device",
     "device", "device_of", "synchronize", "get_device_properties", "get_device_name",
-    "get_amp_supported_dtype", "manual_seed", "manual_seed_all", "seed", "seed_all",
+    "get_amp_supported_dtype", "is_bf16_supported", "manual_seed", "manual_seed_all", "seed", "seed_all",
     "initial_seed", "get_rng_state", "set_rng_state", "get_rng_state_all", "set_rng_state_all",
     "memory_allocated", "max_memory_allocated", "memory_reserved", "max_memory_reserved",
     "reset_peak_memory_stats", "reset_accumulated_memory_stats", "memory_stats",
@@ -135,6 +135,11 @@ def get_device_name(device=None):
 
 def get_amp_supported_dtype():
     return [torch.bfloat16, torch.float16]
+
+
+def is_bf16_supported(including_emulation=True):
+    """The tile engine takes bfloat16 natively (torch.autocast and AMP ask)."""
+    return True
 
 
 def _is_in_bad_fork():

@@ -1,0 +1,147 @@
+#include "kernels/loss/pointwise.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <type_traits>
+
+#include "kernels/eltwise/tile_kernel.h"
+
+namespace accel::kernels {
+namespace {
+
+// Losses have no integer form; the integer compute type still needs a body.
+template <class C>
+using Real = std::conditional_t<std::is_integral_v<C>, double, C>;
+
+// The formulas are ATen's, so values and gradients agree with CPU autograd.
+struct MseOp {
+  KernelParams p;
+  template <class C> C operator()(C x, C y) const { return (x - y) * (x - y); }
+};
+
+struct SmoothL1Op {
+  KernelParams p;
+  template <class C> C operator()(C x, C y) const {
+    using R = Real<C>;
+    const R z = std::abs(R(x) - R(y)), beta = R(p.alpha);
+    return static_cast<C>(z < beta ? R(0.5) * z * z / beta : z - R(0.5) * beta);
+  }
+};
+
+struct HuberOp {
+  KernelParams p;
+  template <class C> C operator()(C x, C y) const {
+    using R = Real<C>;
+    const R z = std::abs(R(x) - R(y)), delta = R(p.alpha);
+    return static_cast<C>(z < delta ? R(0.5) * z * z : delta * (z - R(0.5) * delta));
+  }
+};
+
+struct BceOp {
+  KernelParams p;
+  template <class C> C operator()(C x, C y, C w) const {
+    using R = Real<C>;
+    const R in = x, t = y;
+    if (!(in >= R(0) && in <= R(1)))
+      throw std::domain_error("all elements of input should be between 0 and 1");
+    // log is clamped at -100 as in ATen, so x = 0 or 1 gives a finite loss.
+    const R log_in = std::max(std::log(in), R(-100));
+    const R log_1m = std::max(std::log1p(-in), R(-100));
+    return static_cast<C>((t - R(1)) * log_1m - t * log_in) * w;
+  }
+};
+
+struct LogSigmoidOp {
+  KernelParams p;
+  template <class C> C operator()(C x) const {
+    using R = Real<C>;
+    const R a = x;
+    return static_cast<C>(std::min(a, R(0)) - std::log1p(std::exp(-std::abs(a))));
+  }
+};
+
+struct MseBackwardOp {
+  KernelParams p;
+  template <class C> C operator()(C g, C x, C y) const {
+    return static_cast<C>(Real<C>(2 * p.alpha) * (x - y) * g);
+  }
+};
+
+struct SmoothL1BackwardOp {
+  KernelParams p;
+  template <class C> C operator()(C g, C x, C y) const {
+    using R = Real<C>;
+    const R d = R(x) - R(y), n = R(p.alpha), beta = R(p.beta), gg = g;
+    return static_cast<C>(d <= -beta ? -n * gg : d >= beta ? n * gg : n * d * gg / beta);
+  }
+};
+
+struct HuberBackwardOp {
+  KernelParams p;
+  template <class C> C operator()(C g, C x, C y) const {
+    using R = Real<C>;
+    const R d = R(x) - R(y), n = R(p.alpha), delta = R(p.beta), gg = g;
+    return static_cast<C>(d <= -delta ? -n * gg * delta : d >= delta ? n * gg * delta : n * d * gg);
+  }
+};
+
+struct LogSigmoidBackwardOp {
+  KernelParams p;
+  template <class C> C operator()(C g, C x) const {
+    using R = Real<C>;
+    const R a = x;
+    const bool neg = a < R(0);
+    const R z = std::exp(-std::abs(a));
+    return static_cast<C>((R(neg ? 1 : 0) - R(neg ? 1 : -1) * (z / (R(1) + z))) * R(g));
+  }
+};
+
+struct BitwiseNotOp {
+  KernelParams p;
+  template <class C> C operator()(C a) const {
+    if constexpr (std::is_integral_v<C>) return p.mode == 1 ? C(a == 0) : C(~a);
+    else return a;  // never selected: bitwise_not takes integer and bool data only
+  }
+};
+
+// BCE's gradient has four operands, one more than the shared tile loop takes.
+struct BceBackwardLoop {
+  template <class C>
+  static void run(const C* const* in, C* out, int64_t n, const KernelParams& p) {
+    using R = Real<C>;
+    constexpr R kEps = R(1e-12);
+    const C *g = in[0], *x = in[1], *y = in[2], *w = in[3];
+    const R norm = R(p.alpha);
+    for (int64_t i = 0; i < n; ++i) {
+      const R a = x[i];
+      out[i] = static_cast<C>(norm * R(g[i]) * R(w[i]) * (a - R(y[i])) /
+                              std::max((R(1) - a) * a, kEps));
+    }
+  }
+};
+
+constexpr engine::TileKernel bce_backward_kernel() {
+  return {"sfpu_bce_backward", "sfpu", 7, &BceBackwardLoop::run<float>,
+          &BceBackwardLoop::run<double>, &BceBackwardLoop::run<int64_t>};
+}
+
+const engine::TileKernel kKernels[] = {
+    tile_kernel<MseOp, 2>("sfpu_mse", "sfpu", 2),
+    tile_kernel<SmoothL1Op, 2>("sfpu_smooth_l1", "sfpu", 5),
+    tile_kernel<HuberOp, 2>("sfpu_huber", "sfpu", 5),
+    tile_kernel<BceOp, 3>("sfpu_bce", "sfpu", 8),
+    tile_kernel<LogSigmoidOp, 1>("sfpu_log_sigmoid", "sfpu", 5),
+    tile_kernel<MseBackwardOp, 3>("sfpu_mse_backward", "sfpu", 3),
+    tile_kernel<SmoothL1BackwardOp, 3>("sfpu_smooth_l1_backward", "sfpu", 4),
+    tile_kernel<HuberBackwardOp, 3>("sfpu_huber_backward", "sfpu", 4),
+    bce_backward_kernel(),
+    tile_kernel<LogSigmoidBackwardOp, 2>("sfpu_log_sigmoid_backward", "sfpu", 6),
+    tile_kernel<BitwiseNotOp, 1>("sfpu_bitwise_not", "sfpu", 1),
+};
+
+}  // namespace
+
+const engine::TileKernel& loss_kernel(Loss op) { return kKernels[static_cast<int>(op)]; }
+
+}  // namespace accel::kernels
