@@ -2,6 +2,7 @@
 // host view, and every random draw comes from the device's own generator.
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/ExpandUtils.h>
+#include <ATen/Dispatch.h>
 #include <ATen/TensorIterator.h>
 #include <ATen/Version.h>
 #include <ATen/core/Generator.h>
@@ -17,15 +18,17 @@
 #include <ATen/ops/multinomial.h>
 #include <ATen/ops/normal.h>
 #include <ATen/ops/randperm.h>
-#include <ATen/ops/tril_indices.h>
-#include <ATen/ops/triu_indices.h>
 #include <torch/library.h>
 
+#include <algorithm>
+#include <cmath>
 #include <mutex>
 
 #include "aten/engine_bridge.h"
 #include "aten/host_view.h"
 #include "chip/runtime.h"
+#include "aten/fallback.h"
+#include "engine/fill.h"
 #include "engine/random.h"
 #include "glue/glue.h"
 
@@ -55,30 +58,104 @@ void resize_like_meta(at::Tensor& out, const at::Tensor& meta) {
 at::TensorOptions meta_like(const at::Tensor& t) { return t.options().device(at::kMeta); }
 at::Tensor as_meta(const at::Tensor& t) { return at::empty(t.sizes(), meta_like(t)); }
 
+engine::TensorRef row_major_ref(const at::Tensor& t) {
+  return {t.data_ptr(), engine_dtype(t.scalar_type()), t.sizes().vec(), t.strides().vec()};
+}
+
+void launch_sequence(const char* op, const at::Tensor& out, const engine::SequenceFn& values,
+                     const char* kernel, int64_t flops) {
+  if (out.numel() == 0) return;
+  auto& runtime = chip::Runtime::get();
+  const chip::Arch& arch = glue::chip_call([&]() -> const chip::Arch& { return runtime.arch(); });
+  engine::ProgramRecord rec;
+  try {
+    rec = engine::run_sequence(arch, op, row_major_ref(out), values, kernel, flops);
+  } catch (const engine::L1OverflowError& e) {
+    TORCH_CHECK(false, e.what());
+  }
+  rec.device = out.device().index();
+  engine::record(std::move(rec));
+}
+
+// CPU ATen's logspace: base^(start + step * i) for the first half and
+// base^(end - step * (steps - 1 - i)) for the second, with start and end
+// first converted to the output dtype and the exponent in double.
+template <class T>
+void logspace_params(const at::Scalar& start, const at::Scalar& end, double& s, double& e) {
+  s = static_cast<double>(start.to<T>());
+  e = static_cast<double>(end.to<T>());
+}
+
 at::Tensor& logspace_out(const at::Scalar& start, const at::Scalar& end, int64_t steps,
                          double base, at::Tensor& out) {
   resize_like_meta(out, at::logspace(start, end, steps, base, meta_like(out)));
-  at::logspace_out(as_out(host_view(out)), start, end, steps, base);
+  if (steps == 0) return out;
+  if (at::isComplexType(out.scalar_type())) {
+    fallback_call("aten::logspace", "out", {start, end, steps, base, out});
+    return out;
+  }
+  if (steps == 1) {
+    const double v = std::pow(base, start.to<double>());
+    launch_sequence("logspace", out, [v](int64_t, int64_t n, double* vals) { std::fill(vals, vals + n, v); },
+                    "sfpu_logspace", 1);
+    return out;
+  }
+  double s = 0, e = 0;
+  AT_DISPATCH_ALL_TYPES_AND2(at::kBFloat16, at::kHalf, out.scalar_type(), "logspace_cpu",
+                             [&] { logspace_params<scalar_t>(start, end, s, e); });
+  const double step = (e - s) / (steps - 1);
+  const int64_t halfway = steps / 2;
+  launch_sequence("logspace", out, [=](int64_t first, int64_t n, double* vals) {
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t i = first + j;
+      vals[j] = i < halfway ? std::pow(base, s + step * i) : std::pow(base, e - step * (steps - i - 1));
+    }
+  }, "sfpu_logspace", 20);
   return out;
 }
 
 at::Tensor& eye_m_out(int64_t n, int64_t m, at::Tensor& out) {
   resize_like_meta(out, at::eye(n, m, meta_like(out)));
-  at::eye_out(as_out(host_view(out)), n, m);
+  launch_sequence("eye", out, [m](int64_t first, int64_t count, double* vals) {
+    for (int64_t j = 0; j < count; ++j) vals[j] = (first + j) / m == (first + j) % m ? 1.0 : 0.0;
+  }, "sfpu_eye", 0);
   return out;
 }
 
 at::Tensor& eye_out(int64_t n, at::Tensor& out) { return eye_m_out(n, n, out); }
 
-template <at::Tensor (*Indices)(int64_t, int64_t, int64_t, std::optional<at::ScalarType>,
-                                std::optional<at::Layout>, std::optional<at::Device>,
-                                std::optional<bool>)>
+// tril_indices / triu_indices: a [2, N] tensor of the (row, col) pairs of the
+// triangle in row-major order. Row r's first pair is at the prefix count of
+// the rows above it, so any core finds its pairs by a search of that table.
+template <bool Lower>
 at::Tensor triangle_indices(int64_t row, int64_t col, int64_t offset,
                             std::optional<at::ScalarType> dtype, std::optional<at::Layout> layout,
                             std::optional<at::Device> device, std::optional<bool> pin_memory) {
-  at::Tensor host = Indices(row, col, offset, dtype, layout, at::kCPU, std::nullopt);
-  at::Tensor out = at::empty(host.sizes(), host.options().device(device.value_or(glue::kAccel)));
-  host_view(out).copy_(host);
+  TORCH_CHECK(row >= 0, "row must be non-negative, got", row);
+  TORCH_CHECK(col >= 0, "col must be non-negative, got", col);
+  TORCH_CHECK(layout.value_or(at::kStrided) == at::kStrided, "only support layout=torch.strided, got",
+              layout.value_or(at::kStrided));
+  const at::ScalarType dt = dtype.value_or(at::kLong);
+  const char* name = Lower ? "tril_indices" : "triu_indices";
+  TORCH_CHECK_NOT_IMPLEMENTED(dt == at::kLong || dt == at::kInt, "\"", name, "\" not implemented for '",
+                              at::toString(dt), "'");
+  std::vector<int64_t> starts(row + 1, 0);
+  for (int64_t r = 0; r < row; ++r) {
+    const int64_t count = Lower ? std::clamp<int64_t>(r + offset + 1, 0, col)
+                                : col - std::clamp<int64_t>(r + offset, 0, col);
+    starts[r + 1] = starts[r] + count;
+  }
+  const int64_t total = starts[row];
+  at::Tensor out = at::empty({2, total}, at::TensorOptions().dtype(dt).device(device.value_or(glue::kAccel)));
+  launch_sequence(name, out, [&starts, total, offset, col](int64_t first, int64_t n, double* vals) {
+    for (int64_t j = 0; j < n; ++j) {
+      const bool is_col = first + j >= total;
+      const int64_t k = is_col ? first + j - total : first + j;
+      const int64_t r = std::upper_bound(starts.begin(), starts.end(), k) - starts.begin() - 1;
+      const int64_t first_col = Lower ? 0 : std::clamp<int64_t>(r + offset, 0, col);
+      vals[j] = static_cast<double>(is_col ? first_col + (k - starts[r]) : r);
+    }
+  }, "sfpu_triangle_indices", 4);
   return out;
 }
 
@@ -100,10 +177,6 @@ engine::TensorRef ordered_ref(const at::TensorIteratorBase& iter, int arg) {
     ref.strides.push_back(iter.strides(arg)[d] / w);
   }
   return ref;
-}
-
-engine::TensorRef row_major_ref(const at::Tensor& t) {
-  return {t.data_ptr(), engine_dtype(t.scalar_type()), t.sizes().vec(), t.strides().vec()};
 }
 
 void launch_random(const char* op, const engine::RandomJob& job, const Gen& gen, int device) {
@@ -374,8 +447,8 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
   m.impl("logspace.out", logspace_out);
   m.impl("eye.out", eye_out);
   m.impl("eye.m_out", eye_m_out);
-  m.impl("tril_indices", triangle_indices<at::tril_indices>);
-  m.impl("triu_indices", triangle_indices<at::triu_indices>);
+  m.impl("tril_indices", triangle_indices<true>);
+  m.impl("triu_indices", triangle_indices<false>);
   m.impl("random_.from", random_from);
   m.impl("random_.to", random_to);
   m.impl("random_", random_full);
