@@ -1,23 +1,35 @@
 // Factory and RNG kernels. They write straight into device memory through a
 // host view, and every random draw comes from the device's own generator.
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/ExpandUtils.h>
+#include <ATen/Dispatch.h>
+#include <ATen/TensorIterator.h>
+#include <ATen/Version.h>
 #include <ATen/core/Generator.h>
+#include <ATen/native/DistributionTemplates.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/native/Resize.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
+#include <ATen/ops/ones_like.h>
 #include <ATen/ops/eye.h>
 #include <ATen/ops/logspace.h>
 #include <ATen/ops/mul.h>
 #include <ATen/ops/multinomial.h>
 #include <ATen/ops/normal.h>
 #include <ATen/ops/randperm.h>
-#include <ATen/ops/tril_indices.h>
-#include <ATen/ops/triu_indices.h>
 #include <torch/library.h>
 
+#include <algorithm>
+#include <cmath>
 #include <mutex>
 
+#include "aten/engine_bridge.h"
 #include "aten/host_view.h"
+#include "chip/runtime.h"
+#include "aten/fallback.h"
+#include "engine/fill.h"
+#include "engine/random.h"
 #include "glue/glue.h"
 
 namespace accel::aten {
@@ -46,81 +58,311 @@ void resize_like_meta(at::Tensor& out, const at::Tensor& meta) {
 at::TensorOptions meta_like(const at::Tensor& t) { return t.options().device(at::kMeta); }
 at::Tensor as_meta(const at::Tensor& t) { return at::empty(t.sizes(), meta_like(t)); }
 
+engine::TensorRef row_major_ref(const at::Tensor& t) {
+  return {t.data_ptr(), engine_dtype(t.scalar_type()), t.sizes().vec(), t.strides().vec()};
+}
+
+void launch_sequence(const char* op, const at::Tensor& out, const engine::SequenceFn& values,
+                     const char* kernel, int64_t flops) {
+  if (out.numel() == 0) return;
+  auto& runtime = chip::Runtime::get();
+  const chip::Arch& arch = glue::chip_call([&]() -> const chip::Arch& { return runtime.arch(); });
+  engine::ProgramRecord rec;
+  try {
+    rec = engine::run_sequence(arch, op, row_major_ref(out), values, kernel, flops);
+  } catch (const engine::L1OverflowError& e) {
+    TORCH_CHECK(false, e.what());
+  }
+  rec.device = out.device().index();
+  engine::record(std::move(rec));
+}
+
+// CPU ATen's logspace: base^(start + step * i) for the first half and
+// base^(end - step * (steps - 1 - i)) for the second, with start and end
+// first converted to the output dtype and the exponent in double.
+template <class T>
+void logspace_params(const at::Scalar& start, const at::Scalar& end, double& s, double& e) {
+  s = static_cast<double>(start.to<T>());
+  e = static_cast<double>(end.to<T>());
+}
+
 at::Tensor& logspace_out(const at::Scalar& start, const at::Scalar& end, int64_t steps,
                          double base, at::Tensor& out) {
   resize_like_meta(out, at::logspace(start, end, steps, base, meta_like(out)));
-  at::logspace_out(as_out(host_view(out)), start, end, steps, base);
+  if (steps == 0) return out;
+  if (at::isComplexType(out.scalar_type())) {
+    fallback_call("aten::logspace", "out", {start, end, steps, base, out});
+    return out;
+  }
+  if (steps == 1) {
+    const double v = std::pow(base, start.to<double>());
+    launch_sequence("logspace", out, [v](int64_t, int64_t n, double* vals) { std::fill(vals, vals + n, v); },
+                    "sfpu_logspace", 1);
+    return out;
+  }
+  double s = 0, e = 0;
+  AT_DISPATCH_ALL_TYPES_AND2(at::kBFloat16, at::kHalf, out.scalar_type(), "logspace_cpu",
+                             [&] { logspace_params<scalar_t>(start, end, s, e); });
+  const double step = (e - s) / (steps - 1);
+  const int64_t halfway = steps / 2;
+  launch_sequence("logspace", out, [=](int64_t first, int64_t n, double* vals) {
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t i = first + j;
+      vals[j] = i < halfway ? std::pow(base, s + step * i) : std::pow(base, e - step * (steps - i - 1));
+    }
+  }, "sfpu_logspace", 20);
   return out;
 }
 
 at::Tensor& eye_m_out(int64_t n, int64_t m, at::Tensor& out) {
   resize_like_meta(out, at::eye(n, m, meta_like(out)));
-  at::eye_out(as_out(host_view(out)), n, m);
+  launch_sequence("eye", out, [m](int64_t first, int64_t count, double* vals) {
+    for (int64_t j = 0; j < count; ++j) vals[j] = (first + j) / m == (first + j) % m ? 1.0 : 0.0;
+  }, "sfpu_eye", 0);
   return out;
 }
 
 at::Tensor& eye_out(int64_t n, at::Tensor& out) { return eye_m_out(n, n, out); }
 
-template <at::Tensor (*Indices)(int64_t, int64_t, int64_t, std::optional<at::ScalarType>,
-                                std::optional<at::Layout>, std::optional<at::Device>,
-                                std::optional<bool>)>
+// tril_indices / triu_indices: a [2, N] tensor of the (row, col) pairs of the
+// triangle in row-major order. Row r's first pair is at the prefix count of
+// the rows above it, so any core finds its pairs by a search of that table.
+template <bool Lower>
 at::Tensor triangle_indices(int64_t row, int64_t col, int64_t offset,
                             std::optional<at::ScalarType> dtype, std::optional<at::Layout> layout,
                             std::optional<at::Device> device, std::optional<bool> pin_memory) {
-  at::Tensor host = Indices(row, col, offset, dtype, layout, at::kCPU, std::nullopt);
-  at::Tensor out = at::empty(host.sizes(), host.options().device(device.value_or(glue::kAccel)));
-  host_view(out).copy_(host);
+  TORCH_CHECK(row >= 0, "row must be non-negative, got", row);
+  TORCH_CHECK(col >= 0, "col must be non-negative, got", col);
+  TORCH_CHECK(layout.value_or(at::kStrided) == at::kStrided, "only support layout=torch.strided, got",
+              layout.value_or(at::kStrided));
+  const at::ScalarType dt = dtype.value_or(at::kLong);
+  const char* name = Lower ? "tril_indices" : "triu_indices";
+  TORCH_CHECK_NOT_IMPLEMENTED(dt == at::kLong || dt == at::kInt, "\"", name, "\" not implemented for '",
+                              at::toString(dt), "'");
+  std::vector<int64_t> starts(row + 1, 0);
+  for (int64_t r = 0; r < row; ++r) {
+    const int64_t count = Lower ? std::clamp<int64_t>(r + offset + 1, 0, col)
+                                : col - std::clamp<int64_t>(r + offset, 0, col);
+    starts[r + 1] = starts[r] + count;
+  }
+  const int64_t total = starts[row];
+  at::Tensor out = at::empty({2, total}, at::TensorOptions().dtype(dt).device(device.value_or(glue::kAccel)));
+  launch_sequence(name, out, [&starts, total, offset, col](int64_t first, int64_t n, double* vals) {
+    for (int64_t j = 0; j < n; ++j) {
+      const bool is_col = first + j >= total;
+      const int64_t k = is_col ? first + j - total : first + j;
+      const int64_t r = std::upper_bound(starts.begin(), starts.end(), k) - starts.begin() - 1;
+      const int64_t first_col = Lower ? 0 : std::clamp<int64_t>(r + offset, 0, col);
+      vals[j] = static_cast<double>(is_col ? first_col + (k - starts[r]) : r);
+    }
+  }, "sfpu_triangle_indices", 4);
   return out;
 }
 
+// ---- RNG programs (engine/random.h) ----
+// ATen's own argument checks and range arithmetic (native/DistributionTemplates.h)
+// run first and hand these kernels a TensorIterator over the output; its
+// dims, reversed, give the order CPU ATen's serial kernel draws in.
+
+using kernels::RandomKind;
+using kernels::RandomParams;
+
+engine::TensorRef ordered_ref(const at::TensorIteratorBase& iter, int arg) {
+  engine::TensorRef ref;
+  ref.data = iter.data_ptr(arg);
+  ref.dtype = engine_dtype(iter.dtype(arg));
+  const int64_t w = iter.element_size(arg);
+  for (int64_t d = iter.ndim() - 1; d >= 0; --d) {
+    ref.sizes.push_back(iter.shape()[d]);
+    ref.strides.push_back(iter.strides(arg)[d] / w);
+  }
+  return ref;
+}
+
+void launch_random(const char* op, const engine::RandomJob& job, const Gen& gen, int device) {
+  auto* g = at::get_generator_or_default<glue::AccelGeneratorImpl>(gen, glue::default_generator(device));
+  std::lock_guard<std::mutex> lock(g->mutex_);
+  auto* engine_gen = at::check_generator<at::CPUGeneratorImpl>(g->host());
+  const engine::WordSource words = [engine_gen](uint64_t* dst, int64_t n, bool wide) {
+    if (wide) {
+      for (int64_t i = 0; i < n; ++i) dst[i] = engine_gen->random64();
+    } else {
+      for (int64_t i = 0; i < n; ++i) dst[i] = engine_gen->random();
+    }
+  };
+  auto& runtime = chip::Runtime::get();
+  const chip::Arch& arch = glue::chip_call([&]() -> const chip::Arch& { return runtime.arch(); });
+  engine::ProgramRecord rec;
+  try {
+    rec = engine::run_random(arch, op, job, words);
+  } catch (const engine::L1OverflowError& e) {
+    TORCH_CHECK(false, e.what());
+  }
+  rec.device = device;
+  engine::record(std::move(rec));
+}
+
+void launch_nullary(const char* op, at::TensorIteratorBase& iter, const RandomParams& params, const Gen& gen) {
+  engine::RandomJob job;
+  job.out = ordered_ref(iter, 0);
+  job.params = params;
+  launch_random(op, job, gen, iter.device(0).index());
+}
+
+bool fused_kernels() {
+  static const bool fused = at::get_cpu_capability() != "DEFAULT";
+  return fused;
+}
+
+template <class RNG>
+struct RandomFromToK {
+  void operator()(at::TensorIteratorBase& iter, uint64_t range, int64_t base, Gen gen) {
+    RandomParams p;
+    p.kind = RandomKind::FromTo;
+    p.range = range;
+    p.base = base;
+    launch_nullary("random_", iter, p, gen);
+  }
+  void operator()(at::TensorIteratorBase& iter, Gen gen) {
+    const auto dt = iter.dtype();
+    TORCH_CHECK(dt == at::kLong || dt == at::kDouble || dt == at::kFloat || dt == at::kBFloat16,
+                "random_full_64_bits_range_kernel_cpu handles only int64, double, float and bfloat16");
+    RandomParams p;
+    p.kind = RandomKind::FullRange;
+    launch_nullary("random_", iter, p, gen);
+  }
+};
+template <class RNG>
+struct RandomK {
+  void operator()(at::TensorIteratorBase& iter, Gen gen) {
+    RandomParams p;
+    p.kind = RandomKind::IntDefault;
+    launch_nullary("random_", iter, p, gen);
+  }
+};
+template <class RNG>
+struct UniformK {
+  void operator()(at::TensorIteratorBase& iter, double from, double to, Gen gen) {
+    RandomParams p;
+    p.kind = RandomKind::Uniform;
+    p.fused_uniform = fused_kernels();
+    p.a = from;
+    p.b = to;
+    launch_nullary("uniform_", iter, p, gen);
+  }
+};
+void check_floating(const at::TensorIteratorBase& iter, const char* name) {
+  TORCH_CHECK_NOT_IMPLEMENTED(at::isFloatingType(iter.dtype()), "\"", name, "\" not implemented for '",
+                              at::toString(iter.dtype()), "'");
+}
+template <class RNG>
+struct ExponentialK {
+  void operator()(at::TensorIteratorBase& iter, double lambda, Gen gen) {
+    TORCH_CHECK(at::isFloatingType(iter.dtype()),
+                "Exponential distribution is a continuous probability distribution. dtype must be a "
+                "floating point but you specified ", iter.dtype());
+    RandomParams p;
+    p.kind = RandomKind::Exponential;
+    p.a = lambda;
+    launch_nullary("exponential_", iter, p, gen);
+  }
+};
+template <class RNG>
+struct GeometricK {
+  void operator()(at::TensorIteratorBase& iter, double prob, Gen gen) {
+    RandomParams p;
+    p.kind = RandomKind::Geometric;
+    p.a = prob;
+    launch_nullary("geometric_", iter, p, gen);
+  }
+};
+template <class RNG>
+struct CauchyK {
+  void operator()(at::TensorIteratorBase& iter, double median, double sigma, Gen gen) {
+    check_floating(iter, "cauchy_cpu");
+    RandomParams p;
+    p.kind = RandomKind::Cauchy;
+    p.fused_uniform = fused_kernels();
+    p.a = median;
+    p.b = sigma;
+    launch_nullary("cauchy_", iter, p, gen);
+  }
+};
+template <class RNG>
+struct BernoulliScalarK {
+  void operator()(at::Tensor& self, double prob, Gen gen) {
+    auto iter = at::TensorIterator::borrowing_nullary_op(self);
+    RandomParams p;
+    p.kind = RandomKind::Bernoulli;
+    p.a = prob;
+    launch_nullary("bernoulli_", iter, p, gen);
+  }
+};
+template <class RNG>
+struct BernoulliTensorK {
+  void operator()(at::Tensor& self, const at::Tensor& p_, Gen gen) {
+    TORCH_CHECK_NOT_IMPLEMENTED(at::isFloatingType(p_.scalar_type()),
+                                "\"bernoulli_tensor_cpu_p_\" not implemented for '",
+                                at::toString(p_.scalar_type()), "'");
+    const at::Tensor prob = p_.device() == self.device() ? p_ : p_.to(self.device());
+    auto expanded = at::expand_inplace(self, prob);
+    auto iter = at::TensorIteratorConfig()
+                    .add_output(self)
+                    .add_const_input(*expanded)
+                    .check_all_same_dtype(false)
+                    .build();
+    engine::RandomJob job;
+    job.out = ordered_ref(iter, 0);
+    job.aux = ordered_ref(iter, 1);
+    job.params.kind = RandomKind::BernoulliTensor;
+    launch_random("bernoulli_", job, gen, self.device().index());
+  }
+};
+
+using RNG = glue::AccelGeneratorImpl*;
+
 at::Tensor& random_from(at::Tensor& self, int64_t from, std::optional<int64_t> to, Gen gen) {
-  with_generator(gen, self, [&](at::Generator& g) { host_view(self).random_(from, to, g); });
-  return self;
+  return at::native::templates::random_from_to_impl<RandomFromToK, RNG>(self, from, to, gen);
 }
 at::Tensor& random_to(at::Tensor& self, int64_t to, Gen gen) {
-  with_generator(gen, self, [&](at::Generator& g) { host_view(self).random_(to, g); });
-  return self;
+  return random_from(self, 0, to, gen);
 }
 at::Tensor& random_full(at::Tensor& self, Gen gen) {
-  with_generator(gen, self, [&](at::Generator& g) { host_view(self).random_(g); });
-  return self;
+  return at::native::templates::random_impl<RandomK, RNG>(self, gen);
 }
 at::Tensor& uniform(at::Tensor& self, double from, double to, Gen gen) {
-  with_generator(gen, self, [&](at::Generator& g) { host_view(self).uniform_(from, to, g); });
-  return self;
+  return at::native::templates::uniform_impl_<UniformK, RNG>(self, from, to, gen);
 }
-at::Tensor& normal(at::Tensor& self, double mean, double std, Gen gen) {
-  with_generator(gen, self, [&](at::Generator& g) { host_view(self).normal_(mean, std, g); });
-  return self;
+at::Tensor& exponential(at::Tensor& self, double lambd, Gen gen) {
+  return at::native::templates::exponential_impl_<ExponentialK, RNG>(self, lambd, gen);
+}
+at::Tensor& geometric(at::Tensor& self, double p, Gen gen) {
+  return at::native::templates::geometric_impl_<GeometricK, RNG>(self, p, gen);
 }
 at::Tensor& cauchy(at::Tensor& self, double median, double sigma, Gen gen) {
-  with_generator(gen, self, [&](at::Generator& g) { host_view(self).cauchy_(median, sigma, g); });
+  return at::native::templates::cauchy_impl_<CauchyK, RNG>(self, median, sigma, gen);
+}
+at::Tensor& bernoulli_tensor(at::Tensor& self, const at::Tensor& p, Gen gen) {
+  return at::native::templates::bernoulli_impl_<BernoulliTensorK, RNG>(self, p, gen);
+}
+at::Tensor& bernoulli_float(at::Tensor& self, double p, Gen gen) {
+  return at::native::templates::bernoulli_impl_<BernoulliScalarK, RNG>(self, p, gen);
+}
+
+// normal_ and log_normal_ stay on the host generator's CPU routine: CPU
+// ATen's normal_ for >= 16 elements runs a 16-wide AVX2 Box-Muller whose
+// log/sincos polynomials the tile kernels do not reproduce bit for bit, and
+// the scalar path caches the second Box-Muller sample inside the generator.
+at::Tensor& normal(at::Tensor& self, double mean, double std, Gen gen) {
+  with_generator(gen, self, [&](at::Generator& g) { host_view(self).normal_(mean, std, g); });
   return self;
 }
 at::Tensor& log_normal(at::Tensor& self, double mean, double std, Gen gen) {
   with_generator(gen, self, [&](at::Generator& g) { host_view(self).log_normal_(mean, std, g); });
   return self;
 }
-at::Tensor& exponential(at::Tensor& self, double lambd, Gen gen) {
-  with_generator(gen, self, [&](at::Generator& g) { host_view(self).exponential_(lambd, g); });
-  return self;
-}
-at::Tensor& geometric(at::Tensor& self, double p, Gen gen) {
-  with_generator(gen, self, [&](at::Generator& g) { host_view(self).geometric_(p, g); });
-  return self;
-}
-at::Tensor& bernoulli_tensor(at::Tensor& self, const at::Tensor& p, Gen gen) {
-  with_generator(gen, self, [&](at::Generator& g) { host_view(self).bernoulli_(host_side(p), g); });
-  return self;
-}
-at::Tensor& bernoulli_float(at::Tensor& self, double p, Gen gen) {
-  with_generator(gen, self, [&](at::Generator& g) { host_view(self).bernoulli_(p, g); });
-  return self;
-}
 at::Tensor& bernoulli_out(const at::Tensor& self, Gen gen, at::Tensor& out) {
-  at::native::resize_output(out, self.sizes());
-  with_generator(gen, out, [&](at::Generator& g) { host_view(out).bernoulli_(host_view(self), g); });
-  return out;
+  return at::native::templates::bernoulli_out_impl<BernoulliTensorK, RNG>(out, self, gen);
 }
 
 at::Tensor& normal_tensor_float_out(const at::Tensor& mean, double std, Gen gen, at::Tensor& out) {
@@ -178,21 +420,24 @@ at::Tensor multinomial(const at::Tensor& self, int64_t n, bool replacement, Gen 
 std::tuple<at::Tensor, at::Tensor> native_dropout(const at::Tensor& input, double p,
                                                   std::optional<bool> train) {
   TORCH_CHECK(p >= 0 && p <= 1, "dropout probability has to be between 0 and 1, but got ", p);
-  at::Tensor output = at::empty_like(input);
-  at::Tensor mask = at::empty_like(input, input.options().dtype(at::kBool));
-  if (input.numel() == 0) return {output, mask};
-  if (train.has_value() && !*train) {
-    host_view(output).copy_(host_view(input));
-    host_view(mask).fill_(true);
-    return {output, mask};
-  }
+  if (input.numel() == 0) return {input, at::empty_like(input)};
+  if (train.has_value() && !*train)
+    return {input.clone(), at::ones_like(input, input.options().dtype(at::kBool))};
+  // CPU draws a contiguous mask with bernoulli_(1 - p), so the words go in
+  // the input's row-major order; one program applies mask and scale.
   const double keep = 1.0 - p;
-  const double scale = keep == 0 ? 0.0 : 1.0 / keep;
-  with_generator(std::nullopt, input, [&](at::Generator& g) {
-    at::Tensor kept = at::empty_like(host_view(input)).bernoulli_(keep, g);
-    at::mul_out(as_out(host_view(output)), host_view(input), kept).mul_(scale);
-    host_view(mask).copy_(kept);
-  });
+  at::Tensor output = at::empty(input.sizes(), input.options());
+  at::Tensor mask = at::empty(input.sizes(), input.options().dtype(at::kBool));
+  engine::RandomJob job;
+  job.out = row_major_ref(output);
+  job.aux = row_major_ref(input);
+  job.mask = row_major_ref(mask);
+  job.params.kind = RandomKind::Dropout;
+  job.params.a = keep;
+  job.params.b = keep == 0 ? 0.0 : 1.0 / keep;
+  TORCH_CHECK_NOT_IMPLEMENTED(at::isFloatingType(input.scalar_type()), "\"bernoulli_scalar_cpu_\" not implemented for '",
+                              at::toString(input.scalar_type()), "'");
+  launch_random("native_dropout", job, std::nullopt, input.device().index());
   return {output, mask};
 }
 
@@ -202,8 +447,8 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
   m.impl("logspace.out", logspace_out);
   m.impl("eye.out", eye_out);
   m.impl("eye.m_out", eye_m_out);
-  m.impl("tril_indices", triangle_indices<at::tril_indices>);
-  m.impl("triu_indices", triangle_indices<at::triu_indices>);
+  m.impl("tril_indices", triangle_indices<true>);
+  m.impl("triu_indices", triangle_indices<false>);
   m.impl("random_.from", random_from);
   m.impl("random_.to", random_to);
   m.impl("random_", random_full);

@@ -22,17 +22,16 @@ CoreSplit split_tiles(int64_t total_tiles, int64_t num_cores) {
 int64_t check_l1(const chip::Arch& arch, const std::string& op,
                  const std::vector<CircularBuffer>& buffers) {
   int64_t total = 0;
+  for (const auto& cb : buffers) total += cb.bytes();
+  if (total <= arch.l1_bytes_per_core) return total;
+  // Every program calls this; the listing is only worth building for the error.
   std::string listing;
-  for (const auto& cb : buffers) {
-    total += cb.bytes();
-    listing += (listing.empty() ? "" : ", ") + cb.name + " " + std::to_string(cb.pages) +
-               " x " + std::to_string(cb.tile_bytes) + " B";
-  }
-  if (total > arch.l1_bytes_per_core)
-    throw L1OverflowError(op + ": circular buffers need " + std::to_string(total) +
-                          " bytes of L1 per core (" + listing + ") but '" + arch.name +
-                          "' has " + std::to_string(arch.l1_bytes_per_core));
-  return total;
+  for (const auto& cb : buffers)
+    listing += (listing.empty() ? "" : ", ") + cb.name + " " + std::to_string(cb.pages) + " x " +
+               std::to_string(cb.tile_bytes) + " B";
+  throw L1OverflowError(op + ": circular buffers need " + std::to_string(total) +
+                        " bytes of L1 per core (" + listing + ") but '" + arch.name + "' has " +
+                        std::to_string(arch.l1_bytes_per_core));
 }
 
 void run_on_cores(const CoreSplit& split,

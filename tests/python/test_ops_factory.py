@@ -93,3 +93,52 @@ def test_fill_and_arange_record_writer_only_programs():
     recs = {r["op"]: r for r in prof.records}
     assert recs["fill"]["writer"] == "writer_fill_constant" and recs["fill"]["dram_read_bytes"] == 0
     assert recs["arange"]["cores_used"] == 4 and recs["arange"]["tiles"] == 5
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16, torch.float16, torch.int64,
+                                   torch.int32, torch.uint8])
+@pytest.mark.parametrize("args", [(0, 3, 7, 10.0), (-2.5, 4.0, 2000, 2.0), (1, 1, 1, 10.0), (3, -1, 0, 10.0),
+                                  (0.5, 2.0, 33, 3.0)])
+def test_logspace_program_matches_cpu(dtype, args):
+    start, end, steps, base = args
+    if not dtype.is_floating_point and (start < 0 or end < 0):
+        start, end = abs(start), abs(end)
+    a = torch.logspace(start, end, steps, base, dtype=dtype, device="accel")
+    c = torch.logspace(start, end, steps, base, dtype=dtype)
+    assert torch.equal(a.cpu(), c)
+    out = torch.empty(2 * steps, dtype=dtype, device="accel")[::2]  # strided, right size
+    torch.logspace(start, end, steps, base, out=out)
+    assert torch.equal(out.cpu(), c)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.int64, torch.bool])
+@pytest.mark.parametrize("shape", [(0,), (1,), (5,), (70,), (3, 40), (45, 2)])
+def test_eye_program_matches_cpu(dtype, shape):
+    assert torch.equal(torch.eye(*shape, dtype=dtype, device="accel").cpu(), torch.eye(*shape, dtype=dtype))
+    n, m = shape if len(shape) == 2 else shape * 2
+    out = torch.zeros(m, n, dtype=dtype, device="accel").t()  # transposed, right size
+    torch.eye(*shape, out=out)
+    assert torch.equal(out.cpu(), torch.eye(*shape, dtype=dtype))
+
+
+@pytest.mark.parametrize("fn", [torch.tril_indices, torch.triu_indices])
+@pytest.mark.parametrize("args", [(0, 0, 0), (1, 1, 0), (4, 3, 0), (3, 5, 1), (50, 40, -7), (40, 50, 12),
+                                  (6, 6, -20), (6, 6, 20)])
+def test_triangle_indices_program_matches_cpu(fn, args):
+    for dtype in (torch.int64, torch.int32):
+        assert torch.equal(fn(*args, dtype=dtype, device="accel").cpu(), fn(*args, dtype=dtype))
+    for bad in ((-1, 3), (3, -1)):
+        with pytest.raises(RuntimeError, match="non-negative"):
+            fn(*bad, device="accel")
+    with pytest.raises(NotImplementedError):
+        fn(3, 3, dtype=torch.float32, device="accel")
+
+
+def test_factory_programs_are_recorded():
+    with torch_accel.profile() as prof:
+        torch.eye(40, device="accel")
+        torch.logspace(0, 1, 5, device="accel")
+        torch.tril_indices(5, 5, device="accel")
+    ops = [r["op"] for r in prof.records]
+    assert ops == ["eye", "logspace", "tril_indices"]
+    assert all(r["compute_engine"] == "sfpu" for r in prof.records)

@@ -199,3 +199,84 @@ def test_dropout_statistics():
     kept = (y != 0).float().mean().item()
     assert 0.67 < kept < 0.73
     assert torch.allclose(y[y != 0], torch.tensor(1 / 0.7))
+
+
+# Larger and strided outputs, every dtype the programs take: the cores split
+# the tiles, and the draw order must still be CPU's (memory order for a
+# permuted output, TensorIterator order for a sliced one).
+def _shapes(d, dtype):
+    return {
+        "big": torch.empty(3, 1000, dtype=dtype, device=d),
+        "transposed": torch.empty(70, 40, dtype=dtype, device=d).t(),
+        "sliced": torch.empty(33, 66, dtype=dtype, device=d)[:, 1::3],
+    }
+
+
+PROGRAM_OPS = {
+    "uniform_": (lambda t: t.uniform_(-2.5, 3.25), [torch.float32, torch.float64, torch.bfloat16, torch.float16]),
+    "rand_": (lambda t: t.uniform_(), [torch.float32, torch.float64, torch.bfloat16, torch.float16]),
+    "exponential_": (lambda t: t.exponential_(1.5), [torch.float32, torch.float64, torch.bfloat16]),
+    "geometric_": (lambda t: t.geometric_(0.2), [torch.float32, torch.int64, torch.int32]),
+    "cauchy_": (lambda t: t.cauchy_(0.5, 2.0), [torch.float32, torch.float64, torch.float16]),
+    "random_": (lambda t: t.random_(), [torch.float32, torch.float64, torch.int64, torch.int32, torch.uint8,
+                                        torch.bool, torch.bfloat16, torch.float16]),
+    "random_range": (lambda t: t.random_(-5, 17), [torch.float32, torch.int64, torch.int32, torch.int8]),
+    "random_wide_range": (lambda t: t.random_(0, 2**40), [torch.int64, torch.float64]),
+    "random_full_range": (lambda t: t.random_(-2**63, None), [torch.int64, torch.float32]),
+    "bernoulli_scalar": (lambda t: t.bernoulli_(0.35), [torch.float32, torch.bool, torch.int64, torch.bfloat16]),
+    "bernoulli_tensor_p": (lambda t: t.bernoulli_(torch.linspace(0, 1, t.shape[-1], device=t.device)),
+                           [torch.float32, torch.uint8]),
+    "bernoulli_double_p": (lambda t: t.bernoulli_(torch.full_like(t, 0.6, dtype=torch.float64)), [torch.float32]),
+}
+
+
+@pytest.mark.parametrize("name", list(PROGRAM_OPS))
+def test_random_programs_match_cpu_on_tiles(name):
+    op, dtypes = PROGRAM_OPS[name]
+    torch_accel.set_fallback_policy("error")
+    for dtype in dtypes:
+        for layout in ("big", "transposed", "sliced"):
+            torch.manual_seed(77)
+            a = op(_shapes("accel", dtype)[layout])
+            torch.manual_seed(77)
+            c = op(_shapes("cpu", dtype)[layout])
+            assert torch.equal(a.cpu(), c), (name, dtype, layout)
+    assert torch_accel.fallback_stats() == {}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16, torch.float64])
+def test_native_dropout_matches_cpu_bernoulli_stream(dtype):
+    x = torch.randn(37, 45, dtype=dtype)
+    xa = x.to("accel")
+    torch.manual_seed(3)
+    out, mask = torch.native_dropout(xa.t(), 0.3, True)
+    torch.manual_seed(3)
+    keep = torch.empty(45, 37, dtype=dtype).bernoulli_(0.7)
+    expected = x.t().mul(keep).mul_(1 / 0.7)
+    assert mask.dtype == torch.bool
+    assert torch.equal(mask.cpu(), keep.bool())
+    assert torch.equal(out.cpu(), expected)
+    grad = torch.randn(45, 37, dtype=dtype)
+    back = torch.ops.aten.native_dropout_backward(grad.to("accel"), mask, 1 / 0.7)
+    torch.testing.assert_close(back.cpu(), torch.ops.aten.native_dropout_backward(grad, keep.bool(), 1 / 0.7))
+
+
+def test_random_programs_record_sfpu_transforms():
+    with torch_accel.profile() as prof:
+        torch.empty(100, device="accel").uniform_()
+        torch.empty(100, device="accel").bernoulli_(0.5)
+    recs = [r for r in prof.records if r["op"] in ("uniform_", "bernoulli_")]
+    assert [r["compute"] for r in recs] == ["sfpu_rand_uniform", "sfpu_bernoulli"]
+    assert all(r["compute_engine"] == "sfpu" and r["tiles"] == 1 for r in recs)
+
+
+def test_random_bad_arguments_raise_like_cpu():
+    for d in ("cpu", "accel"):
+        with pytest.raises(RuntimeError, match="from"):
+            torch.empty(3, device=d).uniform_(3, 2)
+        with pytest.raises(RuntimeError, match="p to be in"):
+            torch.empty(3, device=d).bernoulli_(1.5)
+        with pytest.raises(RuntimeError, match="less than"):
+            torch.empty(3, dtype=torch.int64, device=d).random_(5, 2)
+        with pytest.raises(RuntimeError):
+            torch.empty(3, dtype=torch.int64, device=d).exponential_()
