@@ -6,16 +6,19 @@ import json
 import pathlib
 import warnings
 
+import sys
+
 import pytest
 import torch
 
 import torch_accel
-from examples import char_gpt, classifier, vision
-from examples.gpt import CharData, GPTConfig
-
 from accel_subprocess import start
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:  # examples/ is a folder of the repository, not of the package
+    sys.path.insert(0, str(REPO))
+from examples import char_gpt, classifier, vision  # noqa: E402
+from examples.gpt import CharData, GPTConfig  # noqa: E402
 DATA = CharData()
 
 # Until native losses land (nll_loss forward and backward are being added to
