@@ -34,7 +34,8 @@ fi
 missing=$("$PYTHON" - <<'PY'
 import importlib.util
 wanted = {"pytest": "pytest", "numpy": "numpy", "yaml": "pyyaml", "setuptools": "setuptools",
-          "wheel": "wheel", "hypothesis": "hypothesis", "tqdm": "tqdm", "matplotlib": "matplotlib"}
+          "wheel": "wheel", "hypothesis": "hypothesis", "tqdm": "tqdm", "matplotlib": "matplotlib",
+          "sklearn": "scikit-learn"}
 print(" ".join(pkg for mod, pkg in wanted.items() if importlib.util.find_spec(mod) is None))
 PY
 )
