@@ -21,13 +21,6 @@ from examples import char_gpt, classifier, vision  # noqa: E402
 from examples.gpt import CharData, GPTConfig  # noqa: E402
 DATA = CharData()
 
-# Until native losses land (nll_loss forward and backward are being added to
-# the accel kernels in parallel), F.cross_entropy's nll_loss runs through the
-# counted CPU fallback. These are the only ops allowed to fall back during a
-# training step; once nll_loss is native this set must become empty.
-ALLOWED_FALLBACKS = {"aten::nll_loss_forward.output", "aten::nll_loss_backward.grad_input",
-                     "aten::nll_loss_forward", "aten::nll_loss_backward"}
-
 
 def tiny_gpt_config(dropout=0.0):
     return GPTConfig(vocab_size=DATA.vocab_size, block_size=16, n_layer=1, n_head=2, n_embd=32,
@@ -82,7 +75,6 @@ def training_step_fallbacks(trainer):
     return torch_accel.fallback_stats()
 
 
-@pytest.mark.allows_fallback
 @pytest.mark.parametrize("kind", ["gpt", "mlp", "cnn"])
 def test_training_step_fallbacks(kind, digits):
     if kind == "gpt":
@@ -90,10 +82,7 @@ def test_training_step_fallbacks(kind, digits):
     else:
         trainer = classifier.Trainer(kind, "accel", digits, batch_size=16)
     stats = training_step_fallbacks(trainer)
-    # Only cross_entropy's nll_loss may fall back for now (see ALLOWED_FALLBACKS),
-    # once per forward and once per backward.
-    assert set(stats) <= ALLOWED_FALLBACKS, stats
-    assert sum(stats.values()) <= 2, stats
+    assert stats == {}, f"a training step ran ops on the CPU: {stats}"
 
 
 def checkpoint(trainer):
