@@ -184,6 +184,11 @@ ProgramRecord run_implicit_gemm(const chip::Arch& arch, const ImplicitGemm& p, D
   for (int64_t c = 0; c < split.cores_used; ++c)
     rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, split.tiles(c) * tiles_per_unit);
   rec.l1_bytes_per_core = b.l1;
+  // The performance model prices matrix-engine programs from their tile shape.
+  rec.batch = p.G;
+  rec.m_tiles = ceil_div(p.M, arch.tile_rows);
+  rec.n_tiles = ceil_div(p.N, arch.tile_cols);
+  rec.k_tiles = ceil_div(p.K, arch.tile_cols);
   return rec;
 }
 
@@ -290,6 +295,10 @@ ProgramRecord conv2d_weight_grad(const chip::Arch& arch, const TensorRef& small,
   for (int64_t c = 0; c < split.cores_used; ++c)
     rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, split.tiles(c) * tiles_per_unit);
   rec.l1_bytes_per_core = b.l1;
+  rec.batch = G;
+  rec.m_tiles = ceil_div(A, arch.tile_rows);
+  rec.n_tiles = ceil_div(N, arch.tile_cols);
+  rec.k_tiles = ceil_div(P, arch.tile_cols);
   return rec;
 }
 

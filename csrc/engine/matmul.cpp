@@ -199,6 +199,11 @@ ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArg
   for (int64_t c = 0; c < split.cores_used; ++c)
     rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, split.tiles(c) * bl.bm * bl.bn);
   rec.l1_bytes_per_core = l1;
+  // The performance model prices matrix-engine programs from their tile shape.
+  rec.batch = s.batch;
+  rec.m_tiles = s.Mt;
+  rec.n_tiles = s.Nt;
+  rec.k_tiles = s.Kt;
   return rec;
 }
 
