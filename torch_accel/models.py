@@ -71,8 +71,8 @@ class Llama(nn.Module):
             torch.arange(0, self.head_dim, 2, device=tokens.device).float() / self.head_dim)
         angles = torch.outer(torch.arange(s, device=tokens.device).float(), inv)
         angles = torch.cat((angles, angles), dim=-1)
-        cos, sin = angles.cos(), angles.sin()
         x = self.embed(tokens)
+        cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
         for layer in self.layers:
             x = layer(x, cos, sin)
         return self.head(self.norm(x))

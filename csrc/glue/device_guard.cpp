@@ -2,7 +2,10 @@
 // when launched, so the host never waits; but each device keeps a modelled
 // clock (perf/clock.h) that programs advance on the current stream, and events
 // record that clock, so torch.Event / torch.accel.Event time the chip.
+#include <ATen/record_function.h>
 #include <c10/core/impl/DeviceGuardImplInterface.h>
+
+#include <cstdio>
 
 #include "engine/program.h"
 #include "glue/glue.h"
@@ -26,8 +29,17 @@ c10::Stream stream_of(c10::Device device, int64_t id) {
   return c10::Stream(c10::Stream::UNSAFE, device, static_cast<c10::StreamId>(id));
 }
 
+// Under torch.profiler (or any RecordFunction observer) each program also
+// leaves a user-scope range named after its op and modelled device time, so
+// a torch.profiler user sees the accel programs and what they would cost.
 void observe(const engine::ProgramRecord& rec) {
-  perf::advance_clock(rec, Runtime::get().arch("program launch"));
+  const double seconds = perf::advance_clock(rec, Runtime::get().arch("program launch"));
+  if (!at::hasCallbacks()) return;
+  at::RecordFunction range(at::RecordScope::USER_SCOPE);
+  if (!range.isActive()) return;
+  char name[256];
+  std::snprintf(name, sizeof(name), "accel::%s [modelled %.3f us]", rec.op.c_str(), seconds * 1e6);
+  range.before(std::string(name));
 }
 
 struct AccelGuardImpl final : c10::impl::DeviceGuardImplInterface {

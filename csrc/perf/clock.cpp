@@ -80,10 +80,11 @@ void set_current_stream(int device, int64_t stream) {
 
 int64_t new_stream_id() { return g_next_stream.fetch_add(1); }
 
-void advance_clock(const engine::ProgramRecord& record, const chip::Arch& arch) {
+double advance_clock(const engine::ProgramRecord& record, const chip::Arch& arch) {
   const double seconds = estimate_cost(record, arch).time_s;
   device_clock(record.device, arch)
       .schedule(current_stream(record.device), std::max<int64_t>(1, record.cores_used), seconds);
+  return seconds;
 }
 
 }  // namespace accel::perf

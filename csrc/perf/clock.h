@@ -47,7 +47,8 @@ void set_current_stream(int device, int64_t stream);
 // A stream id never handed out before.
 int64_t new_stream_id();
 
-// Advances record.device's clock on the calling thread's current stream.
-void advance_clock(const engine::ProgramRecord& record, const chip::Arch& arch);
+// Advances record.device's clock on the calling thread's current stream by
+// the program's modelled time, which it returns (seconds).
+double advance_clock(const engine::ProgramRecord& record, const chip::Arch& arch);
 
 }  // namespace accel::perf
