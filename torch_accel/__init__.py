@@ -14,10 +14,11 @@ from . import _C  # noqa: F401  (registers the device's kernels, allocator and h
 from ._config import configure, presets, arch_info
 from .fallback import fallback_stats, reset_fallback_stats, set_fallback_policy
 from .profiler import profile
+from .estimate import estimate  # noqa: E402  (the function; the module stays importable)
 from .compute import compute_config, set_compute_config, get_compute_config, ComputeConfig  # noqa: F401
 
 __all__ = ["configure", "presets", "arch_info", "fallback_stats", "reset_fallback_stats",
-           "set_fallback_policy", "profile"]
+           "set_fallback_policy", "profile", "estimate"]
 __version__ = "0.1.0"
 
 

@@ -1,6 +1,59 @@
-"""The torch-accel command line: `python -m torch_accel demo`."""
+"""The torch-accel command line: `python -m torch_accel demo`, `estimate`, `report`."""
 import argparse
 import sys
+
+
+def _load_file_model(path, batch, seq):
+    """A Python file defining `model` (or `make_model()`) and `example_inputs`
+    (a tuple, or `make_inputs(batch, seq)`)."""
+    import runpy
+    ns = runpy.run_path(path)
+    model = ns["make_model"]() if "make_model" in ns else ns.get("model")
+    if model is None:
+        raise SystemExit(f"{path}: define `model` or `make_model()`")
+    if "make_inputs" in ns:
+        inputs = ns["make_inputs"](batch, seq)
+    else:
+        inputs = ns.get("example_inputs")
+        if inputs is None:
+            raise SystemExit(f"{path}: define `example_inputs` or `make_inputs(batch, seq)`")
+    return model, tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
+
+
+def _estimate(args):
+    import torch
+    from .estimate import estimate
+    from .models import builtin, builtin_names
+    if args.model in builtin_names():
+        model, x = builtin(args.model, args.batch or 1, args.seq)
+        inputs, batch = (x,), None
+    elif args.model.endswith(".py"):
+        model, inputs = _load_file_model(args.model, args.batch, args.seq)
+        batch = args.batch
+    else:
+        raise SystemExit(f"unknown model {args.model!r}: a .py file or one of {builtin_names()}")
+    dtype = getattr(torch, args.dtype) if args.dtype else None
+    config = {"math_fidelity": args.fidelity} if args.fidelity else None
+    prof = estimate(model, *inputs, arch=args.arch, batch_size=batch, training=args.training,
+                    compute_config=config, dtype=dtype)
+    print(f"{args.model} on {args.arch}" + (" (training step)" if args.training else ""))
+    print(prof.summary())
+    print(f"estimated in {prof.estimate_wall_s:.2f} s")
+    if args.save:
+        prof.save(args.save)
+    if args.trace:
+        prof.export_chrome_trace(args.trace)
+    if args.roofline:
+        prof.roofline(args.roofline)
+    return 0
+
+
+def _report(args):
+    from .profiler import Profile
+    prof = Profile.load(args.profile)
+    print(f"{args.profile} ({prof.arch})")
+    print(prof.summary())
+    return 0
 
 
 def main(argv=None):
@@ -10,10 +63,28 @@ def main(argv=None):
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--steps", type=int, default=300, help="training steps")
     demo.add_argument("--out", default="demo_out", help="where the trace and the loss plot go")
+    est = commands.add_parser("estimate", help="estimate a model's cost without running it")
+    est.add_argument("model", help="a Python file (defining model and example_inputs) or "
+                                   "llama3-8b, gpt2, resnet50, llama-tiny")
+    est.add_argument("--arch", default="wormhole_n150")
+    est.add_argument("--batch", type=int, default=None)
+    est.add_argument("--seq", type=int, default=128)
+    est.add_argument("--training", action="store_true", help="add backward and an AdamW step")
+    est.add_argument("--dtype", default=None, help="run in this dtype, e.g. bfloat16")
+    est.add_argument("--fidelity", default=None, help="LoFi, HiFi2, HiFi3 or HiFi4")
+    est.add_argument("--save", default=None, help="write the profile JSON here")
+    est.add_argument("--trace", default=None, help="write a Chrome trace here")
+    est.add_argument("--roofline", default=None, help="write a roofline PNG here")
+    rep = commands.add_parser("report", help="print the table of a saved profile")
+    rep.add_argument("profile")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from .demo import run
         return run(seed=args.seed, steps=args.steps, out_dir=args.out)
+    if args.command == "estimate":
+        return _estimate(args)
+    if args.command == "report":
+        return _report(args)
     return 1
 
 

@@ -18,7 +18,8 @@ __all__ = [
     "initial_seed", "get_rng_state", "set_rng_state", "get_rng_state_all", "set_rng_state_all",
     "memory_allocated", "max_memory_allocated", "memory_reserved", "max_memory_reserved",
     "reset_peak_memory_stats", "reset_accumulated_memory_stats", "memory_stats",
-    "memory_summary", "empty_cache", "mem_get_info",
+    "memory_summary", "empty_cache", "mem_get_info", "Stream", "Event", "current_stream",
+    "default_stream", "set_stream", "stream", "StreamContext", "device_time",
 ]
 
 
@@ -140,6 +141,133 @@ def get_amp_supported_dtype():
 def is_bf16_supported(including_emulation=True):
     """The tile engine takes bfloat16 natively (torch.autocast and AMP ask)."""
     return True
+
+
+# Streams and events. Programs finish when launched, so nothing ever waits on
+# the host; but every device keeps a modelled clock (csrc/perf/clock.h) that
+# each program advances by its estimated time on the current stream. Events
+# record that clock, so elapsed_time() gives the chip's milliseconds.
+
+class Stream(torch.Stream):
+    """An ordered queue of programs on one accel device, like torch.cuda.Stream.
+    Programs on different streams overlap in the model when they fit on
+    cores the other stream leaves free."""
+
+    def __new__(cls, device=None, priority=0, **kwargs):
+        if {"stream_id", "device_index", "device_type"} <= kwargs.keys():
+            return super().__new__(cls, **kwargs)
+        return super().__new__(cls, device=torch.device("accel", _index(device)), priority=priority)
+
+    def wait_event(self, event):
+        event.wait(self)
+
+    def wait_stream(self, stream):
+        self.wait_event(stream.record_event())
+
+    def record_event(self, event=None):
+        event = Event() if event is None else event
+        event.record(self)
+        return event
+
+    def __eq__(self, other):
+        return (isinstance(other, torch.Stream) and self.stream_id == other.stream_id
+                and self.device_index == other.device_index and self.device_type == other.device_type)
+
+    def __hash__(self):
+        return hash((self.stream_id, self.device_index, self.device_type))
+
+    def __repr__(self):
+        return f"<torch.accel.Stream device=accel:{self.device_index} stream_id={self.stream_id}>"
+
+
+def _wrap(s):
+    return Stream(stream_id=s.stream_id, device_index=s.device_index, device_type=s.device_type)
+
+
+class Event:
+    """A point on a stream's modelled timeline, like torch.cuda.Event.
+    Wraps a torch.Event (whose methods accept only that exact type)."""
+
+    def __init__(self, enable_timing=False, blocking=False, interprocess=False):
+        self._event = torch.Event(device=torch.device("accel", _C.current_device()),
+                                  enable_timing=enable_timing, blocking=blocking,
+                                  interprocess=interprocess)
+
+    @staticmethod
+    def _plain(stream):
+        s = current_stream() if stream is None else stream
+        return torch.Stream(stream_id=s.stream_id, device_index=s.device_index,
+                            device_type=s.device_type)
+
+    def record(self, stream=None):
+        self._event.record(self._plain(stream))
+
+    def wait(self, stream=None):
+        self._event.wait(self._plain(stream))
+
+    def query(self):
+        return self._event.query()
+
+    def synchronize(self):
+        self._event.synchronize()
+
+    def elapsed_time(self, end_event):
+        """Modelled milliseconds from this event to end_event."""
+        return self._event.elapsed_time(end_event._event)
+
+    def __repr__(self):
+        return f"<torch.accel.Event {id(self):#x}>"
+
+
+def current_stream(device=None):
+    return _wrap(torch._C._accelerator_getStream(_index(device)))
+
+
+def default_stream(device=None):
+    cur = torch._C._accelerator_getStream(_index(device))
+    return Stream(stream_id=0, device_index=cur.device_index, device_type=cur.device_type)
+
+
+def set_stream(stream):
+    if stream is not None:
+        torch._C._accelerator_setStream(stream)
+
+
+class StreamContext:
+    """Makes `stream` current on its device (and that device current) for a block."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.prev_device = -1
+        self.prev_stream = None
+
+    def __enter__(self):
+        if self.stream is None:
+            return self.stream
+        self.prev_device = _C.current_device()
+        if self.stream.device_index != self.prev_device:
+            _C.set_device(self.stream.device_index)
+        self.prev_stream = current_stream(self.stream.device_index)
+        set_stream(self.stream)
+        return self.stream
+
+    def __exit__(self, *exc):
+        if self.stream is None:
+            return False
+        set_stream(self.prev_stream)
+        if self.stream.device_index != self.prev_device:
+            _C.set_device(self.prev_device)
+        return False
+
+
+def stream(stream):
+    """Context manager selecting `stream`, like torch.cuda.stream."""
+    return StreamContext(stream)
+
+
+def device_time(device=None):
+    """The device's modelled clock in seconds: when its last queued program ends."""
+    return _C.clock_device_time(_index(device))
 
 
 def _is_in_bad_fork():

@@ -46,8 +46,9 @@ class Profile:
     `cost` breakdown. Programs run one after another on their device.
     """
 
-    def __init__(self, records=None):
+    def __init__(self, records=None, arch=None):
         self.records = [_with_estimate(r) for r in (records or [])]
+        self.arch = arch  # architecture name; None: the configured chip
 
     def ops(self):
         """Op name -> number of programs it ran."""
@@ -166,11 +167,39 @@ class Profile:
             clock[dev] = start + dur
         return events
 
+    def arch_name(self):
+        return self.arch if self.arch is not None else json.loads(_C.arch_json())["name"]
+
+    def save(self, path):
+        """Writes the records and their estimates as JSON (`Profile.load` reads it)."""
+        doc = {"format": "torch_accel.profile/1", "arch": self.arch_name(),
+               "records": [{k: v for k, v in r.items()
+                            if k not in ("time_s", "bound", "utilisation", "energy_j", "op_class")}
+                           for r in self.records]}
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        return path
+
+    @classmethod
+    def load(cls, path):
+        with open(path) as f:
+            doc = json.load(f)
+        if doc.get("format") != "torch_accel.profile/1":
+            raise ValueError(f"{path}: not a torch_accel profile (no format marker)")
+        return cls(doc["records"], arch=doc["arch"])
+
+    def roofline(self, path, arch=None):
+        """A roofline PNG for the architecture: the DRAM-bandwidth slope and the
+        matrix-engine peak at each fidelity, with every op placed at its
+        arithmetic intensity and achieved throughput."""
+        from ._roofline import plot
+        return plot(self, path, arch or self.arch_name())
+
     def export_chrome_trace(self, path):
         """Writes the device timeline as a Chrome/Perfetto JSON trace."""
         doc = {"traceEvents": self.trace_events(), "displayTimeUnit": "ns",
                "otherData": {"source": "torch_accel performance model",
-                             "arch": json.loads(_C.arch_json())["name"]}}
+                             "arch": self.arch_name()}}
         with open(path, "w") as f:
             json.dump(doc, f)
         return path

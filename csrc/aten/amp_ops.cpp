@@ -82,7 +82,7 @@ at::Tensor& update_scale(at::Tensor& scale, at::Tensor& growth_tracker, const at
   rec.compute = "sfpu_update_scale";
   rec.writer = "writer_scalars";
   rec.compute_engine = "sfpu";
-  rec.input_format = rec.output_format = "float32";
+  rec.input_format = rec.output_format = engine::dtype_name(engine::DType::F32);
   rec.flops = 4;
   rec.dram_read_bytes = 3 * 32;
   rec.dram_write_bytes = 2 * 32;

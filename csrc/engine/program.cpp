@@ -46,12 +46,16 @@ namespace {
 std::atomic<bool> g_recording{false};
 std::mutex g_mutex;
 std::vector<ProgramRecord> g_records;
+std::atomic<RecordObserver> g_observer{nullptr};
 }  // namespace
+
+void set_record_observer(RecordObserver observer) { g_observer.store(observer); }
 
 void set_recording(bool on) { g_recording.store(on); }
 bool recording() { return g_recording.load(std::memory_order_relaxed); }
 
 void record(ProgramRecord rec) {
+  if (RecordObserver observe = g_observer.load(std::memory_order_relaxed)) observe(rec);
   if (!recording()) return;
   std::lock_guard<std::mutex> lock(g_mutex);
   g_records.push_back(std::move(rec));

@@ -76,5 +76,9 @@ void set_recording(bool on);
 bool recording();
 void record(ProgramRecord rec);
 std::vector<ProgramRecord> take_records();
+// Called with every program record, whether or not a collector is active:
+// the device clock advances by each program's modelled time (perf/clock.h).
+using RecordObserver = void (*)(const ProgramRecord&);
+void set_record_observer(RecordObserver observer);
 
 }  // namespace accel::engine
