@@ -73,7 +73,9 @@ void launch_eltwise_multi(const char* op, const engine::TileKernel& kernel,
 void launch_eltwise(const char* op, const engine::TileKernel& kernel,
                     const at::TensorIteratorBase& iter, const engine::KernelParams& params,
                     std::optional<at::ScalarType> compute) {
-  launch_eltwise_multi(op, kernel, {eltwise_job(iter, params)},
+  std::vector<engine::EltwiseJob> jobs;
+  jobs.push_back(eltwise_job(iter, params));  // moved: an initializer list would copy it
+  launch_eltwise_multi(op, kernel, jobs,
                        engine_dtype(compute.value_or(iter.common_dtype())), iter.device(0).index());
 }
 

@@ -143,7 +143,9 @@ void run_tiles(const TileGrid& g, TileFn<C> fn, const TensorRef& out,
                int64_t end) {
   const size_t n_in = inputs.size();
   // The core's circular buffers in L1: one tile per input and one for output.
-  std::vector<C> cb(kTileElems * (n_in + 1));
+  // Reused per host thread: a launch must not pay for allocating and zeroing it.
+  thread_local std::vector<C> cb;
+  if (cb.size() < static_cast<size_t>(kTileElems * (n_in + 1))) cb.resize(kTileElems * (n_in + 1));
   std::vector<const C*> in_tiles(n_in);
   C* out_tile = cb.data() + n_in * kTileElems;
   const int64_t numel = out.numel();
@@ -252,7 +254,9 @@ int64_t plan_l1(const chip::Arch& arch, const char* op, const EltwiseJob& job) {
 ProgramRecord run_eltwise(const chip::Arch& arch, const char* op, const TileKernel& kernel,
                           const TensorRef& out, const std::vector<TensorRef>& inputs,
                           DType compute, const KernelParams& params) {
-  return run_eltwise_multi(arch, op, kernel, {EltwiseJob{out, inputs, params}}, compute);
+  std::vector<EltwiseJob> jobs(1);
+  jobs[0] = EltwiseJob{out, inputs, params};
+  return run_eltwise_multi(arch, op, kernel, jobs, compute);
 }
 
 ProgramRecord run_eltwise_multi(const chip::Arch& arch, const char* op, const TileKernel& kernel,
