@@ -96,7 +96,15 @@ void scan_segment(const ScanPlan& p, ScanKind k, const LineGeom& g, int64_t l0, 
     } else {
       for (int64_t i = 0; i < n; ++i) tile[i] = carry *= tile[i];
     }
-    store_run(p.out + (g.out + l * p.so) * oe, p.out_dt, p.so, tile, n);
+    char* dst = p.out + (g.out + l * p.so) * oe;
+    if constexpr (std::is_same_v<A, double>) {
+      if (p.out_dt == DType::F32 && p.so == 1) {  // contiguous fp32: a vectorized pack
+        auto* d = reinterpret_cast<float*>(dst);
+        for (int64_t i = 0; i < n; ++i) d[i] = static_cast<float>(tile[i]);
+        continue;
+      }
+    }
+    store_run(dst, p.out_dt, p.so, tile, n);
   }
 }
 
@@ -111,6 +119,10 @@ A segment_total(const ScanPlan& p, ScanKind k, const LineGeom& g, int64_t l0, in
     const int64_t n = std::min(kTileElems, l1 - l);
     load_run(tile, p.in + (g.in + l * p.si) * ie, p.in_dt, p.si, n);
     int64_t i = 0;
+    if (k == ScanKind::Sum) {  // the kind hoisted, so the lanes vectorize
+      for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; ++j) lanes[j] += tile[i + j];
+    }
     for (; i + 8 <= n; i += 8)
       for (int j = 0; j < 8; ++j) lanes[j] = apply(k, lanes[j], tile[i + j]);
     for (; i < n; ++i) lanes[0] = apply(k, lanes[0], tile[i]);
