@@ -26,14 +26,28 @@ Pages pages_of(const Space& s) {
   return Pages(nd >= 1 ? s.numel() / std::max<int64_t>(s.sizes.back(), 1) : 1, nd >= 1 ? s.sizes.back() : 1);
 }
 
-// Calls hit(position, row, col, offsets) for each set element of operand 0,
-// in row-major order, positions counted from 0.
-template <class Hit>
-CoreSplit compact(const chip::Arch& arch, const Space& s, const TensorRef& mask, Hit&& hit) {
+// Set elements of a run of a 1-byte mask (bool, uint8) read contiguously:
+// the compare-and-add loop vectorizes.
+inline int64_t count_bytes(const uint8_t* m, int64_t n) {
+  int64_t c = 0;
+  for (int64_t j = 0; j < n; ++j) c += m[j] != 0;
+  return c;
+}
+
+inline bool byte_runs(const Space& s, const TensorRef& mask) {
+  return dtype_bytes(mask.dtype) == 1 && s.dim() > 0 && s.strides[0].back() == 1;
+}
+
+// The two passes of a compaction. run(pos, limit, row, c0, c1, offsets)
+// handles the set elements of one run of a page, writing positions from pos
+// (never reaching limit, the next core's first) and returns the next position.
+template <class Run>
+CoreSplit compact_runs(const chip::Arch& arch, const Space& s, const TensorRef& mask, Run&& run) {
   const Pages pages = pages_of(s);
   const CoreSplit split = split_tiles(s.numel() == 0 ? 0 : pages.count, arch.num_cores());
   const char* m = static_cast<const char*>(mask.data);
   const int64_t last = s.dim() > 0 ? s.strides[0].back() : 0;
+  const bool bytes = byte_runs(s, mask);
   std::vector<int64_t> start(split.cores_used + 1, 0);
   run_on_cores(split, [&](int64_t core, int64_t begin, int64_t end) {
     int64_t n = 0;
@@ -41,6 +55,7 @@ CoreSplit compact(const chip::Arch& arch, const Space& s, const TensorRef& mask,
       pages.for_runs(u, [&](int64_t row, int64_t c0, int64_t c1) {
         int64_t off[8];
         layout::row_offsets(s, row, off);
+        if (bytes) return void(n += count_bytes(reinterpret_cast<const uint8_t*>(m) + off[0] + c0, c1 - c0));
         for (int64_t j = c0; j < c1; ++j) n += set_at(m, mask.dtype, off[0] + j * last);
       });
     start[core + 1] = n;
@@ -48,15 +63,29 @@ CoreSplit compact(const chip::Arch& arch, const Space& s, const TensorRef& mask,
   for (int64_t c = 0; c < split.cores_used; ++c) start[c + 1] += start[c];
   run_on_cores(split, [&](int64_t core, int64_t begin, int64_t end) {
     int64_t pos = start[core];
-    for (int64_t u = begin; u < end; ++u)
+    const int64_t limit = start[core + 1];
+    for (int64_t u = begin; u < end && pos < limit; ++u)
       pages.for_runs(u, [&](int64_t row, int64_t c0, int64_t c1) {
         int64_t off[8];
         layout::row_offsets(s, row, off);
-        for (int64_t j = c0; j < c1; ++j)
-          if (set_at(m, mask.dtype, off[0] + j * last)) hit(pos++, row, j, off);
+        pos = run(pos, limit, row, c0, c1, off);
       });
   });
   return split;
+}
+
+// Calls hit(position, row, col, offsets) for each set element of operand 0,
+// in row-major order, positions counted from 0.
+template <class Hit>
+CoreSplit compact(const chip::Arch& arch, const Space& s, const TensorRef& mask, Hit&& hit) {
+  const char* m = static_cast<const char*>(mask.data);
+  const int64_t last = s.dim() > 0 ? s.strides[0].back() : 0;
+  return compact_runs(arch, s, mask, [&](int64_t pos, int64_t, int64_t row, int64_t c0, int64_t c1,
+                                         const int64_t* off) {
+    for (int64_t j = c0; j < c1; ++j)
+      if (set_at(m, mask.dtype, off[0] + j * last)) hit(pos++, row, j, off);
+    return pos;
+  });
 }
 
 ProgramRecord mask_record(const char* op, const CoreSplit& split, const Pages& p, int64_t l1,
@@ -165,16 +194,50 @@ ProgramRecord run_nonzero(const chip::Arch& arch, const TensorRef& out, const Te
   auto* o = static_cast<int64_t*>(out.data);
   const int64_t r_stride = out.strides[0], c_stride = out.strides[1];
   const int64_t nd = s.dim();
-  const CoreSplit split = compact(arch, s, mask, [&](int64_t pos, int64_t row, int64_t j, const int64_t*) {
-    int64_t* dst = o + pos * r_stride;
+  // A run's coordinates but the last are those of its row.
+  auto row_coords = [&](int64_t* dst, int64_t row) {
     for (int64_t d = 0; d < mask.dim(); ++d) dst[d * c_stride] = 0;
-    if (nd == 0) return;
-    dst[real_dim[nd - 1] * c_stride] = j;
     for (int64_t d = nd - 2; d >= 0; --d) {
       dst[real_dim[d] * c_stride] = row % s.sizes[d];
       row /= s.sizes[d];
     }
-  });
+  };
+  CoreSplit split;
+  if (byte_runs(s, mask)) {
+    // Branch-free compaction: every element's coordinates are written at pos
+    // and pos advances only past set ones, so a random mask costs no
+    // mispredicted branches. The write at pos stays below limit (the next
+    // core's first), so cores never touch each other's rows.
+    const auto* m = static_cast<const uint8_t*>(mask.data);
+    const int64_t last_col = real_dim[nd - 1] * c_stride;
+    split = compact_runs(arch, s, mask, [&](int64_t pos, int64_t limit, int64_t row, int64_t c0,
+                                            int64_t c1, const int64_t* off) {
+      if (pos >= limit) return pos;
+      int64_t proto[16];
+      const bool small = mask.dim() <= 16 && c_stride == 1;
+      if (small) row_coords(proto, row);
+      const uint8_t* mr = m + off[0];
+      for (int64_t j = c0; j < c1; ++j) {
+        int64_t* dst = o + pos * r_stride;
+        if (small) std::memcpy(dst, proto, mask.dim() * sizeof(int64_t));
+        else row_coords(dst, row);
+        dst[last_col] = j;
+        pos += mr[j] != 0;
+        if (pos == limit) break;
+      }
+      return pos;
+    });
+  } else {
+    split = compact(arch, s, mask, [&](int64_t pos, int64_t row, int64_t j, const int64_t*) {
+      int64_t* dst = o + pos * r_stride;
+      if (nd == 0) {
+        for (int64_t d = 0; d < mask.dim(); ++d) dst[d * c_stride] = 0;
+        return;
+      }
+      row_coords(dst, row);
+      dst[real_dim[nd - 1] * c_stride] = j;
+    });
+  }
   ProgramRecord rec = mask_record("nonzero", split, pages_of(s), l1, "sfpu_compact");
   rec.input_format = dtype_name(mask.dtype);
   rec.output_format = dtype_name(DType::I64);

@@ -56,6 +56,33 @@ LineGeom line_geom(const ScanPlan& p, int64_t u) {
 template <class A>
 A apply(ScanKind k, A acc, A x) { return k == ScanKind::Sum ? acc + x : acc * x; }
 
+// A tile's running sum as kChains independent chains, each later offset by
+// the totals before it: one chain is bound by the add latency, several fill
+// the vector engine's pipeline. Chain 0 starts from the carry, so its values
+// are exactly the sequential ones; the others differ from them only by the
+// association of fp64 adds, far below the output format's precision.
+template <class A>
+void scan_tile_sum(A* t, int64_t n, A& carry) {
+  constexpr int64_t kChains = 8;
+  if (n < kChains * 16) {
+    for (int64_t i = 0; i < n; ++i) t[i] = carry += t[i];
+    return;
+  }
+  const int64_t len = n / kChains;
+  A acc[kChains] = {};
+  acc[0] = carry;
+  for (int64_t i = 0; i < len; ++i)
+    for (int64_t c = 0; c < kChains; ++c) t[c * len + i] = acc[c] += t[c * len + i];
+  for (int64_t i = kChains * len; i < n; ++i) t[i] = acc[kChains - 1] += t[i];
+  A off = acc[0];
+  for (int64_t c = 1; c < kChains; ++c) {
+    const int64_t end = c + 1 < kChains ? (c + 1) * len : n;
+    for (int64_t i = c * len; i < end; ++i) t[i] += off;
+    off += acc[c];
+  }
+  carry = off;
+}
+
 // One segment [l0, l1) of a line, from `carry`: tilize, scan, untilize.
 template <class A>
 void scan_segment(const ScanPlan& p, ScanKind k, const LineGeom& g, int64_t l0, int64_t l1, A carry,
@@ -65,11 +92,19 @@ void scan_segment(const ScanPlan& p, ScanKind k, const LineGeom& g, int64_t l0, 
     const int64_t n = std::min(kTileElems, l1 - l);
     load_run(tile, p.in + (g.in + l * p.si) * ie, p.in_dt, p.si, n);
     if (k == ScanKind::Sum) {
-      for (int64_t i = 0; i < n; ++i) tile[i] = carry += tile[i];
+      scan_tile_sum(tile, n, carry);
     } else {
       for (int64_t i = 0; i < n; ++i) tile[i] = carry *= tile[i];
     }
-    store_run(p.out + (g.out + l * p.so) * oe, p.out_dt, p.so, tile, n);
+    char* dst = p.out + (g.out + l * p.so) * oe;
+    if constexpr (std::is_same_v<A, double>) {
+      if (p.out_dt == DType::F32 && p.so == 1) {  // contiguous fp32: a vectorized pack
+        auto* d = reinterpret_cast<float*>(dst);
+        for (int64_t i = 0; i < n; ++i) d[i] = static_cast<float>(tile[i]);
+        continue;
+      }
+    }
+    store_run(dst, p.out_dt, p.so, tile, n);
   }
 }
 
@@ -84,6 +119,10 @@ A segment_total(const ScanPlan& p, ScanKind k, const LineGeom& g, int64_t l0, in
     const int64_t n = std::min(kTileElems, l1 - l);
     load_run(tile, p.in + (g.in + l * p.si) * ie, p.in_dt, p.si, n);
     int64_t i = 0;
+    if (k == ScanKind::Sum) {  // the kind hoisted, so the lanes vectorize
+      for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; ++j) lanes[j] += tile[i + j];
+    }
     for (; i + 8 <= n; i += 8)
       for (int j = 0; j < 8; ++j) lanes[j] = apply(k, lanes[j], tile[i + j]);
     for (; i < n; ++i) lanes[0] = apply(k, lanes[0], tile[i]);
