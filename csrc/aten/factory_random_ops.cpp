@@ -15,9 +15,11 @@
 #include <ATen/ops/eye.h>
 #include <ATen/ops/logspace.h>
 #include <ATen/ops/mul.h>
-#include <ATen/ops/multinomial.h>
-#include <ATen/ops/normal.h>
 #include <ATen/ops/randperm.h>
+#include <ATen/ops/argmax.h>
+#include <ATen/ops/div.h>
+#include <ATen/ops/topk.h>
+#include <ATen/native/TensorFactories.h>
 #include <torch/library.h>
 
 #include <algorithm>
@@ -25,7 +27,6 @@
 #include <mutex>
 
 #include "aten/engine_bridge.h"
-#include "aten/host_view.h"
 #include "chip/runtime.h"
 #include "aten/fallback.h"
 #include "engine/fill.h"
@@ -37,18 +38,6 @@ namespace {
 
 using Gen = std::optional<at::Generator>;
 
-// at::*_out takes its output by lvalue; a host view is a temporary that lives
-// to the end of the full expression, which is all the call needs.
-at::Tensor& as_out(at::Tensor&& t) { return t; }
-
-template <class F>
-void with_generator(const Gen& gen, const at::Tensor& like, F&& f) {
-  auto* g = at::get_generator_or_default<glue::AccelGeneratorImpl>(
-      gen, glue::default_generator(like.device().index()));
-  std::lock_guard<std::mutex> lock(g->mutex_);
-  f(g->host());
-}
-
 // Resizes `out` to the shape the meta kernel of `op` computes, so argument
 // checks and shapes match CPU exactly.
 void resize_like_meta(at::Tensor& out, const at::Tensor& meta) {
@@ -56,7 +45,6 @@ void resize_like_meta(at::Tensor& out, const at::Tensor& meta) {
 }
 
 at::TensorOptions meta_like(const at::Tensor& t) { return t.options().device(at::kMeta); }
-at::Tensor as_meta(const at::Tensor& t) { return at::empty(t.sizes(), meta_like(t)); }
 
 engine::TensorRef row_major_ref(const at::Tensor& t) {
   return {t.data_ptr(), engine_dtype(t.scalar_type()), t.sizes().vec(), t.strides().vec()};
@@ -251,9 +239,9 @@ struct UniformK {
     launch_nullary("uniform_", iter, p, gen);
   }
 };
-void check_floating(const at::TensorIteratorBase& iter, const char* name) {
-  TORCH_CHECK_NOT_IMPLEMENTED(at::isFloatingType(iter.dtype()), "\"", name, "\" not implemented for '",
-                              at::toString(iter.dtype()), "'");
+void check_floating(at::ScalarType dt, const char* name) {
+  TORCH_CHECK_NOT_IMPLEMENTED(at::isFloatingType(dt), "\"", name, "\" not implemented for '",
+                              at::toString(dt), "'");
 }
 template <class RNG>
 struct ExponentialK {
@@ -279,7 +267,7 @@ struct GeometricK {
 template <class RNG>
 struct CauchyK {
   void operator()(at::TensorIteratorBase& iter, double median, double sigma, Gen gen) {
-    check_floating(iter, "cauchy_cpu");
+    check_floating(iter.dtype(), "cauchy_cpu");
     RandomParams p;
     p.kind = RandomKind::Cauchy;
     p.fused_uniform = fused_kernels();
@@ -349,67 +337,182 @@ at::Tensor& bernoulli_float(at::Tensor& self, double p, Gen gen) {
   return at::native::templates::bernoulli_impl_<BernoulliScalarK, RNG>(self, p, gen);
 }
 
-// normal_ and log_normal_ stay on the host generator's CPU routine: CPU
-// ATen's normal_ for >= 16 elements runs a 16-wide AVX2 Box-Muller whose
-// log/sincos polynomials the tile kernels do not reproduce bit for bit, and
-// the scalar path caches the second Box-Muller sample inside the generator.
-at::Tensor& normal(at::Tensor& self, double mean, double std, Gen gen) {
-  with_generator(gen, self, [&](at::Generator& g) { host_view(self).normal_(mean, std, g); });
-  return self;
-}
-at::Tensor& log_normal(at::Tensor& self, double mean, double std, Gen gen) {
-  with_generator(gen, self, [&](at::Generator& g) { host_view(self).log_normal_(mean, std, g); });
-  return self;
-}
 at::Tensor& bernoulli_out(const at::Tensor& self, Gen gen, at::Tensor& out) {
   return at::native::templates::bernoulli_out_impl<BernoulliTensorK, RNG>(out, self, gen);
 }
 
+// normal_ and log_normal_: CPU's per-element Box-Muller keeps a pending sine
+// sample in the generator, which the program takes and gives back.
+void launch_normal(const char* op, const engine::NormalJob& job, const Gen& gen, int device) {
+  auto* g = at::get_generator_or_default<glue::AccelGeneratorImpl>(gen, glue::default_generator(device));
+  std::lock_guard<std::mutex> lock(g->mutex_);
+  auto* engine_gen = at::check_generator<at::CPUGeneratorImpl>(g->host());
+  const engine::WordSource words = [engine_gen](uint64_t* dst, int64_t n, bool wide) {
+    if (wide) {
+      for (int64_t i = 0; i < n; ++i) dst[i] = engine_gen->random64();
+    } else {
+      for (int64_t i = 0; i < n; ++i) dst[i] = engine_gen->random();
+    }
+  };
+  auto& runtime = chip::Runtime::get();
+  const chip::Arch& arch = glue::chip_call([&]() -> const chip::Arch& { return runtime.arch(); });
+  std::optional<double> cache = engine_gen->next_double_normal_sample();
+  engine::ProgramRecord rec;
+  try {
+    rec = engine::run_normal(arch, op, job, words, cache);
+  } catch (const engine::L1OverflowError& e) {
+    TORCH_CHECK(false, e.what());
+  }
+  engine_gen->set_next_double_normal_sample(cache);
+  rec.device = device;
+  engine::record(std::move(rec));
+}
+
+// CPU ATen's x86 builds run the AVX2 Box-Muller for float-like fills from
+// both their AVX2 and AVX512 kernels; the default build runs libm's.
+bool cephes_fill() {
+  static const bool on = at::get_cpu_capability() != "DEFAULT";
+  return on;
+}
+
+template <class RNG>
+struct NormalK {
+  void operator()(at::Tensor& self, double mean, double std, Gen gen) {
+    check_floating(self.scalar_type(), "normal_kernel_cpu");
+    engine::NormalJob job;
+    job.params.mean = mean;
+    job.params.std = std;
+    job.params.fused = fused_kernels();
+    job.params.avx2 = cephes_fill();
+    job.fill = self.numel() >= 16 && self.is_contiguous();
+    if (job.fill) {
+      job.out = row_major_ref(self);
+    } else {
+      auto iter = at::TensorIterator::borrowing_nullary_op(self);
+      job.out = ordered_ref(iter, 0);
+    }
+    launch_normal("normal_", job, gen, self.device().index());
+  }
+};
+template <class RNG>
+struct LogNormalK {
+  void operator()(at::TensorIteratorBase& iter, double mean, double std, Gen gen) {
+    check_floating(iter.dtype(), "log_normal_cpu");
+    engine::NormalJob job;
+    job.out = ordered_ref(iter, 0);
+    job.params.mean = mean;
+    job.params.std = std;
+    job.params.log = true;
+    job.params.fused = fused_kernels();
+    launch_normal("log_normal_", job, gen, iter.device(0).index());
+  }
+};
+
+at::Tensor& normal(at::Tensor& self, double mean, double std, Gen gen) {
+  return at::native::templates::normal_impl_<NormalK, RNG>(self, mean, std, gen);
+}
+at::Tensor& log_normal(at::Tensor& self, double mean, double std, Gen gen) {
+  return at::native::templates::log_normal_impl_<LogNormalK, RNG>(self, mean, std, gen);
+}
 at::Tensor& normal_tensor_float_out(const at::Tensor& mean, double std, Gen gen, at::Tensor& out) {
-  at::native::resize_output(out, mean.sizes());
-  with_generator(gen, out, [&](at::Generator& g) { at::normal_out(as_out(host_view(out)), host_view(mean), std, g); });
-  return out;
+  return at::native::templates::normal_out_impl<NormalK, RNG>(out, mean, std, gen);
 }
 at::Tensor& normal_float_tensor_out(double mean, const at::Tensor& std, Gen gen, at::Tensor& out) {
-  at::native::resize_output(out, std.sizes());
-  with_generator(gen, out, [&](at::Generator& g) { at::normal_out(as_out(host_view(out)), mean, host_view(std), g); });
-  return out;
+  return at::native::templates::normal_out_impl<NormalK, RNG>(out, mean, std, gen);
 }
 at::Tensor& normal_tensor_tensor_out(const at::Tensor& mean, const at::Tensor& std, Gen gen,
                                      at::Tensor& out) {
-  resize_like_meta(out, at::normal(as_meta(mean), as_meta(std)));
-  with_generator(gen, out, [&](at::Generator& g) {
-    at::normal_out(as_out(host_view(out)), host_view(mean), host_view(std), g);
-  });
-  return out;
+  return at::native::templates::normal_out_impl<NormalK, RNG>(out, mean, std, gen);
 }
 at::Tensor normal_tensor_float(const at::Tensor& mean, double std, Gen gen) {
-  at::Tensor out = at::empty({0}, mean.options());
-  return normal_tensor_float_out(mean, std, gen, out);
+  return at::native::templates::normal_impl<NormalK, RNG>(mean, std, gen);
 }
 at::Tensor normal_float_tensor(double mean, const at::Tensor& std, Gen gen) {
-  at::Tensor out = at::empty({0}, std.options());
-  return normal_float_tensor_out(mean, std, gen, out);
+  return at::native::templates::normal_impl<NormalK, RNG>(mean, std, gen);
 }
 at::Tensor normal_tensor_tensor(const at::Tensor& mean, const at::Tensor& std, Gen gen) {
-  at::Tensor out = at::empty({0}, mean.options());
-  return normal_tensor_tensor_out(mean, std, gen, out);
+  return at::native::templates::normal_impl<NormalK, RNG>(mean, std, gen);
+}
+
+template <class Run>
+engine::ProgramRecord with_words(const Gen& gen, int device, Run&& run) {
+  auto* g = at::get_generator_or_default<glue::AccelGeneratorImpl>(gen, glue::default_generator(device));
+  std::lock_guard<std::mutex> lock(g->mutex_);
+  auto* engine_gen = at::check_generator<at::CPUGeneratorImpl>(g->host());
+  const engine::WordSource words = [engine_gen](uint64_t* dst, int64_t n, bool wide) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = wide ? engine_gen->random64() : engine_gen->random();
+  };
+  auto& runtime = chip::Runtime::get();
+  const chip::Arch& arch = glue::chip_call([&]() -> const chip::Arch& { return runtime.arch(); });
+  try {
+    return run(arch, words);
+  } catch (const engine::L1OverflowError& e) {
+    TORCH_CHECK(false, e.what());
+  }
 }
 
 at::Tensor& randperm_out(int64_t n, Gen gen, at::Tensor& out) {
   TORCH_CHECK(n >= 0, "n must be non-negative, got", n);
-  at::native::resize_output(out, {n});
-  with_generator(gen, out, [&](at::Generator& g) { at::randperm_out(as_out(host_view(out)), n, g); });
+  TORCH_CHECK(!gen.has_value() || out.device() == gen->device(), "Expected a '", out.device(),
+              "' generator device but found '", gen->device(), "'");
+  at::native::check_supported_max_int_with_precision(n, out);
+  out.resize_({n});
+  TORCH_CHECK_NOT_IMPLEMENTED(out.scalar_type() != at::kBool && !at::isComplexType(out.scalar_type()),
+                              "\"randperm\" not implemented for '", at::toString(out.scalar_type()), "'");
+  if (n == 0) return out;
+  engine::ProgramRecord rec = with_words(gen, out.device().index(), [&](const chip::Arch& arch, const auto& words) {
+    return engine::run_randperm(arch, row_major_ref(out), words);
+  });
+  rec.device = out.device().index();
+  engine::record(std::move(rec));
   return out;
 }
 
 at::Tensor& multinomial_out(const at::Tensor& self, int64_t n, bool replacement, Gen gen,
                             at::Tensor& out) {
-  with_generator(gen, self, [&](at::Generator& g) {
-    at::Tensor host = at::multinomial(host_view(self), n, replacement, g);
-    at::native::resize_output(out, host.sizes());
-    host_view(out).copy_(host);
+  TORCH_CHECK(out.device() == self.device(), "multinomial arguments must have the same device");
+  TORCH_CHECK(self.dim() > 0 && self.dim() <= 2, "prob_dist must be 1 or 2 dim");
+  TORCH_CHECK(at::isFloatingType(self.scalar_type()),
+              "multinomial only supports floating-point dtypes for input, got: ", self.scalar_type());
+  TORCH_CHECK(out.scalar_type() == at::kLong, "multinomial expects Long tensor out, got: ", out.scalar_type());
+  TORCH_CHECK(n > 0, "cannot sample n_sample <= 0 samples");
+  const int64_t categories = self.size(-1);
+  TORCH_CHECK(replacement || n <= categories,
+              "cannot sample n_sample > prob_dist.size(-1) samples without replacement");
+  TORCH_CHECK(categories <= (int64_t{1} << 24), "number of categories cannot exceed 2^24");
+  if (self.dim() == 1) out.resize_({n});
+  else out.resize_({self.size(0), n});
+  if (out.numel() == 0) return out;
+  if (!replacement || n == 1) {
+    // CPU's Gumbel trick, as device programs: argmax / top-k of p / q with
+    // q ~ Exp(1) drawn from the same stream.
+    const bool valid = self.max().lt(INFINITY).logical_and(self.min().ge(0)).item().toBool();
+    TORCH_CHECK(valid, "probability tensor contains either `inf`, `nan` or element < 0");
+    const bool zero_row = self.dim() == 1 ? self.sum().eq(0).item().toBool()
+                                          : self.sum(1).eq(0).sum().item().toBool();
+    TORCH_CHECK(!zero_row, "invalid multinomial distribution (sum of probabilities <= 0)");
+    at::Tensor q = at::empty_like(self).exponential_(1, gen);
+    at::div_out(q, self, q);
+    if (n == 1) {
+      at::argmax_out(out, q, -1, true);
+    } else {
+      at::Tensor vals = at::empty(out.sizes(), self.options());
+      at::topk_out(vals, out, q, n);
+    }
+    return out;
+  }
+  engine::MultinomialJob job;
+  job.probs = row_major_ref(self.dim() == 1 ? self.unsqueeze(0) : self);
+  job.out = row_major_ref(out.dim() == 1 ? out.unsqueeze(0) : out);
+  int error = 0;
+  engine::ProgramRecord rec = with_words(gen, self.device().index(), [&](const chip::Arch& arch, const auto& words) {
+    return engine::run_multinomial(arch, job, words, error);
   });
+  TORCH_CHECK(error != 1, "invalid multinomial distribution (encountering probability entry < 0)");
+  TORCH_CHECK(error != 2, "invalid multinomial distribution (encountering probability entry = infinity or NaN)");
+  TORCH_CHECK(error != 3, "invalid multinomial distribution (sum of probabilities <= 0)");
+  rec.device = self.device().index();
+  engine::record(std::move(rec));
   return out;
 }
 at::Tensor multinomial(const at::Tensor& self, int64_t n, bool replacement, Gen gen) {

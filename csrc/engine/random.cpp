@@ -133,4 +133,69 @@ ProgramRecord run_random(const chip::Arch& arch, const char* op, const RandomJob
   return rec;
 }
 
+ProgramRecord run_normal(const chip::Arch& arch, const char* op, const NormalJob& job,
+                         const WordSource& source, std::optional<double>& cache) {
+  const TensorRef& out = job.out;
+  const int64_t tile = arch.tile_rows * arch.tile_cols;
+  const int64_t numel = out.numel();
+  const int64_t tiles = (numel + tile - 1) / tile;
+  const int64_t out_w = dtype_bytes(out.dtype);
+  kernels::NormalParams params = job.params;
+  params.cached = !job.fill && cache.has_value();
+  params.cache = params.cached ? *cache : 0.0;
+  const bool wide = !job.fill || out.dtype == DType::F64;
+  const int64_t word_w = wide ? 8 : 4;
+  const int64_t n_words = job.fill ? kernels::normal_fill_words(numel, out.dtype) : kernels::normal_pair_words(numel, params);
+
+  // A tile's outputs need the words of its own elements plus, for the fill's
+  // extra block or the pairs' partners, at most one more tile of words.
+  const int64_t l1 = check_l1(arch, op, {{"words", 2, 2 * tile * word_w}, {"out", 2, tile * out_w}});
+
+  std::unique_ptr<uint64_t[]> words(new uint64_t[std::max<int64_t>(n_words, 1)]);
+  source(words.get(), n_words, wide);
+
+  const CoreSplit split = split_tiles(tiles, arch.num_cores());
+  const bool out_dense = out.is_contiguous();
+  run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
+    std::vector<char> out_page(out_dense ? 0 : tile * out_w);
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t first = t * tile, n = std::min(tile, numel - first);
+      char* dst = out_dense ? static_cast<char*>(out.data) + first * out_w : out_page.data();
+      if (job.fill) kernels::normal_fill(words.get(), numel, first, n, dst, out.dtype, params);
+      else kernels::normal_pairs(words.get(), first, n, dst, out.dtype, params);
+      if (!out_dense) scatter(out, first, n, out_page.data());
+    }
+  });
+
+  // The per-element scheme leaves the sine of its last pair pending when it
+  // used an odd number of fresh samples; a pending one it used is gone.
+  if (!job.fill && numel > 0) {
+    const int64_t fresh = numel - (params.cached ? 1 : 0);
+    if (fresh % 2 == 1) cache = kernels::box_muller_pair(words[n_words - 2], words[n_words - 1], true);
+    else cache.reset();
+  }
+
+  ProgramRecord rec;
+  rec.op = op;
+  rec.reader = "reader_rng_words";
+  rec.compute = job.fill ? (params.avx2 ? "sfpu_box_muller16_cephes" : "sfpu_box_muller16")
+                         : "sfpu_box_muller_pairs";
+  if (job.params.log) rec.compute += "_exp";
+  rec.writer = "writer_unary";
+  rec.compute_engine = "sfpu";
+  rec.sfpu_function = rec.compute;
+  rec.input_format = wide ? "Int64" : "Int32";
+  rec.output_format = dtype_name(out.dtype);
+  // log + sqrt + sin/cos + fma per sample, an exp more for log_normal_.
+  rec.flops = (job.params.log ? 80 : 60) * numel;
+  rec.dram_write_bytes = tiles * tile * out_w;
+  rec.noc_bytes = rec.dram_write_bytes + n_words * word_w;
+  rec.tiles = tiles;
+  rec.cores_used = split.cores_used;
+  for (int64_t c = 0; c < split.cores_used; ++c)
+    rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, split.tiles(c));
+  rec.l1_bytes_per_core = l1;
+  return rec;
+}
+
 }  // namespace accel::engine

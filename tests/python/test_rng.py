@@ -222,6 +222,8 @@ PROGRAM_OPS = {
                                         torch.bool, torch.bfloat16, torch.float16]),
     "random_range": (lambda t: t.random_(-5, 17), [torch.float32, torch.int64, torch.int32, torch.int8]),
     "random_wide_range": (lambda t: t.random_(0, 2**40), [torch.int64, torch.float64]),
+    "normal_": (lambda t: t.normal_(1.5, 0.75), [torch.float32, torch.float64, torch.bfloat16, torch.float16]),
+    "log_normal_": (lambda t: t.log_normal_(0.25, 0.5), [torch.float32, torch.float64, torch.bfloat16]),
     "random_full_range": (lambda t: t.random_(-2**63, None), [torch.int64, torch.float32]),
     "bernoulli_scalar": (lambda t: t.bernoulli_(0.35), [torch.float32, torch.bool, torch.int64, torch.bfloat16]),
     "bernoulli_tensor_p": (lambda t: t.bernoulli_(torch.linspace(0, 1, t.shape[-1], device=t.device)),
@@ -280,3 +282,113 @@ def test_random_bad_arguments_raise_like_cpu():
             torch.empty(3, dtype=torch.int64, device=d).random_(5, 2)
         with pytest.raises(RuntimeError):
             torch.empty(3, dtype=torch.int64, device=d).exponential_()
+
+
+# normal_ has two CPU schemes: a per-element Box-Muller that leaves its spare
+# sine sample in the generator (< 16 elements or strided), and a 16-wide fill
+# (contiguous >= 16, a recomputed last block when the size is not a multiple
+# of 16, spanning tiles for the larger sizes).
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16, torch.float16])
+def test_normal_matches_cpu_for_both_schemes(dtype):
+    torch_accel.set_fallback_policy("error")
+
+    def draws(d):
+        outs = [torch.randn(n, dtype=dtype, device=d) for n in (1, 3, 15, 16, 17, 40, 1050, 2048)]
+        outs.append(torch.empty(30, 9, dtype=dtype, device=d)[:, ::2].normal_(-1.0, 3.0))
+        outs.append(torch.empty(5, dtype=dtype, device=d).normal_(2.0, 0.5))
+        outs.append(torch.empty(24, 40, dtype=dtype, device=d).t().normal_(0.5, 2.0))
+        return [o.cpu() for o in outs]
+
+    torch.manual_seed(11)
+    a = draws("accel")
+    torch.manual_seed(11)
+    c = draws("cpu")
+    for x, y in zip(a, c):
+        assert torch.equal(x, y), (dtype, x.shape)
+    assert torch_accel.fallback_stats() == {}
+
+
+def test_log_normal_and_normal_overloads_match_cpu():
+    torch_accel.set_fallback_policy("error")
+
+    def draws(d):
+        m = torch.linspace(-1, 1, 40, device=d)
+        return [torch.empty(7, device=d).log_normal_(0.1, 0.3), torch.empty(70, dtype=torch.float64, device=d).log_normal_(),
+                torch.normal(m, 2.0), torch.normal(0.5, m.abs() + 0.1), torch.normal(m, m.abs()),
+                torch.randn(33, dtype=torch.complex64, device=d)]
+
+    torch.manual_seed(5)
+    a = draws("accel")
+    torch.manual_seed(5)
+    for x, y in zip(a, draws("cpu")):
+        assert torch.equal(x.cpu(), y)
+    assert torch_accel.fallback_stats() == {}
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.float32, torch.float16, torch.bfloat16])
+def test_randperm_matches_cpu(dtype):
+    torch_accel.set_fallback_policy("error")
+    for n in (0, 1, 2, 31, 1500):
+        torch.manual_seed(n)
+        a = torch.randperm(n, dtype=dtype, device="accel")
+        torch.manual_seed(n)
+        assert torch.equal(a.cpu(), torch.randperm(n, dtype=dtype)), n
+    out = torch.empty(50, 2, dtype=dtype, device="accel")[:, 0]
+    torch.manual_seed(9)
+    torch.randperm(50, out=out)
+    torch.manual_seed(9)
+    assert torch.equal(out.cpu(), torch.randperm(50, dtype=dtype))
+    assert torch_accel.fallback_stats() == {}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_multinomial_matches_cpu(dtype):
+    torch_accel.set_fallback_policy("error")
+    probs = torch.rand(6, 37).to(dtype)
+    probs[2, :30] = 0
+    cases = [(probs, 50, True), (probs, 1, True), (probs, 7, False), (probs[1], 40, True), (probs.t()[:9], 12, True)]
+    for p, n, rep in cases:
+        torch.manual_seed(21)
+        a = torch.multinomial(p.to("accel"), n, rep)
+        torch.manual_seed(21)
+        assert torch.equal(a.cpu(), torch.multinomial(p, n, rep)), (p.shape, n, rep)
+    assert torch_accel.fallback_stats() == {}
+
+
+def test_multinomial_bad_probabilities_raise_like_cpu():
+    for d in ("cpu", "accel"):
+        for bad in (-1.0, float("inf"), float("nan")):
+            p = torch.tensor([1.0, bad, 1.0], device=d)
+            with pytest.raises(RuntimeError, match="invalid multinomial distribution|probability tensor"):
+                torch.multinomial(p, 4, True)
+        with pytest.raises(RuntimeError, match="sum of probabilities"):
+            torch.multinomial(torch.zeros(2, 3, device=d), 4, True)
+        with pytest.raises(RuntimeError, match="without replacement"):
+            torch.multinomial(torch.ones(3, device=d), 4, False)
+        with pytest.raises(RuntimeError, match="Long tensor out"):
+            torch.multinomial(torch.ones(3, device=d), 2, True, out=torch.empty(2, device=d))
+        with pytest.raises(RuntimeError, match="negative"):
+            torch.randperm(-1, device=d)
+        with pytest.raises(RuntimeError, match="std"):
+            torch.empty(3, device=d).normal_(0, -1)
+        with pytest.raises(RuntimeError, match="std"):
+            torch.empty(3, device=d).log_normal_(0, 0)
+
+
+def test_normal_family_records_sfpu_programs():
+    with torch_accel.profile() as prof:
+        torch.randn(5, device="accel")
+        torch.randn(100, device="accel")
+        torch.randn(100, dtype=torch.bfloat16, device="accel")
+        torch.empty(8, dtype=torch.float64, device="accel").log_normal_()
+        torch.randperm(40, device="accel")
+        torch.multinomial(torch.ones(3, 4, device="accel"), 6, True)
+    recs = {(r["op"], r["output_format"]): r for r in prof.records
+            if r["op"] in ("normal_", "log_normal_", "randperm", "multinomial")}
+    assert recs[("normal_", "Float32")]["compute"].startswith("sfpu_box_muller")
+    assert recs[("normal_", "Float16_b")]["tiles"] == 1
+    assert recs[("log_normal_", "Float64")]["compute"].endswith("_exp")
+    assert recs[("randperm", "Int64")]["compute"] == "sfpu_randperm_swaps"
+    assert recs[("multinomial", "Int64")]["input_format"] == "Float32"
+    assert all(r["compute_engine"] == "sfpu" and r["cores_used"] >= 1 for r in recs.values())
+    assert len([r for r in prof.records if r["op"] == "normal_"]) == 3
