@@ -72,14 +72,16 @@ inline C fold(const C* x, int64_t n, C init, VMap vmap, SMap smap, VOp vop, SOp 
   return t;
 }
 
-template <class C>
-inline Vec<C> vid(Vec<C> v) { return v; }
-template <class C>
-inline C sid(C v) { return v; }
+// The identity map, as a function object so fold's loops inline it (a
+// function pointer there would be an indirect call per vector).
+struct Identity {
+  template <class T>
+  T operator()(T v) const { return v; }
+};
 
 template <class C>
 inline C sum_of(const C* x, int64_t n) {
-  return fold<C>(x, n, C(0), vid<C>, sid<C>, [](Vec<C> a, Vec<C> b) { return a + b; },
+  return fold<C>(x, n, C(0), Identity{}, Identity{}, [](Vec<C> a, Vec<C> b) { return a + b; },
                  [](C a, C b) { return a + b; });
 }
 
@@ -136,7 +138,7 @@ struct SumAcc {
   void cols(State* s, const C* t, int64_t rows, int64_t w, int64_t) const {
     C tmp[kTileWidth];
     if (skip_nan) fold_cols(t, rows, w, C(0), [](C v) { return is_nan(v) ? C(0) : v; }, std::plus<C>(), tmp);
-    else fold_cols(t, rows, w, C(0), sid<C>, std::plus<C>(), tmp);
+    else fold_cols(t, rows, w, C(0), Identity{}, std::plus<C>(), tmp);
     for (int64_t j = 0; j < w; ++j) s[j].add(tmp[j]);
   }
   void merge(State& a, const State& b) const { a.hi += b.total(); }
@@ -153,12 +155,12 @@ struct ProdAcc {
   using State = C;
   State init() const { return C(1); }
   void row(State& s, const C* x, int64_t n, int64_t) const {
-    s *= fold<C>(x, n, C(1), vid<C>, sid<C>, [](Vec<C> a, Vec<C> b) { return a * b; },
+    s *= fold<C>(x, n, C(1), Identity{}, Identity{}, [](Vec<C> a, Vec<C> b) { return a * b; },
                  [](C a, C b) { return a * b; });
   }
   void cols(State* s, const C* t, int64_t rows, int64_t w, int64_t) const {
     C tmp[kTileWidth];
-    fold_cols(t, rows, w, C(1), sid<C>, std::multiplies<C>(), tmp);
+    fold_cols(t, rows, w, C(1), Identity{}, std::multiplies<C>(), tmp);
     for (int64_t j = 0; j < w; ++j) s[j] *= tmp[j];
   }
   void merge(State& a, const State& b) const { a *= b; }
@@ -168,10 +170,10 @@ struct ProdAcc {
 template <class C, bool kMax>
 inline C extreme_of(const C* x, int64_t n) {
   if constexpr (kMax)
-    return fold<C>(x, n, lowest<C>(), vid<C>, sid<C>,
+    return fold<C>(x, n, lowest<C>(), Identity{}, Identity{},
                    [](Vec<C> a, Vec<C> b) { return at::vec::maximum(a, b); }, max_nan<C>);
   else
-    return fold<C>(x, n, highest<C>(), vid<C>, sid<C>,
+    return fold<C>(x, n, highest<C>(), Identity{}, Identity{},
                    [](Vec<C> a, Vec<C> b) { return at::vec::minimum(a, b); }, min_nan<C>);
 }
 
@@ -256,7 +258,7 @@ struct VarAcc {
   void cols(State* s, const C* t, int64_t rows, int64_t w, int64_t) const {
     if (rows == 0) return;
     C m[kTileWidth], m2[kTileWidth];
-    fold_cols(t, rows, w, C(0), sid<C>, std::plus<C>(), m);
+    fold_cols(t, rows, w, C(0), Identity{}, std::plus<C>(), m);
     for (int64_t j = 0; j < w; ++j) m[j] /= static_cast<C>(rows), m2[j] = 0;
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t j = 0; j < w; ++j) m2[j] += (t[r * w + j] - m[j]) * (t[r * w + j] - m[j]);
