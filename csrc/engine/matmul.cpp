@@ -1,6 +1,9 @@
 #include "engine/matmul.h"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
+#include <functional>
 #include <vector>
 
 #include "engine/matrix_engine.h"
@@ -99,13 +102,13 @@ void multiply_block(const MatmulArgs& x, int64_t i, int64_t r0, int64_t mr, int6
   matrix_engine_gemm(mr, nc, kc, {in0.data(), kc, 1}, {in1.data(), nc, 1}, acc, nc, beta, x.cfg);
 }
 
-void run_block(const MatmulArgs& x, const Shape& s, const Blocking& bl, int64_t block) {
-  const int64_t per_batch = bl.m_blocks(s) * bl.n_blocks(s);
-  const int64_t i = block / per_batch;
-  const int64_t r0 = (block % per_batch) / bl.n_blocks(s) * bl.bm * kTile;
-  const int64_t c0 = block % bl.n_blocks(s) * bl.bn * kTile;
-  const int64_t mr = std::min(bl.bm * kTile, s.M - r0);
-  const int64_t nc = std::min(bl.bn * kTile, s.N - c0);
+// A rectangle of output elements in one batch: one or more adjacent blocks.
+struct Rect {
+  int64_t i, r0, mr, c0, nc;
+};
+
+void run_rect(const MatmulArgs& x, const Shape& s, const Blocking& bl, const Rect& rect) {
+  const int64_t i = rect.i, r0 = rect.r0, c0 = rect.c0, mr = rect.mr, nc = rect.nc;
   thread_local std::vector<float> acc, bias_row;
   acc.assign(mr * nc, 0.f);
   const int64_t k_step = bl.bk * kTile;
@@ -130,6 +133,48 @@ void run_block(const MatmulArgs& x, const Shape& s, const Blocking& bl, int64_t 
     kernels::store_float_row(const_cast<char*>(elem(x.out, oi, r0 + r, c0)), x.out.dtype,
                              x.out.strides[2], row, nc);
   }
+}
+
+// The blocks [begin, end) that one host thread emulates, merged into at most
+// three rectangles per batch (a partial first block row, the full rows, a
+// partial last row): the cores' block products become a few large GEMM calls
+// with the same sums, instead of one small call per block.
+std::vector<Rect> rects_of(const Shape& s, const Blocking& bl, int64_t begin, int64_t end) {
+  std::vector<Rect> rects;
+  const int64_t nb = bl.n_blocks(s), per_batch = bl.m_blocks(s) * nb;
+  const int64_t row_h = bl.bm * kTile, col_w = bl.bn * kTile;
+  auto add = [&](int64_t i, int64_t row_a, int64_t row_b, int64_t col_a, int64_t col_b) {
+    if (row_a >= row_b || col_a >= col_b) return;
+    const int64_t r0 = row_a * row_h, c0 = col_a * col_w;
+    rects.push_back({i, r0, std::min(row_b * row_h, s.M) - r0, c0, std::min(col_b * col_w, s.N) - c0});
+  };
+  for (int64_t b = begin; b < end;) {
+    const int64_t i = b / per_batch, first = b % per_batch;
+    const int64_t last = std::min(end - i * per_batch, per_batch);  // exclusive, within batch i
+    const int64_t row_a = first / nb, col_a = first % nb;
+    const int64_t row_b = last / nb, col_b = last % nb;
+    if (row_a == row_b) {
+      add(i, row_a, row_a + 1, col_a, col_b);
+    } else {
+      int64_t full_a = row_a;
+      if (col_a != 0) {
+        add(i, row_a, row_a + 1, col_a, nb);
+        full_a = row_a + 1;
+      }
+      add(i, full_a, row_b, 0, nb);
+      add(i, row_b, row_b + 1, 0, col_b);
+    }
+    b = i * per_batch + last;
+  }
+  return rects;
+}
+
+// Like run_on_cores, but hands each host thread the whole range of blocks of
+// the cores it emulates, so those can be merged.
+void run_on_host_threads(const CoreSplit& split, const std::function<void(int64_t, int64_t)>& body) {
+  at::parallel_for(0, split.cores_used, 1, [&](int64_t core_begin, int64_t core_end) {
+    body(split.first_tile[core_begin], split.first_tile[core_end]);
+  });
 }
 
 }  // namespace
@@ -167,8 +212,8 @@ ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArg
 
   const CoreSplit split = split_tiles(bl.blocks(s), arch.num_cores());
   if (s.M > 0 && s.N > 0) {
-    run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
-      for (int64_t block = begin; block < end; ++block) run_block(x, s, bl, block);
+    run_on_host_threads(split, [&](int64_t begin, int64_t end) {
+      for (const Rect& r : rects_of(s, bl, begin, end)) run_rect(x, s, bl, r);
     });
   }
 
