@@ -34,9 +34,15 @@ int64_t check_l1(const chip::Arch& arch, const std::string& op,
                         std::to_string(arch.l1_bytes_per_core));
 }
 
+// A program of a few tiles runs its cores on the calling thread: waking the
+// host's thread pool costs tens of microseconds, far more than the work.
+constexpr int64_t kSerialTiles = 4;
+
 void run_on_cores(const CoreSplit& split,
                   const std::function<void(int64_t, int64_t, int64_t)>& body) {
-  at::parallel_for(0, split.cores_used, 1, [&](int64_t begin, int64_t end) {
+  const int64_t tiles = split.cores_used == 0 ? 0 : split.first_tile[split.cores_used];
+  const int64_t grain = tiles <= kSerialTiles ? std::max<int64_t>(split.cores_used, 1) : 1;
+  at::parallel_for(0, split.cores_used, grain, [&](int64_t begin, int64_t end) {
     for (int64_t core = begin; core < end; ++core)
       body(core, split.first_tile[core], split.first_tile[core + 1]);
   });
