@@ -9,19 +9,6 @@
 #include <c10/util/Half.h>
 
 namespace accel::engine {
-namespace {
-
-// Element offset of out's i-th element (row-major) for a strided out.
-int64_t offset_of(const TensorRef& t, int64_t i) {
-  int64_t offset = 0;
-  for (int64_t d = t.dim() - 1; d >= 0 && i > 0; --d) {
-    offset += (i % t.sizes[d]) * t.strides[d];
-    i /= t.sizes[d];
-  }
-  return offset;
-}
-
-}  // namespace
 
 ProgramRecord run_fill(const chip::Arch& arch, const char* op, const TensorRef& out,
                        const kernels::FillParams& params) {
@@ -46,7 +33,7 @@ ProgramRecord run_fill(const chip::Arch& arch, const char* op, const TensorRef& 
       const int64_t n = std::min(tile, first + count - t0);
       kernels::generate(page.data(), out.dtype, t0, n, params);
       for (int64_t i = 0; i < n; ++i)
-        std::memcpy(static_cast<char*>(out.data) + offset_of(out, t0 + i) * width, page.data() + i * width,
+        std::memcpy(static_cast<char*>(out.data) + out.offset_of(t0 + i) * width, page.data() + i * width,
                     width);
     }
   });
@@ -122,7 +109,7 @@ ProgramRecord run_sequence(const chip::Arch& arch, const char* op, const TensorR
       }
       store(dest.data(), n, out.dtype, page.data());
       for (int64_t i = 0; i < n; ++i)
-        std::memcpy(static_cast<char*>(out.data) + offset_of(out, first + i) * width, page.data() + i * width,
+        std::memcpy(static_cast<char*>(out.data) + out.offset_of(first + i) * width, page.data() + i * width,
                     width);
     }
   });

@@ -7,27 +7,18 @@
 namespace accel::engine {
 namespace {
 
-// Element offset of t's i-th element in row-major order.
-int64_t offset_of(const TensorRef& t, int64_t i) {
-  int64_t offset = 0;
-  for (int64_t d = t.dim() - 1; d >= 0 && i > 0; --d) {
-    offset += (i % t.sizes[d]) * t.strides[d];
-    i /= t.sizes[d];
-  }
-  return offset;
-}
 
 // Reader/writer helpers: a strided operand moves element by element between
 // its DRAM pages and a contiguous L1 page; a contiguous one is used in place.
 void gather(const TensorRef& t, int64_t first, int64_t n, char* page) {
   const int64_t w = dtype_bytes(t.dtype);
   for (int64_t i = 0; i < n; ++i)
-    std::memcpy(page + i * w, static_cast<const char*>(t.data) + offset_of(t, first + i) * w, w);
+    std::memcpy(page + i * w, static_cast<const char*>(t.data) + t.offset_of(first + i) * w, w);
 }
 void scatter(const TensorRef& t, int64_t first, int64_t n, const char* page) {
   const int64_t w = dtype_bytes(t.dtype);
   for (int64_t i = 0; i < n; ++i)
-    std::memcpy(static_cast<char*>(t.data) + offset_of(t, first + i) * w, page + i * w, w);
+    std::memcpy(static_cast<char*>(t.data) + t.offset_of(first + i) * w, page + i * w, w);
 }
 
 int64_t flops_per_sample(kernels::RandomKind k) {

@@ -27,6 +27,15 @@ const char* dtype_name(DType dt) {
   return "?";
 }
 
+int64_t TensorRef::offset_of(int64_t i) const {
+  int64_t offset = 0;
+  for (int64_t d = dim() - 1; d >= 0 && i > 0; --d) {
+    offset += (i % sizes[d]) * strides[d];
+    i /= sizes[d];
+  }
+  return offset;
+}
+
 int64_t TensorRef::numel() const {
   int64_t n = 1;
   for (int64_t s : sizes) n *= s;

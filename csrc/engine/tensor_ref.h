@@ -26,6 +26,8 @@ struct TensorRef {
   int64_t dim() const { return static_cast<int64_t>(sizes.size()); }
   bool is_contiguous() const;
   int64_t nbytes() const { return numel() * dtype_bytes(dtype); }
+  // Element offset (in elements) of the i-th element in row-major order.
+  int64_t offset_of(int64_t i) const;
 };
 
 }  // namespace accel::engine
