@@ -137,8 +137,7 @@ ProgramRecord base_record(const chip::Arch& arch, const char* op, const TensorRe
   rec.dram_write_bytes = heads * area * bytes * (backward ? lt * et + st * (et + evt) : lt * evt);
   rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;
   rec.cores_used = split.cores_used;
-  for (int64_t c = 0; c < split.cores_used; ++c)
-    rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, split.tiles(c));
+  rec.max_tiles_per_core = split.max_tiles();
   int64_t l1 = check_l1(arch, op, buffers(arch, q, d, b, backward));
   rec.l1_bytes_per_core = l1;
   return rec;

@@ -186,8 +186,7 @@ ProgramRecord run_implicit_gemm(const chip::Arch& arch, const ImplicitGemm& p, D
   const int64_t tiles_per_unit = ceil_div(b.m, arch.tile_rows) * ceil_div(b.n, arch.tile_cols);
   rec.tiles = p.G * ceil_div(p.M, arch.tile_rows) * ceil_div(p.N, arch.tile_cols);
   rec.cores_used = split.cores_used;
-  for (int64_t c = 0; c < split.cores_used; ++c)
-    rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, split.tiles(c) * tiles_per_unit);
+  rec.max_tiles_per_core = split.max_tiles() * tiles_per_unit;
   rec.l1_bytes_per_core = b.l1;
   return rec;
 }
@@ -296,8 +295,7 @@ ProgramRecord conv2d_weight_grad(const chip::Arch& arch, const TensorRef& small,
   rec.tiles = G * ceil_div(A, arch.tile_rows) * ceil_div(N, arch.tile_cols);
   rec.cores_used = split.cores_used;
   const int64_t tiles_per_unit = ceil_div(b.m, arch.tile_rows) * ceil_div(b.n, arch.tile_cols);
-  for (int64_t c = 0; c < split.cores_used; ++c)
-    rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, split.tiles(c) * tiles_per_unit);
+  rec.max_tiles_per_core = split.max_tiles() * tiles_per_unit;
   rec.l1_bytes_per_core = b.l1;
   return rec;
 }
@@ -331,8 +329,7 @@ ProgramRecord conv_bias_grad(const chip::Arch& arch, const TensorRef& grad_out,
   const int64_t per_channel = ceil_div(grad_out.numel() / std::max<int64_t>(C, 1), area);
   rec.tiles = C * per_channel;
   rec.cores_used = split.cores_used;
-  for (int64_t c = 0; c < split.cores_used; ++c)
-    rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, split.tiles(c) * per_channel);
+  rec.max_tiles_per_core = split.max_tiles() * per_channel;
   rec.l1_bytes_per_core = l1;
   return rec;
 }

@@ -234,8 +234,7 @@ ProgramRecord plan_record(const chip::Arch& arch, const char* op, const TileKern
   }
   rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;
   rec.cores_used = split.cores_used;
-  for (int64_t c = 0; c < split.cores_used; ++c)
-    rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, split.tiles(c));
+  rec.max_tiles_per_core = split.max_tiles();
   rec.l1_bytes_per_core = l1;
   return rec;
 }

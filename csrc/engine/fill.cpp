@@ -50,8 +50,7 @@ ProgramRecord run_fill(const chip::Arch& arch, const char* op, const TensorRef& 
   rec.noc_bytes = rec.dram_write_bytes;
   rec.tiles = tiles;
   rec.cores_used = split.cores_used;
-  for (int64_t c = 0; c < split.cores_used; ++c)
-    rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, split.tiles(c));
+  rec.max_tiles_per_core = split.max_tiles();
   rec.l1_bytes_per_core = l1;
   return rec;
 }
@@ -126,8 +125,7 @@ ProgramRecord run_sequence(const chip::Arch& arch, const char* op, const TensorR
   rec.noc_bytes = rec.dram_write_bytes;
   rec.tiles = tiles;
   rec.cores_used = split.cores_used;
-  for (int64_t c = 0; c < split.cores_used; ++c)
-    rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, split.tiles(c));
+  rec.max_tiles_per_core = split.max_tiles();
   rec.l1_bytes_per_core = l1;
   return rec;
 }

@@ -50,8 +50,7 @@ ProgramRecord base_record(const chip::Arch& arch, const char* op, const char* co
   rec.input_format = rec.output_format = dtype_name(fmt);
   rec.tiles = RowTiles(sh).tiles;
   rec.cores_used = split.cores_used;
-  for (int64_t c = 0; c < split.cores_used; ++c)
-    rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, split.tiles(c));
+  rec.max_tiles_per_core = split.max_tiles();
   rec.l1_bytes_per_core = l1;
   return rec;
 }

@@ -245,8 +245,7 @@ ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArg
   // its column: each crosses the NoC once from DRAM, like the output going back.
   rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;
   rec.cores_used = split.cores_used;
-  for (int64_t c = 0; c < split.cores_used; ++c)
-    rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, split.tiles(c) * bl.bm * bl.bn);
+  rec.max_tiles_per_core = split.max_tiles() * bl.bm * bl.bn;
   rec.l1_bytes_per_core = l1;
   return rec;
 }

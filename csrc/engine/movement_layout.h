@@ -94,8 +94,7 @@ inline ProgramRecord base_record(const char* op, const CoreSplit& split, int64_t
   rec.compute_engine = engine;
   rec.tiles = tiles;
   rec.cores_used = split.cores_used;
-  for (int64_t c = 0; c < split.cores_used; ++c)
-    rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, split.tiles(c));
+  rec.max_tiles_per_core = split.max_tiles();
   rec.l1_bytes_per_core = l1;
   return rec;
 }

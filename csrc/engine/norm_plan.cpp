@@ -76,8 +76,7 @@ ProgramRecord base_record(const chip::Arch& arch, const std::string& op, const s
   rec.fp32_dest_acc = cfg.fp32_dest_acc;
   rec.tiles = tiles;
   rec.cores_used = split.cores_used;
-  for (int64_t c = 0; c < split.cores_used; ++c)
-    rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, split.tiles(c) * tiles_per_unit);
+  rec.max_tiles_per_core = split.max_tiles() * tiles_per_unit;
   rec.l1_bytes_per_core = p.l1;
   return rec;
 }

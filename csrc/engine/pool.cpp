@@ -66,8 +66,7 @@ ProgramRecord base_record(const char* op, const kernels::PoolSpec& spec, const T
   rec.output_format = dtype_name(out.dtype);
   rec.tiles = tiles;
   rec.cores_used = split.cores_used;
-  for (int64_t c = 0; c < split.cores_used; ++c)
-    rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, split.tiles(c) * tiles_per_unit);
+  rec.max_tiles_per_core = split.max_tiles() * tiles_per_unit;
   rec.l1_bytes_per_core = l1;
   return rec;
 }

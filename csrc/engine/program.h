@@ -23,6 +23,11 @@ struct CoreSplit {
   int64_t cores_used = 0;
   std::vector<int64_t> first_tile;  // size cores_used + 1
   int64_t tiles(int64_t core) const { return first_tile[core + 1] - first_tile[core]; }
+  int64_t max_tiles() const {
+    int64_t most = 0;
+    for (int64_t c = 0; c < cores_used; ++c) most = most > tiles(c) ? most : tiles(c);
+    return most;
+  }
 };
 CoreSplit split_tiles(int64_t total_tiles, int64_t num_cores);
 

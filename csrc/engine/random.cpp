@@ -118,8 +118,7 @@ ProgramRecord run_random(const chip::Arch& arch, const char* op, const RandomJob
   rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes + tiles * tile * word_w;
   rec.tiles = tiles;
   rec.cores_used = split.cores_used;
-  for (int64_t c = 0; c < split.cores_used; ++c)
-    rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, split.tiles(c));
+  rec.max_tiles_per_core = split.max_tiles();
   rec.l1_bytes_per_core = l1;
   return rec;
 }
@@ -183,8 +182,7 @@ ProgramRecord run_normal(const chip::Arch& arch, const char* op, const NormalJob
   rec.noc_bytes = rec.dram_write_bytes + n_words * word_w;
   rec.tiles = tiles;
   rec.cores_used = split.cores_used;
-  for (int64_t c = 0; c < split.cores_used; ++c)
-    rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, split.tiles(c));
+  rec.max_tiles_per_core = split.max_tiles();
   rec.l1_bytes_per_core = l1;
   return rec;
 }

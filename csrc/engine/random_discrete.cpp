@@ -44,8 +44,7 @@ void fill_record(ProgramRecord& rec, const CoreSplit& split, int64_t tiles, int6
   rec.sfpu_function = rec.compute;
   rec.tiles = tiles;
   rec.cores_used = split.cores_used;
-  for (int64_t c = 0; c < split.cores_used; ++c)
-    rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, split.tiles(c));
+  rec.max_tiles_per_core = split.max_tiles();
   rec.l1_bytes_per_core = l1;
 }
 

@@ -356,8 +356,7 @@ ProgramRecord run_reduce(const chip::Arch& arch, const char* op, ReduceKind kind
   rec.tiles = in_tiles;
   rec.cores_used = split.cores_used;
   const int64_t tiles_per_item = (p.r_chunk * (p.column ? kTileWidth : 1) + tile_area - 1) / tile_area;
-  for (int64_t c = 0; c < split.cores_used; ++c)
-    rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, split.tiles(c) * tiles_per_item);
+  rec.max_tiles_per_core = split.max_tiles() * tiles_per_item;
   rec.l1_bytes_per_core = l1;
   return rec;
 }

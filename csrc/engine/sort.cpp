@@ -152,8 +152,7 @@ ProgramRecord run_sort(const chip::Arch& arch, const char* op, const TensorRef& 
   rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;
   rec.tiles = (in.numel() + page - 1) / page;
   rec.cores_used = split.cores_used;
-  for (int64_t c = 0; c < split.cores_used; ++c)
-    rec.max_tiles_per_core = std::max(rec.max_tiles_per_core, (split.tiles(c) * n + page - 1) / page);
+  rec.max_tiles_per_core = (split.max_tiles() * n + page - 1) / page;
   rec.l1_bytes_per_core = l1;
   return rec;
 }

@@ -11,6 +11,7 @@ namespace py = pybind11;
 using accel::chip::Runtime;
 
 void bind_perf(py::module& m);  // perf_bindings.cpp
+py::dict record_dict(const accel::engine::ProgramRecord& r);  // perf_bindings.cpp
 
 namespace {
 
@@ -96,28 +97,7 @@ PYBIND11_MODULE(_C, m) {
   m.def("set_recording", &accel::engine::set_recording);
   m.def("take_records", [] {
     py::list out;
-    for (const auto& r : accel::engine::take_records()) {
-      py::dict d;
-      d["op"] = r.op;
-      d["reader"] = r.reader;
-      d["compute"] = r.compute;
-      d["writer"] = r.writer;
-      d["compute_engine"] = r.compute_engine;
-      d["input_format"] = r.input_format;
-      d["output_format"] = r.output_format;
-      d["math_fidelity"] = r.math_fidelity;
-      d["fp32_dest_acc"] = r.fp32_dest_acc;
-      d["flops"] = r.flops;
-      d["dram_read_bytes"] = r.dram_read_bytes;
-      d["dram_write_bytes"] = r.dram_write_bytes;
-      d["noc_bytes"] = r.noc_bytes;
-      d["tiles"] = r.tiles;
-      d["cores_used"] = r.cores_used;
-      d["max_tiles_per_core"] = r.max_tiles_per_core;
-      d["l1_bytes_per_core"] = r.l1_bytes_per_core;
-      d["device"] = r.device;
-      out.append(d);
-    }
+    for (const auto& r : accel::engine::take_records()) out.append(record_dict(r));
     return out;
   });
 

@@ -14,8 +14,6 @@
 
 namespace py = pybind11;
 
-namespace {
-
 using accel::engine::ProgramRecord;
 
 py::dict record_dict(const ProgramRecord& r) {
@@ -47,6 +45,8 @@ py::dict record_dict(const ProgramRecord& r) {
   d["multicast_bytes"] = r.multicast_bytes;
   return d;
 }
+
+namespace {
 
 template <class T>
 void read(const py::dict& d, const char* key, T& field) {
