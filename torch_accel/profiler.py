@@ -2,6 +2,7 @@
 with the performance model's estimate of what each would cost on the
 configured architecture (docs/PERFORMANCE_MODEL.md)."""
 import contextlib
+import functools
 import json
 
 from . import _C
@@ -9,20 +10,22 @@ from . import _C
 _RESOURCES = ("compute", "dram", "noc", "l1")
 
 
+@functools.lru_cache(maxsize=None)
+def _kernel_classes():
+    return {k["name"]: k["op_class"] for k in _C.kernel_table()}
+
+
 def op_class(record):
-    """The family a program belongs to, for per-class totals."""
-    compute = record.get("compute", "")
-    if record.get("m_tiles", 0) > 0 or any(k in compute for k in ("matmul", "bmm", "conv")):
-        return "matmul"
-    if "reduce" in compute:
-        return "reduction"
-    if compute.startswith("eltwise_binary"):
-        return "eltwise_binary"
-    if compute.startswith("eltwise_ternary"):
-        return "eltwise_ternary"
-    if compute.startswith("sfpu_"):
-        return "eltwise_unary"
-    return record.get("compute_engine") or "other"
+    """The family a program belongs to, for per-class totals: its compute
+    kernel's entry in the kernel table, or its writer's when it has none."""
+    classes = _kernel_classes()
+    for role in ("compute", "writer"):
+        name = record.get(role)
+        if name:
+            if name not in classes:
+                raise ValueError(f"unknown kernel '{name}': no entry in the kernel table")
+            return classes[name]
+    return "data_movement"
 
 
 def _with_estimate(record):

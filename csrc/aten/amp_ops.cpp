@@ -81,7 +81,6 @@ at::Tensor& update_scale(at::Tensor& scale, at::Tensor& growth_tracker, const at
   rec.reader = "reader_scalars";
   rec.compute = "sfpu_update_scale";
   rec.writer = "writer_scalars";
-  rec.compute_engine = "sfpu";
   rec.input_format = rec.output_format = engine::dtype_name(engine::DType::F32);
   rec.flops = 4;
   rec.dram_read_bytes = 3 * 32;

@@ -112,7 +112,6 @@ ProgramRecord base_record(const chip::Arch& arch, const char* op, const TensorRe
   rec.reader = "reader_attention_blocked";
   rec.compute = backward ? "sdpa_flash_backward" : "sdpa_flash";
   rec.writer = "writer_untilize_interleaved";
-  rec.compute_engine = "fpu";
   rec.input_format = dtype_name(q.dtype);
   rec.output_format = dtype_name(out.dtype);
   rec.math_fidelity = static_cast<int>(cfg.fidelity);

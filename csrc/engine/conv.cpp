@@ -168,7 +168,6 @@ ProgramRecord run_implicit_gemm(const chip::Arch& arch, const ImplicitGemm& p, D
   rec.reader = reader;
   rec.compute = "conv_implicit_gemm_fp32acc";
   rec.writer = "writer_conv_bias";
-  rec.compute_engine = "fpu";
   rec.input_format = dtype_name(p.src.dtype);
   rec.output_format = dtype_name(out_dtype);
   rec.math_fidelity = static_cast<int>(cfg.fidelity);
@@ -279,7 +278,6 @@ ProgramRecord conv2d_weight_grad(const chip::Arch& arch, const TensorRef& small,
   rec.reader = "reader_im2col_gather_pair";
   rec.compute = "conv_wgrad_gemm_fp32acc";
   rec.writer = "writer_filter";
-  rec.compute_engine = "fpu";
   rec.input_format = dtype_name(big.dtype);
   rec.output_format = dtype_name(grad_w.dtype);
   rec.math_fidelity = static_cast<int>(cfg.fidelity);
@@ -319,7 +317,6 @@ ProgramRecord conv_bias_grad(const chip::Arch& arch, const TensorRef& grad_out,
   rec.reader = "reader_channel_plane";
   rec.compute = "reduce_sum_fp32acc";
   rec.writer = "writer_interleaved";
-  rec.compute_engine = "fpu";
   rec.input_format = dtype_name(grad_out.dtype);
   rec.output_format = dtype_name(grad_bias.dtype);
   rec.flops = grad_out.numel();

@@ -46,7 +46,6 @@ ProgramRecord base_record(const chip::Arch& arch, const char* op, const char* co
   rec.reader = "reader_nll_gather";
   rec.compute = compute;
   rec.writer = "writer_nll";
-  rec.compute_engine = "sfpu";
   rec.input_format = rec.output_format = dtype_name(fmt);
   rec.tiles = RowTiles(sh).tiles;
   rec.cores_used = split.cores_used;

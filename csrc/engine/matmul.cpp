@@ -220,10 +220,11 @@ ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArg
   ProgramRecord rec;
   rec.op = op;
   rec.reader = "reader_matmul_blocked";
-  rec.compute = x.act == Activation::None ? "matmul_block"
-                                           : std::string("matmul_block_") + activation_name(x.act);
+  static const perf::KernelRef kernels[] = {"matmul_block", "matmul_block_relu",
+                                             "matmul_block_gelu", "matmul_block_gelu_tanh",
+                                             "matmul_block_silu"};
+  rec.compute = kernels[static_cast<int>(x.act)];
   rec.writer = "writer_untilize_interleaved";
-  rec.compute_engine = "fpu";
   rec.input_format = dtype_name(x.a.dtype);
   rec.output_format = dtype_name(x.out.dtype);
   rec.math_fidelity = static_cast<int>(x.cfg.fidelity);

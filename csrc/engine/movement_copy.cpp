@@ -138,7 +138,7 @@ ProgramRecord run_copies(const chip::Arch& arch, const char* op,
                         : transpose                     ? "transpose_wh_tile"
                                                         : "copy_tile";
   ProgramRecord rec = layout::base_record(op, split, first.back(), l1, "reader_strided_tilize",
-                                          compute, "writer_strided_untilize", "fpu");
+                                          compute, "writer_strided_untilize");
   rec.dram_read_bytes = bytes.dram_read_bytes;
   rec.dram_write_bytes = bytes.dram_write_bytes;
   rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;

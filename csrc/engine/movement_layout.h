@@ -85,13 +85,12 @@ struct Pages {
 
 inline ProgramRecord base_record(const char* op, const CoreSplit& split, int64_t tiles,
                                  int64_t l1, const char* reader, const char* compute,
-                                 const char* writer, const char* engine) {
+                                 const char* writer) {
   ProgramRecord rec;
   rec.op = op;
   rec.reader = reader;
   rec.compute = compute;
   rec.writer = writer;
-  rec.compute_engine = engine;
   rec.tiles = tiles;
   rec.cores_used = split.cores_used;
   rec.max_tiles_per_core = split.max_tiles();

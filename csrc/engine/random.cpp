@@ -21,19 +21,6 @@ void scatter(const TensorRef& t, int64_t first, int64_t n, const char* page) {
     std::memcpy(static_cast<char*>(t.data) + t.offset_of(first + i) * w, page + i * w, w);
 }
 
-int64_t flops_per_sample(kernels::RandomKind k) {
-  switch (k) {
-    case kernels::RandomKind::FullRange: return 0;
-    case kernels::RandomKind::FromTo:
-    case kernels::RandomKind::IntDefault:
-    case kernels::RandomKind::Bernoulli:
-    case kernels::RandomKind::BernoulliTensor: return 2;
-    case kernels::RandomKind::Uniform: return 3;
-    case kernels::RandomKind::Dropout: return 4;
-    default: return 20;  // a log or tan on the vector engine
-  }
-}
-
 const char* compute_name(kernels::RandomKind k) {
   switch (k) {
     case kernels::RandomKind::Uniform: return "sfpu_rand_uniform";
@@ -108,11 +95,10 @@ ProgramRecord run_random(const chip::Arch& arch, const char* op, const RandomJob
   rec.reader = has_aux ? "reader_rng_words_and_input" : "reader_rng_words";
   rec.compute = compute_name(job.params.kind);
   rec.writer = has_mask ? "writer_unary_and_mask" : "writer_unary";
-  rec.compute_engine = "sfpu";
   rec.sfpu_function = rec.compute;
   rec.input_format = has_aux ? dtype_name(job.aux.dtype) : (wide ? "Int64" : "Int32");
   rec.output_format = dtype_name(out.dtype);
-  rec.flops = flops_per_sample(job.params.kind) * numel;
+  rec.flops = rec.compute.desc()->flops_per_element * numel;
   rec.dram_read_bytes = tiles * tile * aux_w;
   rec.dram_write_bytes = tiles * tile * (out_w + (has_mask ? 1 : 0));
   rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes + tiles * tile * word_w;
@@ -168,16 +154,18 @@ ProgramRecord run_normal(const chip::Arch& arch, const char* op, const NormalJob
   ProgramRecord rec;
   rec.op = op;
   rec.reader = "reader_rng_words";
-  rec.compute = job.fill ? (params.avx2 ? "sfpu_box_muller16_cephes" : "sfpu_box_muller16")
-                         : "sfpu_box_muller_pairs";
-  if (job.params.log) rec.compute += "_exp";
+  // [fill][avx2][log]: log_normal_ runs an exp after the transform.
+  static const perf::KernelRef kernels[2][2][2] = {
+      {{"sfpu_box_muller_pairs", "sfpu_box_muller_pairs_exp"},
+       {"sfpu_box_muller_pairs", "sfpu_box_muller_pairs_exp"}},
+      {{"sfpu_box_muller16", "sfpu_box_muller16_exp"},
+       {"sfpu_box_muller16_cephes", "sfpu_box_muller16_cephes_exp"}}};
+  rec.compute = kernels[job.fill][params.avx2][job.params.log];
   rec.writer = "writer_unary";
-  rec.compute_engine = "sfpu";
   rec.sfpu_function = rec.compute;
   rec.input_format = wide ? "Int64" : "Int32";
   rec.output_format = dtype_name(out.dtype);
-  // log + sqrt + sin/cos + fma per sample, an exp more for log_normal_.
-  rec.flops = (job.params.log ? 80 : 60) * numel;
+  rec.flops = rec.compute.desc()->flops_per_element * numel;
   rec.dram_write_bytes = tiles * tile * out_w;
   rec.noc_bytes = rec.dram_write_bytes + n_words * word_w;
   rec.tiles = tiles;

@@ -40,7 +40,6 @@ void store_index(const TensorRef& t, int64_t offset, int64_t v) {
 }
 
 void fill_record(ProgramRecord& rec, const CoreSplit& split, int64_t tiles, int64_t l1) {
-  rec.compute_engine = "sfpu";
   rec.sfpu_function = rec.compute;
   rec.tiles = tiles;
   rec.cores_used = split.cores_used;

@@ -2,8 +2,11 @@
 // bound, utilisation and energy. See docs/PERFORMANCE_MODEL.md.
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 #include "perf/cost.h"
+#include "perf/kernel_table.h"
 
 namespace accel::perf {
 namespace {
@@ -102,9 +105,34 @@ CoreWork matmul_work(const ProgramRecord& r, const Formats& f, const chip::Arch&
   return w;
 }
 
+// The kernel whose math the program pays for: the vector-engine entry when
+// the record names one apart from its compute kernel. nullptr: the program
+// only moves data. A kernel in the wrong role or given a format it does not
+// take is an error, not a guess.
+const KernelDesc* math_kernel(const ProgramRecord& r, const Formats& f) {
+  const auto check_role = [](KernelRef k, KernelRole role) {
+    if (k && k.desc()->role != role)
+      throw std::invalid_argument(std::string("kernel '") + k.name() + "' is a " +
+                                  role_name(k.desc()->role) + " kernel, recorded as the " +
+                                  role_name(role));
+  };
+  check_role(r.reader, KernelRole::Reader);
+  check_role(r.compute, KernelRole::Compute);
+  check_role(r.writer, KernelRole::Writer);
+  check_role(r.sfpu_function, KernelRole::Compute);
+  const KernelDesc* k = r.sfpu_function ? r.sfpu_function.desc() : r.compute.desc();
+  if (k)
+    for (const std::string* format : {&f.in0, &f.out})
+      if (!(k->formats & format_bit(*format)))
+        throw std::invalid_argument(std::string("kernel '") + k->name + "' does not take data format '" +
+                                    *format + "'");
+  return k;
+}
+
 // A tile-stream program: each core reads its tiles, runs them through the
 // FPU or SFPU tile by tile, and writes them back.
-CoreWork stream_work(const ProgramRecord& r, const Formats& f, const chip::Arch& a) {
+CoreWork stream_work(const ProgramRecord& r, const Formats& f, const KernelDesc* kernel,
+                     const chip::Arch& a) {
   CoreWork w;
   const int64_t area = a.tile_rows * a.tile_cols;
   const double tiles = static_cast<double>(std::max<int64_t>(0, r.tiles));
@@ -117,11 +145,12 @@ CoreWork stream_work(const ProgramRecord& r, const Formats& f, const chip::Arch&
   const double inputs = std::max(1.0, std::round(in_per_tile / ti));
 
   double math_per_tile;
-  if (r.compute_engine == "sfpu") {
-    double instr = sfpu_instructions_per_element(r.sfpu_function.empty() ? r.compute
-                                                                         : r.sfpu_function);
-    // Not in the table: the kernel's FLOPs per element, plus a load per input and a store.
-    if (instr < 0) instr = (tiles > 0 ? r.flops / (tiles * area) : 1) + inputs + 1;
+  if (!kernel) {
+    math_per_tile = 0;
+  } else if (kernel->engine == Engine::Sfpu) {
+    double instr = kernel->sfpu_instructions;
+    if (instr == kInstructionsFromFlops)
+      instr = (tiles > 0 ? r.flops / (tiles * area) : 1) + inputs + 1;
     math_per_tile = instr * area / a.sfpu_lanes;
     w.sfpu_lane_ops = instr * area * tiles;
   } else {
@@ -168,7 +197,8 @@ Cost estimate_cost(const ProgramRecord& r, const chip::Arch& a) {
     c.avg_power_w = a.static_power_w;
     return c;
   }
-  const CoreWork w = matmul ? matmul_work(r, f, a) : stream_work(r, f, a);
+  const KernelDesc* kernel = math_kernel(r, f);
+  const CoreWork w = matmul ? matmul_work(r, f, a) : stream_work(r, f, kernel, a);
 
   c.math_cycles = w.math;
   c.unpack_cycles = w.unpack;
@@ -221,7 +251,7 @@ Cost estimate_cost(const ProgramRecord& r, const chip::Arch& a) {
   c.util_l1 = std::min(1.0, w.l1_bytes / (double(a.num_cores()) * l1_bw * cycles));
 
   const double pj = 1e-12;
-  if (matmul || r.compute_engine != "sfpu") {
+  if (matmul || !kernel || kernel->engine != Engine::Sfpu) {
     const double macs = r.flops > 0 ? r.flops / 2.0
         : double(std::max<int64_t>(1, r.batch)) * r.m_tiles * r.n_tiles * r.k_tiles *
               a.tile_rows * a.tile_cols * a.tile_cols;

@@ -69,8 +69,4 @@ MatmulPlan plan_matmul(int64_t batch, int64_t m_tiles, int64_t n_tiles, int64_t 
 int64_t tile_bytes(const std::string& format, const chip::Arch& arch);
 bool is_block_float(const std::string& format);
 
-// Vector-engine instructions per element (one lane-cycle each) of a compute
-// kernel, or -1 when the table has no entry.
-double sfpu_instructions_per_element(const std::string& kernel);
-
 }  // namespace accel::perf

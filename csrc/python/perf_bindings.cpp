@@ -11,6 +11,7 @@
 #include "glue/glue.h"
 #include "perf/clock.h"
 #include "perf/cost.h"
+#include "perf/kernel_table.h"
 
 namespace py = pybind11;
 
@@ -19,10 +20,10 @@ using accel::engine::ProgramRecord;
 py::dict record_dict(const ProgramRecord& r) {
   py::dict d;
   d["op"] = r.op;
-  d["reader"] = r.reader;
-  d["compute"] = r.compute;
-  d["writer"] = r.writer;
-  d["compute_engine"] = r.compute_engine;
+  d["reader"] = r.reader.name();
+  d["compute"] = r.compute.name();
+  d["writer"] = r.writer.name();
+  d["compute_engine"] = r.compute_engine();
   d["input_format"] = r.input_format;
   d["output_format"] = r.output_format;
   d["math_fidelity"] = r.math_fidelity;
@@ -41,7 +42,7 @@ py::dict record_dict(const ProgramRecord& r) {
   d["n_tiles"] = r.n_tiles;
   d["k_tiles"] = r.k_tiles;
   d["in1_format"] = r.in1_format;
-  d["sfpu_function"] = r.sfpu_function;
+  d["sfpu_function"] = r.sfpu_function.name();
   d["multicast_bytes"] = r.multicast_bytes;
   return d;
 }
@@ -53,13 +54,19 @@ void read(const py::dict& d, const char* key, T& field) {
   if (d.contains(key)) field = d[key].cast<T>();
 }
 
+// Kernel names resolve to their table entries; an unknown one throws
+// std::invalid_argument. "compute_engine" is not read: it is the compute
+// kernel's entry's.
+void read(const py::dict& d, const char* key, accel::perf::KernelRef& field) {
+  if (d.contains(key)) field = d[key].cast<std::string>();
+}
+
 ProgramRecord record_from(const py::dict& d) {
   ProgramRecord r;
   read(d, "op", r.op);
   read(d, "reader", r.reader);
   read(d, "compute", r.compute);
   read(d, "writer", r.writer);
-  read(d, "compute_engine", r.compute_engine);
   read(d, "input_format", r.input_format);
   read(d, "output_format", r.output_format);
   read(d, "math_fidelity", r.math_fidelity);
@@ -190,6 +197,25 @@ void bind_perf(py::module& m) {
   }, py::arg("batch"), py::arg("m_tiles"), py::arg("n_tiles"), py::arg("k_tiles"),
         py::arg("in0_format"), py::arg("in1_format"), py::arg("out_format"),
         py::arg("fp32_dest_acc"), py::arg("arch") = py::none());
+  m.def("kernel_table", [] {
+    py::list out;
+    for (const auto& k : accel::perf::kernel_table()) {
+      py::dict d;
+      d["name"] = k.name;
+      d["role"] = accel::perf::role_name(k.role);
+      d["engine"] = accel::perf::engine_name(k.engine);
+      d["flops_per_element"] = k.flops_per_element;
+      d["sfpu_instructions"] = k.sfpu_instructions == accel::perf::kInstructionsFromFlops
+                                   ? py::object(py::none())
+                                   : py::object(py::float_(k.sfpu_instructions));
+      d["formats"] = accel::perf::format_names(k.formats);
+      d["op_class"] = k.op_class;
+      out.append(d);
+    }
+    return out;
+  }, "Every kernel a program can record: name, role, engine, FLOPs per element, "
+     "vector-engine instructions per element (None: counted from the record's FLOPs), "
+     "formats and the profiler's op class (csrc/perf/kernel_table_*.cpp).");
   // The modelled device clock (perf/clock.h), in seconds.
   m.def("clock_device_time", [](int device) {
     return accel::glue::chip_call([&] {

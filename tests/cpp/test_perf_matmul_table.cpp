@@ -48,8 +48,7 @@ ProgramRecord matmul_record(const Row& row, const chip::Arch& arch) {
   const int64_t t = arch.tile_rows;
   ProgramRecord r;
   r.op = "matmul";
-  r.compute = "bmm_large_block_zm";
-  r.compute_engine = "fpu";
+  r.compute = "matmul_block";
   r.input_format = r.in1_format = r.output_format = row.format;
   r.math_fidelity = row.fidelity;
   r.fp32_dest_acc = false;  // tt-metal's default for these formats

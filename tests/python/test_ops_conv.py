@@ -107,7 +107,7 @@ def test_conv2d_records_program():
         F.conv2d(x, w, padding=1)
     recs = [r for r in prof.records if r["op"] == "aten::convolution"]
     assert len(recs) == 1
-    assert recs[0]["compute_engine"] == "fpu"
+    assert recs[0]["compute_engine"] == "matrix"
     assert recs[0]["flops"] == 2 * 2 * 8 * 8 * 6 * 4 * 3 * 3
 
 
