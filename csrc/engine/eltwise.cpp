@@ -277,7 +277,7 @@ ProgramRecord run_eltwise_multi(const chip::Arch& arch, const char* op, const Ti
     l1 = std::max(l1, plan_l1(arch, op, job));
   }
   const CoreSplit split = split_tiles(first_tile.back(), arch.num_cores());
-  run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
+  const auto core_body = [&](int64_t begin, int64_t end) {
     dispatch_compute(compute, [&](auto tag) {
       using C = decltype(tag);
       const TileFn<C> fn = fn_for<C>(kernel);
@@ -288,7 +288,9 @@ ProgramRecord run_eltwise_multi(const chip::Arch& arch, const char* op, const Ti
                        lo - first_tile[j], hi - first_tile[j]);
       }
     });
-  });
+  };
+  // One captured reference fits std::function's inline buffer: no allocation per launch.
+  run_on_cores(split, [&core_body](int64_t, int64_t begin, int64_t end) { core_body(begin, end); });
   return plan_record(arch, op, kernel, jobs, grids, split, l1);
 }
 

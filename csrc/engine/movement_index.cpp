@@ -36,7 +36,7 @@ struct Indices {
 };
 
 Space make_space(const TensorRef& a, const TensorRef& b, const std::vector<IndexOperand>& ix) {
-  std::vector<std::vector<int64_t>> strides{a.strides, b.strides};
+  c10::SmallVector<c10::ArrayRef<int64_t>, 6> strides{a.strides, b.strides};
   for (const auto& i : ix) strides.push_back(i.index.strides);
   return layout::coalesce(a.sizes, strides);
 }

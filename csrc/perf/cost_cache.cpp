@@ -1,6 +1,8 @@
 #include "perf/cost_cache.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <unordered_map>
@@ -47,8 +49,12 @@ struct SignatureHash {
                           static_cast<const void*>(s.compute), static_cast<const void*>(s.writer),
                           static_cast<const void*>(s.sfpu_function)})
       mix(std::hash<const void*>{}(p));
-    for (const std::string* f : {&s.input_format, &s.output_format, &s.in1_format})
-      mix(std::hash<std::string>{}(*f));
+    // Format names differ in their length or first bytes: hash those only.
+    for (const std::string* f : {&s.input_format, &s.output_format, &s.in1_format}) {
+      uint64_t head = 0;
+      std::memcpy(&head, f->data(), std::min<size_t>(f->size(), sizeof(head)));
+      mix(head ^ (f->size() << 56));
+    }
     mix(static_cast<size_t>(s.math_fidelity) * 2 + s.fp32_dest_acc);
     for (int64_t v : {s.flops, s.dram_read_bytes, s.dram_write_bytes, s.noc_bytes, s.tiles,
                       s.cores_used, s.max_tiles_per_core, s.batch, s.m_tiles, s.n_tiles, s.k_tiles,

@@ -1,6 +1,7 @@
 // The kernel table's index: every family's entries, found by name.
 #include "perf/kernel_table.h"
 
+#include <cstdint>
 #include <ostream>
 #include <stdexcept>
 #include <unordered_map>
@@ -57,8 +58,25 @@ const KernelDesc* find_kernel(std::string_view name) {
   return it == by_name.end() ? nullptr : it->second;
 }
 
+// Programs name their kernels with string literals, the same few addresses
+// on every launch: a per-thread cache by address skips hashing the name.
+// An entry is used only when the text still matches, so a reused buffer
+// holding another name is looked up afresh.
+static const KernelDesc* find_by_address(std::string_view name) {
+  struct Slot {
+    const char* address = nullptr;
+    const KernelDesc* desc = nullptr;
+  };
+  thread_local Slot slots[64];
+  Slot& slot = slots[(reinterpret_cast<uintptr_t>(name.data()) >> 3) & 63];
+  if (slot.address == name.data() && slot.desc && name == slot.desc->name) return slot.desc;
+  const KernelDesc* desc = find_kernel(name);
+  slot = {name.data(), desc};
+  return desc;
+}
+
 const KernelDesc& kernel_desc(std::string_view name) {
-  if (const KernelDesc* d = find_kernel(name)) return *d;
+  if (const KernelDesc* d = find_by_address(name)) return *d;
   throw std::invalid_argument("unknown kernel '" + std::string(name) +
                               "': every kernel a program records needs an entry in "
                               "csrc/perf/kernel_table_*.cpp");
