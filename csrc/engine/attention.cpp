@@ -129,6 +129,7 @@ ProgramRecord base_record(const chip::Arch& arch, const char* op, const TensorRe
   // K covers both (the backward's five products likewise), so the matrix
   // engine is charged the same tile products.
   rec.batch = heads;
+  rec.in1_batched = true;  // every head has its own K and V
   rec.m_tiles = lt;
   rec.n_tiles = st;
   rec.k_tiles = backward ? 3 * et + 2 * evt : et + evt;
