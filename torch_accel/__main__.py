@@ -38,7 +38,8 @@ def _estimate(args):
                     compute_config=config, dtype=dtype)
     print(f"{args.model} on {args.arch}" + (" (training step)" if args.training else ""))
     print(prof.summary())
-    print(f"estimated in {prof.estimate_wall_s:.2f} s")
+    print(f"peak device memory {prof.peak_memory_bytes / 2**30:.2f} GiB; "
+          f"estimated in {prof.estimate_wall_s:.2f} s")
     if args.save:
         prof.save(args.save)
     if args.trace:
