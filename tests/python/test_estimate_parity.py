@@ -225,3 +225,14 @@ def test_tied_weight_gradients_accumulate_in_the_estimate():
     ops = [r["op"] for r in est.records]
     assert ops[ops.index("index_add") + 1] == "aten::add"  # embedding grad + head grad
     assert est.ops()["aten::_foreach_sqrt"] == 1  # one weight, updated once
+
+
+def test_compute_config_estimate_equals_eager():
+    model, inputs = small_gpt(), [torch.zeros(2, 32, dtype=torch.long)]
+    with torch_accel.compute_config(math_fidelity="LoFi", fp32_dest_acc=False):
+        eager = eager_profile(model, inputs, False, torch.bfloat16)
+    est = torch_accel.estimate(model, *inputs, arch="tiny", dtype=torch.bfloat16,
+                               compute_config={"math_fidelity": "LoFi", "fp32_dest_acc": False})
+    assert_same_programs(eager.records, est.records)
+    mm = [r for r in est.records if r["m_tiles"] > 0]
+    assert mm and all(r["math_fidelity"] == 1 and not r["fp32_dest_acc"] for r in mm)
