@@ -66,7 +66,7 @@ def main(argv=None):
     demo.add_argument("--out", default="demo_out", help="where the trace and the loss plot go")
     est = commands.add_parser("estimate", help="estimate a model's cost without running it")
     est.add_argument("model", help="a Python file (defining model and example_inputs) or "
-                                   "llama3-8b, gpt2, resnet50, llama-tiny")
+                                   "llama3-8b, llama3-70b, gpt2, resnet50, llama-tiny")
     est.add_argument("--arch", default="wormhole_n150")
     est.add_argument("--batch", type=int, default=None)
     est.add_argument("--seq", type=int, default=128)

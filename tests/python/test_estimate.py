@@ -151,6 +151,7 @@ def test_function_and_convolution():
 
 
 @pytest.mark.parametrize("name,batch,seq,min_tflop", [("llama3-8b", 1, 128, 1.9),
+                                                      ("llama3-70b", 1, 128, 17.5),
                                                       ("resnet50", 16, 0, 0.12)])
 def test_full_size_models_estimate_quickly(name, batch, seq, min_tflop):
     start = time.perf_counter()
