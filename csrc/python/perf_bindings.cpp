@@ -170,26 +170,6 @@ void bind_perf(py::module& m) {
     });
   }, py::arg("records"), py::arg("arch") = py::none(),
         "perf_estimate over a list of records, loading the architecture once.");
-  m.def("perf_plan_matmul", [](int64_t batch, int64_t mt, int64_t nt, int64_t kt,
-                               const std::string& in0, const std::string& in1,
-                               const std::string& out, bool fp32_acc,
-                               const std::optional<std::string>& arch) {
-    return accel::glue::chip_call([&] {
-      const auto p = accel::perf::plan_matmul(batch, mt, nt, kt, in0, in1, out, fp32_acc,
-                                              arch_for(arch));
-      py::dict d;
-      d["rows_used"] = p.rows_used;
-      d["cols_used"] = p.cols_used;
-      d["core_m"] = p.core_m;
-      d["core_n"] = p.core_n;
-      d["dram_read_bytes"] = p.dram_read_bytes;
-      d["dram_write_bytes"] = p.dram_write_bytes;
-      d["multicast_bytes"] = p.multicast_bytes;
-      return d;
-    });
-  }, py::arg("batch"), py::arg("m_tiles"), py::arg("n_tiles"), py::arg("k_tiles"),
-        py::arg("in0_format"), py::arg("in1_format"), py::arg("out_format"),
-        py::arg("fp32_dest_acc"), py::arg("arch") = py::none());
   // The modelled device clock (perf/clock.h), in seconds.
   m.def("clock_device_time", [](int device) {
     return accel::glue::chip_call([&] {
