@@ -1,11 +1,11 @@
 #include "engine/program.h"
 
-#include "engine/plan_mode.h"
-
 #include <ATen/Parallel.h>
 
 #include <atomic>
 #include <mutex>
+
+#include "engine/plan_mode.h"
 
 namespace accel::engine {
 

@@ -1,10 +1,10 @@
 #include "engine/random.h"
 
-#include "engine/plan_mode.h"
-
 #include <algorithm>
 #include <cstring>
 #include <memory>
+
+#include "engine/plan_mode.h"
 
 namespace accel::engine {
 namespace {
