@@ -220,3 +220,24 @@ def test_bad_arguments_raise_clear_errors():
         torch_accel.estimate(SmallNet(), torch.randn(4, 64), arch={"grid_rows": 2})
     with pytest.raises(ValueError, match="no floating tensor"):
         torch_accel.estimate(lambda t: t.argmax(), torch.randn(4, 64), training=True)
+
+
+def test_estimate_is_scoped_to_its_thread():
+    """Another thread keeps running eagerly, on real memory, while an estimate runs."""
+    import threading
+    seen = {}
+
+    def eager_elsewhere():
+        seen["values"] = (torch.ones(4, device="accel") * 3).cpu()
+
+    def fn(x):
+        t = threading.Thread(target=eager_elsewhere)
+        t.start()
+        t.join()
+        seen["estimated"] = (x + 1).cpu()  # estimate data reads as zeros
+        return x * 2
+
+    prof = torch_accel.estimate(fn, torch.randn(8), arch="tiny")
+    assert torch.equal(seen["values"], torch.full((4,), 3.0))
+    assert torch.equal(seen["estimated"], torch.zeros(8))
+    assert [r["op"] for r in prof.records] == ["aten::add", "aten::mul"]
