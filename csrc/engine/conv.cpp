@@ -6,6 +6,7 @@
 
 #include "engine/compute_config.h"
 #include "engine/matmul.h"
+#include "engine/plan_mode.h"
 #include "engine/matrix_engine.h"
 #include "kernels/conv/channel_sum.h"
 #include "kernels/conv/im2col.h"
@@ -184,9 +185,10 @@ ProgramRecord conv2d_forward(const chip::Arch& arch, const TensorRef& x, const T
   const Window ww{args.stride[1], -args.padding[1], args.dilation[1], 1};
   const Im2col src = map_of(x, out.sizes[2], out.sizes[3], R, S, w.sizes[1], wh, ww);
   const int64_t N = w.sizes[0] / G, K = src.cols();
-  std::vector<float> filter(G * N * K);
-  kernels::pack_filter(w, G, true, src, filter.data());
-  const std::vector<float> b = bias_floats(bias);
+  // The filter and bias are packed for the host's cores only; a plan reads no data.
+  std::vector<float> filter(executing() ? G * N * K : 0);
+  if (executing()) kernels::pack_filter(w, G, true, src, filter.data());
+  const std::vector<float> b = executing() ? bias_floats(bias) : std::vector<float>{};
   const ImplicitGemm p{"aten::convolution", src, w.sizes[1], filter.data(),
                        out_of(out, bias ? b.data() : nullptr), G, x.sizes[0] * out.sizes[2] * out.sizes[3], N, K};
   return run_implicit_gemm(arch, p, out.dtype, "reader_im2col_gather");
@@ -201,9 +203,10 @@ ProgramRecord conv2d_input_grad(const chip::Arch& arch, const TensorRef& grad_ou
   const Window ww{1, args.padding[1], -args.dilation[1], args.stride[1]};
   const Im2col src = map_of(grad_out, grad_in.sizes[2], grad_in.sizes[3], R, S, w.sizes[0] / G, wh, ww);
   const int64_t N = w.sizes[1], K = src.cols();
-  std::vector<float> filter(G * N * K);
-  kernels::pack_filter(w, G, false, src, filter.data());
-  const std::vector<float> b = bias_floats(bias);
+  // The filter and bias are packed for the host's cores only; a plan reads no data.
+  std::vector<float> filter(executing() ? G * N * K : 0);
+  if (executing()) kernels::pack_filter(w, G, false, src, filter.data());
+  const std::vector<float> b = executing() ? bias_floats(bias) : std::vector<float>{};
   const ImplicitGemm p{bias ? "aten::conv_transpose2d" : "aten::convolution_backward.input",
                        src, w.sizes[0] / G, filter.data(), out_of(grad_in, bias ? b.data() : nullptr), G,
                        grad_in.sizes[0] * grad_in.sizes[2] * grad_in.sizes[3], N, K};

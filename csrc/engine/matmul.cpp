@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/matrix_engine.h"
+#include "engine/plan_mode.h"
 #include "kernels/matmul/epilogue.h"
 
 namespace accel::engine {
@@ -211,7 +212,7 @@ ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArg
   check_l1(arch, op, buffers(arch, x, s, bl));
 
   const CoreSplit split = split_tiles(bl.blocks(s), arch.num_cores());
-  if (s.M > 0 && s.N > 0) {
+  if (s.M > 0 && s.N > 0 && executing()) {
     run_on_host_threads(split, [&](int64_t begin, int64_t end) {
       for (const Rect& r : rects_of(s, bl, begin, end)) run_rect(x, s, bl, r);
     });
