@@ -163,7 +163,7 @@ def test_decode_matmul_streams_weights_at_board_bandwidth():
 @pytest.mark.parametrize("shape,program", [
     ((4096, 4096, 4096), "reader_matmul_2d_mcast"),
     ((32 * 64, 1024, 64), "reader_matmul_1d_mcast_in1"),
-    ((64, 1024, 32 * 64), "reader_matmul_1d_mcast_in0"),
+    ((96, 1024, 32 * 64), "reader_matmul_1d_mcast_in0"),
     ((32, 4096, 4096), "reader_matmul_dram_sharded"),
 ])
 def test_program_chosen_by_shape(shape, program):
