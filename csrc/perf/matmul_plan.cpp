@@ -103,7 +103,9 @@ void plan_1d(MatmulPlan& p, int64_t m, const MatmulShape& s, const TileBytes& t,
   p.core_m = mcast_in0 ? m : per_core;
   p.core_n = mcast_in0 ? per_core : s.n_tiles;
   lay_out_rows(p, arch);
-  fit_blocks(p, t, acc, arch, arch.matmul_block_tiles);
+  // As tt-metal's 1D configs: the core's whole output if L1 holds it, so the
+  // operand it reads alone is read once.
+  fit_blocks(p, t, acc, arch, std::max(p.core_m, p.core_n));
   const int64_t in0_reads = m * s.k_tiles * t.in0 * p.passes_n;
   const int64_t in1_reads = s.k_tiles * s.n_tiles * t.in1 * p.passes_m;
   p.dram_read_bytes = in0_reads + in1_reads;
