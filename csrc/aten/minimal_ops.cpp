@@ -22,6 +22,7 @@
 #include "aten/fill_ops.h"
 #include "aten/host_view.h"
 #include "aten/movement_bridge.h"
+#include "engine/plan_mode.h"
 #include "glue/glue.h"
 
 namespace accel::aten {
@@ -97,6 +98,11 @@ at::Tensor copy_from(const at::Tensor& self, const at::Tensor& dst, bool non_blo
   if (self.numel() == 0) return dst;
   // Device to device runs as a copy program on the cores.
   if (!self.device().is_cpu() && !dst.device().is_cpu() && device_copy(dst, self)) return dst;
+  // Estimate mode: host transfers move no bytes; the host sees an estimate's zeros.
+  if (!engine::executing()) {
+    if (dst.device().is_cpu()) dst.zero_();
+    return dst;
+  }
   const bool plain = !self.is_conj() && !dst.is_conj() && !self.is_neg() && !dst.is_neg();
   if (plain && self.scalar_type() == dst.scalar_type()) {
     if (same_dense_layout(self, dst)) {

@@ -68,6 +68,7 @@ struct ProgramRecord {
   // in tiles; m_tiles == 0 when the program is not one.
   int64_t batch = 1;
   int64_t m_tiles = 0, n_tiles = 0, k_tiles = 0;
+  bool in1_batched = false;   // in1 differs per batch; otherwise the batch folds into M
   std::string in1_format;     // second operand's format when it differs from input_format
   perf::KernelRef sfpu_function;  // vector-engine cost entry when it differs from `compute`
   int64_t multicast_bytes = 0;  // bytes sent once and delivered to a row/column of cores

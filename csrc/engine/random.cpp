@@ -4,6 +4,8 @@
 #include <cstring>
 #include <memory>
 
+#include "engine/plan_mode.h"
+
 namespace accel::engine {
 namespace {
 
@@ -58,8 +60,11 @@ ProgramRecord run_random(const chip::Arch& arch, const char* op, const RandomJob
 
   // Reader: the generator is one serial stream, so its words are drawn here,
   // in order, before the cores fan out over their tiles.
-  std::unique_ptr<uint64_t[]> words(new uint64_t[numel]);
-  source(words.get(), numel, wide);
+  std::unique_ptr<uint64_t[]> words;
+  if (executing()) {  // an estimate draws nothing: the generator stays where it was
+    words.reset(new uint64_t[numel]);
+    source(words.get(), numel, wide);
+  }
 
   const CoreSplit split = split_tiles(tiles, arch.num_cores());
   const bool out_dense = out.is_contiguous();
@@ -127,8 +132,11 @@ ProgramRecord run_normal(const chip::Arch& arch, const char* op, const NormalJob
   // extra block or the pairs' partners, at most one more tile of words.
   const int64_t l1 = check_l1(arch, op, {{"words", 2, 2 * tile * word_w}, {"out", 2, tile * out_w}});
 
-  std::unique_ptr<uint64_t[]> words(new uint64_t[std::max<int64_t>(n_words, 1)]);
-  source(words.get(), n_words, wide);
+  std::unique_ptr<uint64_t[]> words;
+  if (executing()) {
+    words.reset(new uint64_t[std::max<int64_t>(n_words, 1)]);
+    source(words.get(), n_words, wide);
+  }
 
   const CoreSplit split = split_tiles(tiles, arch.num_cores());
   const bool out_dense = out.is_contiguous();
@@ -145,7 +153,7 @@ ProgramRecord run_normal(const chip::Arch& arch, const char* op, const NormalJob
 
   // The per-element scheme leaves the sine of its last pair pending when it
   // used an odd number of fresh samples; a pending one it used is gone.
-  if (!job.fill && numel > 0) {
+  if (!job.fill && numel > 0 && executing()) {
     const int64_t fresh = numel - (params.cached ? 1 : 0);
     if (fresh % 2 == 1) cache = kernels::box_muller_pair(words[n_words - 2], words[n_words - 1], true);
     else cache.reset();

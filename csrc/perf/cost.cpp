@@ -63,8 +63,8 @@ struct CoreWork {
 
 CoreWork matmul_work(const ProgramRecord& r, const Formats& f, const chip::Arch& a) {
   CoreWork w;
-  const MatmulPlan p = plan_matmul(r.batch, r.m_tiles, r.n_tiles, r.k_tiles, f.in0, f.in1,
-                                   f.out, r.fp32_dest_acc, a);
+  const MatmulShape shape{r.batch, r.m_tiles, r.n_tiles, r.k_tiles, r.in1_batched};
+  const MatmulPlan p = plan_matmul(shape, f.in0, f.in1, f.out, r.fp32_dest_acc, a);
   const int64_t ta = tile_bytes(f.in0, a), tb = tile_bytes(f.in1, a), to = tile_bytes(f.out, a);
   const int64_t cpt = a.matmul_cycles_per_tile(static_cast<chip::MathFidelity>(
       std::clamp(r.math_fidelity, 1, 4)));
@@ -73,7 +73,7 @@ CoreWork matmul_work(const ProgramRecord& r, const Formats& f, const chip::Arch&
   const double subblocks = std::ceil(double(p.block_m) / p.sub_h) *
                            std::ceil(double(p.block_n) / p.sub_w);
 
-  w.cores = p.rows_used * p.cols_used;
+  w.cores = p.cores_used;
   w.math = double(p.core_m) * p.core_n * k * cpt;
   w.total_math = double(std::max<int64_t>(1, r.batch)) * r.m_tiles * r.n_tiles * k * cpt;
   // Per K tile of each subblock the unpackers load sub_h in0 and sub_w in1 tiles.
@@ -85,23 +85,23 @@ CoreWork matmul_work(const ProgramRecord& r, const Formats& f, const chip::Arch&
   w.sync = passes * subblocks * a.dst_sync_cycles;
 
   // Every receiver must free its buffer before a multicast step is sent, so
-  // the steps are barrier-synchronised over the row/column and their transfer
-  // is not hidden behind compute. Both operands land through the core's NoC port.
-  const double steps = passes * std::ceil(k / p.block_k);
-  const double step_bytes = double(p.block_k) * (p.block_m * ta + p.block_n * tb);
-  const int64_t span = std::max(p.rows_used, p.cols_used) - 1;
-  w.multicast = steps * (step_bytes / a.noc_link_bytes_per_cycle + span * a.noc_hop_cycles);
+  // the steps are barrier-synchronised over the receivers and their transfer
+  // is not hidden behind compute.
+  w.multicast = double(p.multicast_steps) *
+                (double(p.multicast_step_bytes) / a.noc_link_bytes_per_cycle +
+                 p.multicast_span * a.noc_hop_cycles);
 
+  // The program's producer counts its traffic from this plan plus what its
+  // own readers add (a bias, attention's K/V streaming); a bare record gets the plan's.
   w.dram_read = r.dram_read_bytes > 0 ? r.dram_read_bytes : p.dram_read_bytes;
   w.dram_write = r.dram_write_bytes > 0 ? r.dram_write_bytes : p.dram_write_bytes;
-  // Senders (first column / first row) read their blocks from DRAM.
-  w.core_in_bytes = double(w.dram_read) / std::max<int64_t>(1, std::min(p.rows_used, p.cols_used));
+  w.core_in_bytes = std::max(0.0, double(p.core_noc_in_bytes) +
+                                      double(w.dram_read - p.dram_read_bytes) / w.cores);
   w.core_out_bytes = out_tiles * to;
-  const double mcast = r.multicast_bytes > 0 ? r.multicast_bytes : p.multicast_bytes;
-  w.byte_hops = (w.dram_read + w.dram_write) * mean_hops(a) +
-                mcast * std::max<int64_t>(0, span);
-  w.l1_bytes = double(w.cores) * (unpack_bytes + out_tiles * to) + mcast * span + w.dram_read +
-               2.0 * w.dram_write;
+  w.byte_hops = (w.dram_read + w.dram_write) * p.dram_hops +
+                double(p.multicast_bytes) * p.multicast_span;
+  w.l1_bytes = double(w.cores) * (unpack_bytes + out_tiles * to) +
+               double(p.multicast_bytes) * p.multicast_span + w.dram_read + 2.0 * w.dram_write;
   return w;
 }
 

@@ -17,7 +17,7 @@ using engine::ProgramRecord;
 // A field estimate_cost reads but the signature lacks would serve stale
 // times: a new record field must be added below (or here, if the cost
 // ignores it) before this compiles.
-static_assert(sizeof(ProgramRecord) == 4 * sizeof(std::string) + 152,
+static_assert(sizeof(ProgramRecord) == 4 * sizeof(std::string) + 160,
               "ProgramRecord changed: update the cost signature in perf/cost_cache.cpp");
 
 struct Signature {
@@ -25,7 +25,7 @@ struct Signature {
   const KernelDesc *reader, *compute, *writer, *sfpu_function;
   std::string input_format, output_format, in1_format;
   int math_fidelity;
-  bool fp32_dest_acc;
+  bool fp32_dest_acc, in1_batched;
   int64_t flops, dram_read_bytes, dram_write_bytes, noc_bytes, tiles, cores_used,
       max_tiles_per_core, batch, m_tiles, n_tiles, k_tiles, multicast_bytes;
 
@@ -33,7 +33,7 @@ struct Signature {
       : arch(&a), reader(r.reader.desc()), compute(r.compute.desc()), writer(r.writer.desc()),
         sfpu_function(r.sfpu_function.desc()), input_format(r.input_format),
         output_format(r.output_format), in1_format(r.in1_format), math_fidelity(r.math_fidelity),
-        fp32_dest_acc(r.fp32_dest_acc), flops(r.flops), dram_read_bytes(r.dram_read_bytes),
+        fp32_dest_acc(r.fp32_dest_acc), in1_batched(r.in1_batched), flops(r.flops), dram_read_bytes(r.dram_read_bytes),
         dram_write_bytes(r.dram_write_bytes), noc_bytes(r.noc_bytes), tiles(r.tiles),
         cores_used(r.cores_used), max_tiles_per_core(r.max_tiles_per_core), batch(r.batch),
         m_tiles(r.m_tiles), n_tiles(r.n_tiles), k_tiles(r.k_tiles),
@@ -55,7 +55,7 @@ struct SignatureHash {
       std::memcpy(&head, f->data(), std::min<size_t>(f->size(), sizeof(head)));
       mix(head ^ (f->size() << 56));
     }
-    mix(static_cast<size_t>(s.math_fidelity) * 2 + s.fp32_dest_acc);
+    mix(static_cast<size_t>(s.math_fidelity) * 4 + s.fp32_dest_acc * 2 + s.in1_batched);
     for (int64_t v : {s.flops, s.dram_read_bytes, s.dram_write_bytes, s.noc_bytes, s.tiles,
                       s.cores_used, s.max_tiles_per_core, s.batch, s.m_tiles, s.n_tiles, s.k_tiles,
                       s.multicast_bytes})

@@ -38,7 +38,13 @@ constexpr KernelDesc kMovementKernels[] = {
     reader("reader_strided_tilize"),
     reader("reader_indexed_gather"),
     reader("reader_mask_tilize"),
-    reader("reader_matmul_blocked"),
+    // Matmul programs (perf/matmul_plan.h): operand blocks multicast over a
+    // 2D grid or one row/column, DRAM-sharded weights, or batched reuse.
+    reader("reader_matmul_2d_mcast"),
+    reader("reader_matmul_1d_mcast_in0"),
+    reader("reader_matmul_1d_mcast_in1"),
+    reader("reader_matmul_dram_sharded"),
+    reader("reader_matmul_batched"),
     reader("reader_attention_blocked"),
     reader("reader_im2col_gather"),
     reader("reader_im2col_gather_pair"),

@@ -41,6 +41,7 @@ py::dict record_dict(const ProgramRecord& r) {
   d["m_tiles"] = r.m_tiles;
   d["n_tiles"] = r.n_tiles;
   d["k_tiles"] = r.k_tiles;
+  d["in1_batched"] = r.in1_batched;
   d["in1_format"] = r.in1_format;
   d["sfpu_function"] = r.sfpu_function.name();
   d["multicast_bytes"] = r.multicast_bytes;
@@ -84,6 +85,7 @@ ProgramRecord record_from(const py::dict& d) {
   read(d, "m_tiles", r.m_tiles);
   read(d, "n_tiles", r.n_tiles);
   read(d, "k_tiles", r.k_tiles);
+  read(d, "in1_batched", r.in1_batched);
   read(d, "in1_format", r.in1_format);
   read(d, "sfpu_function", r.sfpu_function);
   read(d, "multicast_bytes", r.multicast_bytes);
@@ -180,23 +182,30 @@ void bind_perf(py::module& m) {
   m.def("perf_plan_matmul", [](int64_t batch, int64_t mt, int64_t nt, int64_t kt,
                                const std::string& in0, const std::string& in1,
                                const std::string& out, bool fp32_acc,
-                               const std::optional<std::string>& arch) {
+                               const std::optional<std::string>& arch, bool in1_batched) {
     return accel::glue::chip_call([&] {
-      const auto p = accel::perf::plan_matmul(batch, mt, nt, kt, in0, in1, out, fp32_acc,
-                                              arch_for(arch));
+      const auto p = accel::perf::plan_matmul({batch, mt, nt, kt, in1_batched}, in0, in1, out,
+                                              fp32_acc, arch_for(arch));
       py::dict d;
+      d["program"] = accel::perf::matmul_program_name(p.program);
+      d["cores_used"] = p.cores_used;
       d["rows_used"] = p.rows_used;
       d["cols_used"] = p.cols_used;
       d["core_m"] = p.core_m;
       d["core_n"] = p.core_n;
+      d["block_m"] = p.block_m;
+      d["block_n"] = p.block_n;
+      d["block_k"] = p.block_k;
       d["dram_read_bytes"] = p.dram_read_bytes;
       d["dram_write_bytes"] = p.dram_write_bytes;
       d["multicast_bytes"] = p.multicast_bytes;
+      d["l1_bytes"] = p.l1_bytes;
       return d;
     });
   }, py::arg("batch"), py::arg("m_tiles"), py::arg("n_tiles"), py::arg("k_tiles"),
         py::arg("in0_format"), py::arg("in1_format"), py::arg("out_format"),
-        py::arg("fp32_dest_acc"), py::arg("arch") = py::none());
+        py::arg("fp32_dest_acc"), py::arg("arch") = py::none(), py::arg("in1_batched") = false,
+        "The chip program a matmul of these tiles runs as (perf/matmul_plan.h).");
   m.def("kernel_table", [] {
     py::list out;
     for (const auto& k : accel::perf::kernel_table()) {

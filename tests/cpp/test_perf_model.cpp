@@ -43,7 +43,7 @@ ProgramRecord matmul(const chip::Arch& arch, int64_t size, int fidelity = 4,
   r.fp32_dest_acc = fp32_acc;
   r.m_tiles = r.n_tiles = r.k_tiles = size / arch.tile_rows;
   r.flops = 2 * size * size * size;
-  const auto p = perf::plan_matmul(1, r.m_tiles, r.n_tiles, r.k_tiles, format, format, format,
+  const auto p = perf::plan_matmul({1, r.m_tiles, r.n_tiles, r.k_tiles}, format, format, format,
                                    fp32_acc, arch);
   r.dram_read_bytes = p.dram_read_bytes;
   r.dram_write_bytes = p.dram_write_bytes;
@@ -142,8 +142,8 @@ TEST(PerfModel, Fp32AccumulationHalvesTilesInFlight) {
   r.fp32_dest_acc = true;
   EXPECT_NEAR(perf::estimate_cost(r, n150()).sync_cycles, 2 * bf16_sync, 0.5 * n150().dst_sync_cycles);
   // And smaller matmul subblocks, so more unpacking per tile product.
-  const auto mm16 = perf::plan_matmul(1, 64, 64, 64, "Float16_b", "Float16_b", "Float16_b", false, n150());
-  const auto mm32 = perf::plan_matmul(1, 64, 64, 64, "Float16_b", "Float16_b", "Float16_b", true, n150());
+  const auto mm16 = perf::plan_matmul({1, 64, 64, 64}, "Float16_b", "Float16_b", "Float16_b", false, n150());
+  const auto mm32 = perf::plan_matmul({1, 64, 64, 64}, "Float16_b", "Float16_b", "Float16_b", true, n150());
   EXPECT_GT(mm16.sub_h * mm16.sub_w, mm32.sub_h * mm32.sub_w);
 }
 
