@@ -48,12 +48,10 @@ def to_accel(x, dtype):
     return x.to(dtype) if dtype is not None and x.is_floating_point() else x
 
 
-def eager_profile(model, inputs, training, dtype, retie=False):
+def eager_profile(model, inputs, training, dtype):
     """What estimate() does, run for real: forward (and backward of the summed
     first floating output, then a steady-state AdamW step)."""
     model = copy.deepcopy(model).to("accel")
-    if retie:  # Module.to("accel") unties shared weights (see below)
-        model.head.weight = model.embed.weight
     if dtype is not None:
         model = model.to(dtype)
     xs = [to_accel(x, dtype) for x in inputs]
@@ -210,17 +208,20 @@ class TiedLM(torch.nn.Module):
 @pytest.mark.parametrize("training", [False, True], ids=["forward", "train_step"])
 def test_tied_weights_estimate_equals_eager(training):
     model, tokens = TiedLM(), torch.zeros(4, 16, dtype=torch.long)
-    eager = eager_profile(model, [tokens], training, None, retie=True)
+    eager = eager_profile(model, [tokens], training, None)
     est = torch_accel.estimate(model, tokens, arch="tiny", training=training)
     assert_same_programs(eager.records, est.records)
 
 
-@pytest.mark.xfail(strict=True, reason="Module.to('accel') unties shared parameters: "
-                   "torch._has_compatible_shallow_copy_type(cpu, accel) is False for "
-                   "PrivateUse1, so Module._apply makes a new Parameter per module")
 def test_module_to_accel_keeps_tied_weights():
-    model = TiedLM().to("accel")
-    assert model.head.weight is model.embed.weight
+    model = TiedLM()
+    tied = model.head.weight
+    model.to("accel")
+    assert model.head.weight is model.embed.weight is tied
+    assert tied.device.type == "accel"
+    model.to("cpu")
+    assert model.head.weight is model.embed.weight is tied
+    assert len(list(model.parameters())) == 3  # the shared weight once, the norm's two
 
 
 def test_tied_weight_gradients_accumulate_in_the_estimate():
