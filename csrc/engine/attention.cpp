@@ -119,6 +119,7 @@ ProgramRecord base_record(const chip::Arch& arch, const char* op, const TensorRe
   rec.op = op;
   rec.reader = "reader_attention_blocked";
   rec.compute = backward ? "sdpa_flash_backward" : "sdpa_flash";
+  rec.sfpu_function = backward ? "sdpa_softmax_backward" : "sdpa_softmax";
   rec.writer = "writer_untilize_interleaved";
   rec.input_format = dtype_name(q.dtype);
   rec.output_format = dtype_name(out.dtype);

@@ -76,6 +76,16 @@ CoreWork matmul_work(const ProgramRecord& r, const Formats& f, const chip::Arch&
   w.cores = p.cores_used;
   w.math = double(p.core_m) * p.core_n * k * cpt;
   w.total_math = double(std::max<int64_t>(1, r.batch)) * r.m_tiles * r.n_tiles * k * cpt;
+  // A vector-engine stage on every element of the product (attention's
+  // softmax) shares the math thread with the matrix engine, so it adds.
+  if (r.sfpu_function) {
+    const double area = double(a.tile_rows) * a.tile_cols;
+    const double instr = r.sfpu_function.desc()->sfpu_instructions;
+    w.math += double(p.core_m) * p.core_n * area * instr / a.sfpu_lanes;
+    w.total_math += double(std::max<int64_t>(1, r.batch)) * r.m_tiles * r.n_tiles * area *
+                    instr / a.sfpu_lanes;
+    w.sfpu_lane_ops = double(std::max<int64_t>(1, r.batch)) * r.m_tiles * r.n_tiles * area * instr;
+  }
   // Per K tile of each subblock the unpackers load sub_h in0 and sub_w in1 tiles.
   const double unpack_bytes = passes * subblocks * k * (p.sub_h * ta + p.sub_w * tb);
   w.unpack = unpack_bytes / a.unpack_bytes_per_cycle;
@@ -255,7 +265,8 @@ Cost estimate_cost(const ProgramRecord& r, const chip::Arch& a) {
     const double macs = r.flops > 0 ? r.flops / 2.0
         : double(std::max<int64_t>(1, r.batch)) * r.m_tiles * r.n_tiles * r.k_tiles *
               a.tile_rows * a.tile_cols * a.tile_cols;
-    c.energy_compute_j = macs * mac_energy_pj(narrower(f.in0, f.in1, a), a) * pj;
+    c.energy_compute_j = macs * mac_energy_pj(narrower(f.in0, f.in1, a), a) * pj +
+                         w.sfpu_lane_ops * a.energy_sfpu_lane_op_pj * pj;
   } else {
     c.energy_compute_j = w.sfpu_lane_ops * a.energy_sfpu_lane_op_pj * pj;
   }

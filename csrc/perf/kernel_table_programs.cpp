@@ -20,6 +20,11 @@ constexpr KernelDesc sfpu(const char* name, int flops, const char* cls) {
 constexpr KernelDesc fpu(const char* name, int flops, const char* cls) {
   return {name, KernelRole::Compute, Engine::Fpu, flops, 0, kAnyFormat, cls};
 }
+// A vector-engine stage with a fixed instruction count per element.
+constexpr KernelDesc sfpu_counted(const char* name, int flops, double instructions,
+                                  const char* cls) {
+  return {name, KernelRole::Compute, Engine::Sfpu, flops, instructions, kAnyFormat, cls};
+}
 // Matrix products: FLOPs are 2 per multiply-accumulate, counted by the program.
 constexpr KernelDesc matrix(const char* name, const char* cls) {
   return {name, KernelRole::Compute, Engine::Matrix, 2, 0, kAnyFormat, cls};
@@ -70,6 +75,13 @@ constexpr KernelDesc kPrograms[] = {
     matrix("conv_wgrad_gemm_fp32acc", "conv"),
     matrix("sdpa_flash", "attention"),
     matrix("sdpa_flash_backward", "attention"),
+    // Flash attention's online softmax, per score: scale (1 MAD), running row
+    // max (compare + move, 2), subtract and exp (16, as sfpu_exp), row-sum
+    // accumulate (1); the per-chunk rescale of the output is per row, not per score.
+    sfpu_counted("sdpa_softmax", 5, 20, "attention"),
+    // Backward, per score: recompute exp (16), P * (dP - rowsum(dO * O)) (3),
+    // scale (1), load and store of dS (2).
+    sfpu_counted("sdpa_softmax_backward", 6, 22, "attention"),
 
     // Pooling and resampling windows: averages sum on the FPU, maxima and
     // interpolation weights need the SFPU.
