@@ -1,4 +1,5 @@
-"""Builds torch_accel._C by driving CMake, the one place that lists C++ sources."""
+"""Builds torch_accel._C and libtorch_accel.so by driving CMake, the one place that lists
+C++ sources."""
 import os
 import pathlib
 import subprocess
@@ -30,10 +31,21 @@ class CMakeBuild(build_ext):
             check=True, env=env)
         jobs = os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 2))
         subprocess.run(["cmake", "--build", str(build_dir), "-j", jobs], check=True, env=env)
-        built = next(build_dir.glob("_C*.so"))
-        target = pathlib.Path(self.get_ext_fullpath(ext.name))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        self.copy_file(str(built), str(target))
+        self._build_dir = build_dir
+        self._install_into(pathlib.Path(self.get_ext_fullpath(ext.name)).parent)
+
+    def copy_extensions_to_source(self):
+        # --inplace and editable installs: the source tree's package gets the
+        # same files as the wheel's.
+        self._install_into(ROOT / "torch_accel")
+
+    def _install_into(self, package_dir):
+        """_C, lib/libtorch_accel.so, include/ and the CMake config for
+        LibTorch programs, with their install RPATHs ($ORIGIN)."""
+        subprocess.run(["cmake", "--install", str(self._build_dir), "--prefix", str(package_dir)],
+                       check=True, stdout=subprocess.DEVNULL)
+        if not next(package_dir.glob("_C*.so"), None):
+            raise RuntimeError(f"cmake --install put no _C module in {package_dir}")
 
 
 def _has_ninja():
