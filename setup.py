@@ -22,11 +22,14 @@ class CMakeBuild(build_ext):
         build_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, TORCH_DEVICE_BACKEND_AUTOLOAD="0")
         generator = ["-G", "Ninja"] if _has_ninja() else []
-        tests = "ON" if os.environ.get("TORCH_ACCEL_BUILD_TESTS") == "1" else "OFF"
+        # TORCH_ACCEL_BUILD_TESTS=1/0 turns the test suites on/off; unset, the
+        # build directory keeps its choice (off when new).
+        tests = os.environ.get("TORCH_ACCEL_BUILD_TESTS")
+        test_args = [] if tests is None else [f"-DTORCH_ACCEL_BUILD_TESTS={'ON' if tests == '1' else 'OFF'}"]
         subprocess.run(
             ["cmake", "-S", str(ROOT), "-B", str(build_dir), *generator,
              f"-DPython3_EXECUTABLE={sys.executable}",
-             f"-DTORCH_ACCEL_BUILD_TESTS={tests}",
+             *test_args,
              "-DCMAKE_BUILD_TYPE=Release"],
             check=True, env=env)
         jobs = os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 2))
