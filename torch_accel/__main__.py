@@ -38,7 +38,8 @@ def _estimate(args):
                     compute_config=config, dtype=dtype)
     print(f"{args.model} on {args.arch}" + (" (training step)" if args.training else ""))
     print(prof.summary())
-    print(f"estimated in {prof.estimate_wall_s:.2f} s")
+    print(f"peak device memory {prof.peak_memory_bytes / 2**30:.2f} GiB; "
+          f"estimated in {prof.estimate_wall_s:.2f} s")
     if args.save:
         prof.save(args.save)
     if args.trace:
@@ -65,7 +66,7 @@ def main(argv=None):
     demo.add_argument("--out", default="demo_out", help="where the trace and the loss plot go")
     est = commands.add_parser("estimate", help="estimate a model's cost without running it")
     est.add_argument("model", help="a Python file (defining model and example_inputs) or "
-                                   "llama3-8b, gpt2, resnet50, llama-tiny")
+                                   "llama3-8b, llama3-70b, gpt2, resnet50, llama-tiny")
     est.add_argument("--arch", default="wormhole_n150")
     est.add_argument("--batch", type=int, default=None)
     est.add_argument("--seq", type=int, default=128)

@@ -158,6 +158,8 @@ class ResNet50(nn.Module):
 # name -> (constructor, example input(batch, seq))
 _BUILTINS = {
     "llama3-8b": (lambda: Llama(), lambda b, s: torch.zeros(b, s, dtype=torch.long)),
+    "llama3-70b": (lambda: Llama(dim=8192, layers=80, heads=64, kv_heads=8, ffn=28672),
+                   lambda b, s: torch.zeros(b, s, dtype=torch.long)),
     "llama-tiny": (lambda: Llama(vocab=512, dim=128, layers=2, heads=4, kv_heads=2, ffn=256),
                    lambda b, s: torch.zeros(b, s, dtype=torch.long)),
     "gpt2": (lambda: GPT2(), lambda b, s: torch.zeros(b, s, dtype=torch.long)),

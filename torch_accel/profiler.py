@@ -2,6 +2,7 @@
 with the performance model's estimate of what each would cost on the
 configured architecture (docs/PERFORMANCE_MODEL.md)."""
 import contextlib
+import functools
 import json
 
 from . import _C
@@ -9,20 +10,22 @@ from . import _C
 _RESOURCES = ("compute", "dram", "noc", "l1")
 
 
+@functools.lru_cache(maxsize=None)
+def _kernel_classes():
+    return {k["name"]: k["op_class"] for k in _C.kernel_table()}
+
+
 def op_class(record):
-    """The family a program belongs to, for per-class totals."""
-    compute = record.get("compute", "")
-    if record.get("m_tiles", 0) > 0 or any(k in compute for k in ("matmul", "bmm", "conv")):
-        return "matmul"
-    if "reduce" in compute:
-        return "reduction"
-    if compute.startswith("eltwise_binary"):
-        return "eltwise_binary"
-    if compute.startswith("eltwise_ternary"):
-        return "eltwise_ternary"
-    if compute.startswith("sfpu_"):
-        return "eltwise_unary"
-    return record.get("compute_engine") or "other"
+    """The family a program belongs to, for per-class totals: its compute
+    kernel's entry in the kernel table, or its writer's when it has none."""
+    classes = _kernel_classes()
+    for role in ("compute", "writer"):
+        name = record.get(role)
+        if name:
+            if name not in classes:
+                raise ValueError(f"unknown kernel '{name}': no entry in the kernel table")
+            return classes[name]
+    return "data_movement"
 
 
 def _with_estimate(record):
@@ -46,9 +49,12 @@ class Profile:
     `cost` breakdown. Programs run one after another on their device.
     """
 
-    def __init__(self, records=None, arch=None):
+    def __init__(self, records=None, arch=None, host_fallbacks=None):
         self.records = [_with_estimate(r) for r in (records or [])]
         self.arch = arch  # architecture name; None: the configured chip
+        # Op -> times it ran (eager) or would run (estimate) on the host CPU
+        # instead of the chip: not a program, so not priced.
+        self.host_fallbacks = dict(host_fallbacks or {})
 
     def ops(self):
         """Op name -> number of programs it ran."""
@@ -125,6 +131,10 @@ class Profile:
                     f"{g['noc_bytes'] / 1e6:>9.2f}{ai:>8}  {g['bound']:<8}"
                     f"{100 * u['compute']:>6.1f}{100 * u['dram']:>6.1f}{100 * u['noc']:>6.1f}"
                     f"{g['energy_j'] * 1e3:>11.4f}")
+        if self.host_fallbacks:
+            lines.append("-- host fallbacks (run on the CPU, not priced) --")
+            for name, count in sorted(self.host_fallbacks.items(), key=lambda kv: (-kv[1], kv[0])):
+                lines.append(f"{name:<40}{count:>7}")
         lines.append(f"total: {len(self.records)} programs, {self.total_time_s * 1e6:.2f} us, "
                      f"{self.total_flops / 1e9:.3f} GFLOP, {self.total_dram_bytes / 1e6:.2f} MB DRAM, "
                      f"{self.total_energy_j * 1e3:.4f} mJ")
@@ -173,6 +183,7 @@ class Profile:
     def save(self, path):
         """Writes the records and their estimates as JSON (`Profile.load` reads it)."""
         doc = {"format": "torch_accel.profile/1", "arch": self.arch_name(),
+               "host_fallbacks": self.host_fallbacks,
                "records": [{k: v for k, v in r.items()
                             if k not in ("time_s", "bound", "utilisation", "energy_j", "op_class")}
                            for r in self.records]}
@@ -186,7 +197,7 @@ class Profile:
             doc = json.load(f)
         if doc.get("format") != "torch_accel.profile/1":
             raise ValueError(f"{path}: not a torch_accel profile (no format marker)")
-        return cls(doc["records"], arch=doc["arch"])
+        return cls(doc["records"], arch=doc["arch"], host_fallbacks=doc.get("host_fallbacks"))
 
     def roofline(self, path, arch=None):
         """A roofline PNG for the architecture: the DRAM-bandwidth slope and the
@@ -209,9 +220,13 @@ class Profile:
 def profile():
     prof = Profile()
     _C.take_records()  # drop anything from an earlier, unfinished collection
+    fallbacks_before = _C.fallback_stats()
     _C.set_recording(True)
     try:
         yield prof
     finally:
         _C.set_recording(False)
         prof.records = [_with_estimate(r) for r in _C.perf_take_records()]
+        after = _C.fallback_stats()
+        prof.host_fallbacks = {op: n - fallbacks_before.get(op, 0) for op, n in after.items()
+                               if n > fallbacks_before.get(op, 0)}

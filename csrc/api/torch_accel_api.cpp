@@ -25,8 +25,8 @@ ProgramProfile priced(const accel::engine::ProgramRecord& r, const accel::chip::
   const accel::perf::Cost cost = accel::perf::estimate_cost(r, arch);
   ProgramProfile p;
   p.op = r.op;
-  p.compute_kernel = r.compute;
-  p.compute_engine = r.compute_engine;
+  p.compute_kernel = r.compute.name();
+  p.compute_engine = r.compute_engine();
   p.math_fidelity = std::to_string(r.math_fidelity);
   p.bound = cost.bound;
   p.device = r.device;

@@ -4,6 +4,7 @@
 #include <torch/library.h>
 
 #include "aten/engine_bridge.h"
+#include "engine/plan_mode.h"
 #include "glue/glue.h"
 #include "kernels/optim/amp.h"
 
@@ -71,17 +72,18 @@ at::Tensor& update_scale(at::Tensor& scale, at::Tensor& growth_tracker, const at
   TORCH_CHECK(growth_tracker.numel() == 1, "growth_tracker must be a 1-element tensor.");
   TORCH_CHECK(growth_tracker.scalar_type() == at::kInt, "growth_tracker must be an int tensor.");
   // One core reads the three scalars (one tile each) and writes two back.
-  kernels::ScaleState s{scale.item<float>(), growth_tracker.item<int32_t>()};
-  s = kernels::update_scale(s, found_inf.item<float>() != 0, growth_factor, backoff_factor,
-                            growth_interval);
-  *static_cast<float*>(scale.data_ptr()) = s.scale;
-  *static_cast<int32_t*>(growth_tracker.data_ptr()) = s.growth_tracker;
+  if (engine::executing()) {
+    kernels::ScaleState s{scale.item<float>(), growth_tracker.item<int32_t>()};
+    s = kernels::update_scale(s, found_inf.item<float>() != 0, growth_factor, backoff_factor,
+                              growth_interval);
+    *static_cast<float*>(scale.data_ptr()) = s.scale;
+    *static_cast<int32_t*>(growth_tracker.data_ptr()) = s.growth_tracker;
+  }
   engine::ProgramRecord rec;
   rec.op = "aten::_amp_update_scale_";
   rec.reader = "reader_scalars";
   rec.compute = "sfpu_update_scale";
   rec.writer = "writer_scalars";
-  rec.compute_engine = "sfpu";
   rec.input_format = rec.output_format = engine::dtype_name(engine::DType::F32);
   rec.flops = 4;
   rec.dram_read_bytes = 3 * 32;

@@ -30,6 +30,7 @@
 #include "chip/runtime.h"
 #include "aten/fallback.h"
 #include "engine/fill.h"
+#include "engine/plan_mode.h"
 #include "engine/random.h"
 #include "glue/glue.h"
 
@@ -490,7 +491,8 @@ at::Tensor& multinomial_out(const at::Tensor& self, int64_t n, bool replacement,
     TORCH_CHECK(valid, "probability tensor contains either `inf`, `nan` or element < 0");
     const bool zero_row = self.dim() == 1 ? self.sum().eq(0).item().toBool()
                                           : self.sum(1).eq(0).sum().item().toBool();
-    TORCH_CHECK(!zero_row, "invalid multinomial distribution (sum of probabilities <= 0)");
+    // An estimate's probabilities are zeros: its checks are planned, not judged.
+    TORCH_CHECK(!zero_row || !engine::executing(), "invalid multinomial distribution (sum of probabilities <= 0)");
     at::Tensor q = at::empty_like(self).exponential_(1, gen);
     at::div_out(q, self, q);
     if (n == 1) {

@@ -1,6 +1,9 @@
 // Every op without an accel kernel runs on the CPU through ATen's boxed
-// fallback, counted per op and governed by TORCH_ACCEL_FALLBACK.
+// fallback, counted per op and governed by TORCH_ACCEL_FALLBACK. In estimate
+// mode it runs nowhere: the op's meta kernel gives the outputs' shapes and
+// the estimate counts a host fallback.
 #include <ATen/native/CPUFallback.h>
+#include <ATen/ops/empty_strided.h>
 #include <torch/library.h>
 
 #include <cstdlib>
@@ -10,6 +13,9 @@
 #include <string>
 
 #include "aten/fallback.h"
+#include "engine/plan_mode.h"
+#include "glue/estimate.h"
+#include "glue/glue.h"
 
 namespace accel::aten {
 namespace {
@@ -39,6 +45,99 @@ std::string op_name(const c10::OperatorHandle& op) {
   return name.overload_name.empty() ? name.name : name.name + "." + name.overload_name;
 }
 
+// ---- estimate mode: outputs from the meta kernel, nothing runs ----
+
+// An accel tensor's sizes, strides and dtype on the meta device; `device`
+// becomes the first accel device seen.
+at::Tensor meta_of(const at::Tensor& t, std::optional<c10::Device>& device) {
+  if (!t.defined() || t.device().type() != glue::kAccel) return t;
+  if (!device) device = t.device();
+  return at::empty_strided(t.sizes(), t.strides(), t.options().device(at::kMeta));
+}
+
+c10::IValue meta_value(const c10::IValue& v, std::optional<c10::Device>& device) {
+  if (v.isTensor()) return meta_of(v.toTensor(), device);
+  if (v.isTensorList()) {
+    c10::List<at::Tensor> out;
+    for (const at::Tensor& t : v.toTensorList()) out.push_back(meta_of(t, device));
+    return out;
+  }
+  if (v.isOptionalTensorList()) {
+    c10::List<std::optional<at::Tensor>> out;
+    for (const std::optional<at::Tensor>& t : v.toOptionalTensorList())
+      out.push_back(t ? std::optional<at::Tensor>(meta_of(*t, device)) : std::nullopt);
+    return out;
+  }
+  return v;
+}
+
+// A new (estimate) accel tensor of a meta result's metadata.
+c10::IValue accel_value(const c10::IValue& v, c10::Device device) {
+  auto make = [&](const at::Tensor& m) {
+    if (!m.defined() || !m.is_meta()) return m;
+    return at::empty_strided(m.sizes(), m.strides(), m.options().device(device));
+  };
+  if (v.isTensor()) return make(v.toTensor());
+  if (v.isTensorList()) {
+    c10::List<at::Tensor> out;
+    for (const at::Tensor& t : v.toTensorList()) out.push_back(make(t));
+    return out;
+  }
+  return v;
+}
+
+// The argument a return aliases per the schema (`Tensor(a!) self`), or -1.
+int aliased_argument(const c10::FunctionSchema& schema, const c10::AliasInfo& ret) {
+  const auto& args = schema.arguments();
+  for (size_t i = 0; i < args.size(); ++i) {
+    const c10::AliasInfo* a = args[i].alias_info();
+    if (!a) continue;
+    for (const auto& set : ret.beforeSets())
+      if (a->beforeSets().count(set)) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// Replaces the op's arguments on the stack with its outputs, computed on meta
+// tensors; false (stack untouched) when the op has no working meta kernel.
+bool estimate_outputs(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
+  const c10::FunctionSchema& schema = op.schema();
+  const size_t num_args = schema.arguments().size();
+  const std::vector<c10::IValue> args(stack->end() - num_args, stack->end());
+  std::optional<c10::Device> device;
+  torch::jit::Stack meta;
+  for (const auto& a : args) meta.push_back(meta_value(a, device));
+  try {
+    op.callBoxed(meta);
+  } catch (const std::exception&) {
+    return false;  // no meta kernel, or one that needs the data
+  }
+  const c10::Device out_device = device.value_or(c10::Device(glue::kAccel, glue::resolve_device(-1)));
+  const auto& rets = schema.returns();
+  std::vector<c10::IValue> outs;
+  for (size_t i = 0; i < rets.size(); ++i) {
+    const c10::AliasInfo* alias = rets[i].alias_info();
+    if (!alias) {
+      outs.push_back(accel_value(meta[i], out_device));
+      continue;
+    }
+    const int arg = aliased_argument(schema, *alias);
+    if (arg < 0 || !meta[i].isTensor() || !args[arg].isTensor()) return false;
+    at::Tensor orig = args[arg].toTensor();
+    const at::Tensor m = meta[i].toTensor();
+    if (alias->isWrite()) {  // in place or out=: the argument, resized as the meta kernel did
+      if (orig.sizes() != m.sizes()) orig.resize_(m.sizes());
+      if (orig.strides() != m.strides()) orig.as_strided_(m.sizes(), m.strides());
+      outs.push_back(orig);
+    } else {  // a view of the argument
+      outs.push_back(orig.as_strided(m.sizes(), m.strides(), orig.storage_offset() + m.storage_offset()));
+    }
+  }
+  torch::jit::drop(*stack, num_args);
+  for (auto& o : outs) stack->push_back(std::move(o));
+  return true;
+}
+
 void accel_fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
   const std::string name = op_name(op);
   bool warn = false;
@@ -48,6 +147,19 @@ void accel_fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
     TORCH_CHECK_NOT_IMPLEMENTED(policy != FallbackPolicy::Error, "the operator '", name,
                                 "' has no accel kernel, and TORCH_ACCEL_FALLBACK=error forbids "
                                 "running it on the CPU");
+  }
+  // An estimate counts the fallback as its own, not in fallback_stats().
+  if (glue::EstimateScope* estimate = glue::active_estimate()) {
+    estimate->note_host_fallback(name);
+    if (estimate_outputs(op, stack)) return;
+    // No meta kernel: the CPU runs it on the (zero) estimate memory.
+    const engine::ExecuteScope execute;
+    at::native::cpu_fallback(op, stack);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    const FallbackPolicy policy = current_policy_locked();
     ++g_counts[name];
     warn = policy == FallbackPolicy::Warn && g_warned.insert(name).second;
   }

@@ -18,6 +18,7 @@
 
 #include "aten/engine_bridge.h"
 #include "aten/host_view.h"
+#include "engine/plan_mode.h"
 #include "engine/fill.h"
 #include "glue/glue.h"
 
@@ -107,8 +108,10 @@ at::Tensor& arange_out(const at::Scalar& start, const at::Scalar& end, const at:
     // CPU rounds inexact floating ranges through its thread chunks and vector
     // lanes; until the tile writer reproduces that bit for bit, ATen's own
     // loop writes them so results stay identical.
-    at::Tensor host = host_view(out);
-    at::arange_out(host, start, end, step);
+    if (engine::executing()) {
+      at::Tensor host = host_view(out);
+      at::arange_out(host, start, end, step);
+    }
     return out;
   }
   launch("arange", out, p);
@@ -146,7 +149,8 @@ at::Tensor& linspace_out(const at::Scalar& start, const at::Scalar& end, int64_t
 
 at::Tensor& fill_native(at::Tensor& self, const at::Scalar& value) {
   if (!tile_dtype_of(self.scalar_type())) {
-    host_view(self).fill_(value);  // complex and the narrow formats have no tile layout
+    // Complex and the narrow formats have no tile layout.
+    if (engine::executing()) host_view(self).fill_(value);
     return self;
   }
   FillParams p;

@@ -22,6 +22,7 @@
 #include "aten/fill_ops.h"
 #include "aten/host_view.h"
 #include "aten/movement_bridge.h"
+#include "engine/plan_mode.h"
 #include "glue/glue.h"
 
 namespace accel::aten {
@@ -97,6 +98,11 @@ at::Tensor copy_from(const at::Tensor& self, const at::Tensor& dst, bool non_blo
   if (self.numel() == 0) return dst;
   // Device to device runs as a copy program on the cores.
   if (!self.device().is_cpu() && !dst.device().is_cpu() && device_copy(dst, self)) return dst;
+  // Estimate mode: host transfers move no bytes; the host sees an estimate's zeros.
+  if (!engine::executing()) {
+    if (dst.device().is_cpu()) dst.zero_();
+    return dst;
+  }
   const bool plain = !self.is_conj() && !dst.is_conj() && !self.is_neg() && !dst.is_neg();
   if (plain && self.scalar_type() == dst.scalar_type()) {
     if (same_dense_layout(self, dst)) {
@@ -143,6 +149,17 @@ at::Tensor& fill_tensor(at::Tensor& self, const at::Tensor& value) {
 
 at::Tensor& zero(at::Tensor& self) { return fill_native(self, 0); }
 
+// Module.to("accel") keeps each Parameter object, and so tied weights, only
+// when the CPU and accel tensors may swap data in place (set_data), as CPU and
+// CUDA tensors may; ATen's built-in answer knows no PrivateUse1.
+bool has_compatible_shallow_copy_type(const at::Tensor& self, const at::Tensor& from) {
+  const auto dense = [](const at::Tensor& t) {
+    return t.layout() == at::kStrided && !t.is_quantized() &&
+           (t.is_cpu() || t.device().type() == c10::DeviceType::PrivateUse1);
+  };
+  return dense(self) && dense(from);
+}
+
 }  // namespace
 
 TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
@@ -165,6 +182,7 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
   m.impl("fill_.Scalar", fill_scalar);
   m.impl("fill_.Tensor", fill_tensor);
   m.impl("zero_", zero);
+  m.impl("_has_compatible_shallow_copy_type", has_compatible_shallow_copy_type);
 }
 
 // Copies resolve conjugate and negative bits themselves (host_view keeps them),

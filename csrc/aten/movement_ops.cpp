@@ -78,7 +78,13 @@ at::Tensor& cat_out(const at::ITensorListRef& tensors, int64_t dim, at::Tensor& 
   for (const at::Tensor& t : list) {
     if (skipped(t)) continue;
     at::assert_no_overlap(out, t);
-    if (t.numel() > 0) pairs.push_back(pair_of(out.narrow(dim, offset, t.size(dim)), t));
+    if (t.numel() > 0) {
+      // out's slab for t, as out's ref moved along dim: no view tensor per input.
+      auto pair = pair_of(out, t);
+      pair.first.data = static_cast<char*>(pair.first.data) + offset * out.stride(dim) * out.element_size();
+      pair.first.sizes[dim] = t.size(dim);
+      pairs.push_back(std::move(pair));
+    }
     offset += t.size(dim);
   }
   run_pairs(out, "cat", pairs);

@@ -2,10 +2,13 @@
 
 #include <cstdlib>
 
+#include "chip/arch_override.h"
+
 namespace accel::chip {
 namespace {
 
 thread_local int t_current_device = 0;
+thread_local const Arch* t_arch_override = nullptr;
 
 int parse_device_count(const std::string& text, const std::string& origin) {
   size_t used = 0;
@@ -99,7 +102,11 @@ void Runtime::initialize(const char* reason) {
   initialized_.store(true, std::memory_order_release);
 }
 
+ArchOverride::ArchOverride(const Arch& arch) : previous_(t_arch_override) { t_arch_override = &arch; }
+ArchOverride::~ArchOverride() { t_arch_override = previous_; }
+
 const Arch& Runtime::arch(const char* reason) {
+  if (t_arch_override) return *t_arch_override;
   if (!initialized()) initialize(reason);
   return arch_;
 }

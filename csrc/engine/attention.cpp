@@ -91,9 +91,12 @@ std::vector<CircularBuffer> buffers(const chip::Arch& arch, const TensorRef& q, 
   return cbs;
 }
 
-Blocks plan(const chip::Arch& arch, const TensorRef& q, const Dims& d, bool backward) {
-  Blocks b{std::clamp<int64_t>(ceil_div(d.L, kTile), 1, 4) * kTile,
-           std::clamp<int64_t>(ceil_div(d.S, kTile), 1, 8) * kTile};
+// Query and key/value chunks of at most q_tiles and kv_tiles tiles, shrunk
+// until the chunk's buffers fit L1.
+Blocks plan(const chip::Arch& arch, const TensorRef& q, const Dims& d, bool backward,
+            int64_t q_tiles = 4, int64_t kv_tiles = 8) {
+  Blocks b{std::clamp<int64_t>(ceil_div(d.L, kTile), 1, q_tiles) * kTile,
+           std::clamp<int64_t>(ceil_div(d.S, kTile), 1, kv_tiles) * kTile};
   auto fits = [&] {
     int64_t t = 0;
     for (const auto& cb : buffers(arch, q, d, b, backward)) t += cb.bytes();
@@ -104,40 +107,53 @@ Blocks plan(const chip::Arch& arch, const TensorRef& q, const Dims& d, bool back
   return b;
 }
 
+// The chip's flash-attention program chunks queries and keys by 256 rows
+// (ttnn's usual SDPA q/k chunk size); the host blocks for its caches instead.
+constexpr int64_t kChipChunkTiles = 8;
+
 ProgramRecord base_record(const chip::Arch& arch, const char* op, const TensorRef& q, const TensorRef& out,
-                          const Dims& d, const Blocks& b, const CoreSplit& split, const ComputeConfig& cfg,
-                          bool backward) {
+                          const Dims& d, const ComputeConfig& cfg, bool causal, bool backward) {
+  const Blocks b = plan(arch, q, d, backward, kChipChunkTiles, kChipChunkTiles);
+  const CoreSplit split = split_tiles(d.N * d.H * ceil_div(d.L, b.br), arch.num_cores());
   ProgramRecord rec;
   rec.op = op;
   rec.reader = "reader_attention_blocked";
   rec.compute = backward ? "sdpa_flash_backward" : "sdpa_flash";
   rec.writer = "writer_untilize_interleaved";
-  rec.compute_engine = "fpu";
   rec.input_format = dtype_name(q.dtype);
   rec.output_format = dtype_name(out.dtype);
   rec.math_fidelity = static_cast<int>(cfg.fidelity);
   rec.fp32_dest_acc = cfg.fp32_dest_acc;
   const int64_t heads = d.N * d.H;
-  // Q K^T and P V; the backward adds dV, dP, dQ, dK and recomputes Q K^T.
-  rec.flops = heads * d.L * d.S * (backward ? 6 * d.E + 4 * d.Ev : 2 * d.E + 2 * d.Ev);
   const int64_t area = arch.tile_rows * arch.tile_cols, bytes = dtype_bytes(q.dtype);
   const int64_t lt = ceil_div(d.L, kTile), st = ceil_div(d.S, kTile);
   const int64_t et = ceil_div(d.E, kTile), evt = ceil_div(d.Ev, kTile);
-  // K and V are streamed once per block of query rows.
+  // Each chunk of query rows streams the K/V chunks it needs: all of them, or
+  // with a causal mask only those up to its last row (the rest are skipped).
   const int64_t q_blocks = ceil_div(d.L, b.br);
-  // Per head, [L x S] scores against E and then V's Ev: as one product whose
-  // K covers both (the backward's five products likewise), so the matrix
-  // engine is charged the same tile products.
+  int64_t kv_tiles = 0;
+  for (int64_t i = 0; i < q_blocks; ++i) {
+    const int64_t cols = causal ? std::min(d.S, (i + 1) * b.br) : d.S;
+    kv_tiles += std::min(st, ceil_div(cols, b.bc) * (b.bc / kTile));
+  }
+  const double visited = lt > 0 && st > 0 ? double(kv_tiles) * (b.br / kTile) / (double(q_blocks) * (b.br / kTile) * st) : 0;
+  // Q K^T and P V; the backward adds dV, dP, dQ, dK and recomputes Q K^T.
+  rec.flops = static_cast<int64_t>(visited * heads * d.L * d.S *
+                                   (backward ? 6 * d.E + 4 * d.Ev : 2 * d.E + 2 * d.Ev));
+  // Per head, [L x visited S] scores against E and then V's Ev: as one
+  // product whose K covers both (the backward's five products likewise), so
+  // the matrix engine is charged the same tile products.
   rec.batch = heads;
+  rec.in1_batched = true;  // every head has its own K and V
   rec.m_tiles = lt;
-  rec.n_tiles = st;
+  rec.n_tiles = std::max<int64_t>(1, (kv_tiles + q_blocks - 1) / q_blocks);
   rec.k_tiles = backward ? 3 * et + 2 * evt : et + evt;
-  rec.dram_read_bytes = heads * area * bytes * (lt * et + q_blocks * st * (et + evt)) * (backward ? 2 : 1);
+  rec.dram_read_bytes = heads * area * bytes * (lt * et + kv_tiles * (et + evt)) * (backward ? 2 : 1);
   rec.tiles = heads * lt * evt;
   rec.dram_write_bytes = heads * area * bytes * (backward ? lt * et + st * (et + evt) : lt * evt);
   rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;
   rec.cores_used = split.cores_used;
-  rec.max_tiles_per_core = split.max_tiles();
+  rec.max_tiles_per_core = split.max_tiles() * (b.br / kTile) * evt;
   int64_t l1 = check_l1(arch, op, buffers(arch, q, d, b, backward));
   rec.l1_bytes_per_core = l1;
   return rec;
@@ -245,7 +261,7 @@ ProgramRecord run_attention(const chip::Arch& arch, const char* op, const Attent
   const Blocks b = plan(arch, x.q, d, false);
   const int64_t q_blocks = ceil_div(d.L, b.br);
   const CoreSplit split = split_tiles(d.N * d.H * q_blocks, arch.num_cores());
-  ProgramRecord rec = base_record(arch, op, x.q, x.out, d, b, split, x.cfg, false);
+  ProgramRecord rec = base_record(arch, op, x.q, x.out, d, x.cfg, x.causal, false);
   run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
     for (int64_t u = begin; u < end; ++u) {
       const int64_t head = u / q_blocks;
@@ -259,7 +275,7 @@ ProgramRecord run_attention_backward(const chip::Arch& arch, const char* op, con
   const Dims d = dims_of(x.q, x.v);
   const Blocks b = plan(arch, x.q, d, true);
   const CoreSplit split = split_tiles(d.N * d.H, arch.num_cores());
-  ProgramRecord rec = base_record(arch, op, x.q, x.grad_q, d, b, split, x.cfg, true);
+  ProgramRecord rec = base_record(arch, op, x.q, x.grad_q, d, x.cfg, x.causal, true);
   run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
     for (int64_t u = begin; u < end; ++u) backward_head(x, d, b, u / d.H, u % d.H);
   });

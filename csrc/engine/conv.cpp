@@ -5,6 +5,8 @@
 #include <numeric>
 
 #include "engine/compute_config.h"
+#include "engine/matmul.h"
+#include "engine/plan_mode.h"
 #include "engine/matrix_engine.h"
 #include "kernels/conv/channel_sum.h"
 #include "kernels/conv/im2col.h"
@@ -163,31 +165,14 @@ ProgramRecord run_implicit_gemm(const chip::Arch& arch, const ImplicitGemm& p, D
     }
   });
 
-  ProgramRecord rec;
-  rec.op = p.op;
+  const auto tiles = [&](int64_t n) { return ceil_div(n, arch.tile_rows); };
+  ProgramRecord rec = matmul_program_record(
+      arch, p.op, {p.G, tiles(p.M), tiles(p.N), tiles(p.K), p.G > 1}, p.src.dtype, p.src.dtype,
+      out_dtype, cfg);
   rec.reader = reader;
   rec.compute = "conv_implicit_gemm_fp32acc";
   rec.writer = "writer_conv_bias";
-  rec.compute_engine = "fpu";
-  rec.input_format = dtype_name(p.src.dtype);
-  rec.output_format = dtype_name(out_dtype);
-  rec.math_fidelity = static_cast<int>(cfg.fidelity);
-  rec.fp32_dest_acc = cfg.fp32_dest_acc;
   rec.flops = 2 * p.G * p.M * p.N * p.K;
-  // The implicit GEMM per group, in tiles, for the matrix-engine cost.
-  rec.batch = p.G;
-  rec.m_tiles = ceil_div(p.M, arch.tile_rows);
-  rec.n_tiles = ceil_div(p.N, arch.tile_cols);
-  rec.k_tiles = ceil_div(p.K, arch.tile_cols);
-  // Each block re-reads its im2col rows per column block and its filter per row block.
-  rec.dram_read_bytes = p.G * (p.M * p.K * n_blocks + p.N * p.K * m_blocks) * in_bytes;
-  rec.dram_write_bytes = p.G * p.M * p.N * out_bytes;
-  rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;
-  const int64_t tiles_per_unit = ceil_div(b.m, arch.tile_rows) * ceil_div(b.n, arch.tile_cols);
-  rec.tiles = p.G * ceil_div(p.M, arch.tile_rows) * ceil_div(p.N, arch.tile_cols);
-  rec.cores_used = split.cores_used;
-  rec.max_tiles_per_core = split.max_tiles() * tiles_per_unit;
-  rec.l1_bytes_per_core = b.l1;
   return rec;
 }
 
@@ -200,9 +185,10 @@ ProgramRecord conv2d_forward(const chip::Arch& arch, const TensorRef& x, const T
   const Window ww{args.stride[1], -args.padding[1], args.dilation[1], 1};
   const Im2col src = map_of(x, out.sizes[2], out.sizes[3], R, S, w.sizes[1], wh, ww);
   const int64_t N = w.sizes[0] / G, K = src.cols();
-  std::vector<float> filter(G * N * K);
-  kernels::pack_filter(w, G, true, src, filter.data());
-  const std::vector<float> b = bias_floats(bias);
+  // The filter and bias are packed for the host's cores only; a plan reads no data.
+  std::vector<float> filter(executing() ? G * N * K : 0);
+  if (executing()) kernels::pack_filter(w, G, true, src, filter.data());
+  const std::vector<float> b = executing() ? bias_floats(bias) : std::vector<float>{};
   const ImplicitGemm p{"aten::convolution", src, w.sizes[1], filter.data(),
                        out_of(out, bias ? b.data() : nullptr), G, x.sizes[0] * out.sizes[2] * out.sizes[3], N, K};
   return run_implicit_gemm(arch, p, out.dtype, "reader_im2col_gather");
@@ -217,9 +203,10 @@ ProgramRecord conv2d_input_grad(const chip::Arch& arch, const TensorRef& grad_ou
   const Window ww{1, args.padding[1], -args.dilation[1], args.stride[1]};
   const Im2col src = map_of(grad_out, grad_in.sizes[2], grad_in.sizes[3], R, S, w.sizes[0] / G, wh, ww);
   const int64_t N = w.sizes[1], K = src.cols();
-  std::vector<float> filter(G * N * K);
-  kernels::pack_filter(w, G, false, src, filter.data());
-  const std::vector<float> b = bias_floats(bias);
+  // The filter and bias are packed for the host's cores only; a plan reads no data.
+  std::vector<float> filter(executing() ? G * N * K : 0);
+  if (executing()) kernels::pack_filter(w, G, false, src, filter.data());
+  const std::vector<float> b = executing() ? bias_floats(bias) : std::vector<float>{};
   const ImplicitGemm p{bias ? "aten::conv_transpose2d" : "aten::convolution_backward.input",
                        src, w.sizes[0] / G, filter.data(), out_of(grad_in, bias ? b.data() : nullptr), G,
                        grad_in.sizes[0] * grad_in.sizes[2] * grad_in.sizes[3], N, K};
@@ -274,29 +261,13 @@ ProgramRecord conv2d_weight_grad(const chip::Arch& arch, const TensorRef& small,
     }
   });
 
-  ProgramRecord rec;
-  rec.op = op;
+  const auto tiles = [&](int64_t n) { return ceil_div(n, arch.tile_rows); };
+  ProgramRecord rec = matmul_program_record(arch, op, {G, tiles(A), tiles(N), tiles(P), G > 1},
+                                            big.dtype, big.dtype, grad_w.dtype, cfg);
   rec.reader = "reader_im2col_gather_pair";
   rec.compute = "conv_wgrad_gemm_fp32acc";
   rec.writer = "writer_filter";
-  rec.compute_engine = "fpu";
-  rec.input_format = dtype_name(big.dtype);
-  rec.output_format = dtype_name(grad_w.dtype);
-  rec.math_fidelity = static_cast<int>(cfg.fidelity);
-  rec.fp32_dest_acc = cfg.fp32_dest_acc;
   rec.flops = 2 * G * A * N * P;
-  rec.batch = G;
-  rec.m_tiles = ceil_div(A, arch.tile_rows);
-  rec.n_tiles = ceil_div(N, arch.tile_cols);
-  rec.k_tiles = ceil_div(P, arch.tile_cols);
-  rec.dram_read_bytes = G * P * (A * n_blocks + N * a_blocks) * in_bytes;
-  rec.dram_write_bytes = G * A * N * out_bytes;
-  rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;
-  rec.tiles = G * ceil_div(A, arch.tile_rows) * ceil_div(N, arch.tile_cols);
-  rec.cores_used = split.cores_used;
-  const int64_t tiles_per_unit = ceil_div(b.m, arch.tile_rows) * ceil_div(b.n, arch.tile_cols);
-  rec.max_tiles_per_core = split.max_tiles() * tiles_per_unit;
-  rec.l1_bytes_per_core = b.l1;
   return rec;
 }
 
@@ -319,7 +290,6 @@ ProgramRecord conv_bias_grad(const chip::Arch& arch, const TensorRef& grad_out,
   rec.reader = "reader_channel_plane";
   rec.compute = "reduce_sum_fp32acc";
   rec.writer = "writer_interleaved";
-  rec.compute_engine = "fpu";
   rec.input_format = dtype_name(grad_out.dtype);
   rec.output_format = dtype_name(grad_bias.dtype);
   rec.flops = grad_out.numel();

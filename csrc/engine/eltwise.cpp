@@ -1,7 +1,9 @@
 #include "engine/eltwise.h"
 
+#include <c10/util/ArrayRef.h>
 #include <c10/util/BFloat16.h>
 #include <c10/util/Half.h>
+#include <c10/util/SmallVector.h>
 
 #include <algorithm>
 #include <cstring>
@@ -146,7 +148,7 @@ void run_tiles(const TileGrid& g, TileFn<C> fn, const TensorRef& out,
   // Reused per host thread: a launch must not pay for allocating and zeroing it.
   thread_local std::vector<C> cb;
   if (cb.size() < static_cast<size_t>(kTileElems * (n_in + 1))) cb.resize(kTileElems * (n_in + 1));
-  std::vector<const C*> in_tiles(n_in);
+  c10::SmallVector<const C*, 4> in_tiles(n_in);
   C* out_tile = cb.data() + n_in * kTileElems;
   const int64_t numel = out.numel();
   // A flat tile of an operand already in the compute format is one contiguous
@@ -193,7 +195,7 @@ void run_tiles(const TileGrid& g, TileFn<C> fn, const TensorRef& out,
   }
 }
 
-std::string format_of(const std::vector<TensorRef>& inputs) {
+const char* format_of(const std::vector<TensorRef>& inputs) {
   return inputs.empty() ? "" : dtype_name(inputs[0].dtype);
 }
 
@@ -212,22 +214,23 @@ void dispatch_compute(DType compute, F&& body) {
 
 // The buffers, split and traffic shared by the single and multi-tensor programs.
 ProgramRecord plan_record(const chip::Arch& arch, const char* op, const TileKernel& kernel,
-                          const std::vector<EltwiseJob>& jobs, const std::vector<TileGrid>& grids,
+                          const std::vector<EltwiseJob>& jobs, c10::ArrayRef<TileGrid> grids,
                           const CoreSplit& split, int64_t l1) {
+  static const perf::KernelRef reader("reader_tilize_interleaved");
+  static const perf::KernelRef writer("writer_untilize_interleaved");
   const int64_t tile_area = arch.tile_rows * arch.tile_cols;
   ProgramRecord rec;
   rec.op = op;
-  rec.reader = "reader_tilize_interleaved";
-  rec.compute = kernel.name;
-  rec.writer = "writer_untilize_interleaved";
-  rec.compute_engine = kernel.engine;
+  rec.reader = reader;
+  rec.compute = *kernel.desc;
+  rec.writer = writer;
   if (!jobs.empty()) {
     rec.input_format = format_of(jobs[0].inputs);
     rec.output_format = dtype_name(jobs[0].out.dtype);
   }
   for (size_t j = 0; j < jobs.size(); ++j) {
     const int64_t tiles = grids[j].tiles();
-    rec.flops += jobs[j].out.numel() * kernel.flops_per_element;
+    rec.flops += jobs[j].out.numel() * kernel.desc->flops_per_element;
     for (const auto& in : jobs[j].inputs) rec.dram_read_bytes += tiles * tile_area * dtype_bytes(in.dtype);
     rec.dram_write_bytes += tiles * tile_area * dtype_bytes(jobs[j].out.dtype);
     rec.tiles += tiles;
@@ -239,8 +242,13 @@ ProgramRecord plan_record(const chip::Arch& arch, const char* op, const TileKern
   return rec;
 }
 
+// Double-buffered tiles of every operand. Summed without building the
+// buffer list, which only the overflow message needs.
 int64_t plan_l1(const chip::Arch& arch, const char* op, const EltwiseJob& job) {
   const int64_t tile_area = arch.tile_rows * arch.tile_cols;
+  int64_t bytes = 2 * tile_area * dtype_bytes(job.out.dtype);
+  for (const auto& in : job.inputs) bytes += 2 * tile_area * dtype_bytes(in.dtype);
+  if (bytes <= arch.l1_bytes_per_core) return bytes;
   std::vector<CircularBuffer> cbs;
   for (size_t i = 0; i < job.inputs.size(); ++i)
     cbs.push_back({"in" + std::to_string(i), 2, tile_area * dtype_bytes(job.inputs[i].dtype)});
@@ -260,8 +268,8 @@ ProgramRecord run_eltwise(const chip::Arch& arch, const char* op, const TileKern
 
 ProgramRecord run_eltwise_multi(const chip::Arch& arch, const char* op, const TileKernel& kernel,
                                 const std::vector<EltwiseJob>& jobs, DType compute) {
-  std::vector<TileGrid> grids;
-  std::vector<int64_t> first_tile{0};  // of each job in the program's tile order
+  c10::SmallVector<TileGrid, 4> grids;
+  c10::SmallVector<int64_t, 5> first_tile{0};  // of each job in the program's tile order
   int64_t l1 = 0;
   for (const auto& job : jobs) {
     grids.push_back(grid_for(job.out));
@@ -269,7 +277,7 @@ ProgramRecord run_eltwise_multi(const chip::Arch& arch, const char* op, const Ti
     l1 = std::max(l1, plan_l1(arch, op, job));
   }
   const CoreSplit split = split_tiles(first_tile.back(), arch.num_cores());
-  run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
+  const auto core_body = [&](int64_t begin, int64_t end) {
     dispatch_compute(compute, [&](auto tag) {
       using C = decltype(tag);
       const TileFn<C> fn = fn_for<C>(kernel);
@@ -280,7 +288,9 @@ ProgramRecord run_eltwise_multi(const chip::Arch& arch, const char* op, const Ti
                        lo - first_tile[j], hi - first_tile[j]);
       }
     });
-  });
+  };
+  // One captured reference fits std::function's inline buffer: no allocation per launch.
+  run_on_cores(split, [&core_body](int64_t, int64_t begin, int64_t end) { core_body(begin, end); });
   return plan_record(arch, op, kernel, jobs, grids, split, l1);
 }
 

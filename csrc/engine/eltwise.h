@@ -21,10 +21,9 @@ using TileFn = void (*)(const C* const* in, C* out, int64_t n, const KernelParam
 
 // One tile kernel in the three compute types the cores use on the host:
 // fp32 (also for bf16/fp16 data), fp64, and int64 (all integer and bool data).
+// Its name, engine and FLOPs are its kernel-table entry.
 struct TileKernel {
-  const char* name;
-  const char* engine;  // "fpu" or "sfpu"
-  int64_t flops_per_element;
+  const perf::KernelDesc* desc;
   TileFn<float> f32;
   TileFn<double> f64;
   TileFn<int64_t> i64;

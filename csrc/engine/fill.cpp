@@ -43,7 +43,6 @@ ProgramRecord run_fill(const chip::Arch& arch, const char* op, const TensorRef& 
   rec.reader = "";
   rec.compute = "";
   rec.writer = params.kind == kernels::FillKind::Constant ? "writer_fill_constant" : "writer_fill_sequence";
-  rec.compute_engine = "sfpu";
   rec.output_format = dtype_name(out.dtype);
   rec.flops = params.kind == kernels::FillKind::Constant ? 0 : 2 * numel;
   rec.dram_write_bytes = tiles * tile * width;
@@ -117,7 +116,6 @@ ProgramRecord run_sequence(const chip::Arch& arch, const char* op, const TensorR
   rec.op = op;
   rec.compute = writer;
   rec.writer = "writer_unary";
-  rec.compute_engine = "sfpu";
   rec.sfpu_function = writer;
   rec.output_format = dtype_name(out.dtype);
   rec.flops = flops_per_element * numel;

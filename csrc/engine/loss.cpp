@@ -4,6 +4,7 @@
 #include <atomic>
 #include <vector>
 
+#include "engine/plan_mode.h"
 #include "kernels/loss/nll.h"
 
 namespace accel::engine {
@@ -46,7 +47,6 @@ ProgramRecord base_record(const chip::Arch& arch, const char* op, const char* co
   rec.reader = "reader_nll_gather";
   rec.compute = compute;
   rec.writer = "writer_nll";
-  rec.compute_engine = "sfpu";
   rec.input_format = rec.output_format = dtype_name(fmt);
   rec.tiles = RowTiles(sh).tiles;
   rec.cores_used = split.cores_used;
@@ -94,7 +94,9 @@ ProgramRecord run_nll_forward(const chip::Arch& arch, const char* op, const NllS
   });
   *bad = bt.seen.load();
   *bad_target = bt.value.load();
-  if (!*bad && sh.reduction != Reduction::None) {
+  if (!executing()) {
+    // An estimate writes no results.
+  } else if (!*bad && sh.reduction != Reduction::None) {
     // Combine step: core 0 gathers the partials over the NoC.
     double loss = 0, w = 0;
     for (int64_t c = 0; c < split.cores_used; ++c) {
@@ -131,8 +133,9 @@ ProgramRecord run_nll_backward(const chip::Arch& arch, const char* op, const Nll
   BadTarget bt;
   const auto* tgt = static_cast<const int64_t*>(target.data);
   const bool per_row = sh.reduction == Reduction::None;
-  const double scalar_grad = per_row ? 0 : kernels::load_value(grad_output.data, grad_output.dtype, 0);
-  const double norm = sh.reduction == Reduction::Mean
+  const bool scalars = executing() && !per_row;  // an estimate reads no data
+  const double scalar_grad = scalars ? kernels::load_value(grad_output.data, grad_output.dtype, 0) : 0;
+  const double norm = scalars && sh.reduction == Reduction::Mean
                           ? 1.0 / kernels::load_value(total_weight.data, total_weight.dtype, 0)
                           : 1.0;
   run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/matrix_engine.h"
+#include "engine/plan_mode.h"
 #include "kernels/matmul/epilogue.h"
 
 namespace accel::engine {
@@ -208,45 +209,64 @@ ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArg
   s.Kt = ceil_div(s.K, kTile);
   s.out_batches = x.reduce_batch ? 1 : s.batch;
   const Blocking bl = plan(arch, x, s);
-  const int64_t l1 = check_l1(arch, op, buffers(arch, x, s, bl));
+  check_l1(arch, op, buffers(arch, x, s, bl));
 
   const CoreSplit split = split_tiles(bl.blocks(s), arch.num_cores());
-  if (s.M > 0 && s.N > 0) {
+  if (s.M > 0 && s.N > 0 && executing()) {
     run_on_host_threads(split, [&](int64_t begin, int64_t end) {
       for (const Rect& r : rects_of(s, bl, begin, end)) run_rect(x, s, bl, r);
     });
   }
 
+  const perf::MatmulShape shape{x.reduce_batch ? 1 : s.batch, s.Mt, s.Nt,
+                                 x.reduce_batch ? s.batch * s.Kt : s.Kt,
+                                 x.b.strides[0] != 0 && s.batch > 1};
+  ProgramRecord rec = matmul_program_record(arch, op, shape, x.a.dtype, x.b.dtype, x.out.dtype, x.cfg);
+  static const perf::KernelRef kernels[] = {"matmul_block", "matmul_block_relu",
+                                             "matmul_block_gelu", "matmul_block_gelu_tanh",
+                                             "matmul_block_silu"};
+  rec.compute = kernels[static_cast<int>(x.act)];
+  rec.flops = 2 * s.batch * s.M * s.N * s.K;
+  if (x.bias && x.beta != 0) {
+    // The epilogue reads the bias once per output tile row it covers.
+    const int64_t area = arch.tile_rows * arch.tile_cols;
+    rec.dram_read_bytes += s.out_batches * (bias_is_row(x) ? 1 : s.Mt) * s.Nt * area *
+                           dtype_bytes(x.bias->dtype);
+    rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;
+  }
+  return rec;
+}
+
+ProgramRecord matmul_program_record(const chip::Arch& arch, const char* op,
+                                    const perf::MatmulShape& shape, DType in0, DType in1,
+                                    DType out, const ComputeConfig& cfg) {
+  const perf::MatmulPlan plan = perf::plan_matmul(shape, dtype_name(in0), dtype_name(in1),
+                                                  dtype_name(out), cfg.fp32_dest_acc, arch);
   ProgramRecord rec;
   rec.op = op;
-  rec.reader = "reader_matmul_blocked";
-  rec.compute = x.act == Activation::None ? "matmul_block"
-                                           : std::string("matmul_block_") + activation_name(x.act);
+  rec.reader = perf::matmul_reader_name(plan.program);
+  rec.compute = "matmul_block";
   rec.writer = "writer_untilize_interleaved";
-  rec.compute_engine = "fpu";
-  rec.input_format = dtype_name(x.a.dtype);
-  rec.output_format = dtype_name(x.out.dtype);
-  rec.math_fidelity = static_cast<int>(x.cfg.fidelity);
-  rec.fp32_dest_acc = x.cfg.fp32_dest_acc;
-  rec.flops = 2 * s.batch * s.M * s.N * s.K;
-  rec.batch = s.batch;
-  rec.m_tiles = s.Mt;
-  rec.n_tiles = s.Nt;
-  rec.k_tiles = s.Kt;
+  rec.input_format = dtype_name(in0);
+  if (in1 != in0) rec.in1_format = dtype_name(in1);
+  rec.output_format = dtype_name(out);
+  rec.math_fidelity = static_cast<int>(cfg.fidelity);
+  rec.fp32_dest_acc = cfg.fp32_dest_acc;
+  rec.batch = shape.batch;
+  rec.m_tiles = shape.m_tiles;
+  rec.n_tiles = shape.n_tiles;
+  rec.k_tiles = shape.k_tiles;
+  rec.in1_batched = shape.in1_batched;
   const int64_t area = arch.tile_rows * arch.tile_cols;
-  // Each operand tile is read once per block that uses it.
-  rec.dram_read_bytes = s.batch * s.Kt * (s.Mt * bl.n_blocks(s) * area * dtype_bytes(x.a.dtype) +
-                                          s.Nt * bl.m_blocks(s) * area * dtype_bytes(x.b.dtype));
-  if (x.bias && x.beta != 0)
-    rec.dram_read_bytes += s.out_batches * (bias_is_row(x) ? 1 : s.Mt) * s.Nt * area * dtype_bytes(x.bias->dtype);
-  rec.tiles = s.out_batches * s.Mt * s.Nt;
-  rec.dram_write_bytes = rec.tiles * area * dtype_bytes(x.out.dtype);
-  // A block of A is multicast along its row of cores and a block of B along
-  // its column: each crosses the NoC once from DRAM, like the output going back.
+  rec.flops = 2 * shape.batch * shape.m_tiles * shape.n_tiles * shape.k_tiles * area * arch.tile_cols;
+  rec.dram_read_bytes = plan.dram_read_bytes;
+  rec.dram_write_bytes = plan.dram_write_bytes;
   rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;
-  rec.cores_used = split.cores_used;
-  rec.max_tiles_per_core = split.max_tiles() * bl.bm * bl.bn;
-  rec.l1_bytes_per_core = l1;
+  rec.multicast_bytes = plan.multicast_bytes;
+  rec.tiles = shape.batch * shape.m_tiles * shape.n_tiles;
+  rec.cores_used = plan.cores_used;
+  rec.max_tiles_per_core = plan.core_m * plan.core_n;
+  rec.l1_bytes_per_core = plan.l1_bytes;
   return rec;
 }
 

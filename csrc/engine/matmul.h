@@ -11,6 +11,7 @@
 #include "engine/compute_config.h"
 #include "engine/program.h"
 #include "engine/tensor_ref.h"
+#include "perf/matmul_plan.h"
 
 namespace accel::engine {
 
@@ -32,5 +33,13 @@ struct MatmulArgs {
 };
 
 ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArgs& args);
+
+// The record of the chip program (perf/matmul_plan.h) a matmul of `shape`
+// runs as: kernels, cores, L1, DRAM and multicast traffic all come from the
+// plan, never from how the host blocks its own computation. Conv and
+// attention records start from it too.
+ProgramRecord matmul_program_record(const chip::Arch& arch, const char* op,
+                                    const perf::MatmulShape& shape, DType in0, DType in1,
+                                    DType out, const ComputeConfig& cfg);
 
 }  // namespace accel::engine

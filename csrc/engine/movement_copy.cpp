@@ -108,8 +108,8 @@ void copy_unit(const CopyPlan& p, const CopyOptions& o, int64_t u) {
 ProgramRecord run_copies(const chip::Arch& arch, const char* op,
                          const std::vector<std::pair<TensorRef, TensorRef>>& pairs,
                          const CopyOptions& opts) {
-  std::vector<CopyPlan> plans;
-  std::vector<int64_t> first{0};  // first unit of each pair
+  c10::SmallVector<CopyPlan, 2> plans;
+  c10::SmallVector<int64_t, 3> first{0};  // first unit of each pair
   plans.reserve(pairs.size());
   int64_t in_tile = 0, out_tile = 0;
   bool transpose = false;
@@ -126,19 +126,21 @@ ProgramRecord run_copies(const chip::Arch& arch, const char* op,
   }
   const int64_t l1 = check_l1(arch, op, {{"in", 2, in_tile}, {"out", 2, out_tile}});
   const CoreSplit split = split_tiles(first.back(), arch.num_cores());
-  run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
+  const auto core_body = [&](int64_t begin, int64_t end) {
     size_t k = std::upper_bound(first.begin(), first.end(), begin) - first.begin() - 1;
     for (int64_t u = begin; u < end; ++u) {
       while (u >= first[k + 1]) ++k;
       copy_unit(plans[k], opts, u - first[k]);
     }
-  });
+  };
+  // One captured reference fits std::function's inline buffer: no allocation per launch.
+  run_on_cores(split, [&core_body](int64_t, int64_t begin, int64_t end) { core_body(begin, end); });
 
   const char* compute = opts.triangle != Triangle::None ? "copy_tile_masked"
                         : transpose                     ? "transpose_wh_tile"
                                                         : "copy_tile";
   ProgramRecord rec = layout::base_record(op, split, first.back(), l1, "reader_strided_tilize",
-                                          compute, "writer_strided_untilize", "fpu");
+                                          compute, "writer_strided_untilize");
   rec.dram_read_bytes = bytes.dram_read_bytes;
   rec.dram_write_bytes = bytes.dram_write_bytes;
   rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;

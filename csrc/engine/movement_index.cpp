@@ -36,7 +36,7 @@ struct Indices {
 };
 
 Space make_space(const TensorRef& a, const TensorRef& b, const std::vector<IndexOperand>& ix) {
-  std::vector<std::vector<int64_t>> strides{a.strides, b.strides};
+  c10::SmallVector<c10::ArrayRef<int64_t>, 6> strides{a.strides, b.strides};
   for (const auto& i : ix) strides.push_back(i.index.strides);
   return layout::coalesce(a.sizes, strides);
 }
@@ -289,7 +289,7 @@ ProgramRecord run_index_gather(const chip::Arch& arch, const char* op, const Ten
     }
   });
   ProgramRecord rec = layout::base_record(op, split, pages.count, l1, "reader_indexed_gather",
-                                          "copy_tile", "writer_untilize_interleaved", "fpu");
+                                          "copy_tile", "writer_untilize_interleaved");
   return finish(std::move(rec), out, src, indices, out.numel());
 }
 
@@ -319,7 +319,7 @@ ProgramRecord run_index_scatter(const chip::Arch& arch, const char* op, const Te
         });
     });
     rec = layout::base_record(op, split, pages.count, l1, "reader_interleaved_tilize", "copy_tile",
-                              "writer_indexed_scatter", "fpu");
+                              "writer_indexed_scatter");
   } else {
     const ScatterPlan p = scatter_plan(s);
     const CoreSplit split = split_tiles(p.units, arch.num_cores());
@@ -327,8 +327,7 @@ ProgramRecord run_index_scatter(const chip::Arch& arch, const char* op, const Te
       for (int64_t u = begin; u < end; ++u) scatter_dispatch(reduce, p, ix, dst, values, alpha, u);
     });
     rec = layout::base_record(op, split, (numel + layout::kTileElems - 1) / layout::kTileElems, l1,
-                              "reader_indexed_gather", "sfpu_scatter_reduce", "writer_indexed_scatter",
-                              "sfpu");
+                              "reader_indexed_gather", "sfpu_scatter_reduce", "writer_indexed_scatter");
     rec.flops = numel;
     rec.dram_read_bytes += numel * elem;  // the destination's old values
   }

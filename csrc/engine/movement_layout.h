@@ -2,6 +2,9 @@
 // fewest dims that still describe every operand, and the record's common part.
 #pragma once
 
+#include <c10/util/ArrayRef.h>
+#include <c10/util/SmallVector.h>
+
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -13,10 +16,11 @@ namespace accel::engine::layout {
 
 constexpr int64_t kTileElems = 1024;  // one 32x32 tile per page
 
-// sizes plus one stride vector per operand, slowest dim first.
+// sizes plus one stride vector per operand, slowest dim first. Inline, so
+// planning a small copy allocates nothing.
 struct Space {
-  std::vector<int64_t> sizes;
-  std::vector<std::vector<int64_t>> strides;
+  InlineDims sizes;
+  c10::SmallVector<InlineDims, 3> strides;
   int64_t dim() const { return static_cast<int64_t>(sizes.size()); }
   int64_t numel() const {
     int64_t n = 1;
@@ -27,8 +31,8 @@ struct Space {
 
 // Drops size-1 dims and merges neighbours every operand walks contiguously
 // (keep_last keeps the last `keep_last` dims as they are, for tril/triu).
-inline Space coalesce(const std::vector<int64_t>& sizes,
-                      const std::vector<std::vector<int64_t>>& strides, int64_t keep_last = 0) {
+inline Space coalesce(c10::ArrayRef<int64_t> sizes, c10::ArrayRef<c10::ArrayRef<int64_t>> strides,
+                      int64_t keep_last = 0) {
   Space s;
   s.strides.resize(strides.size());
   const int64_t nd = static_cast<int64_t>(sizes.size());
@@ -85,13 +89,12 @@ struct Pages {
 
 inline ProgramRecord base_record(const char* op, const CoreSplit& split, int64_t tiles,
                                  int64_t l1, const char* reader, const char* compute,
-                                 const char* writer, const char* engine) {
+                                 const char* writer) {
   ProgramRecord rec;
   rec.op = op;
   rec.reader = reader;
   rec.compute = compute;
   rec.writer = writer;
-  rec.compute_engine = engine;
   rec.tiles = tiles;
   rec.cores_used = split.cores_used;
   rec.max_tiles_per_core = split.max_tiles();

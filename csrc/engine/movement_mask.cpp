@@ -91,7 +91,7 @@ CoreSplit compact(const chip::Arch& arch, const Space& s, const TensorRef& mask,
 ProgramRecord mask_record(const char* op, const CoreSplit& split, const Pages& p, int64_t l1,
                           const char* compute) {
   return layout::base_record(op, split, p.count, l1, "reader_mask_tilize", compute,
-                             "writer_compact", "sfpu");
+                             "writer_compact");
 }
 
 }  // namespace

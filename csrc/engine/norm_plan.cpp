@@ -68,7 +68,6 @@ ProgramRecord base_record(const chip::Arch& arch, const std::string& op, const s
   rec.reader = p.resident ? "reader_norm_row_resident" : "reader_norm_row_two_pass";
   rec.compute = compute;
   rec.writer = "writer_norm_untilize";
-  rec.compute_engine = "sfpu";
   rec.input_format = dtype_name(in);
   rec.output_format = dtype_name(out);
   const ComputeConfig cfg = current_compute_config();

@@ -36,11 +36,6 @@ int64_t taps(const kernels::PoolSpec& s, const TensorRef& in, const TensorRef& o
   return 1;
 }
 
-const char* engine_of(PoolKind k) {
-  // Sums reduce on the matrix engine; compares and interpolation on the vector engine.
-  return k == PoolKind::Avg || k == PoolKind::AdaptiveAvg ? "fpu" : "sfpu";
-}
-
 const char* kernel_name(PoolKind k) {
   switch (k) {
     case PoolKind::Max: return "max_pool_window";
@@ -61,7 +56,6 @@ ProgramRecord base_record(const char* op, const kernels::PoolSpec& spec, const T
   rec.reader = "reader_window_gather";
   rec.compute = kernel_name(spec.kind);
   rec.writer = "writer_interleaved";
-  rec.compute_engine = engine_of(spec.kind);
   rec.input_format = dtype_name(in.dtype);
   rec.output_format = dtype_name(out.dtype);
   rec.tiles = tiles;

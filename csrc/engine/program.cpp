@@ -5,6 +5,8 @@
 #include <atomic>
 #include <mutex>
 
+#include "engine/plan_mode.h"
+
 namespace accel::engine {
 
 CoreSplit split_tiles(int64_t total_tiles, int64_t num_cores) {
@@ -40,6 +42,7 @@ constexpr int64_t kSerialTiles = 4;
 
 void run_on_cores(const CoreSplit& split,
                   const std::function<void(int64_t, int64_t, int64_t)>& body) {
+  if (!executing()) return;
   const int64_t tiles = split.cores_used == 0 ? 0 : split.first_tile[split.cores_used];
   const int64_t grain = tiles <= kSerialTiles ? std::max<int64_t>(split.cores_used, 1) : 1;
   at::parallel_for(0, split.cores_used, grain, [&](int64_t begin, int64_t end) {
@@ -49,18 +52,32 @@ void run_on_cores(const CoreSplit& split,
 }
 
 namespace {
+thread_local bool t_plan_only = false;
+thread_local std::vector<ProgramRecord>* t_sink = nullptr;
 std::atomic<bool> g_recording{false};
 std::mutex g_mutex;
 std::vector<ProgramRecord> g_records;
 std::atomic<RecordObserver> g_observer{nullptr};
 }  // namespace
 
+bool executing() { return !t_plan_only; }
+
+PlanOnlyScope::PlanOnlyScope(bool plan_only) : previous_(t_plan_only) { t_plan_only = plan_only; }
+PlanOnlyScope::~PlanOnlyScope() { t_plan_only = previous_; }
+
+RecordRedirect::RecordRedirect(std::vector<ProgramRecord>* sink) : previous_(t_sink) { t_sink = sink; }
+RecordRedirect::~RecordRedirect() { t_sink = previous_; }
+
 void set_record_observer(RecordObserver observer) { g_observer.store(observer); }
 
 void set_recording(bool on) { g_recording.store(on); }
-bool recording() { return g_recording.load(std::memory_order_relaxed); }
+bool recording() { return t_sink != nullptr || g_recording.load(std::memory_order_relaxed); }
 
 void record(ProgramRecord rec) {
+  if (t_sink) {  // an estimate's own collector: no device clock, no profile
+    t_sink->push_back(std::move(rec));
+    return;
+  }
   if (RecordObserver observe = g_observer.load(std::memory_order_relaxed)) observe(rec);
   if (!recording()) return;
   std::lock_guard<std::mutex> lock(g_mutex);

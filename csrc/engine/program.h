@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "chip/arch.h"
+#include "perf/kernel_table.h"
 
 namespace accel::engine {
 
@@ -46,8 +47,9 @@ int64_t check_l1(const chip::Arch& arch, const std::string& op,
 // What a program did, per the chip's roles. The cost model reads this.
 struct ProgramRecord {
   std::string op;
-  std::string reader, compute, writer;  // kernel names
-  std::string compute_engine;           // "fpu" or "sfpu"
+  // Entries of the kernel table (perf/kernel_table.h); assigning an unknown
+  // name throws std::invalid_argument.
+  perf::KernelRef reader, compute, writer;
   std::string input_format, output_format;
   int math_fidelity = 4;
   bool fp32_dest_acc = true;
@@ -66,9 +68,16 @@ struct ProgramRecord {
   // in tiles; m_tiles == 0 when the program is not one.
   int64_t batch = 1;
   int64_t m_tiles = 0, n_tiles = 0, k_tiles = 0;
+  bool in1_batched = false;   // in1 differs per batch; otherwise the batch folds into M
   std::string in1_format;     // second operand's format when it differs from input_format
-  std::string sfpu_function;  // vector-engine cost key when it differs from `compute`
+  perf::KernelRef sfpu_function;  // vector-engine cost entry when it differs from `compute`
   int64_t multicast_bytes = 0;  // bytes sent once and delivered to a row/column of cores
+
+  // The engine the compute kernel runs on, from its table entry; a program
+  // with no compute kernel only moves data.
+  const char* compute_engine() const {
+    return perf::engine_name(compute ? compute.desc()->engine : perf::Engine::Noc);
+  }
 };
 
 // Runs body(core, first_tile, end_tile) for every core with work, the cores

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <memory>
 
+#include "engine/plan_mode.h"
+
 namespace accel::engine {
 namespace {
 
@@ -19,19 +21,6 @@ void scatter(const TensorRef& t, int64_t first, int64_t n, const char* page) {
   const int64_t w = dtype_bytes(t.dtype);
   for (int64_t i = 0; i < n; ++i)
     std::memcpy(static_cast<char*>(t.data) + t.offset_of(first + i) * w, page + i * w, w);
-}
-
-int64_t flops_per_sample(kernels::RandomKind k) {
-  switch (k) {
-    case kernels::RandomKind::FullRange: return 0;
-    case kernels::RandomKind::FromTo:
-    case kernels::RandomKind::IntDefault:
-    case kernels::RandomKind::Bernoulli:
-    case kernels::RandomKind::BernoulliTensor: return 2;
-    case kernels::RandomKind::Uniform: return 3;
-    case kernels::RandomKind::Dropout: return 4;
-    default: return 20;  // a log or tan on the vector engine
-  }
 }
 
 const char* compute_name(kernels::RandomKind k) {
@@ -71,8 +60,11 @@ ProgramRecord run_random(const chip::Arch& arch, const char* op, const RandomJob
 
   // Reader: the generator is one serial stream, so its words are drawn here,
   // in order, before the cores fan out over their tiles.
-  std::unique_ptr<uint64_t[]> words(new uint64_t[numel]);
-  source(words.get(), numel, wide);
+  std::unique_ptr<uint64_t[]> words;
+  if (executing()) {  // an estimate draws nothing: the generator stays where it was
+    words.reset(new uint64_t[numel]);
+    source(words.get(), numel, wide);
+  }
 
   const CoreSplit split = split_tiles(tiles, arch.num_cores());
   const bool out_dense = out.is_contiguous();
@@ -108,11 +100,10 @@ ProgramRecord run_random(const chip::Arch& arch, const char* op, const RandomJob
   rec.reader = has_aux ? "reader_rng_words_and_input" : "reader_rng_words";
   rec.compute = compute_name(job.params.kind);
   rec.writer = has_mask ? "writer_unary_and_mask" : "writer_unary";
-  rec.compute_engine = "sfpu";
   rec.sfpu_function = rec.compute;
   rec.input_format = has_aux ? dtype_name(job.aux.dtype) : (wide ? "Int64" : "Int32");
   rec.output_format = dtype_name(out.dtype);
-  rec.flops = flops_per_sample(job.params.kind) * numel;
+  rec.flops = rec.compute.desc()->flops_per_element * numel;
   rec.dram_read_bytes = tiles * tile * aux_w;
   rec.dram_write_bytes = tiles * tile * (out_w + (has_mask ? 1 : 0));
   rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes + tiles * tile * word_w;
@@ -141,8 +132,11 @@ ProgramRecord run_normal(const chip::Arch& arch, const char* op, const NormalJob
   // extra block or the pairs' partners, at most one more tile of words.
   const int64_t l1 = check_l1(arch, op, {{"words", 2, 2 * tile * word_w}, {"out", 2, tile * out_w}});
 
-  std::unique_ptr<uint64_t[]> words(new uint64_t[std::max<int64_t>(n_words, 1)]);
-  source(words.get(), n_words, wide);
+  std::unique_ptr<uint64_t[]> words;
+  if (executing()) {
+    words.reset(new uint64_t[std::max<int64_t>(n_words, 1)]);
+    source(words.get(), n_words, wide);
+  }
 
   const CoreSplit split = split_tiles(tiles, arch.num_cores());
   const bool out_dense = out.is_contiguous();
@@ -159,7 +153,7 @@ ProgramRecord run_normal(const chip::Arch& arch, const char* op, const NormalJob
 
   // The per-element scheme leaves the sine of its last pair pending when it
   // used an odd number of fresh samples; a pending one it used is gone.
-  if (!job.fill && numel > 0) {
+  if (!job.fill && numel > 0 && executing()) {
     const int64_t fresh = numel - (params.cached ? 1 : 0);
     if (fresh % 2 == 1) cache = kernels::box_muller_pair(words[n_words - 2], words[n_words - 1], true);
     else cache.reset();
@@ -168,16 +162,18 @@ ProgramRecord run_normal(const chip::Arch& arch, const char* op, const NormalJob
   ProgramRecord rec;
   rec.op = op;
   rec.reader = "reader_rng_words";
-  rec.compute = job.fill ? (params.avx2 ? "sfpu_box_muller16_cephes" : "sfpu_box_muller16")
-                         : "sfpu_box_muller_pairs";
-  if (job.params.log) rec.compute += "_exp";
+  // [fill][avx2][log]: log_normal_ runs an exp after the transform.
+  static const perf::KernelRef kernels[2][2][2] = {
+      {{"sfpu_box_muller_pairs", "sfpu_box_muller_pairs_exp"},
+       {"sfpu_box_muller_pairs", "sfpu_box_muller_pairs_exp"}},
+      {{"sfpu_box_muller16", "sfpu_box_muller16_exp"},
+       {"sfpu_box_muller16_cephes", "sfpu_box_muller16_cephes_exp"}}};
+  rec.compute = kernels[job.fill][params.avx2][job.params.log];
   rec.writer = "writer_unary";
-  rec.compute_engine = "sfpu";
   rec.sfpu_function = rec.compute;
   rec.input_format = wide ? "Int64" : "Int32";
   rec.output_format = dtype_name(out.dtype);
-  // log + sqrt + sin/cos + fma per sample, an exp more for log_normal_.
-  rec.flops = (job.params.log ? 80 : 60) * numel;
+  rec.flops = rec.compute.desc()->flops_per_element * numel;
   rec.dram_write_bytes = tiles * tile * out_w;
   rec.noc_bytes = rec.dram_write_bytes + n_words * word_w;
   rec.tiles = tiles;

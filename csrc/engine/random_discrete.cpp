@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "engine/plan_mode.h"
 #include "engine/random.h"
 
 namespace accel::engine {
@@ -40,7 +41,6 @@ void store_index(const TensorRef& t, int64_t offset, int64_t v) {
 }
 
 void fill_record(ProgramRecord& rec, const CoreSplit& split, int64_t tiles, int64_t l1) {
-  rec.compute_engine = "sfpu";
   rec.sfpu_function = rec.compute;
   rec.tiles = tiles;
   rec.cores_used = split.cores_used;
@@ -90,22 +90,11 @@ int sample_rows(const MultinomialJob& job, const uint64_t* words, int64_t b, int
   }
 }
 
-}  // namespace
-
-ProgramRecord run_randperm(const chip::Arch& arch, const TensorRef& out, const WordSource& source) {
-  const int64_t n = out.numel();
-  const int64_t tile = arch.tile_rows * arch.tile_cols;
-  const int64_t tiles = (n + tile - 1) / tile;
-  // CPU draws 32-bit words (n - 1 swaps) unless n is near 2^32, where the
-  // modulo would skew and it shuffles inside-out with 64-bit words.
-  const bool wide = n >= static_cast<int64_t>(std::numeric_limits<uint32_t>::max() / 20);
-  const int64_t n_words = wide ? n : std::max<int64_t>(n - 1, 0);
-  const int64_t l1 = check_l1(arch, "randperm", {{"words", 2, tile * 8}, {"perm", 2, tile * 8},
-                                                  {"out", 2, tile * dtype_bytes(out.dtype)}});
+// Draws the swaps and writes the permutation.
+void permute(const TensorRef& out, int64_t n, int64_t n_words, bool wide, int64_t tile, const CoreSplit& split,
+             const WordSource& source) {
   std::unique_ptr<uint64_t[]> words(new uint64_t[std::max<int64_t>(n_words, 1)]);
   source(words.get(), n_words, wide);
-
-  const CoreSplit split = split_tiles(tiles, arch.num_cores());
   // Compute: word -> swap partner, independent per swap.
   run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
     for (int64_t i = begin * tile; i < std::min(end * tile, n_words); ++i)
@@ -127,6 +116,22 @@ ProgramRecord run_randperm(const chip::Arch& arch, const TensorRef& out, const W
   run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
     for (int64_t i = begin * tile; i < std::min(end * tile, n); ++i) store_index(out, i * stride, perm[i]);
   });
+}
+
+}  // namespace
+
+ProgramRecord run_randperm(const chip::Arch& arch, const TensorRef& out, const WordSource& source) {
+  const int64_t n = out.numel();
+  const int64_t tile = arch.tile_rows * arch.tile_cols;
+  const int64_t tiles = (n + tile - 1) / tile;
+  // CPU draws 32-bit words (n - 1 swaps) unless n is near 2^32, where the
+  // modulo would skew and it shuffles inside-out with 64-bit words.
+  const bool wide = n >= static_cast<int64_t>(std::numeric_limits<uint32_t>::max() / 20);
+  const int64_t n_words = wide ? n : std::max<int64_t>(n - 1, 0);
+  const int64_t l1 = check_l1(arch, "randperm", {{"words", 2, tile * 8}, {"perm", 2, tile * 8},
+                                                  {"out", 2, tile * dtype_bytes(out.dtype)}});
+  const CoreSplit split = split_tiles(tiles, arch.num_cores());
+  if (executing()) permute(out, n, n_words, wide, tile, split, source);
 
   ProgramRecord rec;
   rec.op = "randperm";
@@ -161,9 +166,11 @@ ProgramRecord run_multinomial(const chip::Arch& arch, const MultinomialJob& job,
   ProgramRecord rec;
   if (error) return rec;
 
-  std::unique_ptr<uint64_t[]> words(new uint64_t[std::max<int64_t>(rows * samples, 1)]);
-  source(words.get(), rows * samples, true);
-  run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) { sample_rows(job, words.get(), begin, end, true); });
+  if (executing()) {
+    std::unique_ptr<uint64_t[]> words(new uint64_t[std::max<int64_t>(rows * samples, 1)]);
+    source(words.get(), rows * samples, true);
+    run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) { sample_rows(job, words.get(), begin, end, true); });
+  }
 
   const int64_t in_tiles = (rows * cats + tile - 1) / tile, out_tiles = (rows * samples + tile - 1) / tile;
   rec.op = "multinomial";

@@ -236,10 +236,12 @@ void dispatch(ReduceKind kind, const Plan& p, const ReduceParams& prm, const Cor
 
 bool is_arg(ReduceKind k) { return k == ReduceKind::ArgMax || k == ReduceKind::ArgMin; }
 
-const char* kind_name(ReduceKind k) {
-  static const char* names[] = {"sum", "nansum", "mean", "prod", "max", "min", "argmax",
-                                "argmin", "var", "all", "any", "norm", "logsumexp"};
-  return names[static_cast<int>(k)];
+const perf::KernelRef& kernel_name(ReduceKind k) {
+  static const perf::KernelRef kernels[] = {
+      "reduce_sum", "reduce_nansum", "reduce_mean", "reduce_prod", "reduce_max",
+      "reduce_min", "reduce_argmax", "reduce_argmin", "reduce_var", "reduce_all",
+      "reduce_any", "reduce_norm", "reduce_logsumexp"};
+  return kernels[static_cast<int>(k)];
 }
 
 Plan make_plan(const TensorRef& in, const std::vector<int64_t>& dims, const ReduceOutputs& out,
@@ -334,11 +336,8 @@ ProgramRecord run_reduce(const chip::Arch& arch, const char* op, ReduceKind kind
   ProgramRecord rec;
   rec.op = op;
   rec.reader = p.column ? "reader_reduce_cols_tilize" : "reader_reduce_rows_tilize";
-  rec.compute = std::string("reduce_") + kind_name(kind);
+  rec.compute = kernel_name(kind);
   rec.writer = "writer_reduce";
-  const bool fpu = kind == ReduceKind::Sum || kind == ReduceKind::Mean || kind == ReduceKind::Max ||
-                   kind == ReduceKind::Min;
-  rec.compute_engine = fpu ? "fpu" : "sfpu";
   rec.input_format = dtype_name(in.dtype);
   rec.output_format = dtype_name(out_dt);
   rec.math_fidelity = static_cast<int>(cfg.fidelity);

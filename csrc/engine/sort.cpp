@@ -140,7 +140,6 @@ ProgramRecord run_sort(const chip::Arch& arch, const char* op, const TensorRef& 
   rec.reader = staged ? "reader_sort_rows_staged" : "reader_sort_rows";
   rec.compute = compute_kernel(p.mode);
   rec.writer = "writer_values_indices";
-  rec.compute_engine = "sfpu";
   rec.input_format = dtype_name(in.dtype);
   rec.output_format = dtype_name(in.dtype);
   // Radix passes over 8-bit digits, or ~2n compares for a selection.

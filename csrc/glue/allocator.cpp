@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "engine/plan_mode.h"
+#include "glue/estimate.h"
 #include "glue/glue.h"
 
 namespace accel::glue {
@@ -33,12 +35,18 @@ class AccelAllocator final : public c10::DeviceAllocator {
     const int index = runtime.current_device();
     const c10::Device device(kAccel, static_cast<c10::DeviceIndex>(index));
     if (nbytes == 0) return {nullptr, nullptr, &delete_block, device};
+    // An estimate's tensors live in reserved address space, outside the
+    // devices' memory and its statistics.
+    if (active_estimate()) {
+      void* ptr = chip_call([&] { return allocate_virtual(nbytes); });
+      return {ptr, ptr, &free_virtual, device};
+    }
     void* ptr = chip_call([&] { return runtime.device(index, "a tensor allocation").allocator.allocate(nbytes); });
     return {ptr, ptr, &delete_block, device};
   }
   c10::DeleterFnPtr raw_deleter() const override { return &delete_block; }
   void copy_data(void* dest, const void* src, std::size_t count) const override {
-    std::memcpy(dest, src, count);
+    if (engine::executing()) std::memcpy(dest, src, count);  // an estimate moves no bytes
   }
 
   bool initialized() override { return Runtime::get().initialized(); }

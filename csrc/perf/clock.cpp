@@ -5,15 +5,26 @@
 #include <atomic>
 #include <memory>
 
-#include "perf/cost.h"
+#include "perf/cost_cache.h"
 
 namespace accel::perf {
 
 double DeviceClock::schedule(int64_t stream, int64_t cores, double seconds) {
   std::lock_guard<std::mutex> lock(mutex_);
-  const double ready = streams_[stream];
+  double& stream_end = streams_[stream];
+  const double ready = stream_end;
   const size_t n = core_free_.size();
   const size_t k = static_cast<size_t>(std::clamp<int64_t>(cores, 1, static_cast<int64_t>(n)));
+  if (ready >= last_core_free_) {
+    // Every core is free by the stream's ready time (always so with one
+    // stream): the program starts then on the first k cores, as below, without
+    // the search.
+    const double end = ready + seconds;
+    std::fill(core_free_.begin(), core_free_.begin() + k, end);
+    last_core_free_ = end;
+    stream_end = end;
+    return end;
+  }
   // The k cores that free up first: with one stream every core is free by the
   // stream's ready time, so a single stream's clock is the sum of its programs.
   scratch_.resize(n);
@@ -28,7 +39,8 @@ double DeviceClock::schedule(int64_t stream, int64_t cores, double seconds) {
       ++taken;
     }
   }
-  streams_[stream] = end;
+  last_core_free_ = std::max(last_core_free_, end);
+  stream_end = end;
   return end;
 }
 
@@ -81,7 +93,7 @@ void set_current_stream(int device, int64_t stream) {
 int64_t new_stream_id() { return g_next_stream.fetch_add(1); }
 
 double advance_clock(const engine::ProgramRecord& record, const chip::Arch& arch) {
-  const double seconds = estimate_cost(record, arch).time_s;
+  const double seconds = cached_time_s(record, arch);
   device_clock(record.device, arch)
       .schedule(current_stream(record.device), std::max<int64_t>(1, record.cores_used), seconds);
   return seconds;

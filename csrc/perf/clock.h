@@ -35,6 +35,7 @@ class DeviceClock {
   mutable std::mutex mutex_;
   std::unordered_map<int64_t, double> streams_;
   std::vector<double> core_free_;
+  double last_core_free_ = 0;  // max of core_free_
   std::vector<double> scratch_;
 };
 

@@ -2,8 +2,11 @@
 // bound, utilisation and energy. See docs/PERFORMANCE_MODEL.md.
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 #include "perf/cost.h"
+#include "perf/kernel_table.h"
 
 namespace accel::perf {
 namespace {
@@ -60,8 +63,8 @@ struct CoreWork {
 
 CoreWork matmul_work(const ProgramRecord& r, const Formats& f, const chip::Arch& a) {
   CoreWork w;
-  const MatmulPlan p = plan_matmul(r.batch, r.m_tiles, r.n_tiles, r.k_tiles, f.in0, f.in1,
-                                   f.out, r.fp32_dest_acc, a);
+  const MatmulShape shape{r.batch, r.m_tiles, r.n_tiles, r.k_tiles, r.in1_batched};
+  const MatmulPlan p = plan_matmul(shape, f.in0, f.in1, f.out, r.fp32_dest_acc, a);
   const int64_t ta = tile_bytes(f.in0, a), tb = tile_bytes(f.in1, a), to = tile_bytes(f.out, a);
   const int64_t cpt = a.matmul_cycles_per_tile(static_cast<chip::MathFidelity>(
       std::clamp(r.math_fidelity, 1, 4)));
@@ -70,7 +73,7 @@ CoreWork matmul_work(const ProgramRecord& r, const Formats& f, const chip::Arch&
   const double subblocks = std::ceil(double(p.block_m) / p.sub_h) *
                            std::ceil(double(p.block_n) / p.sub_w);
 
-  w.cores = p.rows_used * p.cols_used;
+  w.cores = p.cores_used;
   w.math = double(p.core_m) * p.core_n * k * cpt;
   w.total_math = double(std::max<int64_t>(1, r.batch)) * r.m_tiles * r.n_tiles * k * cpt;
   // Per K tile of each subblock the unpackers load sub_h in0 and sub_w in1 tiles.
@@ -82,29 +85,54 @@ CoreWork matmul_work(const ProgramRecord& r, const Formats& f, const chip::Arch&
   w.sync = passes * subblocks * a.dst_sync_cycles;
 
   // Every receiver must free its buffer before a multicast step is sent, so
-  // the steps are barrier-synchronised over the row/column and their transfer
-  // is not hidden behind compute. Both operands land through the core's NoC port.
-  const double steps = passes * std::ceil(k / p.block_k);
-  const double step_bytes = double(p.block_k) * (p.block_m * ta + p.block_n * tb);
-  const int64_t span = std::max(p.rows_used, p.cols_used) - 1;
-  w.multicast = steps * (step_bytes / a.noc_link_bytes_per_cycle + span * a.noc_hop_cycles);
+  // the steps are barrier-synchronised over the receivers and their transfer
+  // is not hidden behind compute.
+  w.multicast = double(p.multicast_steps) *
+                (double(p.multicast_step_bytes) / a.noc_link_bytes_per_cycle +
+                 p.multicast_span * a.noc_hop_cycles);
 
+  // The program's producer counts its traffic from this plan plus what its
+  // own readers add (a bias, attention's K/V streaming); a bare record gets the plan's.
   w.dram_read = r.dram_read_bytes > 0 ? r.dram_read_bytes : p.dram_read_bytes;
   w.dram_write = r.dram_write_bytes > 0 ? r.dram_write_bytes : p.dram_write_bytes;
-  // Senders (first column / first row) read their blocks from DRAM.
-  w.core_in_bytes = double(w.dram_read) / std::max<int64_t>(1, std::min(p.rows_used, p.cols_used));
+  w.core_in_bytes = std::max(0.0, double(p.core_noc_in_bytes) +
+                                      double(w.dram_read - p.dram_read_bytes) / w.cores);
   w.core_out_bytes = out_tiles * to;
-  const double mcast = r.multicast_bytes > 0 ? r.multicast_bytes : p.multicast_bytes;
-  w.byte_hops = (w.dram_read + w.dram_write) * mean_hops(a) +
-                mcast * std::max<int64_t>(0, span);
-  w.l1_bytes = double(w.cores) * (unpack_bytes + out_tiles * to) + mcast * span + w.dram_read +
-               2.0 * w.dram_write;
+  w.byte_hops = (w.dram_read + w.dram_write) * p.dram_hops +
+                double(p.multicast_bytes) * p.multicast_span;
+  w.l1_bytes = double(w.cores) * (unpack_bytes + out_tiles * to) +
+               double(p.multicast_bytes) * p.multicast_span + w.dram_read + 2.0 * w.dram_write;
   return w;
+}
+
+// The kernel whose math the program pays for: the vector-engine entry when
+// the record names one apart from its compute kernel. nullptr: the program
+// only moves data. A kernel in the wrong role or given a format it does not
+// take is an error, not a guess.
+const KernelDesc* math_kernel(const ProgramRecord& r, const Formats& f) {
+  const auto check_role = [](KernelRef k, KernelRole role) {
+    if (k && k.desc()->role != role)
+      throw std::invalid_argument(std::string("kernel '") + k.name() + "' is a " +
+                                  role_name(k.desc()->role) + " kernel, recorded as the " +
+                                  role_name(role));
+  };
+  check_role(r.reader, KernelRole::Reader);
+  check_role(r.compute, KernelRole::Compute);
+  check_role(r.writer, KernelRole::Writer);
+  check_role(r.sfpu_function, KernelRole::Compute);
+  const KernelDesc* k = r.sfpu_function ? r.sfpu_function.desc() : r.compute.desc();
+  if (k)
+    for (const std::string* format : {&f.in0, &f.out})
+      if (!(k->formats & format_bit(*format)))
+        throw std::invalid_argument(std::string("kernel '") + k->name + "' does not take data format '" +
+                                    *format + "'");
+  return k;
 }
 
 // A tile-stream program: each core reads its tiles, runs them through the
 // FPU or SFPU tile by tile, and writes them back.
-CoreWork stream_work(const ProgramRecord& r, const Formats& f, const chip::Arch& a) {
+CoreWork stream_work(const ProgramRecord& r, const Formats& f, const KernelDesc* kernel,
+                     const chip::Arch& a) {
   CoreWork w;
   const int64_t area = a.tile_rows * a.tile_cols;
   const double tiles = static_cast<double>(std::max<int64_t>(0, r.tiles));
@@ -117,11 +145,12 @@ CoreWork stream_work(const ProgramRecord& r, const Formats& f, const chip::Arch&
   const double inputs = std::max(1.0, std::round(in_per_tile / ti));
 
   double math_per_tile;
-  if (r.compute_engine == "sfpu") {
-    double instr = sfpu_instructions_per_element(r.sfpu_function.empty() ? r.compute
-                                                                         : r.sfpu_function);
-    // Not in the table: the kernel's FLOPs per element, plus a load per input and a store.
-    if (instr < 0) instr = (tiles > 0 ? r.flops / (tiles * area) : 1) + inputs + 1;
+  if (!kernel) {
+    math_per_tile = 0;
+  } else if (kernel->engine == Engine::Sfpu) {
+    double instr = kernel->sfpu_instructions;
+    if (instr == kInstructionsFromFlops)
+      instr = (tiles > 0 ? r.flops / (tiles * area) : 1) + inputs + 1;
     math_per_tile = instr * area / a.sfpu_lanes;
     w.sfpu_lane_ops = instr * area * tiles;
   } else {
@@ -168,7 +197,8 @@ Cost estimate_cost(const ProgramRecord& r, const chip::Arch& a) {
     c.avg_power_w = a.static_power_w;
     return c;
   }
-  const CoreWork w = matmul ? matmul_work(r, f, a) : stream_work(r, f, a);
+  const KernelDesc* kernel = math_kernel(r, f);
+  const CoreWork w = matmul ? matmul_work(r, f, a) : stream_work(r, f, kernel, a);
 
   c.math_cycles = w.math;
   c.unpack_cycles = w.unpack;
@@ -221,7 +251,7 @@ Cost estimate_cost(const ProgramRecord& r, const chip::Arch& a) {
   c.util_l1 = std::min(1.0, w.l1_bytes / (double(a.num_cores()) * l1_bw * cycles));
 
   const double pj = 1e-12;
-  if (matmul || r.compute_engine != "sfpu") {
+  if (matmul || !kernel || kernel->engine != Engine::Sfpu) {
     const double macs = r.flops > 0 ? r.flops / 2.0
         : double(std::max<int64_t>(1, r.batch)) * r.m_tiles * r.n_tiles * r.k_tiles *
               a.tile_rows * a.tile_cols * a.tile_cols;

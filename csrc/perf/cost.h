@@ -10,6 +10,7 @@
 
 #include "chip/arch.h"
 #include "engine/program.h"
+#include "perf/matmul_plan.h"
 
 namespace accel::perf {
 
@@ -48,29 +49,9 @@ struct Cost {
 
 Cost estimate_cost(const engine::ProgramRecord& rec, const chip::Arch& arch);
 
-// The blocking a 2D-multicast matmul uses on `arch`; producers of matmul
-// records use it to count the DRAM and multicast bytes the model expects.
-struct MatmulPlan {
-  int64_t rows_used = 0, cols_used = 0;       // cores along M and N
-  int64_t core_m = 0, core_n = 0;             // busiest core's output tiles
-  int64_t block_m = 0, block_n = 0;           // output block streamed per pass
-  int64_t block_k = 0;                        // K tiles per multicast step
-  int64_t sub_h = 0, sub_w = 0;               // output subblock held in Dst
-  int64_t passes_m = 0, passes_n = 0;         // blocks per core along M and N
-  int64_t dram_read_bytes = 0, dram_write_bytes = 0, multicast_bytes = 0;
-};
-MatmulPlan plan_matmul(int64_t batch, int64_t m_tiles, int64_t n_tiles, int64_t k_tiles,
-                       const std::string& in0_format, const std::string& in1_format,
-                       const std::string& out_format, bool fp32_dest_acc,
-                       const chip::Arch& arch);
-
 // Bytes of one tile of `format` ("Float16_b", "Bfp8_b", ...): Bfp formats
 // carry one shared exponent byte per face row. Unknown formats throw.
 int64_t tile_bytes(const std::string& format, const chip::Arch& arch);
 bool is_block_float(const std::string& format);
-
-// Vector-engine instructions per element (one lane-cycle each) of a compute
-// kernel, or -1 when the table has no entry.
-double sfpu_instructions_per_element(const std::string& kernel);
 
 }  // namespace accel::perf

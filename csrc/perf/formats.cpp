@@ -1,7 +1,10 @@
 // Tile sizes of the chip's data formats (accelerators.md, "Data formats").
+#include <iterator>
 #include <stdexcept>
+#include <string_view>
 
 #include "perf/cost.h"
+#include "perf/kernel_table.h"
 
 namespace accel::perf {
 namespace {
@@ -21,13 +24,28 @@ constexpr Format kFormats[] = {
     {"Int16", 16, false},   {"Int32", 32, false},     {"Int64", 64, false},
 };
 
-const Format& find(const std::string& name) {
-  for (const auto& f : kFormats)
-    if (name == f.name) return f;
-  throw std::invalid_argument("performance model: unknown data format '" + name + "'");
+// kernel_table.h's format sets index this list.
+static_assert(std::size(kFormats) == 15 && kFormats[8].block_float && kFormats[9].bits == 8 &&
+              !kFormats[9].block_float);
+
+size_t index_of(std::string_view name) {
+  for (size_t i = 0; i < std::size(kFormats); ++i)
+    if (name == kFormats[i].name) return i;
+  throw std::invalid_argument("performance model: unknown data format '" + std::string(name) + "'");
 }
 
+const Format& find(const std::string& name) { return kFormats[index_of(name)]; }
+
 }  // namespace
+
+FormatSet format_bit(std::string_view format) { return FormatSet{1} << index_of(format); }
+
+std::vector<std::string> format_names(FormatSet formats) {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < std::size(kFormats); ++i)
+    if (formats & (FormatSet{1} << i)) names.emplace_back(kFormats[i].name);
+  return names;
+}
 
 bool is_block_float(const std::string& format) { return find(format).block_float; }
 

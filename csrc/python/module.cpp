@@ -107,4 +107,5 @@ PYBIND11_MODULE(_C, m) {
   m.def("set_fallback_policy", &accel::aten::set_fallback_policy);
   m.def("fallback_policy", &accel::aten::fallback_policy);
   void bind_compute(py::module&); bind_compute(m);  // compute_bindings.cpp
+  void bind_estimate(py::module&); bind_estimate(m);  // estimate_bindings.cpp
 }

@@ -11,6 +11,7 @@
 #include "glue/glue.h"
 #include "perf/clock.h"
 #include "perf/cost.h"
+#include "perf/kernel_table.h"
 
 namespace py = pybind11;
 
@@ -19,10 +20,10 @@ using accel::engine::ProgramRecord;
 py::dict record_dict(const ProgramRecord& r) {
   py::dict d;
   d["op"] = r.op;
-  d["reader"] = r.reader;
-  d["compute"] = r.compute;
-  d["writer"] = r.writer;
-  d["compute_engine"] = r.compute_engine;
+  d["reader"] = r.reader.name();
+  d["compute"] = r.compute.name();
+  d["writer"] = r.writer.name();
+  d["compute_engine"] = r.compute_engine();
   d["input_format"] = r.input_format;
   d["output_format"] = r.output_format;
   d["math_fidelity"] = r.math_fidelity;
@@ -40,8 +41,9 @@ py::dict record_dict(const ProgramRecord& r) {
   d["m_tiles"] = r.m_tiles;
   d["n_tiles"] = r.n_tiles;
   d["k_tiles"] = r.k_tiles;
+  d["in1_batched"] = r.in1_batched;
   d["in1_format"] = r.in1_format;
-  d["sfpu_function"] = r.sfpu_function;
+  d["sfpu_function"] = r.sfpu_function.name();
   d["multicast_bytes"] = r.multicast_bytes;
   return d;
 }
@@ -53,13 +55,19 @@ void read(const py::dict& d, const char* key, T& field) {
   if (d.contains(key)) field = d[key].cast<T>();
 }
 
+// Kernel names resolve to their table entries; an unknown one throws
+// std::invalid_argument. "compute_engine" is not read: it is the compute
+// kernel's entry's.
+void read(const py::dict& d, const char* key, accel::perf::KernelRef& field) {
+  if (d.contains(key)) field = d[key].cast<std::string>();
+}
+
 ProgramRecord record_from(const py::dict& d) {
   ProgramRecord r;
   read(d, "op", r.op);
   read(d, "reader", r.reader);
   read(d, "compute", r.compute);
   read(d, "writer", r.writer);
-  read(d, "compute_engine", r.compute_engine);
   read(d, "input_format", r.input_format);
   read(d, "output_format", r.output_format);
   read(d, "math_fidelity", r.math_fidelity);
@@ -77,6 +85,7 @@ ProgramRecord record_from(const py::dict& d) {
   read(d, "m_tiles", r.m_tiles);
   read(d, "n_tiles", r.n_tiles);
   read(d, "k_tiles", r.k_tiles);
+  read(d, "in1_batched", r.in1_batched);
   read(d, "in1_format", r.in1_format);
   read(d, "sfpu_function", r.sfpu_function);
   read(d, "multicast_bytes", r.multicast_bytes);
@@ -173,23 +182,49 @@ void bind_perf(py::module& m) {
   m.def("perf_plan_matmul", [](int64_t batch, int64_t mt, int64_t nt, int64_t kt,
                                const std::string& in0, const std::string& in1,
                                const std::string& out, bool fp32_acc,
-                               const std::optional<std::string>& arch) {
+                               const std::optional<std::string>& arch, bool in1_batched) {
     return accel::glue::chip_call([&] {
-      const auto p = accel::perf::plan_matmul(batch, mt, nt, kt, in0, in1, out, fp32_acc,
-                                              arch_for(arch));
+      const auto p = accel::perf::plan_matmul({batch, mt, nt, kt, in1_batched}, in0, in1, out,
+                                              fp32_acc, arch_for(arch));
       py::dict d;
+      d["program"] = accel::perf::matmul_program_name(p.program);
+      d["cores_used"] = p.cores_used;
       d["rows_used"] = p.rows_used;
       d["cols_used"] = p.cols_used;
       d["core_m"] = p.core_m;
       d["core_n"] = p.core_n;
+      d["block_m"] = p.block_m;
+      d["block_n"] = p.block_n;
+      d["block_k"] = p.block_k;
       d["dram_read_bytes"] = p.dram_read_bytes;
       d["dram_write_bytes"] = p.dram_write_bytes;
       d["multicast_bytes"] = p.multicast_bytes;
+      d["l1_bytes"] = p.l1_bytes;
       return d;
     });
   }, py::arg("batch"), py::arg("m_tiles"), py::arg("n_tiles"), py::arg("k_tiles"),
         py::arg("in0_format"), py::arg("in1_format"), py::arg("out_format"),
-        py::arg("fp32_dest_acc"), py::arg("arch") = py::none());
+        py::arg("fp32_dest_acc"), py::arg("arch") = py::none(), py::arg("in1_batched") = false,
+        "The chip program a matmul of these tiles runs as (perf/matmul_plan.h).");
+  m.def("kernel_table", [] {
+    py::list out;
+    for (const auto& k : accel::perf::kernel_table()) {
+      py::dict d;
+      d["name"] = k.name;
+      d["role"] = accel::perf::role_name(k.role);
+      d["engine"] = accel::perf::engine_name(k.engine);
+      d["flops_per_element"] = k.flops_per_element;
+      d["sfpu_instructions"] = k.sfpu_instructions == accel::perf::kInstructionsFromFlops
+                                   ? py::object(py::none())
+                                   : py::object(py::float_(k.sfpu_instructions));
+      d["formats"] = accel::perf::format_names(k.formats);
+      d["op_class"] = k.op_class;
+      out.append(d);
+    }
+    return out;
+  }, "Every kernel a program can record: name, role, engine, FLOPs per element, "
+     "vector-engine instructions per element (None: counted from the record's FLOPs), "
+     "formats and the profiler's op class (csrc/perf/kernel_table_*.cpp).");
   // The modelled device clock (perf/clock.h), in seconds.
   m.def("clock_device_time", [](int device) {
     return accel::glue::chip_call([&] {

@@ -89,18 +89,18 @@ struct MishOp {
 
 const engine::TileKernel& backward_kernel(Backward op) {
   static const engine::TileKernel table[] = {
-      tile_kernel<ThresholdOp, 2>("sfpu_threshold_backward", "sfpu", 1),
-      tile_kernel<GeluOp, 2>("sfpu_gelu_backward", "sfpu", 18),
-      tile_kernel<GeluTanhOp, 2>("sfpu_gelu_tanh_backward", "sfpu", 20),
-      tile_kernel<SiluOp, 2>("sfpu_silu_backward", "sfpu", 16),
-      tile_kernel<SigmoidOp, 2>("sfpu_sigmoid_backward", "sfpu", 3),
-      tile_kernel<TanhOp, 2>("sfpu_tanh_backward", "sfpu", 3),
-      tile_kernel<LeakyReluOp, 2>("sfpu_leaky_relu_backward", "sfpu", 2),
-      tile_kernel<HardswishOp, 2>("sfpu_hardswish_backward", "sfpu", 4),
-      tile_kernel<HardsigmoidOp, 2>("sfpu_hardsigmoid_backward", "sfpu", 3),
-      tile_kernel<EluOp, 2>("sfpu_elu_backward", "sfpu", 14),
-      tile_kernel<SoftplusOp, 2>("sfpu_softplus_backward", "sfpu", 14),
-      tile_kernel<MishOp, 2>("sfpu_mish_backward", "sfpu", 30),
+      tile_kernel<ThresholdOp, 2>("sfpu_threshold_backward"),
+      tile_kernel<GeluOp, 2>("sfpu_gelu_backward"),
+      tile_kernel<GeluTanhOp, 2>("sfpu_gelu_tanh_backward"),
+      tile_kernel<SiluOp, 2>("sfpu_silu_backward"),
+      tile_kernel<SigmoidOp, 2>("sfpu_sigmoid_backward"),
+      tile_kernel<TanhOp, 2>("sfpu_tanh_backward"),
+      tile_kernel<LeakyReluOp, 2>("sfpu_leaky_relu_backward"),
+      tile_kernel<HardswishOp, 2>("sfpu_hardswish_backward"),
+      tile_kernel<HardsigmoidOp, 2>("sfpu_hardsigmoid_backward"),
+      tile_kernel<EluOp, 2>("sfpu_elu_backward"),
+      tile_kernel<SoftplusOp, 2>("sfpu_softplus_backward"),
+      tile_kernel<MishOp, 2>("sfpu_mish_backward"),
   };
   return table[static_cast<int>(op)];
 }

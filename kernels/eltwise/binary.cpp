@@ -146,30 +146,30 @@ struct AddcdivOp { KernelParams p; template <class C> C operator()(C a, C b, C c
 
 const engine::TileKernel& binary_kernel(Binary op) {
   static const engine::TileKernel portable[] = {
-      tile_kernel<AddOp, 2>("eltwise_binary_add", "fpu", 1),
-      tile_kernel<SubOp, 2>("eltwise_binary_sub", "fpu", 1),
-      tile_kernel<MulOp, 2>("eltwise_binary_mul", "fpu", 1),
-      tile_kernel<DivOp, 2>("eltwise_binary_div", "sfpu", 4),
-      tile_kernel<DivTruncOp, 2>("eltwise_binary_div_trunc", "sfpu", 5),
-      tile_kernel<DivFloorOp, 2>("eltwise_binary_div_floor", "sfpu", 8),
-      tile_kernel<MaximumOp, 2>("eltwise_binary_maximum", "sfpu", 1),
-      tile_kernel<MinimumOp, 2>("eltwise_binary_minimum", "sfpu", 1),
-      tile_kernel<PowOp, 2>("eltwise_binary_pow", "sfpu", 16),
-      tile_kernel<RemainderOp, 2>("eltwise_binary_remainder", "sfpu", 6),
-      tile_kernel<FmodOp, 2>("eltwise_binary_fmod", "sfpu", 5),
-      tile_kernel<Atan2Op, 2>("eltwise_binary_atan2", "sfpu", 20),
-      tile_kernel<EqOp, 2>("eltwise_binary_eq", "sfpu", 1),
-      tile_kernel<NeOp, 2>("eltwise_binary_ne", "sfpu", 1),
-      tile_kernel<LtOp, 2>("eltwise_binary_lt", "sfpu", 1),
-      tile_kernel<LeOp, 2>("eltwise_binary_le", "sfpu", 1),
-      tile_kernel<GtOp, 2>("eltwise_binary_gt", "sfpu", 1),
-      tile_kernel<GeOp, 2>("eltwise_binary_ge", "sfpu", 1),
-      tile_kernel<LogicalAndOp, 2>("eltwise_binary_logical_and", "sfpu", 1),
-      tile_kernel<LogicalOrOp, 2>("eltwise_binary_logical_or", "sfpu", 1),
-      tile_kernel<LogicalXorOp, 2>("eltwise_binary_logical_xor", "sfpu", 1),
-      tile_kernel<BitwiseOp<std::bit_and<>>, 2>("eltwise_binary_bitwise_and", "sfpu", 1),
-      tile_kernel<BitwiseOp<std::bit_or<>>, 2>("eltwise_binary_bitwise_or", "sfpu", 1),
-      tile_kernel<BitwiseOp<std::bit_xor<>>, 2>("eltwise_binary_bitwise_xor", "sfpu", 1),
+      tile_kernel<AddOp, 2>("eltwise_binary_add"),
+      tile_kernel<SubOp, 2>("eltwise_binary_sub"),
+      tile_kernel<MulOp, 2>("eltwise_binary_mul"),
+      tile_kernel<DivOp, 2>("eltwise_binary_div"),
+      tile_kernel<DivTruncOp, 2>("eltwise_binary_div_trunc"),
+      tile_kernel<DivFloorOp, 2>("eltwise_binary_div_floor"),
+      tile_kernel<MaximumOp, 2>("eltwise_binary_maximum"),
+      tile_kernel<MinimumOp, 2>("eltwise_binary_minimum"),
+      tile_kernel<PowOp, 2>("eltwise_binary_pow"),
+      tile_kernel<RemainderOp, 2>("eltwise_binary_remainder"),
+      tile_kernel<FmodOp, 2>("eltwise_binary_fmod"),
+      tile_kernel<Atan2Op, 2>("eltwise_binary_atan2"),
+      tile_kernel<EqOp, 2>("eltwise_binary_eq"),
+      tile_kernel<NeOp, 2>("eltwise_binary_ne"),
+      tile_kernel<LtOp, 2>("eltwise_binary_lt"),
+      tile_kernel<LeOp, 2>("eltwise_binary_le"),
+      tile_kernel<GtOp, 2>("eltwise_binary_gt"),
+      tile_kernel<GeOp, 2>("eltwise_binary_ge"),
+      tile_kernel<LogicalAndOp, 2>("eltwise_binary_logical_and"),
+      tile_kernel<LogicalOrOp, 2>("eltwise_binary_logical_or"),
+      tile_kernel<LogicalXorOp, 2>("eltwise_binary_logical_xor"),
+      tile_kernel<BitwiseOp<std::bit_and<>>, 2>("eltwise_binary_bitwise_and"),
+      tile_kernel<BitwiseOp<std::bit_or<>>, 2>("eltwise_binary_bitwise_or"),
+      tile_kernel<BitwiseOp<std::bit_xor<>>, 2>("eltwise_binary_bitwise_xor"),
   };
   static_assert(std::size(portable) == kBinaryCount);
   static const auto table = with_simd(portable, simd_tile_math().binary);
@@ -178,10 +178,10 @@ const engine::TileKernel& binary_kernel(Binary op) {
 
 const engine::TileKernel& ternary_kernel(Ternary op) {
   static const engine::TileKernel table[] = {
-      tile_kernel<WhereOp, 3>("eltwise_ternary_where", "sfpu", 1),
-      tile_kernel<LerpOp, 3>("eltwise_ternary_lerp", "sfpu", 3),
-      tile_kernel<AddcmulOp, 3>("eltwise_ternary_addcmul", "fpu", 3),
-      tile_kernel<AddcdivOp, 3>("eltwise_ternary_addcdiv", "sfpu", 6),
+      tile_kernel<WhereOp, 3>("eltwise_ternary_where"),
+      tile_kernel<LerpOp, 3>("eltwise_ternary_lerp"),
+      tile_kernel<AddcmulOp, 3>("eltwise_ternary_addcmul"),
+      tile_kernel<AddcdivOp, 3>("eltwise_ternary_addcdiv"),
   };
   return table[static_cast<int>(op)];
 }

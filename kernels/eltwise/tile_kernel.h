@@ -29,9 +29,10 @@ struct TileLoop {
   }
 };
 
+// The kernel `name` of the kernel table, computing Op.
 template <class Op, int Arity>
-constexpr engine::TileKernel tile_kernel(const char* name, const char* engine, int64_t flops) {
-  return {name, engine, flops, &TileLoop<Op, Arity>::template run<float>,
+engine::TileKernel tile_kernel(const char* name) {
+  return {&perf::kernel_desc(name), &TileLoop<Op, Arity>::template run<float>,
           &TileLoop<Op, Arity>::template run<double>, &TileLoop<Op, Arity>::template run<int64_t>};
 }
 

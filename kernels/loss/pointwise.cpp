@@ -175,8 +175,8 @@ void SmoothL1Loop<SmoothL1BackwardOp, 3>::run<float>(const float* const* in, flo
 }
 
 template <class Op, int Arity>
-constexpr engine::TileKernel smooth_l1_kernel(const char* name, int64_t flops) {
-  return {name, "sfpu", flops, &SmoothL1Loop<Op, Arity>::template run<float>,
+engine::TileKernel smooth_l1_kernel(const char* name) {
+  return {&perf::kernel_desc(name), &SmoothL1Loop<Op, Arity>::template run<float>,
           &SmoothL1Loop<Op, Arity>::template run<double>,
           &SmoothL1Loop<Op, Arity>::template run<int64_t>};
 }
@@ -197,27 +197,28 @@ struct BceBackwardLoop {
   }
 };
 
-constexpr engine::TileKernel bce_backward_kernel() {
-  return {"sfpu_bce_backward", "sfpu", 7, &BceBackwardLoop::run<float>,
+engine::TileKernel bce_backward_kernel() {
+  return {&perf::kernel_desc("sfpu_bce_backward"), &BceBackwardLoop::run<float>,
           &BceBackwardLoop::run<double>, &BceBackwardLoop::run<int64_t>};
 }
 
-const engine::TileKernel kKernels[] = {
-    tile_kernel<MseOp, 2>("sfpu_mse", "sfpu", 2),
-    smooth_l1_kernel<SmoothL1Op, 2>("sfpu_smooth_l1", 5),
-    tile_kernel<HuberOp, 2>("sfpu_huber", "sfpu", 5),
-    tile_kernel<BceOp, 3>("sfpu_bce", "sfpu", 8),
-    tile_kernel<LogSigmoidOp, 1>("sfpu_log_sigmoid", "sfpu", 5),
-    tile_kernel<MseBackwardOp, 3>("sfpu_mse_backward", "sfpu", 3),
-    smooth_l1_kernel<SmoothL1BackwardOp, 3>("sfpu_smooth_l1_backward", 4),
-    tile_kernel<HuberBackwardOp, 3>("sfpu_huber_backward", "sfpu", 4),
-    bce_backward_kernel(),
-    tile_kernel<LogSigmoidBackwardOp, 2>("sfpu_log_sigmoid_backward", "sfpu", 6),
-    tile_kernel<BitwiseNotOp, 1>("sfpu_bitwise_not", "sfpu", 1),
-};
-
 }  // namespace
 
-const engine::TileKernel& loss_kernel(Loss op) { return kKernels[static_cast<int>(op)]; }
+const engine::TileKernel& loss_kernel(Loss op) {
+  static const engine::TileKernel kernels[] = {
+      tile_kernel<MseOp, 2>("sfpu_mse"),
+      smooth_l1_kernel<SmoothL1Op, 2>("sfpu_smooth_l1"),
+      tile_kernel<HuberOp, 2>("sfpu_huber"),
+      tile_kernel<BceOp, 3>("sfpu_bce"),
+      tile_kernel<LogSigmoidOp, 1>("sfpu_log_sigmoid"),
+      tile_kernel<MseBackwardOp, 3>("sfpu_mse_backward"),
+      smooth_l1_kernel<SmoothL1BackwardOp, 3>("sfpu_smooth_l1_backward"),
+      tile_kernel<HuberBackwardOp, 3>("sfpu_huber_backward"),
+      bce_backward_kernel(),
+      tile_kernel<LogSigmoidBackwardOp, 2>("sfpu_log_sigmoid_backward"),
+      tile_kernel<BitwiseNotOp, 1>("sfpu_bitwise_not"),
+  };
+  return kernels[static_cast<int>(op)];
+}
 
 }  // namespace accel::kernels

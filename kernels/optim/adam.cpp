@@ -44,7 +44,7 @@ engine::ProgramRecord run_fused_adam(const chip::Arch& arch, const char* op,
   for (const auto& j : jobs) numels.push_back(j.param.numel());
   const int64_t ops = p.amsgrad ? 5 : 4;
   const int64_t written = ops - 1 + (p.has_grad_scale ? 1 : 0);
-  const FlatProgram prog{op, p.decoupled ? "sfpu_fused_adamw" : "sfpu_fused_adam", ops, ops, written, 16};
+  const FlatProgram prog{op, p.decoupled ? "sfpu_fused_adamw" : "sfpu_fused_adam", ops, ops, written};
   return run_flat_multi(arch, prog, numels, format, [&](int64_t, size_t j, int64_t first, int64_t n) {
     const AdamJob& job = jobs[j];
     float param[kFlatTile], grad[kFlatTile], m[kFlatTile], v[kFlatTile], vmax[kFlatTile];

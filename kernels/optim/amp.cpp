@@ -13,7 +13,7 @@ engine::ProgramRecord run_unscale(const chip::Arch& arch, const std::vector<engi
   for (const auto& g : grads) jobs.push_back(g.numel());
   std::atomic<bool> any{false};
   const FlatProgram prog{"aten::_amp_foreach_non_finite_check_and_unscale_", "sfpu_unscale_check",
-                         1, 1, 1, 2};
+                         1, 1, 1};
   auto rec = run_flat_multi(arch, prog, jobs, format, [&](int64_t, size_t j, int64_t first, int64_t n) {
     float buf[kFlatTile];
     read_floats(grads[j], first, n, buf);

@@ -70,9 +70,8 @@ engine::ProgramRecord run_flat_multi(const chip::Arch& arch, const FlatProgram& 
   rec.reader = "reader_multi_tensor";
   rec.compute = prog.compute;
   rec.writer = "writer_multi_tensor";
-  rec.compute_engine = "sfpu";
   rec.input_format = rec.output_format = engine::dtype_name(format);
-  rec.flops = elements * prog.flops_per_element;
+  rec.flops = elements * rec.compute.desc()->flops_per_element;
   const int64_t padded = first_tile.back() * kFlatTile;
   rec.dram_read_bytes = padded * eb * prog.read_operands;
   rec.dram_write_bytes = padded * eb * prog.written_operands;

@@ -22,11 +22,10 @@ void write_floats(const engine::TensorRef& t, int64_t first, int64_t n, const fl
 
 struct FlatProgram {
   const char* op;
-  const char* compute;            // kernel name
+  const char* compute;            // kernel name; its FLOPs are its kernel-table entry's
   int64_t operands_per_job;       // circular buffers per core (double-buffered tiles)
   int64_t read_operands;          // operands read from DRAM per element
   int64_t written_operands;       // operands written back per element
-  int64_t flops_per_element;
 };
 
 // Runs tile(core, job, first_element, n) for every tile; jobs[i] = numel of job i.

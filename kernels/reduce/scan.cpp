@@ -229,7 +229,6 @@ ProgramRecord run_scan(const chip::Arch& arch, const char* op, ScanKind kind, co
   rec.reader = p.column ? "reader_scan_cols_tilize" : "reader_scan_rows_tilize";
   rec.compute = kind == ScanKind::Sum ? "scan_cumsum" : "scan_cumprod";
   rec.writer = "writer_untilize_interleaved";
-  rec.compute_engine = "sfpu";
   rec.input_format = dtype_name(in.dtype);
   rec.output_format = dtype_name(out.dtype);
   const int64_t numel = in.numel();

@@ -150,7 +150,7 @@ TEST(Conv, L1PlanShrinksBlocksOnTiny) {
                                           map(y.data(), DType::F32, 1, K, 4, 4), args(1, 1, 1, 1, 1));
   EXPECT_LE(rec.l1_bytes_per_core, tiny().l1_bytes_per_core);
   EXPECT_EQ(rec.flops, 2 * 16 * K * C * 9);
-  EXPECT_EQ(rec.compute_engine, "fpu");
+  EXPECT_STREQ(rec.compute_engine(), "matrix");
   double ref = 0;  // output (0, 0, 1, 1): every tap hits
   for (int64_t c = 0; c < C; ++c)
     for (int64_t r = 0; r < 3; ++r)

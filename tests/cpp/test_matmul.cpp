@@ -171,7 +171,7 @@ TEST(MatmulProgram, PartialTilesBatchBroadcastBiasAndActivation) {
   }
   EXPECT_EQ(rec.flops, 2 * B * M * N * K);
   EXPECT_EQ(rec.tiles, B * 2 * 3);
-  EXPECT_EQ(rec.compute_engine, "fpu");
+  EXPECT_STREQ(rec.compute_engine(), "matrix");
   EXPECT_EQ(rec.compute, "matmul_block_relu");
   EXPECT_LE(rec.l1_bytes_per_core, tiny().l1_bytes_per_core);
 }

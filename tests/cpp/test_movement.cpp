@@ -110,7 +110,7 @@ TEST(Movement, ScatterAddDuplicatesPerElementIndex) {
   auto rec = engine::run_index_scatter(tiny(), "scatter_add", ref(dst.data(), DType::F32, {6, 33}, {0, 1}),
                                        ref(v.data(), DType::F32, {6, 33}), {ix}, engine::Reduce::Add, 2.0);
   EXPECT_EQ(dst, expect);
-  EXPECT_EQ(rec.compute_engine, "sfpu");
+  EXPECT_STREQ(rec.compute_engine(), "sfpu");
 }
 
 TEST(Movement, ScatterMaxPropagatesNan) {

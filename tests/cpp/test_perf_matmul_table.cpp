@@ -48,8 +48,7 @@ ProgramRecord matmul_record(const Row& row, const chip::Arch& arch) {
   const int64_t t = arch.tile_rows;
   ProgramRecord r;
   r.op = "matmul";
-  r.compute = "bmm_large_block_zm";
-  r.compute_engine = "fpu";
+  r.compute = "matmul_block";
   r.input_format = r.in1_format = r.output_format = row.format;
   r.math_fidelity = row.fidelity;
   r.fp32_dest_acc = false;  // tt-metal's default for these formats
@@ -57,7 +56,7 @@ ProgramRecord matmul_record(const Row& row, const chip::Arch& arch) {
   r.k_tiles = row.k / t;
   r.n_tiles = row.n / t;
   r.flops = 2 * row.m * row.k * row.n;
-  const auto plan = perf::plan_matmul(1, r.m_tiles, r.n_tiles, r.k_tiles, row.format, row.format,
+  const auto plan = perf::plan_matmul({1, r.m_tiles, r.n_tiles, r.k_tiles}, row.format, row.format,
                                       row.format, false, arch);
   const int64_t in0_bytes = r.m_tiles * r.k_tiles * perf::tile_bytes(row.format, arch);
   r.dram_read_bytes = plan.dram_read_bytes - (row.in0_in_l1 ? in0_bytes * plan.passes_n : 0);

@@ -6,6 +6,7 @@
 
 #include "chip/arch.h"
 #include "perf/cost.h"
+#include "perf/kernel_table.h"
 
 using accel::engine::ProgramRecord;
 using namespace accel;
@@ -15,12 +16,11 @@ namespace {
 // What run_eltwise records for an op over `elements` values in `format`.
 ProgramRecord eltwise(const chip::Arch& arch, int64_t elements, int inputs,
                       const std::string& kernel = "eltwise_binary_add",
-                      const std::string& engine = "fpu", const std::string& format = "Float16_b") {
+                      const std::string& format = "Float16_b") {
   const int64_t area = arch.tile_rows * arch.tile_cols;
   ProgramRecord r;
   r.op = "add";
   r.compute = kernel;
-  r.compute_engine = engine;
   r.input_format = r.output_format = format;
   r.tiles = (elements + area - 1) / area;
   r.cores_used = std::min(r.tiles, arch.num_cores());
@@ -37,14 +37,13 @@ ProgramRecord matmul(const chip::Arch& arch, int64_t size, int fidelity = 4,
                      const std::string& format = "Float16_b", bool fp32_acc = false) {
   ProgramRecord r;
   r.op = "matmul";
-  r.compute = "bmm_large_block_zm";
-  r.compute_engine = "fpu";
+  r.compute = "matmul_block";
   r.input_format = r.output_format = format;
   r.math_fidelity = fidelity;
   r.fp32_dest_acc = fp32_acc;
   r.m_tiles = r.n_tiles = r.k_tiles = size / arch.tile_rows;
   r.flops = 2 * size * size * size;
-  const auto p = perf::plan_matmul(1, r.m_tiles, r.n_tiles, r.k_tiles, format, format, format,
+  const auto p = perf::plan_matmul({1, r.m_tiles, r.n_tiles, r.k_tiles}, format, format, format,
                                    fp32_acc, arch);
   r.dram_read_bytes = p.dram_read_bytes;
   r.dram_write_bytes = p.dram_write_bytes;
@@ -108,7 +107,7 @@ TEST(PerfModel, LargeMatmulIsComputeBoundLargeEltwiseIsDramBound) {
   const auto add = perf::estimate_cost(eltwise(n150(), 64 << 20, 2), n150());
   EXPECT_EQ(add.bound, "dram");
   EXPECT_GT(add.util_dram, 0.8);
-  const auto exp = perf::estimate_cost(eltwise(n150(), 64 << 20, 1, "sfpu_exp", "sfpu"), n150());
+  const auto exp = perf::estimate_cost(eltwise(n150(), 64 << 20, 1, "sfpu_exp"), n150());
   EXPECT_EQ(exp.bound, "dram");
 }
 
@@ -126,32 +125,31 @@ TEST(PerfModel, DoublingDramBandwidthSpeedsOnlyTheDramBoundOp) {
 }
 
 TEST(PerfModel, TranscendentalCostsMoreThanMultiplyAdd) {
-  const auto relu = perf::estimate_cost(eltwise(n150(), 1 << 16, 1, "sfpu_relu", "sfpu"), n150());
-  const auto exp = perf::estimate_cost(eltwise(n150(), 1 << 16, 1, "sfpu_exp", "sfpu"), n150());
+  const auto relu = perf::estimate_cost(eltwise(n150(), 1 << 16, 1, "sfpu_relu"), n150());
+  const auto exp = perf::estimate_cost(eltwise(n150(), 1 << 16, 1, "sfpu_exp"), n150());
   const auto add = perf::estimate_cost(eltwise(n150(), 1 << 16, 2), n150());
   EXPECT_GT(exp.math_cycles, relu.math_cycles);
   EXPECT_GT(exp.math_cycles, add.math_cycles);
-  EXPECT_GT(perf::sfpu_instructions_per_element("sfpu_exp"),
-            perf::sfpu_instructions_per_element("eltwise_ternary_lerp"));
-  EXPECT_LT(perf::sfpu_instructions_per_element("no_such_kernel"), 0);
+  EXPECT_GT(perf::kernel_desc("sfpu_exp").sfpu_instructions,
+            perf::kernel_desc("eltwise_ternary_lerp").sfpu_instructions);
 }
 
 TEST(PerfModel, Fp32AccumulationHalvesTilesInFlight) {
   // Half the Dst capacity: more math/pack handshakes for the same tiles.
-  auto r = eltwise(n150(), 1 << 20, 1, "sfpu_exp", "sfpu");
+  auto r = eltwise(n150(), 1 << 20, 1, "sfpu_exp");
   r.fp32_dest_acc = false;
   const double bf16_sync = perf::estimate_cost(r, n150()).sync_cycles;
   r.fp32_dest_acc = true;
   EXPECT_NEAR(perf::estimate_cost(r, n150()).sync_cycles, 2 * bf16_sync, 0.5 * n150().dst_sync_cycles);
   // And smaller matmul subblocks, so more unpacking per tile product.
-  const auto mm16 = perf::plan_matmul(1, 64, 64, 64, "Float16_b", "Float16_b", "Float16_b", false, n150());
-  const auto mm32 = perf::plan_matmul(1, 64, 64, 64, "Float16_b", "Float16_b", "Float16_b", true, n150());
+  const auto mm16 = perf::plan_matmul({1, 64, 64, 64}, "Float16_b", "Float16_b", "Float16_b", false, n150());
+  const auto mm32 = perf::plan_matmul({1, 64, 64, 64}, "Float16_b", "Float16_b", "Float16_b", true, n150());
   EXPECT_GT(mm16.sub_h * mm16.sub_w, mm32.sub_h * mm32.sub_w);
 }
 
 TEST(PerfModel, BfpOutputPaysFormatConversion) {
-  const auto bf16 = perf::estimate_cost(eltwise(n150(), 1 << 20, 1, "sfpu_relu", "sfpu"), n150());
-  auto rec = eltwise(n150(), 1 << 20, 1, "sfpu_relu", "sfpu", "Bfp8_b");
+  const auto bf16 = perf::estimate_cost(eltwise(n150(), 1 << 20, 1, "sfpu_relu"), n150());
+  auto rec = eltwise(n150(), 1 << 20, 1, "sfpu_relu", "Bfp8_b");
   const auto bfp8 = perf::estimate_cost(rec, n150());
   EXPECT_GT(bfp8.pack_cycles, bf16.pack_cycles * 0.5 + 64 * rec.max_tiles_per_core - 1);
 }
@@ -188,7 +186,6 @@ TEST(PerfModel, EnergyAndUtilisationAreConsistent) {
 
 TEST(PerfModel, EmptyProgramCostsTheLaunch) {
   ProgramRecord r;
-  r.compute_engine = "sfpu";
   const auto c = perf::estimate_cost(r, n150());
   EXPECT_EQ(c.bound, "launch");
   EXPECT_DOUBLE_EQ(c.time_s, n150().launch_overhead_us * 1e-6);

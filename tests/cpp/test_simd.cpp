@@ -59,7 +59,7 @@ TEST(SimdTileMath, UnaryMatchesDoubleReference) {
       portable.f64(ind, yd.data(), static_cast<int64_t>(x.size()), p);
       for (size_t k = 0; k < x.size(); ++k)
         ASSERT_NEAR(y[k], yd[k], 4e-6 * std::max(1.0, std::abs(yd[k])))
-            << portable.name << " [" << t.capability << "] at x=" << x[k];
+            << portable.desc->name << " [" << t.capability << "] at x=" << x[k];
     }
   }
 }
@@ -80,7 +80,7 @@ TEST(SimdTileMath, BinaryMatchesDoubleReference) {
       portable.f64(ind, yd.data(), static_cast<int64_t>(a.size()), p);
       for (size_t k = 0; k < a.size(); ++k)
         ASSERT_NEAR(y[k], yd[k], 2e-6 * std::max(1.0, std::abs(yd[k])))
-            << portable.name << " [" << t.capability << "] at " << a[k] << ", " << b[k];
+            << portable.desc->name << " [" << t.capability << "] at " << a[k] << ", " << b[k];
     }
   }
 }

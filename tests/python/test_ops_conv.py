@@ -17,7 +17,10 @@ def no_fallback():
 
 
 def tol(dtype):
-    return {torch.bfloat16: dict(rtol=2e-2, atol=5e-2), torch.float16: dict(rtol=2e-3, atol=2e-3)}.get(
+    # float16: PyTorch's own override for conv2d when the accumulation order
+    # differs from eager CPU (OpInfo nn.functional.conv2d, TestInductorOpInfo),
+    # so one-ulp rounding flips pass on any CPU.
+    return {torch.bfloat16: dict(rtol=2e-2, atol=5e-2), torch.float16: dict(rtol=1e-3, atol=5e-3)}.get(
         dtype, dict(rtol=1e-4, atol=1e-4))
 
 
@@ -107,7 +110,7 @@ def test_conv2d_records_program():
         F.conv2d(x, w, padding=1)
     recs = [r for r in prof.records if r["op"] == "aten::convolution"]
     assert len(recs) == 1
-    assert recs[0]["compute_engine"] == "fpu"
+    assert recs[0]["compute_engine"] == "matrix"
     assert recs[0]["flops"] == 2 * 2 * 8 * 8 * 6 * 4 * 3 * 3
 
 

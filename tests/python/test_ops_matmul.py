@@ -218,7 +218,7 @@ def test_program_records_report_settings():
         with torch_accel.profile() as prof:
             torch.mm(a, b)
     (r,) = [r for r in prof.records if r["op"] == "aten::mm"]
-    assert (r["math_fidelity"], r["fp32_dest_acc"], r["compute_engine"]) == (2, False, "fpu")
+    assert (r["math_fidelity"], r["fp32_dest_acc"], r["compute_engine"]) == (2, False, "matrix")
     assert r["flops"] == 2 * 64 * 96 * 40
     assert r["tiles"] == 2 * 2 and r["dram_read_bytes"] > 0
 
