@@ -1,8 +1,9 @@
-// include/torch_accel/torch_accel.h: the chip choice and the profiler for
-// LibTorch programs, on the same runtime, records and cost model the Python
-// package uses (torch_accel/_config.py, torch_accel/profiler.py).
+// include/torch_accel/torch_accel.h: the chip choice, the profiler and
+// estimate mode for LibTorch programs, on the same runtime, records and cost
+// model the Python package uses (torch_accel/_config.py, profiler.py, estimate.py).
 #include "torch_accel/torch_accel.h"
 
+#include <c10/core/AutogradState.h>
 #include <c10/util/Exception.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include "chip/arch.h"
 #include "chip/runtime.h"
 #include "engine/program.h"
+#include "glue/estimate.h"
 #include "glue/glue.h"
 #include "perf/cost.h"
 
@@ -159,6 +161,33 @@ Profile profile(const std::function<void()>& fn) {
     throw;
   }
   return stop_profiling();
+}
+
+Estimate estimate(const std::function<void()>& fn, const std::string& arch) {
+  Estimate out;
+  const accel::chip::Arch chip = chip_call([&] { return accel::chip::load_arch(arch); });
+  std::vector<accel::engine::ProgramRecord> records;
+  {
+    // The scope covers this thread only: backward() must not hand the accel
+    // nodes to autograd's device thread (as torch_accel/estimate.py does).
+    auto& autograd = c10::AutogradState::get_tls_state();
+    const bool multithreaded = autograd.get_multithreading_enabled();
+    autograd.set_multithreading_enabled(false);
+    struct Restore {
+      c10::AutogradState& state;
+      bool value;
+      ~Restore() { state.set_multithreading_enabled(value); }
+    } restore{autograd, multithreaded};
+    accel::glue::EstimateScope scope(chip);
+    fn();
+    records = scope.take_records();
+    out.host_fallbacks = scope.host_fallbacks();
+    out.peak_bytes = scope.peak_bytes();
+  }
+  out.arch = chip.name;
+  out.programs.reserve(records.size());
+  for (const auto& r : records) out.programs.push_back(priced(r, chip));
+  return out;
 }
 
 }  // namespace torch_accel

@@ -1,5 +1,6 @@
 // A two-layer MLP's forward and backward pass and a matmul + softmax on the
-// accel device, checked against the CPU, then the performance model's profile.
+// accel device, checked against the CPU, then the performance model's profile
+// and an estimate of a bigger batch on another chip.
 // Exits non-zero when accel and CPU disagree.
 #include <torch/torch.h>
 #include <torch_accel/torch_accel.h>
@@ -69,7 +70,16 @@ int main() {
   ok &= agree("softmax(a @ b)", accel_probs, torch::softmax(torch::matmul(a, b), -1));
 
   std::cout << "\nmodelled on " << torch_accel::arch_name() << ":\n" << profile.summary() << "\n";
-  if (profile.programs.empty() || !(profile.total_time_s() > 0)) {
+  // Estimate mode: the same step planned for a bigger chip and batch, nothing executed.
+  const torch_accel::Estimate planned = torch_accel::estimate(
+      [&] {
+        const Mlp virtual_mlp = cpu_mlp.to(accel);
+        virtual_mlp.loss(torch::empty({4096, 256}, accel), torch::zeros({4096}, torch::TensorOptions(accel).dtype(torch::kLong)))
+            .backward();
+      },
+      "blackhole_p150");
+  std::cout << "\nestimated, batch 4096 on " << planned.arch << ":\n" << planned.summary() << "\n";
+  if (profile.programs.empty() || !(profile.total_time_s() > 0) || !(planned.total_time_s() > 0)) {
     std::cerr << "the profile recorded no device programs\n";
     return 1;
   }

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -80,5 +81,18 @@ Profile stop_profiling();
 // Runs fn under the profiler: the modelled time of everything fn launches on
 // the device. The collection ends even when fn throws.
 Profile profile(const std::function<void()>& fn);
+
+// Estimate mode: runs fn with every accel op planning and recording the
+// program it would run on `arch` (a preset name or JSON file), without
+// executing it -- the same planners, records and cost model as an eager
+// profile. Tensors fn creates on accel take no memory and read as zeros; ops
+// that would fall back to the CPU are counted in host_fallbacks, not priced.
+// Applies to the calling thread, where autograd then runs fn's backward passes.
+struct Estimate : Profile {
+  std::string arch;
+  std::map<std::string, int64_t> host_fallbacks;  // op name -> calls
+  uint64_t peak_bytes = 0;  // most bytes of accel tensors fn held at once
+};
+Estimate estimate(const std::function<void()>& fn, const std::string& arch);
 
 }  // namespace torch_accel

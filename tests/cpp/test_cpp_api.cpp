@@ -101,4 +101,63 @@ TEST(CppApi, StartAndStopMustPair) {
   EXPECT_TRUE(torch_accel::stop_profiling().programs.empty());
 }
 
+TEST(CppApi, EstimateMatchesEagerProgramForProgram) {
+  torch_accel::configure("wormhole_n150");
+  const at::Tensor a = at::randn({256, 384}).to(kAccel);
+  const at::Tensor b = at::randn({384, 128}).to(kAccel);
+  const auto eager = torch_accel::profile([&] { at::mm(a, b).softmax(-1); });
+  const auto planned = torch_accel::estimate(
+      [&] {
+        const at::Tensor x = at::empty({256, 384}, kAccel);
+        const at::Tensor y = at::empty({384, 128}, kAccel);
+        at::mm(x, y).softmax(-1);
+      },
+      "wormhole_n150");
+  EXPECT_EQ(planned.arch, "wormhole_n150");
+  ASSERT_EQ(planned.programs.size(), eager.programs.size());
+  for (size_t i = 0; i < eager.programs.size(); ++i) {
+    EXPECT_EQ(planned.programs[i].op, eager.programs[i].op);
+    EXPECT_EQ(planned.programs[i].flops, eager.programs[i].flops);
+    EXPECT_EQ(planned.programs[i].dram_bytes, eager.programs[i].dram_bytes);
+    EXPECT_DOUBLE_EQ(planned.programs[i].time_s, eager.programs[i].time_s);
+  }
+  // x and y are alive together.
+  EXPECT_GE(planned.peak_bytes, uint64_t{(256 * 384 + 384 * 128) * 4});
+}
+
+TEST(CppApi, EstimatePricesAnotherChipWithoutItsMemory) {
+  // 3 x 2 GiB of bf16 operands: more than this process could hold, priced anyway.
+  const auto big = [] {
+    const auto bf16 = at::TensorOptions().device(kAccel).dtype(at::kBFloat16);
+    at::mm(at::empty({32768, 32768}, bf16), at::empty({32768, 32768}, bf16));
+  };
+  const auto wormhole = torch_accel::estimate(big, "wormhole_n150");
+  const auto blackhole = torch_accel::estimate(big, "blackhole_p150");
+  ASSERT_EQ(wormhole.programs.size(), 1u);
+  EXPECT_EQ(wormhole.programs[0].flops, int64_t{2} * 32768 * 32768 * 32768);
+  EXPECT_GT(wormhole.total_time_s(), blackhole.total_time_s());
+}
+
+TEST(CppApi, EstimateCoversTheBackwardPass) {
+  const auto step = [](bool backward) {
+    return [backward] {
+      const auto options = at::TensorOptions().device(kAccel);
+      const at::Tensor w = at::empty({512, 512}, options).requires_grad_();
+      const at::Tensor loss = at::mm(at::empty({128, 512}, options), w).sum();
+      if (backward) loss.backward();
+    };
+  };
+  const auto forward = torch_accel::estimate(step(false), "wormhole_n150");
+  const auto training = torch_accel::estimate(step(true), "wormhole_n150");
+  int64_t backward_mm = 0;
+  for (size_t i = forward.programs.size(); i < training.programs.size(); ++i)
+    backward_mm += training.programs[i].op == "aten::mm";
+  EXPECT_EQ(backward_mm, 1);  // grad of w only: the input needs none
+  EXPECT_GT(training.total_time_s(), forward.total_time_s());
+}
+
+TEST(CppApi, EstimateRejectsUnknownArch) {
+  EXPECT_THROW(torch_accel::estimate([] {}, "no_such_chip"), c10::ValueError);
+}
+
 }  // namespace
