@@ -1,5 +1,4 @@
 PYTHON ?= python3
-export TORCH_ACCEL_BUILD_TESTS := 1
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
 
 .PHONY: demo test setup build test-cpp test-python clean
@@ -7,6 +6,9 @@ export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
 demo: build
 	$(PYTHON) -m torch_accel demo
 
+# The GoogleTest suites and examples/cpp are built for `make test` only (a
+# build directory that has them keeps them up to date).
+test: export TORCH_ACCEL_BUILD_TESTS := 1
 test: build
 	$(MAKE) --no-print-directory test-cpp test-python
 
@@ -24,4 +26,4 @@ test-python:
 	$(PYTHON) -m pytest tests/python -q -p no:cacheprovider
 
 clean:
-	rm -rf build *.egg-info torch_accel/_C*.so
+	rm -rf build *.egg-info torch_accel/_C*.so torch_accel/lib torch_accel/include torch_accel/share

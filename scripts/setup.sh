@@ -21,9 +21,11 @@ fi
 
 # An installed torch >= 2.11 is used as it is; otherwise the pinned CPU wheel.
 # Never an unpinned torch: that pulls several GB of CUDA packages.
+# Read from the package metadata: importing torch would cost seconds on every `make`.
 if ! "$PYTHON" - <<'PY' 2>/dev/null
-import sys, torch
-major, minor = (int(x) for x in torch.__version__.split("+")[0].split(".")[:2])
+import sys
+from importlib.metadata import version
+major, minor = (int(x) for x in version("torch").split("+")[0].split(".")[:2])
 sys.exit(0 if (major, minor) >= (2, 11) else 1)
 PY
 then

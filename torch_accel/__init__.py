@@ -8,6 +8,8 @@ def _autoload():
     torch autoload this very module while it is still half-imported."""
 
 
+import os as _os  # noqa: E402
+
 import torch  # noqa: E402
 
 from ._cpu_check import require_avx2
@@ -23,15 +25,19 @@ from .compute import compute_config, set_compute_config, get_compute_config, Com
 __all__ = ["configure", "presets", "arch_info", "fallback_stats", "reset_fallback_stats",
            "set_fallback_policy", "profile", "estimate"]
 __version__ = "0.1.0"
+# For LibTorch programs: CMAKE_PREFIX_PATH under which find_package(TorchAccel) succeeds.
+cmake_prefix_path = _os.path.join(_os.path.dirname(__file__), "share", "cmake")
 
 
 def _register():
     name = torch._C._get_privateuse1_backend_name()
-    if name == "privateuseone":
-        torch.utils.rename_privateuse1_backend("accel")
-    elif name != "accel":
+    if name not in ("privateuseone", "accel"):
         raise RuntimeError(f"torch_accel needs the PrivateUse1 device, but backend {name!r} "
                            "already claimed it in this process")
+    # libtorch_accel.so names the device in C++ as it loads; renaming to the
+    # same name is allowed and names it for torch's Python side too.
+    if torch.utils.backend_registration._privateuse1_backend_name != "accel":
+        torch.utils.rename_privateuse1_backend("accel")
     if not hasattr(torch, "accel"):
         from . import device
         torch._register_device_module("accel", device)

@@ -1,6 +1,7 @@
 #include <ATen/detail/PrivateUse1HooksInterface.h>
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/DeviceGuard.h>
+#include <c10/core/DeviceType.h>
 #include <c10/core/StorageImpl.h>
 
 #include <cstring>
@@ -60,6 +61,10 @@ struct AccelHooks final : at::PrivateUse1HooksInterface {
 };
 
 const bool g_registered = [] {
+  // Named here, not only from Python, so LibTorch programs can say torch::Device("accel").
+  // Never throws during loading: if another backend holds the name, import
+  // torch_accel reports it (torch_accel/__init__.py).
+  if (!c10::is_privateuse1_backend_registered()) c10::register_privateuse1_backend("accel");
   static AccelHooks hooks;
   at::RegisterPrivateUse1HooksInterface(&hooks);
   return true;
