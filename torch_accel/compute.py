@@ -4,8 +4,8 @@ mantissas: LoFi, HiFi2, HiFi3, HiFi4) and whether the destination registers
 accumulate in fp32 (else in bf16, rounded after every 32-deep K tile).
 
     torch_accel.set_compute_config(math_fidelity="HiFi2")     # process-wide
-    with torch_accel.compute_config(math_fidelity="LoFi"):    # this thread only
-        y = x @ w
+    with torch_accel.compute_config(math_fidelity="LoFi"):    # this thread only,
+        y = x @ w                                              # and the backward() it runs
 
 The defaults (HiFi4, fp32 accumulation) give float32 results that match CPU.
 Matmul-class programs record the settings they ran with (torch_accel.profile).

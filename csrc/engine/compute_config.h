@@ -2,6 +2,7 @@
 // destination registers accumulate in fp32. Set globally or per scope.
 #pragma once
 
+#include <memory>
 #include <stdexcept>
 
 namespace accel::engine {
@@ -20,7 +21,9 @@ ComputeConfig current_compute_config();
 void set_global_compute_config(const ComputeConfig& cfg);
 ComputeConfig global_compute_config();
 
-// Overrides the setting on this thread until destroyed; nests.
+// Overrides the setting on this thread until destroyed; nests. The setting
+// also reaches the work this thread hands to autograd's device threads
+// (backward), as autocast's does.
 class ComputeConfigScope {
  public:
   explicit ComputeConfigScope(const ComputeConfig& cfg);
@@ -31,6 +34,7 @@ class ComputeConfigScope {
  private:
   bool had_previous_;
   ComputeConfig previous_;
+  std::shared_ptr<void> propagated_;  // the guard that carries it to other threads
 };
 
 }  // namespace accel::engine

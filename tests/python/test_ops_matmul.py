@@ -287,3 +287,19 @@ def test_linear_act_errors_and_meta():
         torch.ops.accel.linear_act(x, acc(rnd(5, 7))[0], None, "none")
     meta = torch.ops.accel.linear_act(torch.empty(2, 3, 8, device="meta"), torch.empty(5, 8, device="meta"), None, "relu")
     assert meta.shape == (2, 3, 5)
+
+
+def test_scoped_compute_config_reaches_backward():
+    """backward() runs on autograd's device thread; a compute_config around it
+    still sets the fidelity of the backward products, as autocast's state does."""
+    x = torch.randn(64, 64, device="accel", requires_grad=True)
+    w = torch.randn(64, 64, device="accel", requires_grad=True)
+    with torch_accel.compute_config(math_fidelity="LoFi", fp32_dest_acc=False):
+        with torch_accel.profile() as prof:
+            (x @ w).sum().backward()
+    products = [r for r in prof.records if r["m_tiles"] > 0]
+    assert len(products) == 3  # the forward mm and the two gradient mms
+    assert all(r["math_fidelity"] == 1 and not r["fp32_dest_acc"] for r in products)
+    with torch_accel.profile() as prof:
+        (x @ w).sum().backward()
+    assert all(r["math_fidelity"] == 4 for r in prof.records if r["m_tiles"] > 0)
