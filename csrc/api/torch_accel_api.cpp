@@ -73,29 +73,19 @@ int device_count() {
   return chip_call([] { return Runtime::get().device_count(); });
 }
 
-double Profile::total_time_s() const {
-  double total = 0;
-  for (const auto& p : programs) total += p.time_s;
+namespace {
+template <class T>
+T sum_over(const std::vector<ProgramProfile>& programs, T ProgramProfile::*field) {
+  T total = 0;
+  for (const auto& p : programs) total += p.*field;
   return total;
 }
+}  // namespace
 
-double Profile::total_energy_j() const {
-  double total = 0;
-  for (const auto& p : programs) total += p.energy_j;
-  return total;
-}
-
-int64_t Profile::total_flops() const {
-  int64_t total = 0;
-  for (const auto& p : programs) total += p.flops;
-  return total;
-}
-
-int64_t Profile::total_dram_bytes() const {
-  int64_t total = 0;
-  for (const auto& p : programs) total += p.dram_bytes;
-  return total;
-}
+double Profile::total_time_s() const { return sum_over(programs, &ProgramProfile::time_s); }
+double Profile::total_energy_j() const { return sum_over(programs, &ProgramProfile::energy_j); }
+int64_t Profile::total_flops() const { return sum_over(programs, &ProgramProfile::flops); }
+int64_t Profile::total_dram_bytes() const { return sum_over(programs, &ProgramProfile::dram_bytes); }
 
 std::vector<OpSummary> Profile::by_op() const {
   std::map<std::string, OpSummary> rows;

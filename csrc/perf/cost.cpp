@@ -73,25 +73,26 @@ CoreWork matmul_work(const ProgramRecord& r, const Formats& f, const chip::Arch&
   const double subblocks = std::ceil(double(p.block_m) / p.sub_h) *
                            std::ceil(double(p.block_n) / p.sub_w);
 
+  // Output tiles of the busiest core and of the whole product.
+  const double core_tiles = double(p.core_m) * p.core_n;
+  const double all_tiles = double(std::max<int64_t>(1, r.batch)) * r.m_tiles * r.n_tiles;
   w.cores = p.cores_used;
-  w.math = double(p.core_m) * p.core_n * k * cpt;
-  w.total_math = double(std::max<int64_t>(1, r.batch)) * r.m_tiles * r.n_tiles * k * cpt;
+  w.math = core_tiles * k * cpt;
+  w.total_math = all_tiles * k * cpt;
   // A vector-engine stage on every element of the product (attention's
   // softmax) shares the math thread with the matrix engine, so it adds.
   if (r.sfpu_function) {
-    const double area = double(a.tile_rows) * a.tile_cols;
-    const double instr = r.sfpu_function.desc()->sfpu_instructions;
-    w.math += double(p.core_m) * p.core_n * area * instr / a.sfpu_lanes;
-    w.total_math += double(std::max<int64_t>(1, r.batch)) * r.m_tiles * r.n_tiles * area *
-                    instr / a.sfpu_lanes;
-    w.sfpu_lane_ops = double(std::max<int64_t>(1, r.batch)) * r.m_tiles * r.n_tiles * area * instr;
+    const double lane_ops_per_tile = double(a.tile_rows) * a.tile_cols *
+                                     r.sfpu_function.desc()->sfpu_instructions;
+    w.math += core_tiles * lane_ops_per_tile / a.sfpu_lanes;
+    w.total_math += all_tiles * lane_ops_per_tile / a.sfpu_lanes;
+    w.sfpu_lane_ops = all_tiles * lane_ops_per_tile;
   }
   // Per K tile of each subblock the unpackers load sub_h in0 and sub_w in1 tiles.
   const double unpack_bytes = passes * subblocks * k * (p.sub_h * ta + p.sub_w * tb);
   w.unpack = unpack_bytes / a.unpack_bytes_per_cycle;
-  const double out_tiles = double(p.core_m) * p.core_n;
-  w.pack = out_tiles * to / double(a.pack_bytes_per_cycle) +
-           (is_block_float(f.out) ? out_tiles * a.bfp_convert_cycles_per_tile : 0);
+  w.pack = core_tiles * to / double(a.pack_bytes_per_cycle) +
+           (is_block_float(f.out) ? core_tiles * a.bfp_convert_cycles_per_tile : 0);
   w.sync = passes * subblocks * a.dst_sync_cycles;
 
   // Every receiver must free its buffer before a multicast step is sent, so
@@ -107,10 +108,10 @@ CoreWork matmul_work(const ProgramRecord& r, const Formats& f, const chip::Arch&
   w.dram_write = r.dram_write_bytes > 0 ? r.dram_write_bytes : p.dram_write_bytes;
   w.core_in_bytes = std::max(0.0, double(p.core_noc_in_bytes) +
                                       double(w.dram_read - p.dram_read_bytes) / w.cores);
-  w.core_out_bytes = out_tiles * to;
+  w.core_out_bytes = core_tiles * to;
   w.byte_hops = (w.dram_read + w.dram_write) * p.dram_hops +
                 double(p.multicast_bytes) * p.multicast_span;
-  w.l1_bytes = double(w.cores) * (unpack_bytes + out_tiles * to) +
+  w.l1_bytes = double(w.cores) * (unpack_bytes + core_tiles * to) +
                double(p.multicast_bytes) * p.multicast_span + w.dram_read + 2.0 * w.dram_write;
   return w;
 }

@@ -32,6 +32,14 @@ int64_t l1_need(const TileBytes& t, int64_t bm, int64_t bn, int64_t bk, bool fp3
   return 2 * bk * (bm * t.in0 + bn * t.in1) + bm * bn * t.out + (fp32_dest_acc ? bm * bn * t.acc : 0);
 }
 
+// Dst is split in halves so math fills one while pack drains the other; the
+// subblock is as much of the L1 block as half of Dst holds.
+void fit_subblock(MatmulPlan& p, bool fp32_dest_acc, const chip::Arch& arch) {
+  const int64_t dst_half = std::max<int64_t>(1, arch.dst_tiles(fp32_dest_acc) / 2);
+  p.sub_w = std::min(p.block_n, dst_half);
+  p.sub_h = std::min(p.block_m, std::max<int64_t>(1, dst_half / p.sub_w));
+}
+
 // The per-core output (core_m x core_n) in blocks that fit L1 beside the
 // input buffers, then the Dst subblock and the passes.
 void fit_blocks(MatmulPlan& p, const TileBytes& t, bool fp32_dest_acc, const chip::Arch& arch,
@@ -43,10 +51,7 @@ void fit_blocks(MatmulPlan& p, const TileBytes& t, bool fp32_dest_acc, const chi
     if (p.block_m >= p.block_n) --p.block_m;
     else --p.block_n;
   }
-  // Dst is split in halves so math fills one while pack drains the other.
-  const int64_t dst_half = std::max<int64_t>(1, arch.dst_tiles(fp32_dest_acc) / 2);
-  p.sub_w = std::min(p.block_n, dst_half);
-  p.sub_h = std::min(p.block_m, std::max<int64_t>(1, dst_half / p.sub_w));
+  fit_subblock(p, fp32_dest_acc, arch);
   p.passes_m = ceil_div(p.core_m, p.block_m);
   p.passes_n = ceil_div(p.core_n, p.block_n);
   p.l1_bytes = l1_need(t, p.block_m, p.block_n, p.block_k, fp32_dest_acc);
@@ -72,6 +77,28 @@ MatmulProgram choose(const MatmulShape& s, const chip::Arch& arch) {
   return m > n ? MatmulProgram::Mcast1DIn1 : MatmulProgram::Mcast1DIn0;
 }
 
+// In0 is read from DRAM once per pass over N blocks, in1 once per pass over
+// M blocks.
+struct OperandReads {
+  int64_t in0, in1;
+};
+OperandReads operand_reads(const MatmulPlan& p, int64_t m, const MatmulShape& s, const TileBytes& t) {
+  return {m * s.k_tiles * t.in0 * p.passes_n, s.k_tiles * s.n_tiles * t.in1 * p.passes_m};
+}
+
+// Every core reads its own slice of one operand; a sender reads the other and
+// multicasts it, block_k tiles per step, to `span` hops of cores.
+void multicast_one_operand(MatmulPlan& p, int64_t m, const MatmulShape& s, const TileBytes& t,
+                           bool mcast_in0, int64_t span) {
+  const OperandReads reads = operand_reads(p, m, s, t);
+  p.dram_read_bytes = reads.in0 + reads.in1;
+  p.multicast_bytes = mcast_in0 ? reads.in0 : reads.in1;
+  p.multicast_span = span;
+  p.multicast_steps = p.passes_m * p.passes_n * ceil_div(s.k_tiles, p.block_k);
+  p.multicast_step_bytes = p.block_k * (mcast_in0 ? p.block_m * t.in0 : p.block_n * t.in1);
+  p.core_noc_in_bytes = p.multicast_bytes + (mcast_in0 ? reads.in1 : reads.in0) / p.cores_used;
+}
+
 // in0 blocks go along the grid's rows, in1 blocks down its columns; the
 // first column and the first row of cores read them and multicast them.
 void plan_2d(MatmulPlan& p, int64_t m, const MatmulShape& s, const TileBytes& t, bool acc,
@@ -82,9 +109,8 @@ void plan_2d(MatmulPlan& p, int64_t m, const MatmulShape& s, const TileBytes& t,
   p.cols_used = ceil_div(s.n_tiles, p.core_n);
   p.cores_used = p.rows_used * p.cols_used;
   fit_blocks(p, t, acc, arch, arch.matmul_block_tiles);
-  const int64_t in0_reads = m * s.k_tiles * t.in0 * p.passes_n;
-  const int64_t in1_reads = s.k_tiles * s.n_tiles * t.in1 * p.passes_m;
-  p.dram_read_bytes = in0_reads + in1_reads;
+  const OperandReads reads = operand_reads(p, m, s, t);
+  p.dram_read_bytes = reads.in0 + reads.in1;
   p.multicast_bytes = p.dram_read_bytes;
   p.multicast_span = std::max(p.rows_used, p.cols_used) - 1;
   p.multicast_steps = p.passes_m * p.passes_n * ceil_div(s.k_tiles, p.block_k);
@@ -106,14 +132,7 @@ void plan_1d(MatmulPlan& p, int64_t m, const MatmulShape& s, const TileBytes& t,
   // As tt-metal's 1D configs: the core's whole output if L1 holds it, so the
   // operand it reads alone is read once.
   fit_blocks(p, t, acc, arch, std::max(p.core_m, p.core_n));
-  const int64_t in0_reads = m * s.k_tiles * t.in0 * p.passes_n;
-  const int64_t in1_reads = s.k_tiles * s.n_tiles * t.in1 * p.passes_m;
-  p.dram_read_bytes = in0_reads + in1_reads;
-  p.multicast_bytes = mcast_in0 ? in0_reads : in1_reads;
-  p.multicast_span = p.rows_used + p.cols_used - 2;
-  p.multicast_steps = p.passes_m * p.passes_n * ceil_div(s.k_tiles, p.block_k);
-  p.multicast_step_bytes = p.block_k * (mcast_in0 ? p.block_m * t.in0 : p.block_n * t.in1);
-  p.core_noc_in_bytes = p.multicast_bytes + (mcast_in0 ? in1_reads : in0_reads) / p.cores_used;
+  multicast_one_operand(p, m, s, t, mcast_in0, p.rows_used + p.cols_used - 2);
   p.dram_hops = mean_hops(arch);
 }
 
@@ -131,14 +150,7 @@ void plan_dram_sharded(MatmulPlan& p, int64_t m, const MatmulShape& s, const Til
   // deep steps, so the activations are multicast a few times only.
   p.block_k = std::min(s.k_tiles, kShardedBlockK);
   fit_blocks(p, t, acc, arch, std::max(p.core_m, p.core_n));
-  const int64_t in0_reads = m * s.k_tiles * t.in0 * p.passes_n;
-  const int64_t in1_reads = s.k_tiles * s.n_tiles * t.in1 * p.passes_m;
-  p.dram_read_bytes = in0_reads + in1_reads;
-  p.multicast_bytes = in0_reads;
-  p.multicast_span = arch.grid_rows + arch.grid_cols - 2;
-  p.multicast_steps = p.passes_m * p.passes_n * ceil_div(s.k_tiles, p.block_k);
-  p.multicast_step_bytes = p.block_k * p.block_m * t.in0;
-  p.core_noc_in_bytes = in0_reads + in1_reads / p.cores_used;
+  multicast_one_operand(p, m, s, t, /*mcast_in0=*/true, arch.grid_rows + arch.grid_cols - 2);
   p.dram_hops = 1;
 }
 
@@ -165,9 +177,7 @@ void plan_batched(MatmulPlan& p, const MatmulShape& s, const TileBytes& t, bool 
   p.core_n = bn * core_blocks;
   p.block_m = bm;
   p.block_n = bn;
-  const int64_t dst_half = std::max<int64_t>(1, arch.dst_tiles(acc) / 2);
-  p.sub_w = std::min(bn, dst_half);
-  p.sub_h = std::min(bm, std::max<int64_t>(1, dst_half / p.sub_w));
+  fit_subblock(p, acc, arch);
   p.passes_m = 1;
   p.passes_n = core_blocks;
   p.l1_bytes = l1_need(t, bm, bn, p.block_k, acc);
@@ -179,26 +189,27 @@ void plan_batched(MatmulPlan& p, const MatmulShape& s, const TileBytes& t, bool 
 
 }  // namespace
 
+namespace {
+struct ProgramNames {
+  const char* program;
+  const char* reader;
+};
+// In MatmulProgram's order.
+constexpr ProgramNames kNames[] = {
+    {"matmul_2d_mcast", "reader_matmul_2d_mcast"},
+    {"matmul_1d_mcast_in0", "reader_matmul_1d_mcast_in0"},
+    {"matmul_1d_mcast_in1", "reader_matmul_1d_mcast_in1"},
+    {"matmul_dram_sharded", "reader_matmul_dram_sharded"},
+    {"matmul_batched_reuse", "reader_matmul_batched"},
+};
+}  // namespace
+
 const char* matmul_program_name(MatmulProgram program) {
-  switch (program) {
-    case MatmulProgram::Mcast2D: return "matmul_2d_mcast";
-    case MatmulProgram::Mcast1DIn0: return "matmul_1d_mcast_in0";
-    case MatmulProgram::Mcast1DIn1: return "matmul_1d_mcast_in1";
-    case MatmulProgram::DramSharded: return "matmul_dram_sharded";
-    case MatmulProgram::BatchedReuse: return "matmul_batched_reuse";
-  }
-  return "matmul";
+  return kNames[static_cast<int>(program)].program;
 }
 
 const char* matmul_reader_name(MatmulProgram program) {
-  switch (program) {
-    case MatmulProgram::Mcast2D: return "reader_matmul_2d_mcast";
-    case MatmulProgram::Mcast1DIn0: return "reader_matmul_1d_mcast_in0";
-    case MatmulProgram::Mcast1DIn1: return "reader_matmul_1d_mcast_in1";
-    case MatmulProgram::DramSharded: return "reader_matmul_dram_sharded";
-    case MatmulProgram::BatchedReuse: return "reader_matmul_batched";
-  }
-  return "reader_matmul";
+  return kNames[static_cast<int>(program)].reader;
 }
 
 MatmulPlan plan_matmul(const MatmulShape& s, const std::string& in0_format,

@@ -37,7 +37,7 @@ int device_count();
 struct ProgramProfile {
   std::string op;              // the aten op, e.g. "aten::mm"
   std::string compute_kernel;  // e.g. "matmul_tiles"
-  std::string compute_engine;  // "fpu" or "sfpu"
+  std::string compute_engine;  // "fpu", "sfpu", "matrix" or "noc" (perf/kernel_table.h)
   std::string math_fidelity;
   std::string bound;  // the resource that sets the time: "compute", "dram", "noc", ...
   int device = 0;
