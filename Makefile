@@ -1,7 +1,7 @@
 PYTHON ?= python3
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
 
-.PHONY: demo test setup build test-cpp test-python clean
+.PHONY: demo test setup build test-cpp test-python test-conformance conformance fuzz sanitize clean
 
 demo: build
 	$(PYTHON) -m torch_accel demo
@@ -10,7 +10,7 @@ demo: build
 # build directory that has them keeps them up to date).
 test: export TORCH_ACCEL_BUILD_TESTS := 1
 test: build
-	$(MAKE) --no-print-directory test-cpp test-python
+	$(MAKE) --no-print-directory test-cpp test-python test-conformance
 
 setup:
 	@PYTHON=$(PYTHON) scripts/setup.sh
@@ -24,6 +24,16 @@ test-cpp:
 
 test-python:
 	$(PYTHON) -m pytest tests/python -q -p no:cacheprovider
+
+# A representative shard of PyTorch's OpInfo suite (every 6th op of op_db), on
+# both cores.
+test-conformance:
+	$(PYTHON) -m pytest tests/conformance -q -p no:cacheprovider -n 2
+
+# The whole OpInfo suite in worker processes; writes docs/CONFORMANCE.md and
+# fails on a regression against tests/conformance/expectations.json.
+conformance: build
+	$(PYTHON) -m torch_accel.conformance
 
 clean:
 	rm -rf build *.egg-info torch_accel/_C*.so torch_accel/lib torch_accel/include torch_accel/share

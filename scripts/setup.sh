@@ -37,11 +37,23 @@ missing=$("$PYTHON" - <<'PY'
 import importlib.util
 wanted = {"pytest": "pytest", "numpy": "numpy", "yaml": "pyyaml", "setuptools": "setuptools",
           "wheel": "wheel", "hypothesis": "hypothesis", "tqdm": "tqdm", "matplotlib": "matplotlib",
-          "sklearn": "scikit-learn"}
+          "sklearn": "scikit-learn", "expecttest": "expecttest", "xdist": "pytest-xdist"}
 print(" ".join(pkg for mod, pkg in wanted.items() if importlib.util.find_spec(mod) is None))
 PY
 )
 if [ -n "$missing" ]; then
   echo "setup: installing Python packages: $missing"
   "$PYTHON" -m pip install -q $missing
+fi
+
+# Real model code for the conformance tests, pinned so a new release cannot change
+# what they run. transformers does not depend on torch, so this never pulls one.
+if ! "$PYTHON" - <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import version
+sys.exit(0 if version("transformers") == "5.24.0" else 1)
+PY
+then
+  echo "setup: installing transformers==5.24.0"
+  "$PYTHON" -m pip install -q transformers==5.24.0
 fi
