@@ -15,6 +15,9 @@ import torch_accel
 from . import pytorch_rules as rules
 
 DEVICE = "accel"
+# Dtypes whose results are judged against a float64 reference when they differ from
+# the CPU's (see OpChecker._as_accurate_as_cpu).
+_REDUCED = (torch.bfloat16, torch.float16)
 # Ops that return the indices of tied values: any tie order is allowed unless the
 # call asks for a stable sort (PyTorch's sort tests check indices by gathering).
 _TIE_ORDER_FREE = {"sort", "argsort", "topk", "msort", "kthvalue", "mode", "median",
@@ -52,9 +55,28 @@ def _one_line(error):
 
 
 def _to_cpu(value):
+    """The CPU twin of a sample argument: same strides (a non-contiguous sample stays
+    non-contiguous), and a factory's device="accel" becomes the CPU."""
     if isinstance(value, torch.Tensor):
-        return value.detach().to("cpu").requires_grad_(value.requires_grad)
+        if value.layout != torch.strided:
+            return value.detach().to("cpu").requires_grad_(value.requires_grad)
+        twin = torch.empty_strided(value.size(), value.stride(), dtype=value.dtype, device="cpu")
+        if torch._debug_has_internal_overlap(twin) == 1:  # expanded: a copy can't keep it
+            return value.detach().to("cpu").requires_grad_(value.requires_grad)
+        with torch.no_grad():
+            twin.copy_(value.detach())
+        return twin.requires_grad_(value.requires_grad)
+    if isinstance(value, torch.device) and value.type == DEVICE:
+        return torch.device("cpu")
+    if isinstance(value, str) and value.split(":")[0] == DEVICE:
+        return "cpu"
     return value
+
+
+def _cpu_sample(sample):
+    twin = sample.transform(_to_cpu)
+    twin.kwargs = {k: _to_cpu(v) for k, v in twin.kwargs.items()}
+    return twin
 
 
 def _host(value):
@@ -125,6 +147,10 @@ class OpChecker:
                 a = _host(a)
                 if self._tie_order_free(sample, e, index, expected_leaves):
                     continue
+            if not isinstance(e, (torch.Tensor, int, float, complex, bool)) or e is None:
+                if a != e:  # None, NotImplemented, dtypes, devices, strings
+                    raise Mismatch(f"{what}: output {index}: accel gave {a!r}, CPU {e!r}")
+                continue
             try:
                 torch.testing.assert_close(a, _host(e), atol=self.atol, rtol=self.rtol,
                                            equal_nan=True, check_device=False)
@@ -173,7 +199,7 @@ class OpChecker:
 
     # --- the checks ---------------------------------------------------------
     def forward(self, sample, what):
-        cpu_sample = sample.transform(_to_cpu)
+        cpu_sample = _cpu_sample(sample)
         pair = self._run_pair(what, lambda: self.op(sample.input, *sample.args, **sample.kwargs),
                               lambda: self.op(cpu_sample.input, *cpu_sample.args,
                                               **cpu_sample.kwargs))
@@ -181,10 +207,48 @@ class OpChecker:
             actual, expected = pair
             actual = sample.output_process_fn_grad(actual)
             expected = cpu_sample.output_process_fn_grad(expected)
-            self._compare(what, actual, expected, sample)
+            self._compare_result(what, actual, expected, sample, cpu_sample)
             if self.name in _TIE_ORDER_FREE:
                 self._check_indices(what, sample, actual, expected)
         return pair
+
+    def _compare_result(self, what, actual, expected, sample, cpu_sample):
+        try:
+            self._compare(what, actual, expected, sample)
+        except Mismatch as error:
+            if not (error.values_only and self.dtype in _REDUCED
+                    and self._as_accurate_as_cpu(cpu_sample, actual, expected)):
+                raise
+
+    def _as_accurate_as_cpu(self, cpu_sample, actual, expected):
+        """Reduced precision, judged as PyTorch's reference tests judge it: against the
+        op computed in float64 from the same inputs, accel may not be less accurate
+        than the CPU by more than one rounding of the dtype at the result's scale."""
+        def widen(t):
+            return t.detach().double() if isinstance(t, torch.Tensor) and t.dtype == self.dtype else t
+        try:
+            wide = cpu_sample.transform(widen)
+            reference = cpu_sample.output_process_fn_grad(
+                self.op(wide.input, *wide.args, **wide.kwargs))
+        except Exception:  # no float64 kernel: the plain comparison stands
+            return False
+        eps = torch.finfo(self.dtype).eps
+        for a, e, r in zip(*(pytree.tree_leaves(x) for x in (actual, expected, reference))):
+            if not (isinstance(a, torch.Tensor) and a.is_floating_point()):
+                continue
+            a, e, r = _host(a).double(), _host(e).double(), _host(r).double()
+            finite = torch.isfinite(r)
+            if not torch.equal(torch.isnan(a), torch.isnan(r)) and not torch.equal(
+                    torch.isnan(a), torch.isnan(e)):
+                return False
+            if not finite.any():
+                continue
+            accel_error = (a - r)[finite].abs().nan_to_num(float("inf")).max()
+            cpu_error = (e - r)[finite].abs().nan_to_num(float("inf")).max()
+            scale = r[finite].abs().max()
+            if accel_error > cpu_error + eps * scale:
+                return False
+        return True
 
     def out_variant(self, sample, result, what):
         """`result`: the accel result of the functional call, whose shapes, dtypes and
@@ -194,27 +258,29 @@ class OpChecker:
             return
         out = pytree.tree_map(torch.empty_like, result)
         cpu_out = pytree.tree_map(lambda t: torch.empty_like(_host(t)), result)
-        cpu_sample = sample.transform(_to_cpu)
+        cpu_sample = _cpu_sample(sample)
         pair = self._run_pair(
             what,
             lambda: self.op(sample.input, *sample.args, **sample.kwargs, out=out),
             lambda: self.op(cpu_sample.input, *cpu_sample.args, **cpu_sample.kwargs, out=cpu_out))
         if pair is not None:
-            self._compare(what, out, cpu_out, sample)
+            self._compare_result(what, out, cpu_out, sample, cpu_sample)
 
     def inplace_variant(self, sample, what):
-        if not isinstance(sample.input, torch.Tensor):
+        # As PyTorch's in-place tests: a sample whose input the other operands would
+        # broadcast cannot be updated in place.
+        if not isinstance(sample.input, torch.Tensor) or sample.broadcasts_input:
             return
-        cpu_sample = sample.transform(_to_cpu)
+        cpu_sample = _cpu_sample(sample)
         target, cpu_target = sample.input.clone(), cpu_sample.input.clone()
         inplace = self.op.inplace_variant
         pair = self._run_pair(what, lambda: inplace(target, *sample.args, **sample.kwargs),
                               lambda: inplace(cpu_target, *cpu_sample.args, **cpu_sample.kwargs))
         if pair is not None:
-            self._compare(what, target, cpu_target)
+            self._compare_result(what, target, cpu_target, sample, cpu_sample)
 
     def backward(self, sample, what):
-        cpu_sample = sample.transform(_to_cpu)
+        cpu_sample = _cpu_sample(sample)
 
         def grads(s):
             inputs = [t for t in pytree.tree_leaves((s.input, s.args, s.kwargs))
@@ -246,7 +312,7 @@ class OpChecker:
         except Mismatch as error:
             return self._outcome("fail", str(error))
         except Exception as error:  # sample generation or the harness itself
-            return self._outcome("fail", f"while making samples: {_one_line(error)}")
+            return self._outcome("fail", f"harness or samples: {_one_line(error)}")
         if self.excused:
             return self._outcome("skip", self.excused[0])
         return self._outcome("pass")
