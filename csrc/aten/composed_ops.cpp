@@ -1,0 +1,198 @@
+// Ops whose ATen kernels exist only for the CPU and CUDA, built from accel ops
+// (each of which is a device program): the work stays on the device instead of
+// taking the CPU fallback's round trip. Checks and messages follow ATen's.
+#include <ATen/TensorOperators.h>
+#include <ATen/WrapDimUtils.h>
+#include <ATen/native/Resize.h>
+#include <torch/library.h>
+
+namespace accel::aten {
+namespace {
+
+void check_index(const at::Tensor& index, const char* op) {
+  TORCH_CHECK_INDEX(index.scalar_type() == at::kLong || index.scalar_type() == at::kInt,
+                    op, "(): Expected a long tensor for index, but got ", index.scalar_type());
+}
+
+// Raises IndexError, as the CPU does, for an index outside [-size, size).
+void check_bounds(const at::Tensor& index, int64_t size, const char* what) {
+  if (index.numel() == 0) return;
+  const int64_t lo = index.min().item<int64_t>(), hi = index.max().item<int64_t>();
+  TORCH_CHECK_INDEX(lo >= -size && hi < size, what, ": index ", hi >= size ? hi : lo,
+                    " is out of bounds for size ", size);
+}
+
+at::Tensor wrapped(const at::Tensor& index, int64_t size) {
+  return at::where(index < 0, index + size, index).to(at::kLong);
+}
+
+bool equal_values(const at::Tensor& a, const at::Tensor& b) {
+  TORCH_CHECK(a.device() == b.device(), "Cannot compare two tensors on different devices. Got: ",
+              a.device(), " and ", b.device());
+  if (a.sizes() != b.sizes()) return false;
+  return a.numel() == 0 || at::eq(a, b).all().item<bool>();
+}
+
+at::Tensor dropout_backward(const at::Tensor& grad, const at::Tensor& mask, double scale) {
+  TORCH_CHECK(mask.scalar_type() == at::kBool,
+              "Mask should be Bool Scalar Type", mask.scalar_type());
+  return grad * mask.to(grad.scalar_type()) * scale;
+}
+
+// index_fill_: a mask along `dim` marks the indexed slices; masked_fill_ writes them.
+at::Tensor& index_fill_tensor_(at::Tensor& self, int64_t dim, const at::Tensor& index,
+                               const at::Tensor& value) {
+  check_index(index, "index_fill_");
+  TORCH_CHECK(value.dim() == 0, "index_fill_ only supports a 0-dimensional value tensor, but got "
+              "tensor with ", value.dim(), " dimension(s).");
+  TORCH_CHECK(index.dim() <= 1, "Index has to be a vector/scalar");
+  dim = at::maybe_wrap_dim(dim, self.dim());
+  const int64_t size = self.dim() == 0 ? 1 : self.size(dim);
+  check_bounds(index, size, "index_fill_()");
+  at::Tensor mask = at::zeros({size}, self.options().dtype(at::kBool));
+  mask.index_put_({wrapped(index.reshape({-1}), size)}, at::ones({}, mask.options()));
+  at::Tensor target = self.dim() == 0 ? self.view({1}) : self;
+  std::vector<int64_t> shape(target.dim(), 1);
+  shape[dim] = size;
+  target.masked_fill_(mask.view(shape), value.to(self.device()));
+  return self;
+}
+
+at::Tensor& index_fill_scalar_(at::Tensor& self, int64_t dim, const at::Tensor& index,
+                               const at::Scalar& value) {
+  return index_fill_tensor_(self, dim, index, at::scalar_tensor(value, self.options()));
+}
+
+// index_copy: the indexed slices along `dim` take the source's, one index_put_.
+at::Tensor& index_copy_out(const at::Tensor& self, int64_t dim, const at::Tensor& index,
+                           const at::Tensor& source, at::Tensor& out) {
+  TORCH_CHECK_INDEX(index.dim() < 2, "index_copy_(): Index should have dimension 1 or 0 (got ",
+                    index.dim(), ")");
+  TORCH_CHECK_INDEX(index.scalar_type() == at::kLong, "index_copy_(): Expected a long tensor for "
+                    "index, but got ", index.scalar_type());
+  TORCH_CHECK(self.scalar_type() == source.scalar_type(), "index_copy_(): self and source "
+              "expected to have the same dtype, but got (self) ", self.scalar_type(),
+              " and (source) ", source.scalar_type());
+  dim = at::maybe_wrap_dim(dim, self.dim());
+  const at::Tensor moved_source = source.dim() == 0 ? source.view({1}) : source.movedim(dim, 0);
+  TORCH_CHECK_INDEX(moved_source.size(0) == index.numel(), "index_copy_(): Number of indices (",
+                    index.numel(), ") should be equal to source.size(dim) (", moved_source.size(0), ")");
+  const int64_t size = self.dim() == 0 ? 1 : self.size(dim);
+  check_bounds(index, size, "index_copy_()");
+  if (!out.is_same(self)) {
+    at::native::resize_output(out, self.sizes());
+    out.copy_(self);
+  }
+  at::Tensor target = out.dim() == 0 ? out.view({1}) : out.movedim(dim, 0);
+  target.index_put_({wrapped(index.reshape({-1}), size)}, moved_source);
+  return out;
+}
+
+at::Tensor take_flat(const at::Tensor& self, const at::Tensor& index) {
+  check_index(index, "take");
+  check_bounds(index, self.numel(), "take()");
+  return self.reshape({-1}).index_select(0, wrapped(index.reshape({-1}), self.numel()))
+      .view(index.sizes());
+}
+
+at::Tensor& take_flat_out(const at::Tensor& self, const at::Tensor& index, at::Tensor& out) {
+  const at::Tensor result = take_flat(self, index);
+  at::native::resize_output(out, result.sizes());
+  return out.copy_(result);
+}
+
+at::Tensor& put_flat_(at::Tensor& self, const at::Tensor& index, const at::Tensor& source, bool accumulate) {
+  check_index(index, "put_");
+  TORCH_CHECK(source.scalar_type() == self.scalar_type(), "put_(): self and source expected to "
+              "have the same dtype, but got self.dtype = ", self.scalar_type(),
+              " and source.dtype = ", source.scalar_type());
+  TORCH_CHECK(index.numel() == source.numel(), "put_(): Expected source and index to have the "
+              "same number of elements, but got source.numel() = ", source.numel(),
+              ", index.numel() = ", index.numel());
+  check_bounds(index, self.numel(), "put_()");
+  at::Tensor flat = self.reshape({-1});
+  flat.index_put_({wrapped(index.reshape({-1}), self.numel())}, source.reshape({-1}), accumulate);
+  if (!flat.is_alias_of(self)) self.copy_(flat.view(self.sizes()));
+  return self;
+}
+
+at::Tensor count_nonzero_dims(const at::Tensor& self, at::IntArrayRef dims) {
+  return (self != 0).sum(dims);
+}
+
+// Each window offset adds its slice of the gradient back where unfold took it.
+at::Tensor unfold_gradient(const at::Tensor& grad, c10::SymIntArrayRef input_sizes, int64_t dim,
+                           int64_t size, int64_t step) {
+  std::vector<int64_t> sizes;
+  for (const auto& s : input_sizes) sizes.push_back(s.expect_int());
+  at::Tensor grad_input = at::zeros(sizes, grad.options());
+  dim = at::maybe_wrap_dim(dim, static_cast<int64_t>(sizes.size()));
+  const int64_t windows = grad.dim() == 0 ? 1 : (sizes.empty() ? 1 : grad.size(dim));
+  if (sizes.empty()) return grad_input.add_(grad.reshape({}));
+  for (int64_t k = 0; k < size; ++k) {
+    at::Tensor target = grad_input.slice(dim, k, k + step * (windows - 1) + 1, step);
+    target.add_(grad.select(-1, k));
+  }
+  return grad_input;
+}
+
+// max_unpool: scatter each value to the flat position its index names, per plane.
+at::Tensor max_unpool(const at::Tensor& self, const at::Tensor& indices, at::IntArrayRef output_size,
+                      int64_t spatial_dims) {
+  TORCH_CHECK(indices.scalar_type() == at::kLong, "elements in indices should be type int64 but got: ",
+              indices.scalar_type());
+  TORCH_CHECK(static_cast<int64_t>(output_size.size()) == spatial_dims, "There should be exactly ",
+              spatial_dims, " elements (height, width) in output_size, but got ",
+              output_size.size(), " elements.");
+  TORCH_CHECK(self.dim() == spatial_dims + 1 || self.dim() == spatial_dims + 2,
+              "Input to max_unpooling", spatial_dims, "d should be a ", spatial_dims + 1, "d or ",
+              spatial_dims + 2, "d Tensor, but got a tensor with ", self.dim(), " dimensions.");
+  TORCH_CHECK(self.sizes() == indices.sizes(), "Expected shape of indices to be same as that of the "
+              "input tensor (", self.sizes(), ") but got indices tensor with shape: ", indices.sizes());
+  for (int64_t i = 1; i < self.dim(); ++i)
+    TORCH_CHECK(self.size(i) > 0, "max_unpooling", spatial_dims, "d(): Expected input to have "
+                "non-zero size for non-batch dimensions, but got ", self.sizes(), " with dimension ",
+                i, " being empty.");
+  int64_t plane = 1;
+  for (int64_t s : output_size) plane *= s;
+  const int64_t leading = self.dim() - spatial_dims;
+  std::vector<int64_t> out_shape(self.sizes().begin(), self.sizes().begin() + leading);
+  out_shape.insert(out_shape.end(), output_size.begin(), output_size.end());
+  int64_t planes = 1;
+  for (int64_t i = 0; i < leading; ++i) planes *= self.size(i);
+  const at::Tensor idx = indices.reshape({planes, -1});
+  if (idx.numel() > 0) {
+    const int64_t lo = idx.min().item<int64_t>(), hi = idx.max().item<int64_t>();
+    TORCH_CHECK(lo >= 0 && hi < plane, "Found an invalid max index: ", lo < 0 ? lo : hi,
+                " (output volumes are of size ", plane, ")");
+  }
+  at::Tensor out = at::zeros({planes, plane}, self.options());
+  out.scatter_(1, idx, self.reshape({planes, -1}));
+  return out.view(out_shape);
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
+  m.impl("equal", equal_values);
+  m.impl("native_dropout_backward", dropout_backward);
+  m.impl("index_fill_.int_Scalar", index_fill_scalar_);
+  m.impl("index_fill_.int_Tensor", index_fill_tensor_);
+  m.impl("index_copy.out", index_copy_out);
+  m.impl("take", take_flat);
+  m.impl("take.out", take_flat_out);
+  m.impl("put_", put_flat_);
+  m.impl("count_nonzero.dim_IntList", count_nonzero_dims);
+  m.impl("unfold_backward", unfold_gradient);
+  m.impl("max_unpool2d", [](const at::Tensor& self, const at::Tensor& indices,
+                            c10::SymIntArrayRef output_size) {
+    return max_unpool(self, indices, C10_AS_INTARRAYREF_SLOW(output_size), 2);
+  });
+  m.impl("max_unpool3d", [](const at::Tensor& self, const at::Tensor& indices,
+                            c10::SymIntArrayRef output_size, at::IntArrayRef stride,
+                            at::IntArrayRef padding) {
+    return max_unpool(self, indices, C10_AS_INTARRAYREF_SLOW(output_size), 3);
+  });
+}
+
+}  // namespace accel::aten
