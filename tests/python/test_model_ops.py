@@ -1,0 +1,119 @@
+"""Ops that real models reach (csrc/aten/model_ops.cpp) on accel against CPU:
+isneginf and isposinf (ATen's math attention for grouped-query heads) and
+hardtanh with its gradient (ReLU6). None may fall back to the CPU."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+import torch_accel
+
+INF, NAN = float("inf"), float("nan")
+
+
+@pytest.fixture(autouse=True)
+def no_fallback():
+    torch_accel.set_fallback_policy("error")
+    torch_accel.reset_fallback_stats()
+    yield
+    assert torch_accel.fallback_stats() == {}, "an op fell back to the CPU"
+
+
+def _special_values(dtype):
+    if dtype.is_floating_point:
+        values = torch.tensor([[-INF, INF, NAN, 0.0, -0.0, 1.5], [-3.0, 6.0, 7.0, -INF, 2.0, INF]])
+        return values.to(dtype)
+    if dtype == torch.bool:
+        return torch.tensor([[True, False, True], [False, False, True]])
+    return torch.tensor([[-3, 0, 6], [7, 2, 100]]).to(dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16, torch.float16,
+                                   torch.int64, torch.int32, torch.uint8, torch.bool])
+@pytest.mark.parametrize("op", [torch.isneginf, torch.isposinf])
+def test_isinf_signed_matches_cpu(op, dtype):
+    x = _special_values(dtype)
+    got = op(x.to("accel"))
+    assert got.dtype == torch.bool and got.device.type == "accel"
+    torch.testing.assert_close(got.cpu(), op(x))
+
+
+@pytest.mark.parametrize("op", [torch.isneginf, torch.isposinf])
+def test_isinf_signed_out_and_views(op):
+    x = _special_values(torch.float32)
+    out = torch.empty(0, dtype=torch.bool, device="accel")
+    assert op(x.to("accel"), out=out) is out
+    torch.testing.assert_close(out.cpu(), op(x))
+    # A transposed (non-contiguous) input, and a method call.
+    torch.testing.assert_close(getattr(x.to("accel").t(), op.__name__)().cpu(), op(x.t()))
+
+
+@pytest.mark.parametrize("op", [torch.isneginf, torch.isposinf])
+def test_isinf_signed_rejects_what_cpu_rejects(op):
+    with pytest.raises(RuntimeError, match="does not support complex inputs"):
+        op(torch.zeros(3, dtype=torch.complex64, device="accel"))
+    with pytest.raises(RuntimeError, match="does not support non-boolean outputs"):
+        op(torch.zeros(3, device="accel"), out=torch.empty(3, device="accel"))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16, torch.int64,
+                                   torch.uint8])
+@pytest.mark.parametrize("bounds", [(-1.0, 1.0), (0.0, 6.0), (-2.5, 0.5)])
+def test_hardtanh_matches_cpu(dtype, bounds):
+    x = _special_values(dtype)
+    low, high = bounds
+    if dtype == torch.uint8 and low < 0:
+        pytest.skip("a negative bound on an unsigned type is an error (tested below)")
+    torch.testing.assert_close(F.hardtanh(x.to("accel"), low, high).cpu(), F.hardtanh(x, low, high),
+                               equal_nan=True)
+    in_place = x.to("accel")
+    F.hardtanh(in_place, low, high, inplace=True)
+    torch.testing.assert_close(in_place.cpu(), F.hardtanh(x, low, high), equal_nan=True)
+    out = torch.empty(0, dtype=dtype, device="accel")
+    torch._C._nn.hardtanh(x.to("accel"), low, high, out=out)
+    torch.testing.assert_close(out.cpu(), F.hardtanh(x, low, high), equal_nan=True)
+
+
+def test_relu6_module_and_functional_match_cpu():
+    x = torch.randn(4, 5, 6) * 5
+    torch.testing.assert_close(torch.nn.ReLU6()(x.to("accel")).cpu(), torch.nn.ReLU6()(x))
+    torch.testing.assert_close(F.relu6(x.to("accel")[:, ::2]).cpu(), F.relu6(x[:, ::2]))
+
+
+def test_hardtanh_rejects_what_cpu_rejects():
+    with pytest.raises(RuntimeError, match="Bool inputs not supported for hardtanh"):
+        F.hardtanh(torch.ones(3, dtype=torch.bool, device="accel"))
+    with pytest.raises(RuntimeError, match="unsigned type with negative limits"):
+        F.hardtanh(torch.ones(3, dtype=torch.uint8, device="accel"), -1, 1)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+@pytest.mark.parametrize("inplace", [False, True])
+def test_hardtanh_gradient_matches_cpu(dtype, inplace):
+    # Values on and around the bounds: the gradient is 0 at a bound and beyond.
+    x = torch.tensor([-7.0, -1.0, -0.5, 0.0, 0.25, 1.0, 3.0, 6.0, 6.5, NAN]).to(dtype)
+    grad_out = torch.linspace(1, 2, x.numel()).to(dtype)
+
+    def grad(device):
+        leaf = x.to(device).requires_grad_()
+        # In place needs a non-leaf; its gradient formula then reads the result.
+        y = F.hardtanh(leaf * 1, 0.0, 6.0, inplace=inplace)
+        y.backward(grad_out.to(device))
+        return leaf.grad
+
+    torch.testing.assert_close(grad("accel").cpu(), grad("cpu"))
+
+
+def test_hardtanh_backward_op_and_grad_input_match_cpu():
+    x = torch.randn(3, 7) * 3
+    g = torch.randn(3, 7)
+    expected = torch.ops.aten.hardtanh_backward(g, x, -1.0, 2.0)
+    got = torch.ops.aten.hardtanh_backward(g.to("accel"), x.to("accel"), -1.0, 2.0)
+    torch.testing.assert_close(got.cpu(), expected)
+    grad_input = torch.empty(0, device="accel")
+    torch.ops.aten.hardtanh_backward.grad_input(g.to("accel"), x.to("accel"), -1.0, 2.0,
+                                                grad_input=grad_input)
+    torch.testing.assert_close(grad_input.cpu(), expected)
+    # A grad_output broadcast against a transposed input.
+    x_t = (torch.randn(7, 3) * 3).t()
+    got = torch.ops.aten.hardtanh_backward(g[0].to("accel"), x_t.to("accel"), -1.0, 2.0)
+    torch.testing.assert_close(got.cpu(), torch.ops.aten.hardtanh_backward(g[0], x_t, -1.0, 2.0))
