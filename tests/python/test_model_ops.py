@@ -117,3 +117,54 @@ def test_hardtanh_backward_op_and_grad_input_match_cpu():
     x_t = (torch.randn(7, 3) * 3).t()
     got = torch.ops.aten.hardtanh_backward(g[0].to("accel"), x_t.to("accel"), -1.0, 2.0)
     torch.testing.assert_close(got.cpu(), torch.ops.aten.hardtanh_backward(g[0], x_t, -1.0, 2.0))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+@pytest.mark.parametrize("shape,dim", [((16, 8, 5), 2), ((6, 4, 3), 0), ((7,), 0), ((5, 9), 1),
+                                       ((6, 4, 3), 1), ((5, 9), -1)])
+def test_weight_norm_and_its_gradient_match_cpu(shape, dim, dtype):
+    """dim 0 and the last dim take the fused _weight_norm_interface; a middle
+    dim, and -1 (one norm over the whole tensor), ATen's composite, which
+    calls the legacy Tensor.norm."""
+    torch.manual_seed(0)
+    v = torch.randn(shape).to(dtype)
+    g_shape = [1] if dim == -1 else [s if i == dim else 1 for i, s in enumerate(shape)]
+    g = torch.randn(g_shape).to(dtype)
+    grad_w = torch.linspace(-1, 1, v.numel()).reshape(shape).to(dtype)
+
+    def run(device):
+        v_leaf, g_leaf = v.to(device).requires_grad_(), g.to(device).requires_grad_()
+        w = torch._weight_norm(v_leaf, g_leaf, dim)
+        w.backward(grad_w.to(device))
+        return w, v_leaf.grad, g_leaf.grad
+
+    for got, expected in zip(run("accel"), run("cpu")):
+        assert got.dtype == expected.dtype
+        torch.testing.assert_close(got.cpu(), expected)
+
+
+def test_weight_norm_interface_returns_the_norm_in_float32_for_bfloat16():
+    v = torch.randn(4, 6).to(torch.bfloat16)
+    g = torch.rand(4, 1).to(torch.bfloat16) + 0.5
+    w, norm = torch._weight_norm_interface(v.to("accel"), g.to("accel"), 0)
+    w_cpu, norm_cpu = torch._weight_norm_interface(v, g, 0)
+    assert norm.dtype == norm_cpu.dtype == torch.float32
+    torch.testing.assert_close(norm.cpu(), norm_cpu)
+    torch.testing.assert_close(w.cpu(), w_cpu)
+
+
+def test_weight_norm_module_trains_like_cpu():
+    torch.manual_seed(0)
+    conv = torch.nn.utils.parametrizations.weight_norm(torch.nn.Conv1d(4, 6, 3), dim=2)
+    x = torch.randn(2, 4, 10)
+
+    def grads(module, device):
+        module = module.to(device)
+        module(x.to(device)).square().sum().backward()
+        return {name: p.grad.cpu() for name, p in module.named_parameters()}
+
+    import copy
+    accel, cpu = grads(copy.deepcopy(conv), "accel"), grads(conv, "cpu")
+    assert accel.keys() == cpu.keys()
+    for name in cpu:
+        torch.testing.assert_close(accel[name], cpu[name], msg=lambda m: f"{name}: {m}")
