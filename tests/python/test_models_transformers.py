@@ -1,5 +1,5 @@
 """Real model code on accel against CPU: Hugging Face transformers models
-(GPT-2, BERT, T5, BART, ViT, ResNet, ConvNeXt) built from tiny configs with
+(GPT-2, Llama, BERT, T5, BART, wav2vec2, ViT, ResNet, ConvNeXt, MobileNetV2) built from tiny configs with
 random weights (nothing is downloaded). The same weights run on both devices
 (built on CPU, deep-copied, moved); the forward outputs, every parameter's
 gradient by name and the parameters after an AdamW step must match, a training
@@ -98,6 +98,20 @@ def _bart(generator):
     return transformers.BartForConditionalGeneration(config), inputs
 
 
+def _wav2vec2(generator):
+    """Audio: a strided Conv1d feature encoder with group norm, a weight-norm
+    positional convolution, a transformer encoder, mean pooling."""
+    config = transformers.Wav2Vec2Config(
+        hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        conv_dim=(16, 16), conv_stride=(5, 2), conv_kernel=(10, 3), num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=4, num_labels=5, hidden_dropout=0.0, attention_dropout=0.0,
+        activation_dropout=0.0, feat_proj_dropout=0.0, final_dropout=0.0, layerdrop=0.0,
+        mask_time_prob=0.0)
+    inputs = dict(input_values=torch.randn(BATCH, 1600, generator=generator),
+                  labels=_class_labels(generator, 5))
+    return transformers.Wav2Vec2ForSequenceClassification(config), inputs
+
+
 def _images(generator, size):
     return torch.randn(BATCH, 3, size, size, generator=generator)
 
@@ -156,6 +170,7 @@ MODELS = {
     "bert": _bert,
     "t5": _t5,
     "bart": _bart,
+    "wav2vec2": _wav2vec2,
     "vit": _vit,
     "resnet": _resnet,
     "convnext": _convnext,
