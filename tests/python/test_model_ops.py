@@ -168,3 +168,60 @@ def test_weight_norm_module_trains_like_cpu():
     assert accel.keys() == cpu.keys()
     for name in cpu:
         torch.testing.assert_close(accel[name], cpu[name], msg=lambda m: f"{name}: {m}")
+
+
+UNFOLD_CASES = [  # (input shape, kernel_size, dilation, padding, stride)
+    ((2, 3, 7, 6), (3, 2), 1, 0, 1),
+    ((2, 4, 9, 1), (9, 1), 1, (4, 0), 1),  # ConvBERT's span convolution
+    ((1, 2, 8, 9), 3, 2, 1, 2),
+    ((3, 5, 6), (2, 3), (1, 2), (1, 0), (2, 1)),  # unbatched
+    ((0, 2, 5, 5), 2, 1, 0, 1),  # empty batch
+]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+@pytest.mark.parametrize("shape,kernel,dilation,padding,stride", UNFOLD_CASES)
+def test_unfold_fold_and_their_gradients_match_cpu(shape, kernel, dilation, padding, stride, dtype):
+    torch.manual_seed(0)
+    x = torch.randn(shape).to(dtype)
+    window = dict(kernel_size=kernel, dilation=dilation, padding=padding, stride=stride)
+
+    def run(device):
+        leaf = x.to(device).requires_grad_()
+        columns = F.unfold(leaf, **window)
+        # fold(unfold(x)) sums each pixel once per block that covers it.
+        image = F.fold(columns * 1.5, shape[-2:], **window)
+        image.backward(torch.linspace(-1, 1, image.numel()).reshape(image.shape).to(dtype).to(device))
+        return columns, image, leaf.grad
+
+    for got, expected in zip(run("accel"), run("cpu")):
+        torch.testing.assert_close(got.cpu(), expected)
+
+
+def test_unfold_fold_out_forms_match_cpu():
+    x = torch.randn(2, 3, 6, 5)
+    window = dict(kernel_size=(2, 2), dilation=(1, 1), padding=(1, 0), stride=(1, 2))
+    out = torch.empty(0, device="accel")
+    torch.ops.aten.im2col.out(x.to("accel"), **window, out=out)
+    expected = torch.ops.aten.im2col(x, **window)
+    torch.testing.assert_close(out.cpu(), expected)
+    folded = torch.empty(0, device="accel")
+    torch.ops.aten.col2im.out(out, (6, 5), **window, out=folded)
+    torch.testing.assert_close(folded.cpu(), torch.ops.aten.col2im(expected, (6, 5), **window))
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda x: torch.ops.aten.im2col(x, (0, 2), (1, 1), (0, 0), (1, 1)), "kernel size should be greater than zero"),
+    (lambda x: torch.ops.aten.im2col(x, (2, 2), (1, 1), (-1, 0), (1, 1)), "padding should be non-negative"),
+    (lambda x: torch.ops.aten.im2col(x, (2, 2), (1, 1), (0, 0), (0, 1)), "stride should be greater than zero"),
+    (lambda x: torch.ops.aten.im2col(x, (9, 2), (1, 1), (0, 0), (1, 1)), "must be at least one"),
+    (lambda x: torch.ops.aten.im2col(x[None], (2, 2), (1, 1), (0, 0), (1, 1)), "Expected 3D or 4D"),
+    (lambda x: torch.ops.aten.col2im(x.flatten(2), (4, 5), (3, 3), (1, 1), (0, 0), (1, 1)), "divisible by the product"),
+    (lambda x: torch.ops.aten.col2im(x.flatten(2)[:, :2], (4, 5), (2, 1), (1, 1), (0, 0), (1, 1)), "match the calculated number"),
+])
+def test_unfold_fold_reject_bad_windows_like_cpu(call, message):
+    x = torch.randn(2, 4, 4, 5)
+    with pytest.raises(RuntimeError, match=message):
+        call(x)
+    with pytest.raises(RuntimeError, match=message):
+        call(x.to("accel"))
