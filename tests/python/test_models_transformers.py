@@ -1,10 +1,10 @@
 """Real model code on accel against CPU: Hugging Face transformers models
-(GPT-2, Llama, BERT, T5, BART, wav2vec2, ViT, ResNet, ConvNeXt, MobileNetV2) built from tiny configs with
-random weights (nothing is downloaded). The same weights run on both devices
-(built on CPU, deep-copied, moved); the forward outputs, every parameter's
-gradient by name and the parameters after an AdamW step must match, a training
-step must not fall back to the CPU, and tied weights must stay tied across
-device moves.
+(GPT-2, Llama, BERT, ConvBERT, T5, BART, wav2vec2, ViT, ResNet, ConvNeXt,
+MobileNetV2) built from tiny configs with random weights (nothing is
+downloaded). The same weights run on both devices (built on CPU, deep-copied,
+moved); the forward outputs, every parameter's gradient by name and the
+parameters after an AdamW step must match, a training step must not fall back
+to the CPU, and tied weights must stay tied across device moves.
 
 The models run in training mode with every dropout probability 0, so batch
 norm uses batch statistics (the training path) and the results are
@@ -74,6 +74,18 @@ def _bert(generator):
     token_types[:, SEQ // 2:] = 1
     inputs = dict(input_ids=ids, attention_mask=mask, token_type_ids=token_types, labels=labels)
     return transformers.BertForMaskedLM(config), inputs
+
+
+def _convbert(generator):
+    """Span-based dynamic convolution: nn.Unfold (aten::im2col) and its
+    gradient, nn.Fold's col2im."""
+    config = transformers.ConvBertConfig(
+        vocab_size=VOCAB, hidden_size=32, embedding_size=32, num_hidden_layers=2,
+        num_attention_heads=2, intermediate_size=64, max_position_embeddings=32,
+        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    ids, mask = _token_ids(generator, 1), _right_padding_mask()
+    inputs = dict(input_ids=ids, attention_mask=mask, labels=ids.masked_fill(mask == 0, -100))
+    return transformers.ConvBertForMaskedLM(config), inputs
 
 
 def _t5(generator):
@@ -168,6 +180,7 @@ MODELS = {
     "gpt2_eager_attention": lambda g: _gpt2(g, attn_implementation="eager"),
     "llama": _llama,
     "bert": _bert,
+    "convbert": _convbert,
     "t5": _t5,
     "bart": _bart,
     "wav2vec2": _wav2vec2,
