@@ -225,3 +225,52 @@ def test_unfold_fold_reject_bad_windows_like_cpu(call, message):
         call(x)
     with pytest.raises(RuntimeError, match=message):
         call(x.to("accel"))
+
+
+ISIN_CASES = [  # (elements, test elements)
+    (torch.tensor([[1, 5, 3], [7, 2, 9]]), torch.tensor([2, 3, 11])),
+    (torch.tensor([1, 2, 3]), torch.tensor([1.0, 2.5])),  # promoted to float
+    (torch.tensor([1.0, 2.0, NAN, -INF]), torch.tensor([NAN, 2.0, -INF])),  # NaN matches nothing
+    (torch.arange(40).reshape(4, 10) % 7, torch.arange(0, 300, 3)),
+    (torch.tensor([1, 2, 3]), torch.tensor([], dtype=torch.long)),
+    (torch.tensor([], dtype=torch.long), torch.tensor([1, 2])),
+    (torch.tensor([0.5, 1.5]).to(torch.bfloat16), torch.tensor([1.5]).to(torch.bfloat16)),
+    (torch.tensor([1, 200, 3], dtype=torch.uint8), torch.tensor([200], dtype=torch.uint8)),
+]
+
+
+@pytest.mark.parametrize("invert", [False, True])
+@pytest.mark.parametrize("case", range(len(ISIN_CASES)))
+def test_isin_matches_cpu(case, invert):
+    elements, test = ISIN_CASES[case]
+    expected = torch.isin(elements, test, invert=invert)
+    got = torch.isin(elements.to("accel"), test.to("accel"), invert=invert)
+    assert got.device.type == "accel"
+    torch.testing.assert_close(got.cpu(), expected)
+    out = torch.empty(0, dtype=torch.bool, device="accel")
+    torch.isin(elements.to("accel"), test.to("accel"), invert=invert, out=out)
+    torch.testing.assert_close(out.cpu(), expected)
+
+
+def test_isin_chunks_a_large_comparison():
+    # 2**22 comparisons per chunk: 3000 elements take 1398 test elements per chunk.
+    elements = torch.randint(0, 10_000, (3000,), generator=torch.Generator().manual_seed(0))
+    test = torch.randint(0, 10_000, (5000,), generator=torch.Generator().manual_seed(1))
+    got = torch.isin(elements.to("accel"), test.to("accel"))
+    torch.testing.assert_close(got.cpu(), torch.isin(elements, test))
+
+
+def test_isin_scalar_forms_match_cpu():
+    elements = torch.tensor([[1, 2], [3, 2]])
+    torch.testing.assert_close(torch.isin(elements.to("accel"), 2).cpu(), torch.isin(elements, 2))
+    torch.testing.assert_close(torch.isin(2, elements.to("accel"), invert=True).cpu(),
+                               torch.isin(2, elements, invert=True))
+
+
+@pytest.mark.parametrize("dtype", [torch.bool, torch.complex64])
+def test_isin_rejects_what_cpu_rejects(dtype):
+    x = torch.ones(3, dtype=dtype)
+    with pytest.raises(RuntimeError, match="Unsupported input type encountered for isin"):
+        torch.isin(x, x)
+    with pytest.raises(RuntimeError, match="Unsupported input type encountered for isin"):
+        torch.isin(x.to("accel"), x.to("accel"))
