@@ -305,3 +305,37 @@ def test_tied_weights_survive_device_moves(name):
     if name == "gpt2":
         assert model.lm_head.weight is model.transformer.wte.weight
 
+
+
+@pytest.mark.parametrize("name", ["gpt2", "llama", "t5", "bart"])
+def test_greedy_generation_runs_natively_and_picks_cpu_argmax(name):
+    """generate() with its KV cache, logits processors and stopping checks
+    (torch.isin) runs on accel with no fallback, and every token it picks is
+    the greedy choice of the CPU model on the same prefix: its CPU logit equals
+    the CPU maximum (within tolerance, so a near tie may go either way). The
+    padding and end tokens are suppressed, so each sequence runs its full
+    length instead of stopping (or idling on padding) at random weights'
+    whim."""
+    model, inputs, accel_model, _ = _build(name)
+    model.eval()
+    accel_model.eval()
+    prompt = inputs["input_ids"][:, :6]
+    eos = model.generation_config.eos_token_id
+    suppressed = sorted({model.config.pad_token_id or 0} | set(eos if isinstance(eos, list) else [eos]))
+    torch_accel.set_fallback_policy("silent")
+    torch_accel.reset_fallback_stats()
+    generated = accel_model.generate(prompt.to("accel"), max_new_tokens=6, do_sample=False,
+                                     pad_token_id=0, suppress_tokens=suppressed,
+                                     forced_eos_token_id=None).cpu()
+    assert torch_accel.fallback_stats() == {}, "ops fell back to the CPU in generate()"
+
+    with torch.no_grad():
+        if model.config.is_encoder_decoder:
+            logits = model(input_ids=prompt, decoder_input_ids=generated[:, :-1]).logits
+        else:
+            logits = model(input_ids=generated).logits[:, prompt.shape[1] - 1:-1]
+    picked = generated[:, -6:]
+    assert logits.shape[1] == picked.shape[1] == 6
+    logits[..., suppressed] = -float("inf")
+    chosen = logits.gather(-1, picked.unsqueeze(-1)).squeeze(-1)
+    torch.testing.assert_close(chosen, logits.amax(-1))
