@@ -4,7 +4,8 @@ MobileNetV2) built from tiny configs with random weights (nothing is
 downloaded). The same weights run on both devices (built on CPU, deep-copied,
 moved); the forward outputs, every parameter's gradient by name and the
 parameters after an AdamW step must match, a training step must not fall back
-to the CPU, and tied weights must stay tied across device moves.
+to the CPU, tied weights must stay tied across device moves, and greedy
+generate() must run natively and pick the CPU model's argmax.
 
 The models run in training mode with every dropout probability 0, so batch
 norm uses batch statistics (the training path) and the results are
@@ -227,7 +228,7 @@ def _assert_state_close(accel_model, cpu_model, what, **tolerance):
     assert accel_params.keys() == dict(cpu_model.named_parameters()).keys()
     for name, cpu_param in cpu_model.named_parameters():
         cpu_value = cpu_param.grad if what == "grad" else cpu_param.detach()
-        accel_value = getattr(accel_params[name], "grad") if what == "grad" else accel_params[name]
+        accel_value = accel_params[name].grad if what == "grad" else accel_params[name]
         if cpu_value is None:
             assert accel_value is None, f"{name}: accel has a gradient, CPU none"
             continue
