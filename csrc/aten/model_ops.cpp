@@ -1,7 +1,8 @@
 // Ops that real models reach and no other op family registered: isneginf and
 // isposinf (ATen's math attention, which grouped-query heads as in Llama,
-// Mistral and Qwen2 take, calls isneginf), and hardtanh with its gradient
-// (ReLU6, as in MobileNet). Each is one element-wise tile program.
+// Mistral and Qwen2 take, calls isneginf), isnan (the gradient of an inf-norm
+// and non-finite checks), and hardtanh with its gradient (ReLU6, as in
+// MobileNet). Each is one element-wise tile program.
 #include <ATen/ScalarOps.h>
 #include <ATen/TensorIterator.h>
 #include <ATen/native/Resize.h>
@@ -53,6 +54,17 @@ at::Tensor is_infinity(const char* op, const char* program, at::Tensor out, cons
     return out;                                                                                    \
   });
 
+// isnan(self) is self != self, one comparison; integer and bool data compare
+// equal to themselves, so their result is all false, as in ATen.
+at::Tensor is_nan(const char* program, at::Tensor out, const at::Tensor& self) {
+  TORCH_CHECK(!out.defined() || out.scalar_type() == at::kBool,
+              "isnan: expected out to have dtype Bool, but got ",
+              out.defined() ? out.scalar_type() : at::kBool);
+  auto iter = at::TensorIterator::comparison_op(out, self, self);
+  launch_eltwise(program, kernels::binary_kernel(kernels::Binary::Ne), iter);
+  return iter.output();
+}
+
 // hardtanh is clamp(self, min, max), ATen's checks first; for integer data
 // the bounds are truncated to integers, so they do not promote the result.
 engine::KernelParams hardtanh_bounds(const at::Tensor& self, const at::Scalar& min,
@@ -90,6 +102,18 @@ at::Tensor hardtanh_backward_into(const char* name, at::Tensor grad_input, const
 TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
   ACCEL_IS_INFINITY(isneginf, -kInfinity)
   ACCEL_IS_INFINITY(isposinf, kInfinity)
+  m.impl("isnan", [](const at::Tensor& self) {
+    if (!tile_dtype_of(self.scalar_type())) return fallback_call("aten::isnan", "", {self});
+    return is_nan("aten::isnan", {}, self);
+  });
+  m.impl("isnan.out", [](const at::Tensor& self, at::Tensor& out) -> at::Tensor& {
+    if (!tile_dtype_of(self.scalar_type())) {
+      fallback_call("aten::isnan", "out", {self, out});
+      return out;
+    }
+    is_nan("aten::isnan.out", out, self);
+    return out;
+  });
 
   m.impl("hardtanh", [](const at::Tensor& self, const at::Scalar& min, const at::Scalar& max) {
     return hardtanh_into("aten::hardtanh", {}, self, min, max);

@@ -3,7 +3,10 @@
 // zero-padded input, gathered by one copy program. col2im, its adjoint, adds
 // each of the kernel's kh*kw column planes into a strided view of a zeroed,
 // padded output: for each output element the sums come in ATen's CPU order.
+// unfold_backward, the gradient of Tensor.unfold's windows, is the 1-d form
+// of col2im.
 #include <ATen/ScalarOps.h>
+#include <ATen/WrapDimUtils.h>
 #include <ATen/native/Resize.h>
 #include <ATen/ops/constant_pad_nd.h>
 #include <ATen/ops/zeros.h>
@@ -134,6 +137,24 @@ at::Tensor fold_blocks(const at::Tensor& self, at::IntArrayRef output_size,
   return ndim == 3 ? image : image.squeeze(0);
 }
 
+// Tensor.unfold(dim, size, step) views windows; its gradient adds each
+// window's gradient back. Offset k of every window is one strided slice along
+// dim; descending k adds each element's windows in ascending order, as ATen's
+// CPU kernel does.
+at::Tensor unfold_backward(const at::Tensor& grad_in, at::IntArrayRef input_sizes, int64_t dim,
+                           int64_t size, int64_t step) {
+  if (!tile_dtype_of(grad_in.scalar_type()) || grad_in.scalar_type() == at::kBool)
+    return fallback_call("aten::unfold_backward", "", {grad_in, input_sizes, dim, size, step});
+  if (input_sizes.empty()) return grad_in.reshape({}).clone();  // a 0-d input's one window
+  dim = at::maybe_wrap_dim(dim, static_cast<int64_t>(input_sizes.size()));
+  const int64_t windows = grad_in.size(dim);
+  at::Tensor grad_input = at::zeros(input_sizes, grad_in.options());
+  if (windows == 0) return grad_input;
+  for (int64_t k = size - 1; k >= 0; --k)
+    grad_input.slice(dim, k, k + step * (windows - 1) + 1, step).add_(grad_in.select(-1, k));
+  return grad_input;
+}
+
 }  // namespace
 
 TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
@@ -144,6 +165,7 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
     at::native::resize_output(out, result.sizes());
     return out.copy_(result);
   });
+  m.impl("unfold_backward", unfold_backward);
   m.impl("col2im", fold_blocks);
   m.impl("col2im.out", [](const at::Tensor& self, at::IntArrayRef output_size, at::IntArrayRef kernel_size,
                           at::IntArrayRef dilation, at::IntArrayRef padding, at::IntArrayRef stride,

@@ -1,6 +1,6 @@
-"""Ops that real models reach (csrc/aten/model_ops.cpp) on accel against CPU:
-isneginf and isposinf (ATen's math attention for grouped-query heads) and
-hardtanh with its gradient (ReLU6). None may fall back to the CPU."""
+"""Ops that real models reach on accel against CPU: isneginf, isposinf and
+isnan, hardtanh with its gradient (ReLU6), weight norm, nn.Unfold/nn.Fold and
+Tensor.unfold's gradient, and torch.isin. None may fall back to the CPU."""
 import pytest
 import torch
 import torch.nn.functional as F
@@ -29,19 +29,20 @@ def _special_values(dtype):
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16, torch.float16,
                                    torch.int64, torch.int32, torch.uint8, torch.bool])
-@pytest.mark.parametrize("op", [torch.isneginf, torch.isposinf])
-def test_isinf_signed_matches_cpu(op, dtype):
+@pytest.mark.parametrize("op", [torch.isneginf, torch.isposinf, torch.isnan])
+def test_isinf_signed_and_isnan_match_cpu(op, dtype):
     x = _special_values(dtype)
     got = op(x.to("accel"))
     assert got.dtype == torch.bool and got.device.type == "accel"
     torch.testing.assert_close(got.cpu(), op(x))
 
 
-@pytest.mark.parametrize("op", [torch.isneginf, torch.isposinf])
-def test_isinf_signed_out_and_views(op):
+@pytest.mark.parametrize("op", [torch.isneginf, torch.isposinf, torch.isnan])
+def test_isinf_signed_and_isnan_out_and_views(op):
     x = _special_values(torch.float32)
     out = torch.empty(0, dtype=torch.bool, device="accel")
-    assert op(x.to("accel"), out=out) is out
+    out_form = getattr(torch.ops.aten, op.__name__).out  # torch.isnan has no out= argument
+    assert out_form(x.to("accel"), out=out) is out
     torch.testing.assert_close(out.cpu(), op(x))
     # A transposed (non-contiguous) input, and a method call.
     torch.testing.assert_close(getattr(x.to("accel").t(), op.__name__)().cpu(), op(x.t()))
@@ -274,3 +275,23 @@ def test_isin_rejects_what_cpu_rejects(dtype):
         torch.isin(x, x)
     with pytest.raises(RuntimeError, match="Unsupported input type encountered for isin"):
         torch.isin(x.to("accel"), x.to("accel"))
+
+
+@pytest.mark.parametrize("shape,dim,size,step", [
+    ((10,), 0, 3, 1),  # overlapping windows
+    ((4, 11), 1, 2, 3),  # gaps between windows
+    ((5, 6, 7), -2, 4, 2),
+    ((6, 2), 0, 6, 1),  # one window
+    ((), 0, 1, 1),  # a 0-d tensor's one window
+])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_tensor_unfold_gradient_matches_cpu(shape, dim, size, step, dtype):
+    x = torch.randn(shape).to(dtype)
+
+    def grad(device):
+        leaf = x.to(device).requires_grad_()
+        windows = leaf.unfold(dim, size, step)
+        windows.backward(torch.linspace(-2, 2, windows.numel()).reshape(windows.shape).to(dtype).to(device))
+        return leaf.grad
+
+    torch.testing.assert_close(grad("accel").cpu(), grad("cpu"))
