@@ -120,22 +120,6 @@ at::Tensor count_nonzero_dims(const at::Tensor& self, at::IntArrayRef dims) {
   return (self != 0).sum(dims);
 }
 
-// Each window offset adds its slice of the gradient back where unfold took it.
-at::Tensor unfold_gradient(const at::Tensor& grad, c10::SymIntArrayRef input_sizes, int64_t dim,
-                           int64_t size, int64_t step) {
-  std::vector<int64_t> sizes;
-  for (const auto& s : input_sizes) sizes.push_back(s.expect_int());
-  at::Tensor grad_input = at::zeros(sizes, grad.options());
-  dim = at::maybe_wrap_dim(dim, static_cast<int64_t>(sizes.size()));
-  const int64_t windows = grad.dim() == 0 ? 1 : (sizes.empty() ? 1 : grad.size(dim));
-  if (sizes.empty()) return grad_input.add_(grad.reshape({}));
-  for (int64_t k = 0; k < size; ++k) {
-    at::Tensor target = grad_input.slice(dim, k, k + step * (windows - 1) + 1, step);
-    target.add_(grad.select(-1, k));
-  }
-  return grad_input;
-}
-
 // max_unpool: scatter each value to the flat position its index names, per plane.
 at::Tensor max_unpool(const at::Tensor& self, const at::Tensor& indices, at::IntArrayRef output_size,
                       int64_t spatial_dims) {
@@ -183,7 +167,6 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
   m.impl("take.out", take_flat_out);
   m.impl("put_", put_flat_);
   m.impl("count_nonzero.dim_IntList", count_nonzero_dims);
-  m.impl("unfold_backward", unfold_gradient);
   m.impl("max_unpool2d", [](const at::Tensor& self, const at::Tensor& indices,
                             c10::SymIntArrayRef output_size) {
     return max_unpool(self, indices, C10_AS_INTARRAYREF_SLOW(output_size), 2);
