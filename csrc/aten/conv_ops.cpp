@@ -1,7 +1,9 @@
 // Registrations of the convolutions. A PrivateUse1 tensor's convolution
 // reaches aten::convolution_overrideable (conv1d already viewed as 2-D by
 // aten::_convolution) and its gradient convolution_backward_overrideable;
-// both run as implicit-GEMM programs on the cores.
+// both run as implicit-GEMM programs on the cores. The programs have 1-D and
+// 2-D windows; 3-D convolutions (5-D maps) run on the CPU through the counted
+// fallback.
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
@@ -18,6 +20,11 @@ namespace {
 
 // 1-D maps and filters as 2-D with a unit height.
 at::Tensor as4d(const at::Tensor& t) { return t.defined() && t.dim() == 3 ? t.unsqueeze(2) : t; }
+
+// Dtypes and ranks the conv programs take: float tile data, 1-D or 2-D windows.
+bool runs_on_cores(const at::Tensor& input, const at::Tensor& weight) {
+  return float_tile_dtype(input) && float_tile_dtype(weight) && input.dim() <= 4 && weight.dim() <= 4;
+}
 
 engine::Conv2dArgs args_of(at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef dilation,
                            int64_t groups, bool is1d) {
@@ -46,7 +53,7 @@ at::Tensor convolution(const at::Tensor& input_, const at::Tensor& weight_,
                        at::IntArrayRef padding, at::IntArrayRef dilation, bool transposed,
                        at::IntArrayRef output_padding, int64_t groups) {
   const at::Tensor bias = bias_opt.value_or(at::Tensor());
-  if (!float_tile_dtype(input_) || !float_tile_dtype(weight_))
+  if (!runs_on_cores(input_, weight_))
     return fallback_call("aten::convolution", "",
                          {input_, weight_, bias_opt, stride, padding, dilation, transposed,
                           output_padding, groups});
@@ -81,7 +88,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> convolution_backward(
     const at::Tensor& grad_out_, const at::Tensor& input_, const at::Tensor& weight_,
     at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef dilation, bool transposed,
     at::IntArrayRef output_padding, int64_t groups, std::array<bool, 3> mask) {
-  if (!float_tile_dtype(input_) || !float_tile_dtype(weight_) || !float_tile_dtype(grad_out_)) {
+  if (!runs_on_cores(input_, weight_) || !float_tile_dtype(grad_out_)) {
     std::optional<std::vector<int64_t>> bias_sizes;
     if (mask[2]) bias_sizes = std::vector<int64_t>{grad_out_.size(1)};
     torch::jit::Stack stack{grad_out_, input_, weight_, bias_sizes, stride, padding, dilation,
