@@ -35,5 +35,9 @@ test-conformance:
 conformance: build
 	$(PYTHON) -m torch_accel.conformance
 
+# ASAN + UBSAN build in build-sanitize/: every GoogleTest and a pytest subset.
+sanitize: setup
+	PYTHON=$(PYTHON) scripts/sanitize.sh
+
 clean:
 	rm -rf build *.egg-info torch_accel/_C*.so torch_accel/lib torch_accel/include torch_accel/share
