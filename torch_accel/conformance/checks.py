@@ -5,8 +5,8 @@ PyTorch's device-generic tests make them: the forward result, the same sample
 made non-contiguous, the out= variant, the in-place variant, and (float32) the
 gradient of every input. Where the CPU raises, accel must raise the same type.
 """
+import contextlib
 import dataclasses
-import itertools
 
 import torch
 import torch.utils._pytree as pytree
@@ -83,32 +83,22 @@ def _host(value):
     return value.detach().cpu() if isinstance(value, torch.Tensor) else value
 
 
-class _Tally:
-    """Counts the fallback calls made while accel code runs inside `track()`."""
-
-    def __init__(self):
-        self.ops = set()
-
-    def track(self):
-        tally = self
-
-        class _Scope:
-            def __enter__(self):
-                self.before = torch_accel.fallback_stats()
-
-            def __exit__(self, *exc):
-                after = torch_accel.fallback_stats()
-                tally.ops.update(k for k, n in after.items() if n > self.before.get(k, 0))
-                return False
-
-        return _Scope()
+@contextlib.contextmanager
+def _counting_fallbacks(into):
+    """Adds to the set `into` the ops that went through the CPU fallback inside."""
+    before = torch_accel.fallback_stats()
+    try:
+        yield
+    finally:
+        after = torch_accel.fallback_stats()
+        into.update(k for k, n in after.items() if n > before.get(k, 0))
 
 
 class OpChecker:
     def __init__(self, op, dtype):
         self.op, self.dtype, self.name = op, dtype, op_id(op)
         self.atol, self.rtol = rules.tolerance(op, dtype)
-        self.tally = _Tally()
+        self.fallback_ops = set()
         self.samples = 0
         self.excused = []
 
@@ -119,7 +109,7 @@ class OpChecker:
             expected = call_cpu()
         except Exception as cpu_error:
             try:
-                with self.tally.track():
+                with _counting_fallbacks(self.fallback_ops):
                     call_accel()
             except Exception as accel_error:
                 if isinstance(accel_error, type(cpu_error)):
@@ -131,7 +121,7 @@ class OpChecker:
             raise Mismatch(f"{what}: CPU raised {_one_line(cpu_error)}, accel did not",
                            values_only=True)
         try:
-            with self.tally.track():
+            with _counting_fallbacks(self.fallback_ops):
                 actual = call_accel()
         except Exception as error:
             raise Mismatch(f"{what}: accel raised {_one_line(error)}") from error
@@ -145,7 +135,7 @@ class OpChecker:
         for index, (a, e) in enumerate(zip(actual_leaves, expected_leaves)):
             if isinstance(e, torch.Tensor) and isinstance(a, torch.Tensor):
                 a = _host(a)
-                if self._tie_order_free(sample, e, index, expected_leaves):
+                if self._tie_order_free(sample, e):
                     continue
             if not isinstance(e, (torch.Tensor, int, float, complex, bool)) or e is None:
                 if a != e:  # None, NotImplemented, dtypes, devices, strings
@@ -158,7 +148,7 @@ class OpChecker:
                 raise Mismatch(f"{what}: output {index}: {_one_line(error)}",
                                values_only="are not close" in str(error)) from None
 
-    def _tie_order_free(self, sample, expected, index, leaves):
+    def _tie_order_free(self, sample, expected):
         """An index output of a non-stable sort or select: compared by _check_indices."""
         return (self.name in _TIE_ORDER_FREE and sample is not None
                 and expected.dtype == torch.int64 and not sample.kwargs.get("stable")
@@ -189,7 +179,7 @@ class OpChecker:
 
         pairs = zip(pytree.tree_leaves(actual), pytree.tree_leaves(expected))
         for index, (a, e) in enumerate(pairs):
-            if isinstance(e, torch.Tensor) and self._tie_order_free(sample, e, index, None):
+            if isinstance(e, torch.Tensor) and self._tie_order_free(sample, e):
                 try:
                     torch.testing.assert_close(pick(_host(a)), pick(_host(e)), atol=self.atol,
                                                rtol=self.rtol, equal_nan=True)
@@ -349,7 +339,7 @@ class OpChecker:
                 self._guarded(rules.BACKWARD, self.backward, sample, f"gradient sample {i}")
 
     def _outcome(self, status, reason=""):
-        fallbacks = tuple(sorted(self.tally.ops))
+        fallbacks = tuple(sorted(self.fallback_ops))
         return Outcome(self.name, str(self.dtype).replace("torch.", ""), status, reason,
                        native=not fallbacks, fallbacks=fallbacks, samples=self.samples)
 
@@ -361,9 +351,3 @@ def check_op(op, dtype):
         return checker.run()
     except Exception as error:  # the OpInfo's own rules or samples could not be read
         return checker._outcome("fail", f"harness: {_one_line(error)}")
-
-
-def all_entries(dtypes=(torch.float32, torch.bfloat16)):
-    """(op, dtype) pairs of op_db in a stable order."""
-    from torch.testing._internal.common_methods_invocations import op_db
-    return list(itertools.product(op_db, dtypes))
