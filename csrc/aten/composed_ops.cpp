@@ -155,9 +155,93 @@ at::Tensor max_unpool(const at::Tensor& self, const at::Tensor& indices, at::Int
   return out.view(out_shape);
 }
 
+// 1-D nearest upsampling is the 2-D program on a unit-height map.
+at::Tensor upsample_nearest1d(const at::Tensor& self, c10::SymIntArrayRef output_size,
+                              std::optional<double> scale) {
+  TORCH_CHECK(output_size.size() == 1, "It is expected output_size equals to 1, but got size ",
+              output_size.size());
+  TORCH_CHECK(self.dim() == 3, "Non-empty 3D data tensor expected but got a tensor with sizes ",
+              self.sizes());
+  const int64_t width = output_size[0].expect_int();
+  return at::upsample_nearest2d(self.unsqueeze(2), {1, width}, std::nullopt, scale).squeeze(2);
+}
+
+at::Tensor upsample_nearest1d_backward(const at::Tensor& grad, c10::SymIntArrayRef output_size,
+                                       c10::SymIntArrayRef input_size, std::optional<double> scale) {
+  TORCH_CHECK(output_size.size() == 1 && input_size.size() == 3,
+              "upsample_nearest1d_backward expects a 1-element output_size and a 3-element "
+              "input_size");
+  const int64_t width = output_size[0].expect_int();
+  const std::vector<int64_t> input{input_size[0].expect_int(), input_size[1].expect_int(), 1,
+                                   input_size[2].expect_int()};
+  return at::upsample_nearest2d_backward(grad.unsqueeze(2), {1, width}, input, std::nullopt, scale)
+      .squeeze(2);
+}
+
+// 3-D nearest upsampling as two passes of the 2-D program: (H, W) on a map whose
+// channels are C*D, then D on a map whose width is the upsampled H*W.
+std::vector<int64_t> int_sizes(c10::SymIntArrayRef sizes) {
+  std::vector<int64_t> out;
+  for (const auto& s : sizes) out.push_back(s.expect_int());
+  return out;
+}
+
+at::Tensor upsample_nearest3d(const at::Tensor& self, c10::SymIntArrayRef output_size,
+                              std::optional<double> scale_d, std::optional<double> scale_h,
+                              std::optional<double> scale_w) {
+  TORCH_CHECK(output_size.size() == 3, "It is expected output_size equals to 3, but got size ",
+              output_size.size());
+  TORCH_CHECK(self.dim() == 5, "Non-empty 5D data tensor expected but got a tensor with sizes ",
+              self.sizes());
+  const auto out = int_sizes(output_size);
+  const int64_t n = self.size(0), c = self.size(1), d = self.size(2);
+  at::Tensor planes = at::upsample_nearest2d(self.reshape({n, c * d, self.size(3), self.size(4)}),
+                                             {out[1], out[2]}, scale_h, scale_w);
+  at::Tensor depth = at::upsample_nearest2d(planes.reshape({n, c, d, out[1] * out[2]}),
+                                            {out[0], out[1] * out[2]}, scale_d, std::nullopt);
+  return depth.reshape({n, c, out[0], out[1], out[2]});
+}
+
+at::Tensor upsample_nearest3d_backward(const at::Tensor& grad, c10::SymIntArrayRef output_size,
+                                       c10::SymIntArrayRef input_size, std::optional<double> scale_d,
+                                       std::optional<double> scale_h, std::optional<double> scale_w) {
+  TORCH_CHECK(output_size.size() == 3 && input_size.size() == 5,
+              "upsample_nearest3d_backward expects a 3-element output_size and a 5-element "
+              "input_size");
+  const auto out = int_sizes(output_size);
+  const auto in = int_sizes(input_size);
+  const int64_t n = in[0], c = in[1], d = in[2];
+  at::Tensor depth = at::upsample_nearest2d_backward(
+      grad.reshape({n, c, out[0], out[1] * out[2]}), {out[0], out[1] * out[2]},
+      {n, c, d, out[1] * out[2]}, scale_d, std::nullopt);
+  at::Tensor planes = at::upsample_nearest2d_backward(
+      depth.reshape({n, c * d, out[1], out[2]}), {out[1], out[2]}, {n, c * d, in[3], in[4]},
+      scale_h, scale_w);
+  return planes.reshape(in);
+}
+
 }  // namespace
 
 TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
+  m.impl("upsample_nearest3d", upsample_nearest3d);
+  m.impl("upsample_nearest3d.out", [](const at::Tensor& self, c10::SymIntArrayRef output_size,
+                                      std::optional<double> sd, std::optional<double> sh,
+                                      std::optional<double> sw, at::Tensor& out) -> at::Tensor& {
+    const at::Tensor result = upsample_nearest3d(self, output_size, sd, sh, sw);
+    at::native::resize_output(out, result.sizes());
+    return out.copy_(result);
+  });
+  m.impl("upsample_nearest3d_backward", upsample_nearest3d_backward);
+  m.impl("upsample_nearest3d_backward.grad_input",
+         [](const at::Tensor& grad, c10::SymIntArrayRef output_size, c10::SymIntArrayRef input_size,
+            std::optional<double> sd, std::optional<double> sh, std::optional<double> sw,
+            at::Tensor& grad_input) -> at::Tensor& {
+           const at::Tensor result = upsample_nearest3d_backward(grad, output_size, input_size, sd, sh, sw);
+           at::native::resize_output(grad_input, result.sizes());
+           return grad_input.copy_(result);
+         });
+  m.impl("upsample_nearest1d", upsample_nearest1d);
+  m.impl("upsample_nearest1d_backward", upsample_nearest1d_backward);
   m.impl("equal", equal_values);
   m.impl("native_dropout_backward", dropout_backward);
   m.impl("index_fill_.int_Scalar", index_fill_scalar_);
