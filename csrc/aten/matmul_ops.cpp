@@ -6,6 +6,7 @@
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
 
+#include "aten/device_check.h"
 #include "aten/engine_bridge.h"
 #include "aten/fallback.h"
 #include "aten/matmul_launch.h"
@@ -15,6 +16,7 @@ namespace accel::aten {
 
 engine::TensorRef matmul_operand(const at::Tensor& t, std::array<int64_t, 3> sizes,
                                  std::array<int64_t, 3> strides) {
+  check_accel_operand(t);
   engine::TensorRef r;
   r.data = t.data_ptr();
   r.dtype = engine_dtype(t.scalar_type());

@@ -1,0 +1,19 @@
+// Kernels registered with m.impl get no device check from the dispatcher (CUDA's
+// generated wrappers check that all tensor arguments share a device). Whatever
+// hands a tensor's memory to an engine program checks it here, so that mixing
+// a CPU tensor into an accel op raises as it does on CUDA instead of reading
+// host memory as if it were the device's.
+#pragma once
+
+#include <ATen/core/TensorBase.h>
+#include <c10/util/Exception.h>
+
+namespace accel::aten {
+
+inline void check_accel_operand(const at::TensorBase& t) {
+  TORCH_CHECK(!t.defined() || t.device().type() == c10::DeviceType::PrivateUse1,
+              "Expected all tensors to be on the same device, but found at least two devices, "
+              "accel and ", t.device(), "! (an operand of an accel kernel is on ", t.device(), ")");
+}
+
+}  // namespace accel::aten
