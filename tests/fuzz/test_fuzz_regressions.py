@@ -1,0 +1,86 @@
+"""Every mismatch the fuzzer found, as its minimal program (each was fixed in
+the C++ code; the comment says where). Each runs on the CPU and on accel, which
+must agree on the values or on the exception type."""
+import pytest
+import torch
+
+from programs import Step, check
+
+
+def inputs(*specs):
+    """Input steps for (shape, dtype) pairs."""
+    return [Step("input", (), {"shape": shape, "dtype": dtype, "seed": i}) for i, (shape, dtype) in enumerate(specs)]
+
+
+B, L, F, H = torch.bool, torch.int64, torch.float32, torch.bfloat16
+
+# Dtypes CPU kernels refuse (csrc/aten/eltwise_dtype_checks.h): accel computed a
+# result where CPU and CUDA raise NotImplementedError or RuntimeError.
+REFUSED_DTYPES = [
+    ("abs_bool", inputs(((3,), B)) + [Step("abs", (0,))]),
+    ("floor_bool", inputs(((3,), B)) + [Step("floor", (0,))]),
+    ("neg_bool", inputs(((3,), B)) + [Step("neg", (0,))]),
+    ("relu_bool", inputs(((3,), B)) + [Step("relu", (0,))]),
+    ("silu_long", inputs(((2, 3), L)) + [Step("silu", (0,))]),
+    ("gelu_long", inputs(((2, 3), L)) + [Step("gelu", (0,))]),
+    ("gelu_bool", inputs(((2,), B)) + [Step("gelu", (0,))]),
+    ("bitwise_and_float", inputs(((3,), F), ((3,), F)) + [Step("bitwise_and", (0, 1))]),
+    ("bitwise_and_bf16_long", inputs(((3,), H), ((3,), L)) + [Step("bitwise_and", (0, 1))]),
+    ("pow_bool", inputs(((3,), B), ((3,), B)) + [Step("pow", (0, 1))]),
+    ("remainder_bool", inputs(((3,), B), ((3,), B)) + [Step("remainder", (0, 1))]),
+    ("sub_bool_float", inputs(((3,), B), ((3,), F)) + [Step("sub", (0, 1))]),
+    # The shape error comes first, as on the CPU, before the dtype error.
+    ("remainder_bool_bad_shapes", inputs(((2, 5), B), ((2,), B)) + [Step("remainder", (0, 1))]),
+]
+
+# clamp promotes integer inputs with its bounds (csrc/aten/eltwise_ops.cpp, clamp_impl).
+CLAMP = [
+    ("clamp_long_float_bounds", inputs(((2, 3), L)) + [Step("clamp", (0,), {"min": -0.5, "max": 1.5})]),
+    ("clamp_bool_int_bounds", inputs(((4,), B)) + [Step("clamp", (0,), {"min": -1, "max": 1})]),
+    ("clamp__long_float_bounds", inputs(((2, 3), L)) + [Step("clamp_", (0,), {"min": -0.25, "max": None})]),
+]
+
+# Empty tensors: checks CPU makes even when there is nothing to compute.
+EMPTY = [
+    # csrc/aten/index_ops.cpp, index_select_out
+    ("index_select_zero_size_dim", inputs(((0, 5, 5), L)) + [
+        Step("index_input", (), {"shape": (1,), "lo": 0, "hi": 0, "seed": 0}),
+        Step("index_select", (0, 1), {"dim": 0})]),
+    ("index_select_out_of_range_empty", inputs(((3, 0), F)) + [
+        Step("index_input", (), {"shape": (1,), "lo": 5, "hi": 5, "seed": 0}),
+        Step("index_select", (0, 1), {"dim": 0})]),
+    # csrc/aten/index_ops.cpp, advanced()
+    ("advanced_index_zero_size_dim", inputs(((0, 0, 1, 5), F)) + [
+        Step("index_input", (), {"shape": (2,), "lo": 0, "hi": 1, "seed": 0}),
+        Step("advanced_index", (0, 1), {"dim": -3})]),
+    # csrc/aten/minimal_ops.cpp, copy_from
+    ("copy_into_smaller_empty", inputs(((1, 0), L), ((1, 5, 0), F)) + [Step("copy_", (0, 1))]),
+    ("copy_not_broadcastable_empty", inputs(((0, 3), F), ((0, 4), F)) + [Step("copy_", (0, 1))]),
+]
+
+# Integer powers: a tensor exponent never raises (kernels/eltwise/binary.cpp).
+POW = [
+    ("pow_long_negative_tensor_exponent", [
+        Step("input", (), {"shape": (6,), "dtype": L, "seed": 1}),
+        Step("index_input", (), {"shape": (), "lo": -3, "hi": -1, "seed": 2}),
+        Step("pow", (0, 1))]),
+    ("pow_long_negative_with_zero_base", [
+        Step("literal", (), {"values": [0, 1, -1, 2, -3], "dtype": L}),
+        Step("literal", (), {"values": [-1, -2, -3, -1, -2], "dtype": L}),
+        Step("pow", (0, 1))]),
+]
+
+CASES = REFUSED_DTYPES + CLAMP + EMPTY + POW
+
+
+@pytest.mark.parametrize("program", [c[1] for c in CASES], ids=[c[0] for c in CASES])
+def test_regression(program):
+    check(program)
+
+
+def test_pow_long_by_negative_scalar_raises_like_cpu():
+    x = torch.tensor([0, 1, 2])
+    with pytest.raises(RuntimeError, match="negative integer powers"):
+        x.pow(-1)
+    with pytest.raises(RuntimeError, match="negative integer powers"):
+        x.to("accel").pow(-1)
