@@ -33,8 +33,17 @@ def _pick(draw, pool, want=lambda t: True):
     return draw.choice(live) if live else None
 
 
+# Dims that cross the 32x32 tile's edges (the device pads partial tiles).
+TILE_EDGE_DIMS = (31, 32, 33, 65)
+
+
 def _fresh_shape(draw, max_dims=4):
-    return tuple(draw.choice((0, 1, 1, 2, 3, 4, 5)) for _ in range(draw.int(0, max_dims)))
+    """Mostly tiny dims (0 and 1 often); rarely one dim at a tile edge, so the
+    tensor stays small."""
+    shape = [draw.choice((0, 1, 1, 2, 3, 4, 5)) for _ in range(draw.int(0, max_dims))]
+    if shape and draw.int(0, 9) == 0:
+        shape[draw.int(0, len(shape) - 1)] = draw.choice(TILE_EDGE_DIMS)
+    return tuple(shape)
 
 
 def _broadcast_partner_shape(draw, shape):

@@ -58,6 +58,14 @@ EMPTY = [
     ("copy_not_broadcastable_empty", inputs(((0, 3), F), ((0, 4), F)) + [Step("copy_", (0, 1))]),
 ]
 
+# Writes that overlap themselves or their source (csrc/aten/minimal_ops.cpp, copy_from).
+OVERLAP = [
+    ("copy_into_expanded", inputs(((1, 2), F), ((2, 2), F)) + [
+        Step("expand", (0,), {"shape": (2, 2)}), Step("copy_", (2, 1))]),
+    ("copy_from_overlapping_view", inputs(((), H)) + [
+        Step("reshape", (0,), {"shape": (1,)}), Step("copy_", (1, 0))]),
+]
+
 # Integer powers: a tensor exponent never raises (kernels/eltwise/binary.cpp).
 POW = [
     ("pow_long_negative_tensor_exponent", [
@@ -70,7 +78,7 @@ POW = [
         Step("pow", (0, 1))]),
 ]
 
-CASES = REFUSED_DTYPES + CLAMP + EMPTY + POW
+CASES = REFUSED_DTYPES + CLAMP + EMPTY + OVERLAP + POW
 
 
 @pytest.mark.parametrize("program", [c[1] for c in CASES], ids=[c[0] for c in CASES])
