@@ -10,8 +10,11 @@
 
 namespace accel::aten {
 
+// A 0-dim CPU tensor passes, as a CPU scalar does on CUDA (kernels also wrap
+// scalar arguments that way).
 inline void check_accel_operand(const at::TensorBase& t) {
-  TORCH_CHECK(!t.defined() || t.device().type() == c10::DeviceType::PrivateUse1,
+  TORCH_CHECK(!t.defined() || t.device().type() == c10::DeviceType::PrivateUse1 ||
+                  (t.device().is_cpu() && t.dim() == 0),
               "Expected all tensors to be on the same device, but found at least two devices, "
               "accel and ", t.device(), "! (an operand of an accel kernel is on ", t.device(), ")");
 }
