@@ -78,7 +78,22 @@ POW = [
         Step("pow", (0, 1))]),
 ]
 
-CASES = REFUSED_DTYPES + CLAMP + EMPTY + OVERLAP + POW
+# Rounding: float32 operands of a bfloat16 op are rounded to bfloat16 first, as
+# TensorIterator casts them (csrc/engine/eltwise.cpp); log_softmax subtracts
+# the max before log(sum), so outputs near 0 keep their digits next to large
+# inputs (csrc/engine/norm_softmax.cpp).
+ROUNDING = [
+    ("bf16_plus_float32_0dim", [
+        Step("literal", (), {"values": [0.83984375, 0.5, -0.953125], "dtype": H}),
+        Step("literal", (), {"values": 0.95257413, "dtype": F}),
+        Step("add", (0, 1)), Step("add", (1, 0)), Step("mul", (0, 1))]),
+    ("log_softmax_of_large_values", inputs(((31,), L)) + [Step("exp", (0,)), Step("log_softmax", (1,), {"dim": 0})]),
+    ("log_softmax_of_large_columns", [
+        Step("literal", (), {"values": [[2980.5, 1.0], [2979.0, -3.0], [2975.25, 2.0]], "dtype": F}),
+        Step("log_softmax", (0,), {"dim": 0})]),
+]
+
+CASES = REFUSED_DTYPES + CLAMP + EMPTY + OVERLAP + POW + ROUNDING
 
 
 @pytest.mark.parametrize("program", [c[1] for c in CASES], ids=[c[0] for c in CASES])
@@ -92,3 +107,8 @@ def test_pow_long_by_negative_scalar_raises_like_cpu():
         x.pow(-1)
     with pytest.raises(RuntimeError, match="negative integer powers"):
         x.to("accel").pow(-1)
+
+
+def test_bf16_op_rounds_a_python_scalar_first_like_cpu():
+    x = torch.tensor([0.83984375, -0.953125], dtype=torch.bfloat16)
+    torch.testing.assert_close((x.to("accel") + 0.95257413).cpu(), x + 0.95257413, rtol=0, atol=0)
