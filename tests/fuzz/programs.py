@@ -176,7 +176,8 @@ class Mismatch(AssertionError):
 def _compare(index, step, expected, actual, when, view_operands=None):
     where = f"step {index} {step!r} ({when})"
     if isinstance(expected, BaseException) or isinstance(actual, BaseException):
-        if type(expected) is not type(actual) and not _cpu_index_select_quirk(expected, actual):
+        if type(expected) is not type(actual) and not (_cpu_index_select_quirk(expected, actual)
+                                                       or _cpu_empty_bmm_quirk(step, expected, actual)):
             raise Mismatch(f"{where}: CPU gave {_describe(expected)}, accel gave {_describe(actual)}")
         return
     if expected is None or actual is None:
@@ -206,6 +207,15 @@ def _cpu_index_select_quirk(expected, actual):
     ("INDICES element is out of DATA bounds"). accel raises IndexError for all."""
     return (type(expected) is RuntimeError and "INDICES element is out of DATA bounds" in str(expected)
             and type(actual) is IndexError and "out of range" in str(actual))
+
+
+def _cpu_empty_bmm_quirk(step, expected, actual):
+    """CPU's bmm checks that its operands share a dtype only in the kernel, so
+    a batched matmul with nothing to compute (an empty result, or an empty
+    inner dim) of mixed dtypes returns on the CPU; accel refuses it, as the
+    CPU's mm does for the same operands."""
+    return (step.op == "matmul" and isinstance(expected, torch.Tensor) and type(actual) is RuntimeError
+            and "same dtype" in str(actual))
 
 
 def _describe(v):

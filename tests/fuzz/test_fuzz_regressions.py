@@ -112,3 +112,15 @@ def test_pow_long_by_negative_scalar_raises_like_cpu():
 def test_bf16_op_rounds_a_python_scalar_first_like_cpu():
     x = torch.tensor([0.83984375, -0.953125], dtype=torch.bfloat16)
     torch.testing.assert_close((x.to("accel") + 0.95257413).cpu(), x + 0.95257413, rtol=0, atol=0)
+
+
+def test_empty_matmul_of_mixed_dtypes_raises_as_cpu_mm_does():
+    """CPU's bmm returns an empty result for mixed dtypes (its check is in the
+    kernel, which has nothing to do); accel raises as CPU's mm does (fuzz seed
+    63233). The fuzzer accepts this one difference (programs.py)."""
+    a, b = torch.zeros(0, 3, dtype=torch.bfloat16), torch.zeros(1, 3, 5)
+    assert torch.matmul(a, b).shape == (1, 0, 5)
+    with pytest.raises(RuntimeError, match="same dtype"):
+        torch.mm(a, b[0])
+    with pytest.raises(RuntimeError, match="same dtype"):
+        torch.matmul(a.to("accel"), b.to("accel"))
