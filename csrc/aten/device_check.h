@@ -19,4 +19,15 @@ inline void check_accel_operand(const at::TensorBase& t) {
               "accel and ", t.device(), "! (an operand of an accel kernel is on ", t.device(), ")");
 }
 
+// Two operands of one op on different accel devices (or one on the CPU): each
+// device reads only its own DRAM, as on CUDA.
+inline void check_same_device(const at::TensorBase& a, const at::TensorBase& b) {
+  check_accel_operand(a);
+  check_accel_operand(b);
+  TORCH_CHECK(!a.defined() || !b.defined() || a.device() == b.device() || a.device().is_cpu() ||
+                  b.device().is_cpu(),
+              "Expected all tensors to be on the same device, but found at least two devices, ",
+              a.device(), " and ", b.device(), "!");
+}
+
 }  // namespace accel::aten

@@ -15,6 +15,7 @@
 #include <ATen/ops/zeros.h>
 #include <torch/library.h>
 
+#include "aten/device_check.h"
 #include "aten/engine_bridge.h"
 #include "aten/fallback.h"
 #include "aten/movement_bridge.h"
@@ -75,6 +76,7 @@ auto bounds_message(int64_t dim, bool index_error) {
 // ---- index_select ----
 at::Tensor& index_select_out(const at::Tensor& self, int64_t dim, const at::Tensor& index, at::Tensor& out) {
   if (!gatherable(self)) return out = fallback_call("aten::index_select", "out", {self, dim, index, out});
+  check_same_device(self, index);
   dim = at::maybe_wrap_dim(dim, self.dim());
   TORCH_CHECK_INDEX(index.dim() <= 1, "index_select(): Index is supposed to be a vector");
   TORCH_CHECK(!(self.dim() == 0 && index.numel() != 1), "index_select(): Index to scalar can have only 1 value, got ",
@@ -111,6 +113,7 @@ at::Tensor index_select_impl(const at::Tensor& self, int64_t dim, const at::Tens
 // ---- gather ----
 at::Tensor& gather_out(const at::Tensor& self, int64_t dim, const at::Tensor& index, bool sparse_grad, at::Tensor& out) {
   if (!gatherable(self)) return out = fallback_call("aten::gather", "out", {self, dim, index, sparse_grad, out});
+  check_same_device(self, index);
   dim = at::maybe_wrap_dim(dim, self.dim());
   if (index.numel() != 0) {
     at::native::scatter_gather_dtype_check("gather", self, index);

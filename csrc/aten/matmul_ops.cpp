@@ -100,6 +100,7 @@ at::Tensor& run(const char* op, at::Tensor& out, engine::TensorRef a, engine::Te
 const at::Scalar kOne(1), kZero(0);
 
 void check_same_dtype(const at::Tensor& a, const at::Tensor& b) {
+  check_same_device(a, b);  // before the dtype, as CUDA's wrappers check
   TORCH_CHECK(a.scalar_type() == b.scalar_type(), "expected m1 and m2 to have the same dtype, but got: ",
               a.scalar_type(), " != ", b.scalar_type());
 }
@@ -323,6 +324,7 @@ at::Tensor& addmv_(at::Tensor& self, const at::Tensor& a, const at::Tensor& v,
 
 // A dot product is a 1 x K by K x 1 matmul.
 at::Tensor dot_impl(const char* op, const char* name, const at::Tensor& a, const at::Tensor& b) {
+  check_same_device(a, b);
   if (!native({&a, &b})) return fallback_call(op, "", {a, b});
   TORCH_CHECK(a.dim() == 1 && b.dim() == 1, "1D tensors expected, but got ", a.dim(), "D and ",
               b.dim(), "D tensors");
