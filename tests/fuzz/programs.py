@@ -252,6 +252,9 @@ def check(program):
                 raise
             _compare(i, step, reference, accel_values[i], "from accel's own operands")
             drifted = True
+        failed = [v for v in (cpu_values[i], accel_values[i]) if isinstance(v, BaseException)]
+        if failed:  # an accepted CPU quirk (see _compare): neither device uses the value
+            cpu_values[i] = accel_values[i] = failed[0]
     if drifted:
         return
     for i, step in enumerate(program):
