@@ -10,6 +10,7 @@
 #include <ATen/ops/result_type.h>
 #include <torch/library.h>
 
+#include "aten/eltwise_dtype_checks.h"
 #include "aten/engine_bridge.h"
 #include "aten/fallback.h"
 #include "kernels/eltwise/binary.h"
@@ -40,7 +41,8 @@ at::ScalarType result_type3(const at::Tensor& a, const at::Tensor& b, const at::
 // out = op(a, b); `out` may be undefined (allocated), self (in place) or given.
 at::Tensor binary(const char* name, Build build, Binary k, at::Tensor out, const at::Tensor& a,
                   const at::Tensor& b, engine::KernelParams p = {}) {
-  at::TensorIterator iter = build(out, a, b);
+  at::TensorIterator iter = build(out, a, b);  // shape errors first, as on the CPU
+  dtype_checks::check_binary(name, k, at::result_type(a, b));
   launch_eltwise(name, kernels::binary_kernel(k), iter, p);
   return iter.output();
 }
@@ -48,6 +50,7 @@ at::Tensor binary(const char* name, Build build, Binary k, at::Tensor out, const
 at::Tensor unary(const char* name, UnaryBuild build, Unary k, at::Tensor out, const at::Tensor& a,
                  engine::KernelParams p = {}) {
   at::TensorIterator iter = build(out, a);
+  dtype_checks::check_unary(name, k, a.scalar_type());
   launch_eltwise(name, kernels::unary_kernel(k), iter, p);
   return iter.output();
 }
@@ -64,10 +67,14 @@ engine::KernelParams alpha_params(const at::Scalar& alpha) {
 
 // add and sub (alpha), with ATen's checks.
 void check_alpha(const at::Tensor& a, const at::Tensor& b, const at::Scalar& alpha, bool sub) {
-  if (sub)
+  if (sub) {
     TORCH_CHECK(a.scalar_type() != at::kBool || b.scalar_type() != at::kBool,
                 "Subtraction, the `-` operator, with two bool tensors is not supported. "
                 "Use the `^` or `logical_xor()` operator instead.");
+    TORCH_CHECK(a.scalar_type() != at::kBool && b.scalar_type() != at::kBool,
+                "Subtraction, the `-` operator, with a bool tensor is not supported. "
+                "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
+  }
   const auto dtype = at::result_type(a, b);
   TORCH_CHECK(!alpha.isBoolean() || dtype == at::kBool,
               "Boolean alpha only supported for Boolean results.");
@@ -201,8 +208,27 @@ at::Tensor clamp_impl(at::Tensor out, const at::Tensor& a, const std::optional<a
                       const std::optional<at::Scalar>& max) {
   TORCH_CHECK(min || max, "torch.clamp: At least one of 'min' or 'max' must not be None");
   const int64_t mode = (min ? 1 : 0) | (max ? 2 : 0);
-  return unary("aten::clamp", same_op, Unary::Clamp, out, a,
+  // As ATen's clamp: integer and bool inputs promote with the bounds, which
+  // are scalars taking part in type promotion; an in-place or out= result
+  // must be able to hold the promoted type.
+  at::ScalarType result = a.scalar_type();
+  if (!at::isFloatingType(result)) {
+    at::native::ResultTypeState state{};
+    state = at::native::update_result_type_state(a, state);
+    if (min) state = at::native::update_result_type_state(*min, state);
+    if (max) state = at::native::update_result_type_state(*max, state);
+    result = at::native::result_type(state);
+  }
+  TORCH_CHECK(!out.defined() || at::canCast(result, out.scalar_type()), "result type ", result,
+              " can't be cast to the desired output type ", out.scalar_type());
+  return unary("aten::clamp", same_op, Unary::Clamp, out, result == a.scalar_type() ? a : a.to(result),
                params(min ? min->toDouble() : 0, max ? max->toDouble() : 0, 0, mode));
+}
+
+// ATen's pow(Tensor, Scalar) check; a tensor exponent gives 0 instead (powi).
+void check_integer_power(const at::Tensor& a, const at::Scalar& e) {
+  TORCH_CHECK(!(at::isIntegralType(a.scalar_type(), true) && e.isIntegral(true) && e.toLong() < 0),
+              "Integers to negative integer powers are not allowed.");
 }
 
 std::string_view approximate_check(std::string_view approximate) {
@@ -215,6 +241,7 @@ at::Tensor ternary(const char* name, Ternary k, at::Tensor out, const at::Tensor
                    const at::Tensor& b, const at::Tensor& c, at::ScalarType common,
                    engine::KernelParams p = {}) {
   const auto shape = at::infer_size_dimvector(at::infer_size_dimvector(a.sizes(), b.sizes()), c.sizes());
+  dtype_checks::check_ternary(name, k, common);
   // An in-place update cannot grow its tensor (resize_output would, silently).
   TORCH_CHECK(!out.defined() || !out.is_same(a) || out.sizes() == at::IntArrayRef(shape),
               "output with shape ", out.sizes(), " doesn't match the broadcast shape ",
@@ -235,12 +262,12 @@ at::Tensor ternary(const char* name, Ternary k, at::Tensor out, const at::Tensor
 }
 
 at::Tensor where(const at::Tensor& cond, const at::Tensor& a, const at::Tensor& b) {
+  if (!tile_dtype(a) || !tile_dtype(b)) return fallback_call("aten::where", "self", {cond, a, b});
   TORCH_CHECK(cond.scalar_type() == at::kBool || cond.scalar_type() == at::kByte,
               "where expected condition to be a boolean tensor, but got a tensor with dtype ",
               cond.scalar_type());
   const auto common = at::result_type(a, b);
-  if (!tile_dtype(a) || !tile_dtype(b) || !tile_dtype_of(common))  // complex operands
-    return fallback_call("aten::where", "self", {cond, a, b});
+  if (!tile_dtype_of(common)) return fallback_call("aten::where", "self", {cond, a, b});
   return ternary("aten::where", Ternary::Where, {}, cond, a, b, common);
 }
 
@@ -314,9 +341,11 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
   ACCEL_COMPARE_SCALAR(gt, Binary::Gt)
   ACCEL_COMPARE_SCALAR(ge, Binary::Ge)
   m.impl("pow.Tensor_Scalar", [](const at::Tensor& a, const at::Scalar& e) {
+    check_integer_power(a, e);
     return binary("aten::pow", at::TensorIterator::binary_op, Binary::Pow, {}, a, wrap(e));
   });
   m.impl("pow.Tensor_Scalar_out", [](const at::Tensor& a, const at::Scalar& e, at::Tensor& out) -> at::Tensor& {
+    check_integer_power(a, e);
     binary("aten::pow.out", at::TensorIterator::binary_op, Binary::Pow, out, a, wrap(e));
     return out;
   });
@@ -328,6 +357,7 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
     return out;
   });
   m.impl("pow_.Scalar", [](at::Tensor& a, const at::Scalar& e) -> at::Tensor& {
+    check_integer_power(a, e);
     binary("aten::pow_", at::TensorIterator::binary_op, Binary::Pow, a, a, wrap(e));
     return a;
   });
