@@ -8,10 +8,12 @@ namespace accel::kernels {
 enum class Binary {
   Add, Sub, Mul, Div, DivTrunc, DivFloor, Maximum, Minimum, Pow, Remainder, Fmod, Atan2,
   Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr, LogicalXor, BitwiseAnd, BitwiseOr,
-  BitwiseXor,
+  BitwiseXor, Xlogy, Logaddexp, Logaddexp2, Hypot, Copysign, Heaviside,
+  Nextafter,  // mode: the data's float format (0 as computed, 1 bfloat16, 2 half)
+  Fmax, Fmin, Xlog1py,
 };
-constexpr int kBinaryCount = static_cast<int>(Binary::BitwiseXor) + 1;
-enum class Ternary { Where, Lerp, Addcmul, Addcdiv };
+constexpr int kBinaryCount = static_cast<int>(Binary::Xlog1py) + 1;
+enum class Ternary { Where, Lerp, Addcmul, Addcdiv, Clamp };
 
 // add/sub use params.alpha; addcmul/addcdiv use params.alpha as `value`.
 const engine::TileKernel& binary_kernel(Binary op);
