@@ -23,13 +23,6 @@ using kernels::Binary;
 using kernels::Ternary;
 using kernels::Unary;
 
-// Ops ATen dispatches on floating types only: the same NotImplementedError for
-// integer and bool tensors, raised before any kernel runs.
-void check_floating(const char* op, at::ScalarType t) {
-  TORCH_CHECK_NOT_IMPLEMENTED(at::isFloatingType(t), "\"", op, "\" not implemented for '",
-                              c10::toString(t), "'");
-}
-
 // The dtype a unary float op computes in: the input's when floating, else the default.
 at::ScalarType float_result_type(const at::Tensor& a) {
   return at::isFloatingType(a.scalar_type()) ? a.scalar_type()
@@ -174,12 +167,6 @@ at::TensorIterator floating_same_op(at::TensorBase& out, const at::TensorBase& a
 
 // --- binary math ----------------------------------------------------------------
 
-template <const char* op>
-at::TensorIterator floating_binary_op(at::TensorBase& out, const at::TensorBase& a, const at::TensorBase& b) {
-  at::TensorIterator iter = at::TensorIterator::binary_op(out, a, b);
-  check_floating(op, iter.common_dtype());
-  return iter;
-}
 constexpr char kLogaddexp[] = "logaddexp", kLogaddexp2[] = "logaddexp2", kHypot[] = "hypot",
                kNextafter[] = "nextafter";
 
@@ -211,38 +198,6 @@ at::Tensor grad_program(const char* name, Backward k, at::Tensor grad_input, con
   launch_eltwise(name, kernels::backward_kernel(k), iter, p);
   return iter.output();
 }
-
-// Functional and out= forms of a binary op without overload names or in-place form.
-#define ACCEL_BINARY_PLAIN(op, BUILD, K)                                                           \
-  m.impl(#op, [](const at::Tensor& a, const at::Tensor& b) {                                      \
-    if (!tile_dtype(a) || !tile_dtype(b)) return fallback_call("aten::" #op, "", {a, b});         \
-    return binary("aten::" #op, BUILD, K, {}, a, b);                                               \
-  });                                                                                              \
-  m.impl(#op ".out", [](const at::Tensor& a, const at::Tensor& b, at::Tensor& out) -> at::Tensor& { \
-    if (!tile_dtype(a) || !tile_dtype(b) || !tile_dtype(out)) { fallback_call("aten::" #op, "out", {a, b, out}); return out; } \
-    binary("aten::" #op ".out", BUILD, K, out, a, b);                                              \
-    return out;                                                                                    \
-  });
-
-#define ACCEL_BINARY_PLAIN_INPLACE(op, BUILD, K)                                                   \
-  ACCEL_BINARY_PLAIN(op, BUILD, K)                                                                 \
-  m.impl(#op "_", [](at::Tensor& a, const at::Tensor& b) -> at::Tensor& {                         \
-    if (!tile_dtype(a) || !tile_dtype(b)) { fallback_call("aten::" #op "_", "", {a, b}); return a; } \
-    binary("aten::" #op "_", BUILD, K, a, a, b);                                                   \
-    return a;                                                                                      \
-  });
-
-// Functional and out= forms of a unary op (the in-place form is ATen's composite).
-#define ACCEL_UNARY_FUNCTIONAL_OUT(op, BUILD, K)                                                   \
-  m.impl(#op, [](const at::Tensor& a) {                                                           \
-    if (!tile_dtype(a)) return fallback_call("aten::" #op, "", {a});                              \
-    return unary("aten::" #op, BUILD, K, {}, a);                                                   \
-  });                                                                                              \
-  m.impl(#op ".out", [](const at::Tensor& a, at::Tensor& out) -> at::Tensor& {                    \
-    if (!tile_dtype(a) || !tile_dtype(out)) { fallback_call("aten::" #op, "out", {a, out}); return out; } \
-    unary("aten::" #op ".out", BUILD, K, out, a);                                                  \
-    return out;                                                                                    \
-  });
 
 }  // namespace
 
@@ -374,13 +329,6 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
   ACCEL_UNARY(i0, float_op, Unary::I0)
   ACCEL_UNARY(frac, floating_same_op, Unary::Frac)
   ACCEL_UNARY_FUNCTIONAL_OUT(angle, float_op, Unary::Angle)
-  ACCEL_UNARY_FUNCTIONAL_OUT(special_i1, float_op, Unary::I1)
-  ACCEL_UNARY_FUNCTIONAL_OUT(special_i0e, float_op, Unary::I0e)
-  ACCEL_UNARY_FUNCTIONAL_OUT(special_i1e, float_op, Unary::I1e)
-  ACCEL_UNARY_FUNCTIONAL_OUT(special_ndtri, float_op, Unary::Ndtri)
-  ACCEL_UNARY_FUNCTIONAL_OUT(special_erfcx, float_op, Unary::Erfcx)
-  ACCEL_UNARY_FUNCTIONAL_OUT(special_log_ndtr, float_op, Unary::LogNdtr)
-  ACCEL_UNARY_FUNCTIONAL_OUT(special_entr, float_op, Unary::Entr)
   m.impl("polygamma", [](int64_t n, const at::Tensor& a) { return polygamma("aten::polygamma", {}, n, a); });
   m.impl("polygamma.out", [](int64_t n, const at::Tensor& a, at::Tensor& out) -> at::Tensor& {
     polygamma("aten::polygamma.out", out, n, a);
@@ -416,7 +364,6 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
 
   // Binary math.
   ACCEL_BINARY(xlogy, Tensor, OutTensor, at::TensorIterator::binary_float_op, Binary::Xlogy)
-  ACCEL_BINARY_PLAIN(special_xlog1py, at::TensorIterator::binary_float_op, Binary::Xlog1py)
   ACCEL_BINARY_PLAIN(logaddexp, floating_binary_op<kLogaddexp>, Binary::Logaddexp)
   ACCEL_BINARY_PLAIN(logaddexp2, floating_binary_op<kLogaddexp2>, Binary::Logaddexp2)
   ACCEL_BINARY_PLAIN_INPLACE(hypot, floating_binary_op<kHypot>, Binary::Hypot)

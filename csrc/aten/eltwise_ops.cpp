@@ -127,6 +127,12 @@ at::Tensor& div_mode_out(const at::Tensor& a, const at::Tensor& b,
 }
 
 
+double softshrink_lambda(const at::Scalar& lambd) {
+  const double v = lambd.toDouble();
+  TORCH_CHECK(v >= 0, "lambda must be greater or equal to 0, but found to be ", v, ".");
+  return v;
+}
+
 std::string_view approximate_check(std::string_view approximate) {
   TORCH_CHECK(approximate == "none" || approximate == "tanh",
               "approximate argument must be either none or tanh.");
@@ -164,6 +170,12 @@ at::Tensor where(const at::Tensor& cond, const at::Tensor& a, const at::Tensor& 
 TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
   ACCEL_ADD_SUB(add, Binary::Add, false)
   ACCEL_ADD_SUB(sub, Binary::Sub, true)
+  // rsub(a, b) is b - alpha * a, ATen's sub with the operands swapped.
+  m.impl("rsub.Tensor", [](const at::Tensor& a, const at::Tensor& b, const at::Scalar& alpha) {
+    if (!tile_dtype(a) || !tile_dtype(b)) return fallback_call("aten::rsub", "Tensor", {a, b, alpha});
+    check_alpha(b, a, alpha, true);
+    return binary("aten::rsub", at::TensorIterator::binary_op, Binary::Sub, {}, b, a, alpha_params(alpha));
+  });
   ACCEL_BINARY(mul, Tensor, out, at::TensorIterator::binary_op, Binary::Mul)
   ACCEL_BINARY(div, Tensor, out, at::TensorIterator::binary_float_op, Binary::Div)
   m.impl("div.Tensor_mode", div_mode);
@@ -278,6 +290,43 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
   });
   m.impl("leaky_relu.out", [](const at::Tensor& a, const at::Scalar& slope, at::Tensor& out) -> at::Tensor& {
     unary("aten::leaky_relu.out", same_op, Unary::LeakyRelu, out, a, params(slope.toDouble()));
+    return out;
+  });
+  // conj_physical of a real tensor is a copy; complex tensors take the fallback.
+  m.impl("conj_physical.out", [](const at::Tensor& a, at::Tensor& out) -> at::Tensor& {
+    if (a.is_complex() || out.is_complex()) { fallback_call("aten::conj_physical", "out", {a, out}); return out; }
+    at::TensorIterator::unary_op(out, a);  // ATen's dtype check and resize
+    return out.copy_(a);
+  });
+  // prelu's weight arrives already shaped to broadcast against the input.
+  m.impl("_prelu_kernel", [](const at::Tensor& a, const at::Tensor& weight) {
+    at::Tensor out;
+    auto iter = at::TensorIteratorConfig().add_output(out).add_const_input(a).add_const_input(weight).build();
+    launch_eltwise("aten::_prelu_kernel", kernels::binary_kernel(Binary::Prelu), iter);
+    return iter.output();
+  });
+  m.impl("_prelu_kernel_backward", [](const at::Tensor& grad, const at::Tensor& a, const at::Tensor& weight) {
+    auto grad_of = [&](const char* name, Ternary k) {
+      at::Tensor out;
+      auto iter = at::TensorIteratorConfig().add_output(out).add_const_input(a).add_const_input(weight).add_const_input(grad).build();
+      launch_eltwise(name, kernels::ternary_kernel(k), iter);
+      return iter.output();
+    };
+    return std::make_tuple(grad_of("aten::_prelu_kernel_backward", Ternary::PreluGradInput),
+                           grad_of("aten::_prelu_kernel_backward", Ternary::PreluGradWeight));
+  });
+  m.impl("hardshrink", [](const at::Tensor& a, const at::Scalar& lambd) {
+    return unary("aten::hardshrink", same_op, Unary::Hardshrink, {}, a, params(lambd.toDouble()));
+  });
+  m.impl("hardshrink.out", [](const at::Tensor& a, const at::Scalar& lambd, at::Tensor& out) -> at::Tensor& {
+    unary("aten::hardshrink.out", same_op, Unary::Hardshrink, out, a, params(lambd.toDouble()));
+    return out;
+  });
+  m.impl("softshrink", [](const at::Tensor& a, const at::Scalar& lambd) {
+    return unary("aten::softshrink", same_op, Unary::Softshrink, {}, a, params(softshrink_lambda(lambd)));
+  });
+  m.impl("softshrink.out", [](const at::Tensor& a, const at::Scalar& lambd, at::Tensor& out) -> at::Tensor& {
+    unary("aten::softshrink.out", same_op, Unary::Softshrink, out, a, params(softshrink_lambda(lambd)));
     return out;
   });
   m.impl("elu", [](const at::Tensor& a, const at::Scalar& alpha, const at::Scalar& scale, const at::Scalar& input_scale) {

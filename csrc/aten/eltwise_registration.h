@@ -87,4 +87,50 @@ inline engine::KernelParams params(double alpha, double beta = 0, double gamma =
   return {alpha, beta, gamma, mode};
 }
 
+// Ops ATen dispatches on floating types only: the same NotImplementedError for
+// integer and bool tensors, raised before any kernel runs.
+inline void check_floating(const char* op, at::ScalarType t) {
+  TORCH_CHECK_NOT_IMPLEMENTED(at::isFloatingType(t), "\"", op, "\" not implemented for '",
+                              c10::toString(t), "'");
+}
+
+template <const char* op>
+at::TensorIterator floating_binary_op(at::TensorBase& out, const at::TensorBase& a, const at::TensorBase& b) {
+  at::TensorIterator iter = at::TensorIterator::binary_op(out, a, b);
+  check_floating(op, iter.common_dtype());
+  return iter;
+}
+
+// Functional and out= forms of a binary op without overload names or in-place form.
+#define ACCEL_BINARY_PLAIN(op, BUILD, K)                                                           \
+  m.impl(#op, [](const at::Tensor& a, const at::Tensor& b) {                                      \
+    if (!tile_dtype(a) || !tile_dtype(b)) return fallback_call("aten::" #op, "", {a, b});         \
+    return binary("aten::" #op, BUILD, K, {}, a, b);                                               \
+  });                                                                                              \
+  m.impl(#op ".out", [](const at::Tensor& a, const at::Tensor& b, at::Tensor& out) -> at::Tensor& { \
+    if (!tile_dtype(a) || !tile_dtype(b) || !tile_dtype(out)) { fallback_call("aten::" #op, "out", {a, b, out}); return out; } \
+    binary("aten::" #op ".out", BUILD, K, out, a, b);                                              \
+    return out;                                                                                    \
+  });
+
+#define ACCEL_BINARY_PLAIN_INPLACE(op, BUILD, K)                                                   \
+  ACCEL_BINARY_PLAIN(op, BUILD, K)                                                                 \
+  m.impl(#op "_", [](at::Tensor& a, const at::Tensor& b) -> at::Tensor& {                         \
+    if (!tile_dtype(a) || !tile_dtype(b)) { fallback_call("aten::" #op "_", "", {a, b}); return a; } \
+    binary("aten::" #op "_", BUILD, K, a, a, b);                                                   \
+    return a;                                                                                      \
+  });
+
+// Functional and out= forms of a unary op (the in-place form is ATen's composite).
+#define ACCEL_UNARY_FUNCTIONAL_OUT(op, BUILD, K)                                                   \
+  m.impl(#op, [](const at::Tensor& a) {                                                           \
+    if (!tile_dtype(a)) return fallback_call("aten::" #op, "", {a});                              \
+    return unary("aten::" #op, BUILD, K, {}, a);                                                   \
+  });                                                                                              \
+  m.impl(#op ".out", [](const at::Tensor& a, at::Tensor& out) -> at::Tensor& {                    \
+    if (!tile_dtype(a) || !tile_dtype(out)) { fallback_call("aten::" #op, "out", {a, out}); return out; } \
+    unary("aten::" #op ".out", BUILD, K, out, a);                                                  \
+    return out;                                                                                    \
+  });
+
 }  // namespace accel::aten::eltwise

@@ -65,6 +65,8 @@ constexpr KernelDesc kEltwise[] = {
     sfpu("sfpu_softplus", 22, 30, kUnary),    // exp + log1p, with a large-x bypass
     sfpu("sfpu_mish", 24, 58, kUnary),        // softplus + tanh + multiply
     sfpu("sfpu_bitwise_not", 1, 3, kUnary, kIntFormats),  // one integer op
+    sfpu("sfpu_hardshrink", 2, 6, kUnary),    // |x| (1), compare with lambda, conditional zero (2)
+    sfpu("sfpu_softshrink", 3, 7, kUnary),    // two compares, add or subtract lambda, conditional zero
     sfpu("sfpu_signbit", 1, 4, kUnary),       // sign-bit test (SFPSETCC), conditional set
     sfpu("sfpu_angle", 2, 6, kUnary),         // NaN check, compare with 0, two conditional moves
     sfpu("sfpu_threshold", 2, 5, kUnary),     // compare, conditional move of the value
@@ -95,6 +97,18 @@ constexpr KernelDesc kEltwise[] = {
     sfpu("sfpu_erfcx", 36, 46, kUnary),       // range-table Chebyshev fit (24), continued fraction past 50 (6), exp (14) below 0, io
     sfpu("sfpu_log_ndtr", 30, 34, kUnary),    // erfc (16) or erfcx (for x < -1), log (10), scale (2), io
     sfpu("sfpu_entr", 12, 16, kUnary),        // log (10), multiply, sign and zero selects (3), io
+    sfpu("sfpu_airy_ai", 40, 52, kUnary),  // Cephes: ratio of degree-8..10 polynomials per range (22), sin/cos of the phase (20) past 2.09, sqrt (9), io
+    sfpu("sfpu_bessel_j0", 35, 48, kUnary),  // Cephes: rational fit below 5 (18, divide 9); above, two asymptotic fits (16), cos (10), rsqrt (8), io
+    sfpu("sfpu_bessel_j1", 35, 48, kUnary),  // as bessel_j0 with the order-1 coefficients
+    sfpu("sfpu_bessel_y0", 40, 56, kUnary),  // bessel_j0 plus log (10) of the small-x branch
+    sfpu("sfpu_bessel_y1", 40, 56, kUnary),  // bessel_y0 with the order-1 coefficients
+    sfpu("sfpu_modified_bessel_i0", 32, 44, kUnary),  // |x|, Chebyshev recurrence (~30), exp (14) folded with rsqrt past 8 (counted once), io
+    sfpu("sfpu_modified_bessel_i1", 34, 46, kUnary),  // as modified_bessel_i0 with a sign restore
+    sfpu("sfpu_modified_bessel_k0", 40, 56, kUnary),  // Chebyshev recurrence (~20), log (10) and i0 (12 shared) below 2, exp and rsqrt (22) above, io
+    sfpu("sfpu_modified_bessel_k1", 40, 56, kUnary),  // as modified_bessel_k0 with the order-1 coefficients
+    sfpu("sfpu_scaled_modified_bessel_k0", 36, 48, kUnary),  // modified_bessel_k0 without the exp, times exp(x) below 2
+    sfpu("sfpu_scaled_modified_bessel_k1", 36, 48, kUnary),  // as scaled_modified_bessel_k0 with the order-1 coefficients
+    sfpu("sfpu_spherical_bessel_j0", 14, 24, kUnary),  // sin (10) and reciprocal (8) = sin(x)/x, small-x Taylor select (4), io
        // clamp (2), 1 - x, divide (9), log (10), edge selects (2), io
 
     // Binary and ternary: one load per operand + store. Add, sub, mul and
@@ -133,11 +147,27 @@ constexpr KernelDesc kEltwise[] = {
     sfpu("eltwise_binary_fmax", 1, 7, kBinary),         // SFPSWAP max + NaN select (2), 3 io
     sfpu("eltwise_binary_fmin", 1, 7, kBinary),
     sfpu("eltwise_binary_xlog1py", 13, 19, kBinary),    // xlogy with log1p (11)
+    sfpu("eltwise_binary_chebyshev_polynomial_t", 12, 21, kBinary),  // three-term recurrence, 2 MADs a step for n up to ~6 (12), range and n checks (6), 3 io
+    sfpu("eltwise_binary_chebyshev_polynomial_u", 12, 21, kBinary),
+    sfpu("eltwise_binary_chebyshev_polynomial_v", 12, 21, kBinary),
+    sfpu("eltwise_binary_chebyshev_polynomial_w", 12, 21, kBinary),
+    sfpu("eltwise_binary_shifted_chebyshev_polynomial_t", 12, 21, kBinary),
+    sfpu("eltwise_binary_shifted_chebyshev_polynomial_u", 12, 21, kBinary),
+    sfpu("eltwise_binary_shifted_chebyshev_polynomial_v", 12, 21, kBinary),
+    sfpu("eltwise_binary_shifted_chebyshev_polynomial_w", 12, 21, kBinary),
+    sfpu("eltwise_binary_hermite_polynomial_h", 12, 21, kBinary),
+    sfpu("eltwise_binary_hermite_polynomial_he", 12, 21, kBinary),
+    sfpu("eltwise_binary_laguerre_polynomial_l", 12, 21, kBinary),
+    sfpu("eltwise_binary_legendre_polynomial_p", 12, 21, kBinary),
+    sfpu("eltwise_binary_prelu", 2, 6, kBinary),       // compare, multiply, conditional move, 3 io
+    sfpu("eltwise_binary_zeta", 60, 68, kBinary),  // 9-term sum of powers (exp+log each, 36), Euler-Maclaurin tail (12 terms, 24), 3 io + checks
     sfpu("eltwise_ternary_where", 1, 6, kTernary),      // compare, conditional move
     sfpu("eltwise_ternary_lerp", 3, 6, kTernary),       // two MADs
     fpu("eltwise_ternary_addcmul", 3, kTernary),
     sfpu("eltwise_ternary_addcdiv", 6, 14, kTernary),   // reciprocal (8) + two MADs
     sfpu("eltwise_ternary_clamp", 2, 8, kTernary),      // two SFPSWAP min/max, NaN-bound select, 4 io
+    sfpu("eltwise_ternary_prelu_grad_input", 2, 7, kTernary),   // compare, multiply, conditional move, 4 io
+    sfpu("eltwise_ternary_prelu_grad_weight", 2, 7, kTernary),  // compare, multiply, conditional zero, 4 io
 
     // Activation gradients (grad_output, saved tensor): flops + io.
     sfpu("sfpu_threshold_backward", 1, 4, kUnary),
@@ -154,6 +184,7 @@ constexpr KernelDesc kEltwise[] = {
     sfpu("sfpu_mish_backward", 30, 33, kUnary),
     sfpu("sfpu_hardtanh_backward", 3, 6, kUnary),
     sfpu("sfpu_logit_backward", 12, 15, kUnary),
+    sfpu("sfpu_shrink_backward", 2, 5, kUnary),
 
     // Point-wise losses and their gradients: flops + io.
     sfpu("sfpu_mse", 2, 5, kLoss),

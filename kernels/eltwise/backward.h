@@ -21,6 +21,7 @@ enum class Backward {
   Mish,         // saved: self
   Hardtanh,     // saved: self; alpha = min, beta = max
   Logit,        // saved: self; alpha = low, beta = high bounds when mode is 1 (eps given)
+  Shrink,       // saved: self; alpha = lambda (hardshrink and softshrink)
 };
 
 const engine::TileKernel& backward_kernel(Backward op);

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include <ATen/native/Math.h>  // ATen's special functions, no Tensor
 #include <c10/util/BFloat16-math.h>
 #include <c10/util/BFloat16.h>
 #include <c10/util/Half.h>
@@ -231,6 +232,34 @@ struct FminOp {
   }
 };
 
+// torch.special's functions of two floating operands, by ATen's own formulas.
+#define ACCEL_SPECIAL_BINARY_OP(Name, fn)                         \
+  struct Name {                                                   \
+    KernelParams p;                                               \
+    template <class C> C operator()(C a, C b) const {             \
+      if constexpr (is_int<C>) return float_only<C>();            \
+      else return fn(a, b);                                       \
+    }                                                             \
+  };
+ACCEL_SPECIAL_BINARY_OP(ChebyshevTOp, ::chebyshev_polynomial_t_forward)
+ACCEL_SPECIAL_BINARY_OP(ChebyshevUOp, ::chebyshev_polynomial_u_forward)
+ACCEL_SPECIAL_BINARY_OP(ChebyshevVOp, ::chebyshev_polynomial_v_forward)
+ACCEL_SPECIAL_BINARY_OP(ChebyshevWOp, ::chebyshev_polynomial_w_forward)
+ACCEL_SPECIAL_BINARY_OP(ShiftedChebyshevTOp, ::shifted_chebyshev_polynomial_t_forward)
+ACCEL_SPECIAL_BINARY_OP(ShiftedChebyshevUOp, ::shifted_chebyshev_polynomial_u_forward)
+ACCEL_SPECIAL_BINARY_OP(ShiftedChebyshevVOp, ::shifted_chebyshev_polynomial_v_forward)
+ACCEL_SPECIAL_BINARY_OP(ShiftedChebyshevWOp, ::shifted_chebyshev_polynomial_w_forward)
+ACCEL_SPECIAL_BINARY_OP(HermiteHOp, ::hermite_polynomial_h_forward)
+ACCEL_SPECIAL_BINARY_OP(HermiteHeOp, ::hermite_polynomial_he_forward)
+ACCEL_SPECIAL_BINARY_OP(LaguerreLOp, ::laguerre_polynomial_l_forward)
+ACCEL_SPECIAL_BINARY_OP(LegendrePOp, ::legendre_polynomial_p_forward)
+ACCEL_SPECIAL_BINARY_OP(ZetaOp, ::zeta)
+#undef ACCEL_SPECIAL_BINARY_OP
+
+struct PreluOp { KernelParams p; template <class C> C operator()(C x, C w) const { return x > 0 ? x : w * x; } };
+struct PreluGradInputOp { KernelParams p; template <class C> C operator()(C x, C w, C g) const { return x > 0 ? g : w * g; } };
+struct PreluGradWeightOp { KernelParams p; template <class C> C operator()(C x, C w, C g) const { return x > 0 ? C(0) : x * g; } };
+
 struct WhereOp { KernelParams p; template <class C> C operator()(C cond, C a, C b) const { return cond != 0 ? a : b; } };
 // ATen's lerp: the two-sided form keeps accuracy near both ends.
 struct LerpOp {
@@ -290,6 +319,20 @@ const engine::TileKernel& binary_kernel(Binary op) {
       tile_kernel<FmaxOp, 2>("eltwise_binary_fmax"),
       tile_kernel<FminOp, 2>("eltwise_binary_fmin"),
       tile_kernel<Xlog1pyOp, 2>("eltwise_binary_xlog1py"),
+      tile_kernel<ChebyshevTOp, 2>("eltwise_binary_chebyshev_polynomial_t"),
+      tile_kernel<ChebyshevUOp, 2>("eltwise_binary_chebyshev_polynomial_u"),
+      tile_kernel<ChebyshevVOp, 2>("eltwise_binary_chebyshev_polynomial_v"),
+      tile_kernel<ChebyshevWOp, 2>("eltwise_binary_chebyshev_polynomial_w"),
+      tile_kernel<ShiftedChebyshevTOp, 2>("eltwise_binary_shifted_chebyshev_polynomial_t"),
+      tile_kernel<ShiftedChebyshevUOp, 2>("eltwise_binary_shifted_chebyshev_polynomial_u"),
+      tile_kernel<ShiftedChebyshevVOp, 2>("eltwise_binary_shifted_chebyshev_polynomial_v"),
+      tile_kernel<ShiftedChebyshevWOp, 2>("eltwise_binary_shifted_chebyshev_polynomial_w"),
+      tile_kernel<HermiteHOp, 2>("eltwise_binary_hermite_polynomial_h"),
+      tile_kernel<HermiteHeOp, 2>("eltwise_binary_hermite_polynomial_he"),
+      tile_kernel<LaguerreLOp, 2>("eltwise_binary_laguerre_polynomial_l"),
+      tile_kernel<LegendrePOp, 2>("eltwise_binary_legendre_polynomial_p"),
+      tile_kernel<ZetaOp, 2>("eltwise_binary_zeta"),
+      tile_kernel<PreluOp, 2>("eltwise_binary_prelu"),
   };
   static_assert(std::size(portable) == kBinaryCount);
   static const auto table = with_simd(portable, simd_tile_math().binary);
@@ -303,6 +346,8 @@ const engine::TileKernel& ternary_kernel(Ternary op) {
       tile_kernel<AddcmulOp, 3>("eltwise_ternary_addcmul"),
       tile_kernel<AddcdivOp, 3>("eltwise_ternary_addcdiv"),
       tile_kernel<ClampOp, 3>("eltwise_ternary_clamp"),
+      tile_kernel<PreluGradInputOp, 3>("eltwise_ternary_prelu_grad_input"),
+      tile_kernel<PreluGradWeightOp, 3>("eltwise_ternary_prelu_grad_weight"),
   };
   return table[static_cast<int>(op)];
 }

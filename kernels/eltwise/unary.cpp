@@ -112,6 +112,21 @@ ACCEL_UNARY_OP(ErfcxOp, ::calc_erfcx(v))
 ACCEL_UNARY_OP(LogNdtrOp, ::calc_log_ndtr(v))
 // ATen's entr: -x log x, 0 at 0, -inf below.
 ACCEL_UNARY_OP(EntrOp, v != v ? v : (v > R(0) ? -v * std::log(v) : (v == R(0) ? R(0) : -std::numeric_limits<R>::infinity())))
+ACCEL_UNARY_OP(AiryAiOp, ::airy_ai_forward(v))
+ACCEL_UNARY_OP(BesselJ0Op, ::bessel_j0_forward(v))
+ACCEL_UNARY_OP(BesselJ1Op, ::bessel_j1_forward(v))
+ACCEL_UNARY_OP(BesselY0Op, ::bessel_y0_forward(v))
+ACCEL_UNARY_OP(BesselY1Op, ::bessel_y1_forward(v))
+ACCEL_UNARY_OP(ModifiedBesselI0Op, ::modified_bessel_i0_forward(v))
+ACCEL_UNARY_OP(ModifiedBesselI1Op, ::modified_bessel_i1_forward(v))
+ACCEL_UNARY_OP(ModifiedBesselK0Op, ::modified_bessel_k0_forward(v))
+ACCEL_UNARY_OP(ModifiedBesselK1Op, ::modified_bessel_k1_forward(v))
+ACCEL_UNARY_OP(ScaledModifiedBesselK0Op, ::scaled_modified_bessel_k0_forward(v))
+ACCEL_UNARY_OP(ScaledModifiedBesselK1Op, ::scaled_modified_bessel_k1_forward(v))
+ACCEL_UNARY_OP(SphericalBesselJ0Op, ::spherical_bessel_j0_forward(v))
+ACCEL_UNARY_OP(HardshrinkOp, v >= -R(p.alpha) && v <= R(p.alpha) ? R(0) : v)
+// a * 0 inside the band keeps ATen's NaN for a NaN input.
+ACCEL_UNARY_OP(SoftshrinkOp, v > R(p.alpha) ? v - R(p.alpha) : (v < -R(p.alpha) ? v + R(p.alpha) : v * R(0)))
 ACCEL_UNARY_OP(AngleOp, v != v ? v : (v < R(0) ? R(M_PI) : R(0)))
 #undef ACCEL_UNARY_OP
 
@@ -267,6 +282,20 @@ const engine::TileKernel& unary_kernel(Unary op) {
       tile_kernel<ErfcxOp, 1>("sfpu_erfcx"),
       tile_kernel<LogNdtrOp, 1>("sfpu_log_ndtr"),
       tile_kernel<EntrOp, 1>("sfpu_entr"),
+      tile_kernel<AiryAiOp, 1>("sfpu_airy_ai"),
+      tile_kernel<BesselJ0Op, 1>("sfpu_bessel_j0"),
+      tile_kernel<BesselJ1Op, 1>("sfpu_bessel_j1"),
+      tile_kernel<BesselY0Op, 1>("sfpu_bessel_y0"),
+      tile_kernel<BesselY1Op, 1>("sfpu_bessel_y1"),
+      tile_kernel<ModifiedBesselI0Op, 1>("sfpu_modified_bessel_i0"),
+      tile_kernel<ModifiedBesselI1Op, 1>("sfpu_modified_bessel_i1"),
+      tile_kernel<ModifiedBesselK0Op, 1>("sfpu_modified_bessel_k0"),
+      tile_kernel<ModifiedBesselK1Op, 1>("sfpu_modified_bessel_k1"),
+      tile_kernel<ScaledModifiedBesselK0Op, 1>("sfpu_scaled_modified_bessel_k0"),
+      tile_kernel<ScaledModifiedBesselK1Op, 1>("sfpu_scaled_modified_bessel_k1"),
+      tile_kernel<SphericalBesselJ0Op, 1>("sfpu_spherical_bessel_j0"),
+      tile_kernel<HardshrinkOp, 1>("sfpu_hardshrink"),
+      tile_kernel<SoftshrinkOp, 1>("sfpu_softshrink"),
   };
   static_assert(std::size(portable) == kUnaryCount);
   static const auto table = with_simd(portable, simd_tile_math().unary);

@@ -25,8 +25,12 @@ enum class Unary {
   Signbit,     // 1 where the sign bit is set (bool output)
   Threshold,   // alpha = threshold, beta = value
   I1, I0e, I1e, Ndtri, Erfcx, LogNdtr, Entr,  // torch.special
+  AiryAi, BesselJ0, BesselJ1, BesselY0, BesselY1, ModifiedBesselI0, ModifiedBesselI1,
+  ModifiedBesselK0, ModifiedBesselK1, ScaledModifiedBesselK0, ScaledModifiedBesselK1,
+  SphericalBesselJ0,
+  Hardshrink, Softshrink,  // alpha = lambda
 };
-constexpr int kUnaryCount = static_cast<int>(Unary::Entr) + 1;
+constexpr int kUnaryCount = static_cast<int>(Unary::Softshrink) + 1;
 
 const engine::TileKernel& unary_kernel(Unary op);
 

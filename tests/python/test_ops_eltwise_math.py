@@ -304,3 +304,104 @@ def test_binary_errors_match_cpu():
         torch.heaviside(ints, ints.float())
     with pytest.raises(RuntimeError, match="negative n"):
         torch.polygamma(-1, ints.float())
+
+
+# --- torch.special: Bessel and Airy functions, orthogonal polynomials, zeta ------
+
+SPECIAL_UNARY = {
+    "airy_ai": (-6, 4), "bessel_j0": (-20, 20), "bessel_j1": (-20, 20), "bessel_y0": (0.1, 20),
+    "bessel_y1": (0.1, 20), "modified_bessel_i0": (-8, 8), "modified_bessel_i1": (-8, 8),
+    "modified_bessel_k0": (0.05, 10), "modified_bessel_k1": (0.05, 10),
+    "scaled_modified_bessel_k0": (0.05, 10), "scaled_modified_bessel_k1": (0.05, 10),
+    "spherical_bessel_j0": (-15, 15),
+}
+POLYNOMIALS = ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
+               "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t",
+               "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+               "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
+               "laguerre_polynomial_l", "legendre_polynomial_p"]
+
+
+@pytest.mark.parametrize("name", list(SPECIAL_UNARY))
+def test_special_unary(name):
+    fn = getattr(torch.special, name)
+    low, high = SPECIAL_UNARY[name]
+    check(fn, make((6, 41), torch.float32, 12, low, high))
+    check(fn, torch.tensor(SPECIALS))
+    check(fn, torch.arange(-3, 4))  # integers promote to float
+    out = torch.empty(0, device="accel")
+    fn(make((50,), torch.float32, 13, low, high).to("accel"), out=out)
+    torch.testing.assert_close(out.cpu(), fn(make((50,), torch.float32, 13, low, high)))
+
+
+# The recurrences' rounding depends on whether the compiler fused their multiply-adds
+# (ATen's CPU build does, per capability): PyTorch's test_compare_cpu tolerance.
+COMPARE_CPU = dict(rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("name", POLYNOMIALS)
+def test_special_polynomials(name):
+    fn = getattr(torch.special, name)
+    x = make((7, 30), torch.float32, 14, -1.2, 1.2)
+    n = torch.randint(-1, 9, (30,), generator=torch.Generator().manual_seed(15)).float()
+    check(fn, x, n, **COMPARE_CPU)
+    check(lambda t: fn(t, 3), x, **COMPARE_CPU)  # the Scalar-n composite runs the same kernel
+    # Not NaN: ATen's recurrences read an unset value for a NaN x (its result varies run to run).
+    check(fn, torch.tensor(SPECIALS[1:]), torch.full((len(SPECIALS) - 1,), 4.0), **COMPARE_CPU)
+
+
+def test_special_zeta():
+    x, q = make((5, 31), torch.float32, 16, 1.1, 6), make((31,), torch.float32, 17, 0.2, 4)
+    check(torch.special.zeta, x, q)
+    check(lambda t: torch.special.zeta(t, 2.0), x)
+    check(torch.special.zeta, torch.tensor([1.0, 0.5, 2.0, float("inf")]), torch.tensor([1.0, 1.0, -1.0, 2.0]))
+
+
+# --- shrink activations and rsub --------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_shrink_values_and_gradients(dtype):
+    x = make((9, 33), dtype, 18, -2, 2)
+    x[0, :3] = torch.tensor([float("nan"), 0.5, -0.5])  # NaN where ATen's vector loop runs
+    for fn in [F.hardshrink, lambda t: F.hardshrink(t, 1.25), F.softshrink, lambda t: F.softshrink(t, 0.1)]:
+        check(fn, x)
+        if dtype == torch.float32:
+            xa = x.to("accel").requires_grad_(True)
+            xc = x.clone().requires_grad_(True)
+            (ga,) = torch.autograd.grad(fn(xa).sum(), xa)
+            (gc,) = torch.autograd.grad(fn(xc).sum(), xc)
+            torch.testing.assert_close(ga.cpu(), gc)
+    with pytest.raises(RuntimeError, match="lambda must be greater or equal to 0"):
+        F.softshrink(x.to("accel"), -1.0)
+
+
+def test_rsub():
+    a, b = make((4, 33), torch.float32, 19), make((33,), torch.float32, 20)
+    check(lambda s, o: torch.rsub(s, o, alpha=2.5), a, b)
+    check(lambda s, o: torch.rsub(s, o), torch.arange(6), torch.arange(6) * 3)
+    with pytest.raises(RuntimeError, match="two bool tensors"):
+        torch.rsub(torch.tensor([True]).to("accel"), torch.tensor([False]).to("accel"))
+
+
+def test_prelu_values_and_gradients():
+    x = make((3, 4, 9), torch.float32, 21)
+    for weight in [torch.tensor([0.25]), make((4,), torch.float32, 22, -1, 1)]:
+        check(F.prelu, x, weight)
+        xa, wa = x.to("accel").requires_grad_(True), weight.to("accel").requires_grad_(True)
+        xc, wc = x.clone().requires_grad_(True), weight.clone().requires_grad_(True)
+        seed = torch.randn(x.shape)
+        actual = torch.autograd.grad(F.prelu(xa, wa), (xa, wa), seed.to("accel"))
+        expected = torch.autograd.grad(F.prelu(xc, wc), (xc, wc), seed)
+        for a, e in zip(actual, expected):
+            torch.testing.assert_close(a.cpu(), e)
+    check(F.prelu, make((5, 4), torch.bfloat16, 23), torch.tensor([0.1, 0.2, 0.3, 0.4], dtype=torch.bfloat16))
+
+
+def test_conj_physical_and_mvlgamma_out():
+    x = make((6, 7), torch.float32, 24, 2, 5)
+    out = torch.empty(0, device="accel")
+    torch.conj_physical(x.to("accel"), out=out)
+    assert torch.equal(out.cpu(), x)
+    torch.special.multigammaln(x.to("accel"), 3, out=out)
+    torch.testing.assert_close(out.cpu(), torch.special.multigammaln(x, 3))
+    check(lambda t: torch.mvlgamma(t, 2), x)
