@@ -405,3 +405,9 @@ def test_conj_physical_and_mvlgamma_out():
     torch.special.multigammaln(x.to("accel"), 3, out=out)
     torch.testing.assert_close(out.cpu(), torch.special.multigammaln(x, 3))
     check(lambda t: torch.mvlgamma(t, 2), x)
+
+
+def test_sign_of_nan_is_zero_like_aten():
+    x = torch.tensor([float("nan"), -0.0, 0.0, 2.0, -3.0] * 7)
+    check(torch.sign, x)
+    check(torch.sgn, x)
