@@ -23,7 +23,7 @@ test-cpp:
 	ctest --test-dir build --output-on-failure
 
 test-python:
-	$(PYTHON) -m pytest tests/python -q -p no:cacheprovider
+	$(PYTHON) -m pytest tests/python tests/fuzz -q -p no:cacheprovider -n 2
 
 # A representative shard of PyTorch's OpInfo suite (every 6th op of op_db), on
 # both cores.
@@ -34,6 +34,14 @@ test-conformance:
 # fails on a regression against tests/conformance/expectations.json.
 conformance: build
 	$(PYTHON) -m torch_accel.conformance
+
+# 10,000 generated programs, accel against CPU, each in a child process.
+fuzz: build
+	$(PYTHON) tests/fuzz/run_fuzz.py --programs 10000
+
+# ASAN + UBSAN build in build-sanitize/: every GoogleTest and a pytest subset.
+sanitize: setup
+	PYTHON=$(PYTHON) scripts/sanitize.sh
 
 clean:
 	rm -rf build *.egg-info torch_accel/_C*.so torch_accel/lib torch_accel/include torch_accel/share

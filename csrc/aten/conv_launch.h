@@ -6,12 +6,14 @@
 
 #include <stdexcept>
 
+#include "aten/device_check.h"
 #include "aten/engine_bridge.h"
 #include "glue/glue.h"
 
 namespace accel::aten {
 
 inline engine::TensorRef ref_of(const at::Tensor& t) {
+  check_accel_operand(t);
   return {t.data_ptr(), engine_dtype(t.scalar_type()), t.sizes().vec(), t.strides().vec()};
 }
 

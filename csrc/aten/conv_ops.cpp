@@ -1,7 +1,8 @@
 // Registrations of the convolutions. A PrivateUse1 tensor's convolution
 // reaches aten::convolution_overrideable (conv1d already viewed as 2-D by
 // aten::_convolution) and its gradient convolution_backward_overrideable;
-// both run as implicit-GEMM programs on the cores.
+// both run as implicit-GEMM programs on the cores, for 1-D, 2-D and 3-D
+// windows alike.
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
@@ -19,14 +20,17 @@ namespace {
 // 1-D maps and filters as 2-D with a unit height.
 at::Tensor as4d(const at::Tensor& t) { return t.defined() && t.dim() == 3 ? t.unsqueeze(2) : t; }
 
+// The window arguments of `spatial` (1, 2 or 3) dimensions, as the engine's
+// (depth,) h, w; a 1-D window is the w of a unit-height 2-D one.
 engine::Conv2dArgs args_of(at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef dilation,
-                           int64_t groups, bool is1d) {
+                           int64_t groups, int64_t spatial) {
   engine::Conv2dArgs a;
   a.groups = groups;
-  auto at_ = [](at::IntArrayRef v, size_t i) { return v.size() == 1 ? v[0] : v[i]; };
-  for (int d = 0; d < 2; ++d) {
-    if (is1d && d == 0) continue;
-    const size_t i = is1d ? 0 : d;
+  auto at_ = [](at::IntArrayRef v, int64_t i) { return v.size() == 1 ? v[0] : v[i]; };
+  const int64_t first_hw = spatial == 3 ? 1 : 0;
+  if (spatial == 3) a.depth = {at_(stride, 0), at_(padding, 0), at_(dilation, 0)};
+  for (int d = spatial == 1 ? 1 : 0; d < 2; ++d) {
+    const int64_t i = spatial == 1 ? 0 : first_hw + d;
     a.stride[d] = at_(stride, i);
     a.padding[d] = at_(padding, i);
     a.dilation[d] = at_(dilation, i);
@@ -53,16 +57,20 @@ at::Tensor convolution(const at::Tensor& input_, const at::Tensor& weight_,
   check_same_type(input_, weight_, bias);
   const bool is1d = input_.dim() == 3;
   const at::Tensor input = as4d(input_), weight = as4d(weight_);
-  const auto a = args_of(stride, padding, dilation, groups, is1d);
-  std::array<int64_t, 2> op{0, 0};
-  for (int d = 0; d < 2; ++d)
-    if (!(is1d && d == 0)) op[d] = output_padding.size() == 1 ? output_padding[0] : output_padding[is1d ? 0 : d];
-  std::vector<int64_t> size{input.size(0), transposed ? weight.size(1) * groups : weight.size(0), 0, 0};
-  for (int d = 0; d < 2; ++d) {
-    const int64_t in = input.size(2 + d), k = weight.size(2 + d);
-    size[2 + d] = transposed
-        ? (in - 1) * a.stride[d] - 2 * a.padding[d] + a.dilation[d] * (k - 1) + op[d] + 1
-        : (in + 2 * a.padding[d] - a.dilation[d] * (k - 1) - 1) / a.stride[d] + 1;
+  const int64_t spatial = input_.dim() - 2;
+  const auto a = args_of(stride, padding, dilation, groups, spatial);
+  std::vector<int64_t> size{input.size(0), transposed ? weight.size(1) * groups : weight.size(0)};
+  for (int64_t d = 2; d < input.dim(); ++d) {
+    // Dimension d's window in the engine's terms, and its output_padding.
+    const int64_t i = d - 2, hw = input.dim() == 5 ? i - 1 : i;
+    const int64_t st = hw < 0 ? a.depth.stride : a.stride[hw];
+    const int64_t pad = hw < 0 ? a.depth.padding : a.padding[hw];
+    const int64_t dil = hw < 0 ? a.depth.dilation : a.dilation[hw];
+    const int64_t op = is1d && d == 2 ? 0 : output_padding.size() == 1 ? output_padding[0]
+                                          : output_padding[is1d ? 0 : i];
+    const int64_t in = input.size(d), k = weight.size(d);
+    size.push_back(transposed ? (in - 1) * st - 2 * pad + dil * (k - 1) + op + 1
+                              : (in + 2 * pad - dil * (k - 1) - 1) / st + 1);
   }
   at::Tensor out = at::empty(size, input.options().memory_format(input.suggest_memory_format()));
   if (out.numel() > 0) {
@@ -92,7 +100,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> convolution_backward(
   check_same_type(input_, weight_, at::Tensor());
   const bool is1d = input_.dim() == 3;
   const at::Tensor grad_out = as4d(grad_out_), input = as4d(input_), weight = as4d(weight_);
-  const auto a = args_of(stride, padding, dilation, groups, is1d);
+  const auto a = args_of(stride, padding, dilation, groups, input_.dim() - 2);
   at::Tensor gi, gw, gb;
   const auto go = ref_of(grad_out);
   if (mask[0]) {

@@ -1,5 +1,5 @@
 // Registrations of the element-wise math ops beyond arithmetic: classification
-// (isnan, signbit, ...), the clamp family, trigonometric, hyperbolic and special
+// (signbit), the clamp family, trigonometric, hyperbolic and special
 // functions. Each builds the TensorIterator CPU ATen builds for it (so type
 // promotion, out= and in-place checks agree) and launches one tile kernel.
 #include <ATen/native/Resize.h>
@@ -55,14 +55,6 @@ at::Tensor bool_result(const char* name, Unary k, at::Tensor out, const at::Tens
   return iter.output();
 }
 
-// isposinf / isneginf: one comparison with the infinity (integers never match).
-at::Tensor is_inf_of_sign(const char* op, at::Tensor out, const at::Tensor& a, double inf) {
-  TORCH_CHECK(!a.is_complex(), op, " does not support complex inputs.");
-  TORCH_CHECK(!out.defined() || out.scalar_type() == at::kBool, op,
-              " does not support non-boolean outputs.");
-  return binary(op, comparison, Binary::Eq, out, a, wrap(inf));
-}
-
 // --- the clamp family -----------------------------------------------------------
 
 // ATen's clamp(Scalar) meta: integer tensors promote with the bounds, except in place.
@@ -106,17 +98,6 @@ at::Tensor clamp_tensor(const char* name, at::Tensor out, const at::Tensor& a,
   if (has_min && has_max) launch_eltwise(name, kernels::ternary_kernel(Ternary::Clamp), iter);
   else launch_eltwise(name, kernels::binary_kernel(has_min ? Binary::Maximum : Binary::Minimum), iter);
   return iter.output();
-}
-
-// ATen's hardtanh_out: clamp, with integer bounds truncated for integer tensors.
-at::Tensor hardtanh(const char* name, at::Tensor out, const at::Tensor& a, const at::Scalar& min,
-                    const at::Scalar& max) {
-  TORCH_CHECK(a.scalar_type() != at::kBool, "Bool inputs not supported for hardtanh");
-  if (!at::isIntegralType(a.scalar_type(), /*includeBool=*/false)) return clamp_scalar(name, out, a, min, max);
-  const int64_t lo = min.toLong(), hi = max.toLong();
-  TORCH_CHECK(a.scalar_type() != at::kByte || (lo >= 0 && hi >= 0),
-              "cannot do hardtanh on an unsigned type with negative limits");
-  return clamp_scalar(name, out, a, at::Scalar(lo), at::Scalar(hi));
 }
 
 at::Tensor nan_to_num(const char* name, at::Tensor out, const at::Tensor& a, std::optional<double> nan,
@@ -202,21 +183,8 @@ at::Tensor grad_program(const char* name, Backward k, at::Tensor grad_input, con
 }  // namespace
 
 TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
-  // Classification. isinf and isfinite are ATen composites of native ops.
-  m.impl("isnan", [](const at::Tensor& a) {
-    if (!tile_dtype(a)) return fallback_call("aten::isnan", "", {a});
-    return binary("aten::isnan", comparison, Binary::Ne, {}, a, a);  // only NaN differs from itself
-  });
-  m.impl("isposinf", [](const at::Tensor& a) { return is_inf_of_sign("isposinf", {}, a, INFINITY); });
-  m.impl("isposinf.out", [](const at::Tensor& a, at::Tensor& out) -> at::Tensor& {
-    is_inf_of_sign("isposinf", out, a, INFINITY);
-    return out;
-  });
-  m.impl("isneginf", [](const at::Tensor& a) { return is_inf_of_sign("isneginf", {}, a, -INFINITY); });
-  m.impl("isneginf.out", [](const at::Tensor& a, at::Tensor& out) -> at::Tensor& {
-    is_inf_of_sign("isneginf", out, a, -INFINITY);
-    return out;
-  });
+  // Classification (isnan, isposinf and isneginf: model_ops.cpp; isinf and isfinite
+  // are ATen composites of native ops).
   m.impl("signbit", [](const at::Tensor& a) {
     if (!tile_dtype(a)) return fallback_call("aten::signbit", "", {a});
     return bool_result("aten::signbit", Unary::Signbit, {}, a);
@@ -273,24 +241,6 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
   // With a tensor bound, clamp_min is maximum and clamp_max minimum (NaN propagating).
   ACCEL_BINARY(clamp_min, Tensor, Tensor_out, at::TensorIterator::binary_op, Binary::Maximum)
   ACCEL_BINARY(clamp_max, Tensor, Tensor_out, at::TensorIterator::binary_op, Binary::Minimum)
-  m.impl("hardtanh", [](const at::Tensor& a, const at::Scalar& min, const at::Scalar& max) {
-    return hardtanh("aten::hardtanh", {}, a, min, max);
-  });
-  m.impl("hardtanh_", [](at::Tensor& a, const at::Scalar& min, const at::Scalar& max) -> at::Tensor& {
-    hardtanh("aten::hardtanh_", a, a, min, max);
-    return a;
-  });
-  m.impl("hardtanh.out", [](const at::Tensor& a, const at::Scalar& min, const at::Scalar& max, at::Tensor& out) -> at::Tensor& {
-    hardtanh("aten::hardtanh.out", out, a, min, max);
-    return out;
-  });
-  m.impl("hardtanh_backward", [](const at::Tensor& grad, const at::Tensor& self, const at::Scalar& min, const at::Scalar& max) {
-    return grad_program("aten::hardtanh_backward", Backward::Hardtanh, {}, grad, self, params(min.toDouble(), max.toDouble()));
-  });
-  m.impl("hardtanh_backward.grad_input", [](const at::Tensor& grad, const at::Tensor& self, const at::Scalar& min, const at::Scalar& max, at::Tensor& out) -> at::Tensor& {
-    grad_program("aten::hardtanh_backward.grad_input", Backward::Hardtanh, out, grad, self, params(min.toDouble(), max.toDouble()));
-    return out;
-  });
   m.impl("threshold", [](const at::Tensor& a, const at::Scalar& threshold, const at::Scalar& value) {
     return unary("aten::threshold", same_op, Unary::Threshold, {}, a, params(threshold.toDouble(), value.toDouble()));
   });

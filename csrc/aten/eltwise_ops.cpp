@@ -35,10 +35,14 @@ engine::KernelParams alpha_params(const at::Scalar& alpha) {
 
 // add and sub (alpha), with ATen's checks.
 void check_alpha(const at::Tensor& a, const at::Tensor& b, const at::Scalar& alpha, bool sub) {
-  if (sub)
+  if (sub) {
     TORCH_CHECK(a.scalar_type() != at::kBool || b.scalar_type() != at::kBool,
                 "Subtraction, the `-` operator, with two bool tensors is not supported. "
                 "Use the `^` or `logical_xor()` operator instead.");
+    TORCH_CHECK(a.scalar_type() != at::kBool && b.scalar_type() != at::kBool,
+                "Subtraction, the `-` operator, with a bool tensor is not supported. "
+                "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
+  }
   const auto dtype = at::result_type(a, b);
   TORCH_CHECK(!alpha.isBoolean() || dtype == at::kBool,
               "Boolean alpha only supported for Boolean results.");
@@ -133,6 +137,12 @@ double softshrink_lambda(const at::Scalar& lambd) {
   return v;
 }
 
+// ATen's pow(Tensor, Scalar) check; a tensor exponent gives 0 instead (powi).
+void check_integer_power(const at::Tensor& a, const at::Scalar& e) {
+  TORCH_CHECK(!(at::isIntegralType(a.scalar_type(), true) && e.isIntegral(true) && e.toLong() < 0),
+              "Integers to negative integer powers are not allowed.");
+}
+
 std::string_view approximate_check(std::string_view approximate) {
   TORCH_CHECK(approximate == "none" || approximate == "tanh",
               "approximate argument must be either none or tanh.");
@@ -143,6 +153,11 @@ at::Tensor ternary(const char* name, Ternary k, at::Tensor out, const at::Tensor
                    const at::Tensor& b, const at::Tensor& c, at::ScalarType common,
                    engine::KernelParams p = {}) {
   const auto shape = at::infer_size_dimvector(at::infer_size_dimvector(a.sizes(), b.sizes()), c.sizes());
+  dtype_checks::check_ternary(name, k, common);
+  // An in-place update cannot grow its tensor (resize_output would, silently).
+  TORCH_CHECK(!out.defined() || !out.is_same(a) || out.sizes() == at::IntArrayRef(shape),
+              "output with shape ", out.sizes(), " doesn't match the broadcast shape ",
+              at::IntArrayRef(shape));
   if (out.defined()) at::native::resize_output(out, shape);
   else out = at::empty(shape, a.options().dtype(common));
   auto iter = at::TensorIteratorConfig()
@@ -159,10 +174,13 @@ at::Tensor ternary(const char* name, Ternary k, at::Tensor out, const at::Tensor
 }
 
 at::Tensor where(const at::Tensor& cond, const at::Tensor& a, const at::Tensor& b) {
+  if (!tile_dtype(a) || !tile_dtype(b)) return fallback_call("aten::where", "self", {cond, a, b});
   TORCH_CHECK(cond.scalar_type() == at::kBool || cond.scalar_type() == at::kByte,
               "where expected condition to be a boolean tensor, but got a tensor with dtype ",
               cond.scalar_type());
-  return ternary("aten::where", Ternary::Where, {}, cond, a, b, at::result_type(a, b));
+  const auto common = at::result_type(a, b);
+  if (!tile_dtype_of(common)) return fallback_call("aten::where", "self", {cond, a, b});
+  return ternary("aten::where", Ternary::Where, {}, cond, a, b, common);
 }
 
 }  // namespace
@@ -170,17 +188,31 @@ at::Tensor where(const at::Tensor& cond, const at::Tensor& a, const at::Tensor& 
 TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
   ACCEL_ADD_SUB(add, Binary::Add, false)
   ACCEL_ADD_SUB(sub, Binary::Sub, true)
-  // rsub(a, b) is b - alpha * a, ATen's sub with the operands swapped.
-  m.impl("rsub.Tensor", [](const at::Tensor& a, const at::Tensor& b, const at::Scalar& alpha) {
-    if (!tile_dtype(a) || !tile_dtype(b)) return fallback_call("aten::rsub", "Tensor", {a, b, alpha});
-    check_alpha(b, a, alpha, true);
-    return binary("aten::rsub", at::TensorIterator::binary_op, Binary::Sub, {}, b, a, alpha_params(alpha));
-  });
   ACCEL_BINARY(mul, Tensor, out, at::TensorIterator::binary_op, Binary::Mul)
   ACCEL_BINARY(div, Tensor, out, at::TensorIterator::binary_float_op, Binary::Div)
   m.impl("div.Tensor_mode", div_mode);
   m.impl("div_.Tensor_mode", div_mode_);
   m.impl("div.out_mode", div_mode_out);
+  // floor_divide is div(rounding_mode="floor"); rsub(a, b, alpha) is b - alpha * a.
+  m.impl("floor_divide", [](const at::Tensor& a, const at::Tensor& b) {
+    if (!tile_dtype(a) || !tile_dtype(b)) return fallback_call("aten::floor_divide", "", {a, b});
+    return binary("aten::floor_divide", at::TensorIterator::binary_op, Binary::DivFloor, {}, a, b);
+  });
+  m.impl("floor_divide_.Tensor", [](at::Tensor& a, const at::Tensor& b) -> at::Tensor& {
+    if (!tile_dtype(a) || !tile_dtype(b)) { fallback_call("aten::floor_divide_", "Tensor", {a, b}); return a; }
+    binary("aten::floor_divide_", at::TensorIterator::binary_op, Binary::DivFloor, a, a, b);
+    return a;
+  });
+  m.impl("floor_divide.out", [](const at::Tensor& a, const at::Tensor& b, at::Tensor& out) -> at::Tensor& {
+    if (!tile_dtype(a) || !tile_dtype(b) || !tile_dtype(out)) { fallback_call("aten::floor_divide", "out", {a, b, out}); return out; }
+    binary("aten::floor_divide.out", at::TensorIterator::binary_op, Binary::DivFloor, out, a, b);
+    return out;
+  });
+  m.impl("rsub.Tensor", [](const at::Tensor& a, const at::Tensor& b, const at::Scalar& alpha) {
+    if (!tile_dtype(a) || !tile_dtype(b)) return fallback_call("aten::rsub", "Tensor", {a, b, alpha});
+    check_alpha(b, a, alpha, true);
+    return binary("aten::rsub", at::TensorIterator::binary_op, Binary::Sub, {}, b, a, alpha_params(alpha));
+  });
   ACCEL_BINARY(maximum, Tensor, out, at::TensorIterator::binary_op, Binary::Maximum)
   ACCEL_BINARY(minimum, Tensor, out, at::TensorIterator::binary_op, Binary::Minimum)
   ACCEL_BINARY(pow, Tensor_Tensor, Tensor_Tensor_out, at::TensorIterator::binary_op, Binary::Pow)
@@ -221,9 +253,11 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
   ACCEL_COMPARE_SCALAR(gt, Binary::Gt)
   ACCEL_COMPARE_SCALAR(ge, Binary::Ge)
   m.impl("pow.Tensor_Scalar", [](const at::Tensor& a, const at::Scalar& e) {
+    check_integer_power(a, e);
     return binary("aten::pow", at::TensorIterator::binary_op, Binary::Pow, {}, a, wrap(e));
   });
   m.impl("pow.Tensor_Scalar_out", [](const at::Tensor& a, const at::Scalar& e, at::Tensor& out) -> at::Tensor& {
+    check_integer_power(a, e);
     binary("aten::pow.out", at::TensorIterator::binary_op, Binary::Pow, out, a, wrap(e));
     return out;
   });
@@ -235,6 +269,7 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
     return out;
   });
   m.impl("pow_.Scalar", [](at::Tensor& a, const at::Scalar& e) -> at::Tensor& {
+    check_integer_power(a, e);
     binary("aten::pow_", at::TensorIterator::binary_op, Binary::Pow, a, a, wrap(e));
     return a;
   });
@@ -350,18 +385,30 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
     return out;
   });
   m.impl("addcmul", [](const at::Tensor& a, const at::Tensor& t1, const at::Tensor& t2, const at::Scalar& v) {
+    if (!tile_dtype_of(result_type3(a, t1, t2)) || v.isComplex())
+      return fallback_call("aten::addcmul", "", {a, t1, t2, v});
     return ternary("aten::addcmul", Ternary::Addcmul, {}, a, t1, t2, result_type3(a, t1, t2), alpha_params(v));
   });
   m.impl("addcmul_", [](at::Tensor& a, const at::Tensor& t1, const at::Tensor& t2, const at::Scalar& v) -> at::Tensor& {
+    if (!tile_dtype_of(result_type3(a, t1, t2)) || v.isComplex()) {
+      fallback_call("aten::addcmul_", "", {a, t1, t2, v});
+      return a;
+    }
     ternary("aten::addcmul_", Ternary::Addcmul, a, a, t1, t2, a.scalar_type(), alpha_params(v));
     return a;
   });
   m.impl("addcdiv", [](const at::Tensor& a, const at::Tensor& t1, const at::Tensor& t2, const at::Scalar& v) {
+    if (!tile_dtype_of(result_type3(a, t1, t2)) || v.isComplex())
+      return fallback_call("aten::addcdiv", "", {a, t1, t2, v});
     TORCH_CHECK(!(at::isIntegralType(t1.scalar_type(), true) && at::isIntegralType(t2.scalar_type(), true)),
                 "Integer division with addcdiv is no longer supported, and in a future release addcdiv will perform a true division of tensor1 and tensor2.");
     return ternary("aten::addcdiv", Ternary::Addcdiv, {}, a, t1, t2, result_type3(a, t1, t2), alpha_params(v));
   });
   m.impl("addcdiv_", [](at::Tensor& a, const at::Tensor& t1, const at::Tensor& t2, const at::Scalar& v) -> at::Tensor& {
+    if (!tile_dtype_of(result_type3(a, t1, t2)) || v.isComplex()) {
+      fallback_call("aten::addcdiv_", "", {a, t1, t2, v});
+      return a;
+    }
     ternary("aten::addcdiv_", Ternary::Addcdiv, a, a, t1, t2, a.scalar_type(), alpha_params(v));
     return a;
   });

@@ -7,6 +7,7 @@
 #include <ATen/TensorIterator.h>
 #include <torch/library.h>
 
+#include "aten/eltwise_dtype_checks.h"
 #include "aten/engine_bridge.h"
 #include "aten/fallback.h"
 #include "kernels/eltwise/binary.h"
@@ -26,7 +27,8 @@ inline at::Tensor wrap(const at::Scalar& s) { return at::native::wrapped_scalar_
 // out = op(a, b); `out` may be undefined (allocated), self (in place) or given.
 inline at::Tensor binary(const char* name, Build build, kernels::Binary k, at::Tensor out, const at::Tensor& a,
                   const at::Tensor& b, engine::KernelParams p = {}) {
-  at::TensorIterator iter = build(out, a, b);
+  at::TensorIterator iter = build(out, a, b);  // shape errors first, as on the CPU
+  dtype_checks::check_binary(name, k, at::result_type(a, b));
   launch_eltwise(name, kernels::binary_kernel(k), iter, p);
   return iter.output();
 }
@@ -34,6 +36,7 @@ inline at::Tensor binary(const char* name, Build build, kernels::Binary k, at::T
 inline at::Tensor unary(const char* name, UnaryBuild build, kernels::Unary k, at::Tensor out, const at::Tensor& a,
                  engine::KernelParams p = {}) {
   at::TensorIterator iter = build(out, a);
+  dtype_checks::check_unary(name, k, a.scalar_type());
   launch_eltwise(name, kernels::unary_kernel(k), iter, p);
   return iter.output();
 }

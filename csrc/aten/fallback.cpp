@@ -138,6 +138,34 @@ bool estimate_outputs(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
   return true;
 }
 
+std::optional<c10::Device> first_accel_device(const c10::OperatorHandle& op,
+                                              const torch::jit::Stack& stack) {
+  const size_t num_args = op.schema().arguments().size();
+  for (size_t i = stack.size() - num_args; i < stack.size(); ++i) {
+    const c10::IValue& v = stack[i];
+    if (v.isTensor() && v.toTensor().defined() && v.toTensor().device().type() == glue::kAccel)
+      return v.toTensor().device();
+    if (v.isTensorList())
+      for (const at::Tensor& t : v.toTensorList())
+        if (t.defined() && t.device().type() == glue::kAccel) return t.device();
+  }
+  return std::nullopt;
+}
+
+// PyTorch's cpu_fallback returns new tensors on the device of the first tensor
+// argument, which is the CPU for floor_divide(2.0, x): results belong on accel
+// whenever an accel tensor went in, as they would with a native kernel.
+void move_new_outputs(const c10::OperatorHandle& op, torch::jit::Stack* stack, c10::Device device) {
+  const auto& returns = op.schema().returns();
+  const size_t first = stack->size() - returns.size();
+  for (size_t i = 0; i < returns.size(); ++i) {
+    if (returns[i].alias_info() != nullptr) continue;  // in place, out= or a view
+    c10::IValue& v = (*stack)[first + i];
+    if (v.isTensor() && v.toTensor().defined() && v.toTensor().device().is_cpu())
+      v = v.toTensor().to(device);
+  }
+}
+
 void accel_fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
   const std::string name = op_name(op);
   bool warn = false;
@@ -168,7 +196,9 @@ void accel_fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
                "' has no accel kernel; it runs on the CPU (inputs copied out and results back). "
                "torch_accel.fallback_stats() counts these; TORCH_ACCEL_FALLBACK=silent|error "
                "changes this policy.");
+  const std::optional<c10::Device> device = first_accel_device(op, *stack);
   at::native::cpu_fallback(op, stack);
+  if (device) move_new_outputs(op, stack, *device);
 }
 
 }  // namespace

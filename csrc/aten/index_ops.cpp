@@ -15,6 +15,7 @@
 #include <ATen/ops/zeros.h>
 #include <torch/library.h>
 
+#include "aten/device_check.h"
 #include "aten/engine_bridge.h"
 #include "aten/fallback.h"
 #include "aten/movement_bridge.h"
@@ -75,6 +76,7 @@ auto bounds_message(int64_t dim, bool index_error) {
 // ---- index_select ----
 at::Tensor& index_select_out(const at::Tensor& self, int64_t dim, const at::Tensor& index, at::Tensor& out) {
   if (!gatherable(self)) return out = fallback_call("aten::index_select", "out", {self, dim, index, out});
+  check_same_device(self, index);
   dim = at::maybe_wrap_dim(dim, self.dim());
   TORCH_CHECK_INDEX(index.dim() <= 1, "index_select(): Index is supposed to be a vector");
   TORCH_CHECK(!(self.dim() == 0 && index.numel() != 1), "index_select(): Index to scalar can have only 1 value, got ",
@@ -82,6 +84,13 @@ at::Tensor& index_select_out(const at::Tensor& self, int64_t dim, const at::Tens
   TORCH_CHECK(index.scalar_type() == at::kLong || index.scalar_type() == at::kInt,
               "index_select(): Expected dtype int32 or int64 for index");
   TORCH_CHECK(self.scalar_type() == out.scalar_type(), "index_select(): self and result must have the same scalar type");
+  if (self.dim() > 1 && index.numel() > 0 && self.numel() == 0) {
+    // Nothing to gather, but the CPU still checks the indices.
+    TORCH_CHECK(self.size(dim) > 0, "index_select(): self indexing axis dim should be positive");
+    const int64_t lo = index.min().item<int64_t>(), hi = index.max().item<int64_t>();
+    TORCH_CHECK(lo >= 0 && hi < self.size(dim), "index_select(): index ", lo < 0 ? lo : hi,
+                " is out of bounds for dimension ", dim, " with size ", self.size(dim));
+  }
   auto sizes = self.sizes().vec();
   if (self.dim() > 0) sizes[dim] = index.numel();
   at::native::resize_output(out, sizes);
@@ -104,6 +113,7 @@ at::Tensor index_select_impl(const at::Tensor& self, int64_t dim, const at::Tens
 // ---- gather ----
 at::Tensor& gather_out(const at::Tensor& self, int64_t dim, const at::Tensor& index, bool sparse_grad, at::Tensor& out) {
   if (!gatherable(self)) return out = fallback_call("aten::gather", "out", {self, dim, index, sparse_grad, out});
+  check_same_device(self, index);
   dim = at::maybe_wrap_dim(dim, self.dim());
   if (index.numel() != 0) {
     at::native::scatter_gather_dtype_check("gather", self, index);
@@ -276,6 +286,9 @@ Advanced advanced(const at::Tensor& self, const c10::List<std::optional<at::Tens
                       at::native::shapes_as_str(indices));
   }
   while (indices.size() < static_cast<size_t>(self.dim())) indices.emplace_back();
+  for (int64_t d = 0; d < self.dim(); ++d)
+    TORCH_CHECK_INDEX(!indices[d].defined() || self.size(d) > 0 || indices[d].numel() == 0,
+                      "index is out of bounds for dimension with size 0");
   Advanced a;
   a.self = self;
   for (int64_t d = 0; d < self.dim(); ++d) a.dim_of.push_back(d);

@@ -9,6 +9,7 @@
 #include <ATen/ScalarOps.h>
 #include <torch/library.h>
 
+#include "aten/device_check.h"
 #include "aten/engine_bridge.h"
 #include "aten/fallback.h"
 #include "engine/loss.h"
@@ -103,6 +104,7 @@ at::Tensor bce_grad(const at::Tensor& g, const at::Tensor& x, const at::Tensor& 
 
 engine::TensorRef ref_of(const at::Tensor& t) {
   if (!t.defined()) return {};
+  check_accel_operand(t);
   engine::TensorRef r;
   r.data = const_cast<void*>(t.const_data_ptr());
   r.dtype = engine_dtype(t.scalar_type());
@@ -344,8 +346,8 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
     return out;
   });
   m.impl("bitwise_not.out", [](T a, at::Tensor& out) -> at::Tensor& {
-    TORCH_CHECK(!at::isFloatingType(a.scalar_type()) && !a.is_complex(),
-                "\"bitwise_not_cpu\" not implemented for '", a.scalar_type(), "'");
+    TORCH_CHECK_NOT_IMPLEMENTED(!at::isFloatingType(a.scalar_type()) && !a.is_complex(),
+                                "\"bitwise_not_cpu\" not implemented for '", a.scalar_type(), "'");
     auto iter = at::TensorIterator::unary_op(out, a);
     launch_eltwise("aten::bitwise_not.out", kernels::loss_kernel(Loss::BitwiseNot), iter,
                    {0, 0, 0, a.scalar_type() == at::kBool ? 1 : 0});

@@ -6,6 +6,7 @@
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
 
+#include "aten/device_check.h"
 #include "aten/engine_bridge.h"
 #include "aten/fallback.h"
 #include "aten/matmul_launch.h"
@@ -15,6 +16,7 @@ namespace accel::aten {
 
 engine::TensorRef matmul_operand(const at::Tensor& t, std::array<int64_t, 3> sizes,
                                  std::array<int64_t, 3> strides) {
+  check_accel_operand(t);
   engine::TensorRef r;
   r.data = t.data_ptr();
   r.dtype = engine_dtype(t.scalar_type());
@@ -98,6 +100,7 @@ at::Tensor& run(const char* op, at::Tensor& out, engine::TensorRef a, engine::Te
 const at::Scalar kOne(1), kZero(0);
 
 void check_same_dtype(const at::Tensor& a, const at::Tensor& b) {
+  check_same_device(a, b);  // before the dtype, as CUDA's wrappers check
   TORCH_CHECK(a.scalar_type() == b.scalar_type(), "expected m1 and m2 to have the same dtype, but got: ",
               a.scalar_type(), " != ", b.scalar_type());
 }
@@ -321,6 +324,7 @@ at::Tensor& addmv_(at::Tensor& self, const at::Tensor& a, const at::Tensor& v,
 
 // A dot product is a 1 x K by K x 1 matmul.
 at::Tensor dot_impl(const char* op, const char* name, const at::Tensor& a, const at::Tensor& b) {
+  check_same_device(a, b);
   if (!native({&a, &b})) return fallback_call(op, "", {a, b});
   TORCH_CHECK(a.dim() == 1 && b.dim() == 1, "1D tensors expected, but got ", a.dim(), "D and ",
               b.dim(), "D tensors");

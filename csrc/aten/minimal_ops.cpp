@@ -1,5 +1,7 @@
 // The op set every device needs: allocation, views, copies, scalars, fills.
 #include <ATen/EmptyTensor.h>
+#include <ATen/ExpandUtils.h>
+#include <ATen/MemoryOverlap.h>
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/_local_scalar_dense.h>
@@ -95,6 +97,14 @@ at::Tensor copy_from(const at::Tensor& self, const at::Tensor& dst, bool non_blo
               "accel can copy only to and from the CPU and other accel devices, not ",
               dst.device());
   check_supported_dtype(dst.scalar_type());
+  // ATen's copy_ hands PrivateUse1 copies here before its TensorIterator
+  // would check overlap and shapes, so those checks are made here, in the
+  // iterator's order (also when there is nothing to copy).
+  at::assert_no_internal_overlap(dst);
+  at::assert_no_partial_overlap(dst, self);
+  const auto shape = at::infer_size_dimvector(dst.sizes(), self.sizes());
+  TORCH_CHECK(c10::IntArrayRef(shape) == dst.sizes(), "output with shape ", dst.sizes(),
+              " doesn't match the broadcast shape ", c10::IntArrayRef(shape));
   if (self.numel() == 0) return dst;
   // Device to device runs as a copy program on the cores.
   if (!self.device().is_cpu() && !dst.device().is_cpu() && device_copy(dst, self)) return dst;

@@ -1,5 +1,7 @@
 #include "aten/movement_bridge.h"
 
+#include "aten/device_check.h"
+
 #include <ATen/MemoryOverlap.h>
 #include <ATen/ops/empty.h>
 
@@ -9,6 +11,7 @@
 namespace accel::aten {
 
 engine::TensorRef typed_ref(const at::Tensor& t) {
+  check_accel_operand(t);
   engine::TensorRef r;
   r.data = t.numel() ? t.data_ptr() : nullptr;
   r.dtype = engine_dtype(t.scalar_type());
@@ -23,6 +26,7 @@ bool movable_as_bytes(const at::Tensor& t) {
 }
 
 engine::TensorRef byte_ref(const at::Tensor& t) {
+  check_accel_operand(t);
   engine::TensorRef r;
   r.data = t.numel() ? t.data_ptr() : nullptr;
   r.sizes.assign(t.sizes().begin(), t.sizes().end());

@@ -1,5 +1,7 @@
 #include "aten/norm_bridge.h"
 
+#include "aten/device_check.h"
+
 #include <ATen/native/Resize.h>
 
 #include <stdexcept>
@@ -19,6 +21,7 @@ bool tile_float(const std::optional<at::Tensor>& t) { return !t || tile_float(*t
 engine::TensorRef ref_of(const at::Tensor& t) {
   engine::TensorRef r;
   if (!t.defined()) return r;
+  check_accel_operand(t);
   TORCH_INTERNAL_ASSERT(t.is_contiguous());
   r.data = t.data_ptr();
   switch (t.scalar_type()) {

@@ -164,6 +164,7 @@ void check_same_dtype(const at::Tensor& self, const at::Tensor& out) {
 // amax / amin: values only, NaN propagating; empty dims raise IndexError.
 at::Tensor& extreme_out(const char* op, const char* fn, bool is_max, const at::Tensor& self,
                         at::IntArrayRef dim, bool keepdim, at::Tensor& out) {
+  TORCH_CHECK_NOT_IMPLEMENTED(!complex(self), "\"", op, "\" not implemented for '", self.scalar_type(), "'");
   check_same_dtype(self, out);
   if (self.numel() == 0) at::native::zero_numel_check_dims(self, dim, fn);
   const Dims dims = reduce_dims(self, dim);
@@ -175,6 +176,8 @@ at::Tensor& extreme_out(const char* op, const char* fn, bool is_max, const at::T
 
 // max() / min() over every element.
 at::Tensor& full_extreme_out(bool is_max, const at::Tensor& self, at::Tensor& out) {
+  TORCH_CHECK_NOT_IMPLEMENTED(!complex(self), "\"", is_max ? "max_all" : "min_all",
+                              "\" not implemented for '", self.scalar_type(), "'");
   TORCH_CHECK(self.numel() > 0, is_max ? "max()" : "min()",
               ": Expected reduction dim to be specified for input.numel() == 0. Specify the "
               "reduction dim with the 'dim' argument.");

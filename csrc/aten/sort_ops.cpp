@@ -6,6 +6,7 @@
 #include <ATen/native/ReduceOpsUtils.h>
 #include <ATen/native/Resize.h>
 #include <ATen/ops/empty.h>
+#include <ATen/ops/mode.h>
 #include <torch/library.h>
 
 #include "aten/engine_bridge.h"
@@ -138,9 +139,22 @@ at::Tensor median(const at::Tensor& self) {
   return values;
 }
 
+// ATen's composite mode.values accepts only CPU, CUDA and XPU tensors; the values
+// come from aten::mode (the CPU fallback, counted) and land in the given tensors.
+std::tuple<at::Tensor&, at::Tensor&> mode_out(const at::Tensor& self, int64_t dim, bool keepdim,
+                                              at::Tensor& values, at::Tensor& indices) {
+  auto [v, i] = at::mode(self, dim, keepdim);
+  at::native::resize_output(values, v.sizes());
+  at::native::resize_output(indices, i.sizes());
+  values.copy_(v);
+  indices.copy_(i);
+  return {values, indices};
+}
+
 }  // namespace
 
 TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
+  m.impl("mode.values", mode_out);
   m.impl("sort.stable", sort);
   m.impl("sort.values_stable", sort_out);
   m.impl("topk", topk);

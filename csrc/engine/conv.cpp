@@ -66,24 +66,37 @@ MatrixView mat(const float* d, int64_t rows, int64_t cols, int64_t rs, int64_t c
   return {d, rs, cs};
 }
 
-Im2col map_of(const TensorRef& t, int64_t OH, int64_t OW, int64_t R, int64_t S, int64_t C,
-              Window wh, Window ww) {
+// 2-D maps and filters as 3-D ones with a unit depth.
+TensorRef volumetric(const TensorRef& t) {
+  if (t.sizes.size() == 5) return t;
+  const auto &z = t.sizes, &st = t.strides;
+  return {t.data, t.dtype, {z[0], z[1], 1, z[2], z[3]}, {st[0], st[1], 0, st[2], st[3]}};
+}
+
+// An [n, c, d, h, w] map walked by an OD x OH x OW grid with T x R x S taps.
+Im2col map_of(const TensorRef& t, const int64_t (&grid)[3], const int64_t (&taps)[3], int64_t C,
+              const Window (&windows)[3]) {
   Im2col g;
   g.data = t.data;
   g.dtype = t.dtype;
   g.sn = t.strides[0];
   g.sc = t.strides[1];
-  g.sh = t.strides[2];
-  g.sw = t.strides[3];
-  g.H = t.sizes[2];
-  g.W = t.sizes[3];
-  g.OH = OH;
-  g.OW = OW;
-  g.R = R;
-  g.S = S;
+  g.sd = t.strides[2];
+  g.sh = t.strides[3];
+  g.sw = t.strides[4];
+  g.D = t.sizes[2];
+  g.H = t.sizes[3];
+  g.W = t.sizes[4];
+  g.OD = grid[0];
+  g.OH = grid[1];
+  g.OW = grid[2];
+  g.T = taps[0];
+  g.R = taps[1];
+  g.S = taps[2];
   g.C = C;
-  g.wh = wh;
-  g.ww = ww;
+  g.wd = windows[0];
+  g.wh = windows[1];
+  g.ww = windows[2];
   // Channels-last maps gather channel runs; the others gather pixel runs.
   g.channels_inner = t.strides[1] == 1 && t.sizes[1] > 1;
   return g;
@@ -95,19 +108,30 @@ FeatureOut out_of(const TensorRef& t, const float* bias) {
   o.dtype = t.dtype;
   o.sn = t.strides[0];
   o.sc = t.strides[1];
-  o.sh = t.strides[2];
-  o.sw = t.strides[3];
-  o.OH = t.sizes[2];
-  o.OW = t.sizes[3];
+  o.sd = t.strides[2];
+  o.sh = t.strides[3];
+  o.sw = t.strides[4];
+  o.OD = t.sizes[2];
+  o.OH = t.sizes[3];
+  o.OW = t.sizes[4];
   o.bias = bias;
   return o;
+}
+
+// The grid of a map's pixels and the taps of a filter, (d, h, w) each.
+void spatial(const TensorRef& t, int64_t (&out)[3]) {
+  for (int d = 0; d < 3; ++d) out[d] = t.sizes[2 + d];
+}
+
+// A vector as the pixels of a one-channel 1 x 1 x 1 x 1 x C map.
+TensorRef pixel_row(const TensorRef& v) {
+  return {v.data, v.dtype, {1, 1, 1, 1, v.sizes[0]}, {0, 0, 0, 0, v.strides[0]}};
 }
 
 std::vector<float> bias_floats(const TensorRef* bias) {
   std::vector<float> b;
   if (!bias) return b;
-  const TensorRef as_map{bias->data, bias->dtype, {1, 1, 1, bias->sizes[0]}, {0, 0, 0, bias->strides[0]}};
-  Im2col row = map_of(as_map, 1, bias->sizes[0], 1, 1, 1, {}, {});
+  Im2col row = map_of(pixel_row(*bias), {1, 1, bias->sizes[0]}, {1, 1, 1}, 1, {{}, {}, {}});
   b.resize(bias->sizes[0]);
   kernels::gather_im2col(row, 0, bias->sizes[0], 0, 1, b.data());
   return b;
@@ -178,30 +202,41 @@ ProgramRecord run_implicit_gemm(const chip::Arch& arch, const ImplicitGemm& p, D
 
 }  // namespace
 
-ProgramRecord conv2d_forward(const chip::Arch& arch, const TensorRef& x, const TensorRef& w,
-                             const TensorRef* bias, const TensorRef& out, const Conv2dArgs& args) {
-  const int64_t G = args.groups, R = w.sizes[2], S = w.sizes[3];
-  const Window wh{args.stride[0], -args.padding[0], args.dilation[0], 1};
-  const Window ww{args.stride[1], -args.padding[1], args.dilation[1], 1};
-  const Im2col src = map_of(x, out.sizes[2], out.sizes[3], R, S, w.sizes[1], wh, ww);
+ProgramRecord conv2d_forward(const chip::Arch& arch, const TensorRef& x_, const TensorRef& w_,
+                             const TensorRef* bias, const TensorRef& out_, const Conv2dArgs& args) {
+  const TensorRef x = volumetric(x_), w = volumetric(w_), out = volumetric(out_);
+  const int64_t G = args.groups;
+  const Window windows[3] = {{args.depth.stride, -args.depth.padding, args.depth.dilation, 1},
+                             {args.stride[0], -args.padding[0], args.dilation[0], 1},
+                             {args.stride[1], -args.padding[1], args.dilation[1], 1}};
+  int64_t grid[3], taps[3];
+  spatial(out, grid);
+  spatial(w, taps);
+  const Im2col src = map_of(x, grid, taps, w.sizes[1], windows);
   const int64_t N = w.sizes[0] / G, K = src.cols();
   // The filter and bias are packed for the host's cores only; a plan reads no data.
   std::vector<float> filter(executing() ? G * N * K : 0);
   if (executing()) kernels::pack_filter(w, G, true, src, filter.data());
   const std::vector<float> b = executing() ? bias_floats(bias) : std::vector<float>{};
   const ImplicitGemm p{"aten::convolution", src, w.sizes[1], filter.data(),
-                       out_of(out, bias ? b.data() : nullptr), G, x.sizes[0] * out.sizes[2] * out.sizes[3], N, K};
+                       out_of(out, bias ? b.data() : nullptr), G,
+                       x.sizes[0] * grid[0] * grid[1] * grid[2], N, K};
   return run_implicit_gemm(arch, p, out.dtype, "reader_im2col_gather");
 }
 
-ProgramRecord conv2d_input_grad(const chip::Arch& arch, const TensorRef& grad_out,
-                                const TensorRef& w, const TensorRef* bias,
-                                const TensorRef& grad_in, const Conv2dArgs& args) {
-  const int64_t G = args.groups, R = w.sizes[2], S = w.sizes[3];
+ProgramRecord conv2d_input_grad(const chip::Arch& arch, const TensorRef& grad_out_,
+                                const TensorRef& w_, const TensorRef* bias,
+                                const TensorRef& grad_in_, const Conv2dArgs& args) {
+  const TensorRef grad_out = volumetric(grad_out_), w = volumetric(w_), grad_in = volumetric(grad_in_);
+  const int64_t G = args.groups;
   // Input pixel h takes grad_out at (h + pad - r*dilation) / stride when exact.
-  const Window wh{1, args.padding[0], -args.dilation[0], args.stride[0]};
-  const Window ww{1, args.padding[1], -args.dilation[1], args.stride[1]};
-  const Im2col src = map_of(grad_out, grad_in.sizes[2], grad_in.sizes[3], R, S, w.sizes[0] / G, wh, ww);
+  const Window windows[3] = {{1, args.depth.padding, -args.depth.dilation, args.depth.stride},
+                             {1, args.padding[0], -args.dilation[0], args.stride[0]},
+                             {1, args.padding[1], -args.dilation[1], args.stride[1]}};
+  int64_t grid[3], taps[3];
+  spatial(grad_in, grid);
+  spatial(w, taps);
+  const Im2col src = map_of(grad_out, grid, taps, w.sizes[0] / G, windows);
   const int64_t N = w.sizes[1], K = src.cols();
   // The filter and bias are packed for the host's cores only; a plan reads no data.
   std::vector<float> filter(executing() ? G * N * K : 0);
@@ -209,21 +244,25 @@ ProgramRecord conv2d_input_grad(const chip::Arch& arch, const TensorRef& grad_ou
   const std::vector<float> b = executing() ? bias_floats(bias) : std::vector<float>{};
   const ImplicitGemm p{bias ? "aten::conv_transpose2d" : "aten::convolution_backward.input",
                        src, w.sizes[0] / G, filter.data(), out_of(grad_in, bias ? b.data() : nullptr), G,
-                       grad_in.sizes[0] * grad_in.sizes[2] * grad_in.sizes[3], N, K};
+                       grad_in.sizes[0] * grid[0] * grid[1] * grid[2], N, K};
   return run_implicit_gemm(arch, p, grad_in.dtype, "reader_im2col_strided_up");
 }
 
-ProgramRecord conv2d_weight_grad(const chip::Arch& arch, const TensorRef& small,
-                                 const TensorRef& big, const TensorRef& grad_w,
+ProgramRecord conv2d_weight_grad(const chip::Arch& arch, const TensorRef& small_,
+                                 const TensorRef& big_, const TensorRef& grad_w_,
                                  const Conv2dArgs& args) {
-  const int64_t G = args.groups, R = grad_w.sizes[2], S = grad_w.sizes[3];
+  const TensorRef small = volumetric(small_), big = volumetric(big_), grad_w = volumetric(grad_w_);
+  const int64_t G = args.groups;
   const int64_t A = grad_w.sizes[0] / G;
-  const int64_t OH = small.sizes[2], OW = small.sizes[3];
-  Im2col xs = map_of(small, OH, OW, 1, 1, A, {}, {});
-  const Window wh{args.stride[0], -args.padding[0], args.dilation[0], 1};
-  const Window ww{args.stride[1], -args.padding[1], args.dilation[1], 1};
-  Im2col ys = map_of(big, OH, OW, R, S, grad_w.sizes[1], wh, ww);
-  const int64_t N = ys.cols(), P = small.sizes[0] * OH * OW;
+  int64_t grid[3], taps[3];
+  spatial(small, grid);
+  spatial(grad_w, taps);
+  Im2col xs = map_of(small, grid, {1, 1, 1}, A, {{}, {}, {}});
+  const Window windows[3] = {{args.depth.stride, -args.depth.padding, args.depth.dilation, 1},
+                             {args.stride[0], -args.padding[0], args.dilation[0], 1},
+                             {args.stride[1], -args.padding[1], args.dilation[1], 1}};
+  Im2col ys = map_of(big, grid, taps, grad_w.sizes[1], windows);
+  const int64_t N = ys.cols(), P = small.sizes[0] * grid[0] * grid[1] * grid[2];
   const int64_t in_bytes = dtype_bytes(big.dtype), out_bytes = dtype_bytes(grad_w.dtype);
   const char* op = "aten::convolution_backward.weight";
   // The output is small and K (pixels) long: narrower column blocks keep the cores busy.
@@ -271,18 +310,18 @@ ProgramRecord conv2d_weight_grad(const chip::Arch& arch, const TensorRef& small,
   return rec;
 }
 
-ProgramRecord conv_bias_grad(const chip::Arch& arch, const TensorRef& grad_out,
+ProgramRecord conv_bias_grad(const chip::Arch& arch, const TensorRef& grad_out_,
                              const TensorRef& grad_bias) {
+  const TensorRef grad_out = volumetric(grad_out_);
   const int64_t C = grad_out.sizes[1];
   const int64_t area = arch.tile_rows * arch.tile_cols;
   const int64_t l1 = check_l1(arch, "aten::convolution_backward.bias",
                               {{"in0", 2, area * dtype_bytes(grad_out.dtype)}, {"acc", 1, area * 4}});
   const CoreSplit split = split_tiles(C, arch.num_cores());
-  const std::vector<int64_t> sizes{1, 1, 1, C}, strides{0, 0, 0, grad_bias.strides[0]};
   run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
     std::vector<float> sums(end - begin);
     for (int64_t c = begin; c < end; ++c) sums[c - begin] = kernels::channel_sum(grad_out, c);
-    FeatureOut o = out_of({grad_bias.data, grad_bias.dtype, sizes, strides}, nullptr);
+    FeatureOut o = out_of(pixel_row(grad_bias), nullptr);
     kernels::store_block(o, sums.data(), false, begin, end - begin, 0, 1);
   });
   ProgramRecord rec;

@@ -12,15 +12,20 @@
 
 namespace accel::engine {
 
+// Window arguments of (h, w); a 3-D convolution's depth has its own.
 struct Conv2dArgs {
   int64_t groups = 1;
   int64_t stride[2] = {1, 1};
   int64_t padding[2] = {0, 0};
   int64_t dilation[2] = {1, 1};
+  struct {
+    int64_t stride = 1, padding = 0, dilation = 1;
+  } depth;
 };
 
-// Maps are [n, c, h, w] (conv1d: h = 1) with any strides; filters
-// [Cout, Cin/groups, R, S]; sizes are validated by the caller. bias may be null.
+// Maps are [n, c, h, w] (conv1d: h = 1) or [n, c, d, h, w] with any strides;
+// filters [Cout, Cin/groups, R, S] or [Cout, Cin/groups, T, R, S], of the
+// maps' rank; sizes are validated by the caller. bias may be null.
 ProgramRecord conv2d_forward(const chip::Arch& arch, const TensorRef& x, const TensorRef& w,
                              const TensorRef* bias, const TensorRef& out, const Conv2dArgs& args);
 
@@ -30,7 +35,7 @@ ProgramRecord conv2d_input_grad(const chip::Arch& arch, const TensorRef& grad_ou
                                 const TensorRef& w, const TensorRef* bias,
                                 const TensorRef& grad_in, const Conv2dArgs& args);
 
-// grad_w[a, b, r, s] = sum over n and the small grid q of
+// grad_w[a, b, (t,) r, s] = sum over n and the small grid q of
 // small[n, a, q] * big[n, b, q*stride - pad + r*dilation]: the convolution's
 // (small = grad_out, big = x) and the transposed one's (small = x, big = grad_out).
 ProgramRecord conv2d_weight_grad(const chip::Arch& arch, const TensorRef& small,

@@ -139,10 +139,26 @@ constexpr DType dtype_of() {
   else return DType::I64;
 }
 
+// An operand wider than a 16-bit compute format (a float32 scalar in a
+// bfloat16 op) is first rounded to that format, as ATen's TensorIterator
+// casts operands to the common dtype; the math itself runs in float.
+bool rounds_to_compute(DType in, DType compute) {
+  return (compute == DType::BF16 || compute == DType::F16) && (in == DType::F32 || in == DType::F64);
+}
+
+template <class C>
+void round_to(DType compute, C* v, int64_t n) {
+  if constexpr (std::is_floating_point_v<C>) {
+    for (int64_t i = 0; i < n; ++i)
+      v[i] = compute == DType::BF16 ? static_cast<C>(static_cast<float>(c10::BFloat16(static_cast<float>(v[i]))))
+                                    : static_cast<C>(static_cast<float>(c10::Half(static_cast<float>(v[i]))));
+  }
+}
+
 template <class C>
 void run_tiles(const TileGrid& g, TileFn<C> fn, const TensorRef& out,
                const std::vector<TensorRef>& inputs, const KernelParams& p, int64_t begin,
-               int64_t end) {
+               int64_t end, DType compute) {
   const size_t n_in = inputs.size();
   // The core's circular buffers in L1: one tile per input and one for output.
   // Reused per host thread: a launch must not pay for allocating and zeroing it.
@@ -154,7 +170,7 @@ void run_tiles(const TileGrid& g, TileFn<C> fn, const TensorRef& out,
   // A flat tile of an operand already in the compute format is one contiguous
   // run: the host reads and writes it in place, with the same numbers as a copy.
   auto in_place = [&](const TensorRef& t) {
-    return g.flat && t.dtype == dtype_of<C>() && col_stride(t) == 1;
+    return g.flat && t.dtype == dtype_of<C>() && col_stride(t) == 1 && !rounds_to_compute(t.dtype, compute);
   };
   const bool out_in_place = in_place(out);
 
@@ -183,6 +199,7 @@ void run_tiles(const TileGrid& g, TileFn<C> fn, const TensorRef& out,
       in_tiles[i] = tile;
       for (int64_t r = 0; r < row_runs; ++r)
         load_row(tile + r * run_width, address(in, r), in.dtype, col_stride(in), run_width);
+      if (rounds_to_compute(in.dtype, compute)) round_to(compute, tile, row_runs * run_width);
     }
     const int64_t valid = row_runs * run_width;
     if (out_in_place) {
@@ -285,7 +302,7 @@ ProgramRecord run_eltwise_multi(const chip::Arch& arch, const char* op, const Ti
         const int64_t lo = std::max(begin, first_tile[j]), hi = std::min(end, first_tile[j + 1]);
         if (lo < hi)
           run_tiles<C>(grids[j], fn, jobs[j].out, jobs[j].inputs, jobs[j].params,
-                       lo - first_tile[j], hi - first_tile[j]);
+                       lo - first_tile[j], hi - first_tile[j], compute);
       }
     });
   };

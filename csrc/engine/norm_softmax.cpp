@@ -53,9 +53,10 @@ void softmax_rows(const SoftmaxArgs& a, const Plan& p, int64_t r0, int64_t r1) {
     if (p.resident) {
       k::to_f32(buf, elem(a.in, base), a.in.dtype, n);
       m = k::row_max(buf, n);
-      if (a.log) {
+      if (a.log) {  // (x - max) - log(sum), as ATen: max + log(sum) would round away small outputs
         s = k::exp_shift_sum_only(buf, n, m);
-        k::axpb(buf, buf, n, 1.f, -(m + std::log(s)));
+        k::axpb(buf, buf, n, 1.f, -m);
+        k::axpb(buf, buf, n, 1.f, -std::log(s));
       } else {
         s = k::exp_shift_sum(buf, buf, n, m);
         k::axpb(buf, buf, n, 1.f / s, 0.f);
@@ -69,12 +70,13 @@ void softmax_rows(const SoftmaxArgs& a, const Plan& p, int64_t r0, int64_t r1) {
       merge_max_sum(m, s, k::row_max(buf, len));
       s += k::exp_shift_sum_only(buf, len, m);
     }
-    const float shift = m + std::log(s), inv = 1.f / s;
+    const float log_sum = std::log(s), inv = 1.f / s;
     for (int64_t c = 0; c < n; c += p.chunk) {
       const int64_t len = std::min(p.chunk, n - c);
       k::to_f32(buf, elem(a.in, base + c), a.in.dtype, len);
       if (a.log) {
-        k::axpb(buf, buf, len, 1.f, -shift);
+        k::axpb(buf, buf, len, 1.f, -m);
+        k::axpb(buf, buf, len, 1.f, -log_sum);
       } else {
         k::exp_shift_sum(buf, buf, len, m);
         k::axpb(buf, buf, len, inv, 0.f);
@@ -98,8 +100,12 @@ void softmax_cols(const SoftmaxArgs& a, const Plan& p, int64_t base, int64_t w) 
   auto finish = [&](int64_t r0, int64_t nr) {
     for (int64_t r = 0; r < nr; ++r) {
       float* row = buf + r * kTile;
-      if (a.log) k::sub_v(row, row, s, w);
-      else k::mul_v(row, row, s, w);
+      if (a.log) {
+        k::sub_v(row, row, m, w);
+        k::sub_v(row, row, s, w);
+      } else {
+        k::mul_v(row, row, s, w);
+      }
       k::from_f32(elem_w(a.out, base + (r0 + r) * a.inner), a.out.dtype, row, w);
     }
   };
@@ -118,8 +124,8 @@ void softmax_cols(const SoftmaxArgs& a, const Plan& p, int64_t base, int64_t w) 
       k::col_exp_sum(s, buf, m, nr, w, kTile, false);
     }
   }
-  // s becomes what finish() applies: the log-sum-exp to subtract, or 1/sum.
-  for (int64_t j = 0; j < w; ++j) s[j] = a.log ? m[j] + std::log(s[j]) : 1.f / s[j];
+  // s becomes what finish() applies: log(sum) to subtract after the max, or 1/sum.
+  for (int64_t j = 0; j < w; ++j) s[j] = a.log ? std::log(s[j]) : 1.f / s[j];
   if (p.resident) return finish(0, a.dim);
   for (int64_t r0 = 0; r0 < a.dim; r0 += p.chunk) {
     const int64_t nr = std::min(p.chunk, a.dim - r0);

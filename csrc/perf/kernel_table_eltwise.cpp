@@ -177,12 +177,12 @@ constexpr KernelDesc kEltwise[] = {
     sfpu("sfpu_sigmoid_backward", 3, 6, kUnary),
     sfpu("sfpu_tanh_backward", 3, 6, kUnary),
     sfpu("sfpu_leaky_relu_backward", 2, 5, kUnary),
+    sfpu("sfpu_hardtanh_backward", 2, 5, kUnary),     // two compares, conditional move
     sfpu("sfpu_hardswish_backward", 4, 7, kUnary),
     sfpu("sfpu_hardsigmoid_backward", 3, 6, kUnary),
     sfpu("sfpu_elu_backward", 14, 17, kUnary),
     sfpu("sfpu_softplus_backward", 14, 17, kUnary),
     sfpu("sfpu_mish_backward", 30, 33, kUnary),
-    sfpu("sfpu_hardtanh_backward", 3, 6, kUnary),
     sfpu("sfpu_logit_backward", 12, 15, kUnary),
     sfpu("sfpu_shrink_backward", 2, 5, kUnary),
 

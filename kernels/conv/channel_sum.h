@@ -1,5 +1,5 @@
-// The bias gradient's tile kernel: one channel of a [n, c, h, w] map summed
-// over n, h and w with an fp32 accumulator per tile, tiles then added.
+// The bias gradient's tile kernel: one channel of a [n, c, d, h, w] map summed
+// over n, d, h and w with an fp32 accumulator per tile, tiles then added.
 #pragma once
 
 #include <cstdint>

@@ -60,18 +60,17 @@ void gather_run(const Im2col& g, const T* row, int64_t ow0, int64_t run, int64_t
 template <class T>
 void gather_tap_major(const Im2col& g, int64_t m0, int64_t mb, int64_t k0, int64_t kb, float* dst) {
   const T* base = static_cast<const T*>(g.data);
-  const int64_t plane = g.OH * g.OW;
   for (int64_t k = k0; k < k0 + kb; ++k) {
-    int64_t c, r, s;
-    decode_col(g, k, c, r, s);
+    int64_t c, t, r, s;
+    decode_col(g, k, c, t, r, s);
     float* out = dst + (k - k0) * mb;
     int64_t m = m0;
     while (m < m0 + mb) {
-      const int64_t n = m / plane, oh = (m % plane) / g.OW, ow = m % g.OW;
-      const int64_t run = std::min(m0 + mb - m, g.OW - ow);
-      const int64_t ih = source(g.wh, oh, r, g.H);
-      if (ih < 0) std::fill(out, out + run, 0.f);
-      else gather_run(g, base + n * g.sn + (g.c0 + c) * g.sc + ih * g.sh, ow, run, s, out);
+      const Pixel p = decode_pixel(m, g.OD, g.OH, g.OW);
+      const int64_t run = std::min(m0 + mb - m, g.OW - p.ow);
+      const int64_t id = source(g.wd, p.od, t, g.D), ih = source(g.wh, p.oh, r, g.H);
+      if (id < 0 || ih < 0) std::fill(out, out + run, 0.f);
+      else gather_run(g, base + p.n * g.sn + (g.c0 + c) * g.sc + id * g.sd + ih * g.sh, p.ow, run, s, out);
       out += run;
       m += run;
     }
@@ -81,18 +80,18 @@ void gather_tap_major(const Im2col& g, int64_t m0, int64_t mb, int64_t k0, int64
 template <class T>
 void gather_pixel_major(const Im2col& g, int64_t m0, int64_t mb, int64_t k0, int64_t kb, float* dst) {
   const T* base = static_cast<const T*>(g.data);
-  const int64_t plane = g.OH * g.OW;
   for (int64_t m = m0; m < m0 + mb; ++m) {
-    const int64_t n = m / plane, oh = (m % plane) / g.OW, ow = m % g.OW;
+    const Pixel p = decode_pixel(m, g.OD, g.OH, g.OW);
     float* out = dst + (m - m0) * kb;
     int64_t k = k0;
     while (k < k0 + kb) {
-      int64_t c, r, s;
-      decode_col(g, k, c, r, s);
+      int64_t c, t, r, s;
+      decode_col(g, k, c, t, r, s);
       const int64_t run = std::min(k0 + kb - k, g.C - c);
-      const int64_t ih = source(g.wh, oh, r, g.H), iw = source(g.ww, ow, s, g.W);
-      if (ih < 0 || iw < 0) std::fill(out, out + run, 0.f);
-      else load(out, base + n * g.sn + ih * g.sh + iw * g.sw + (g.c0 + c) * g.sc, g.sc, run);
+      const int64_t id = source(g.wd, p.od, t, g.D), ih = source(g.wh, p.oh, r, g.H);
+      const int64_t iw = source(g.ww, p.ow, s, g.W);
+      if (id < 0 || ih < 0 || iw < 0) std::fill(out, out + run, 0.f);
+      else load(out, base + p.n * g.sn + id * g.sd + ih * g.sh + iw * g.sw + (g.c0 + c) * g.sc, g.sc, run);
       out += run;
       k += run;
     }

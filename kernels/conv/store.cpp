@@ -12,7 +12,6 @@ template <class T>
 void store_typed(const FeatureOut& o, const float* acc, bool channel_major, int64_t m0, int64_t mb,
                  int64_t n0, int64_t nb) {
   T* base = static_cast<T*>(o.data);
-  const int64_t plane = o.OH * o.OW;
   auto bias_of = [&](int64_t j) { return o.bias ? o.bias[o.c0 + n0 + j] : 0.f; };
   if (channel_major) {
     for (int64_t j = 0; j < nb; ++j) {
@@ -21,9 +20,9 @@ void store_typed(const FeatureOut& o, const float* acc, bool channel_major, int6
       T* ch = base + (o.c0 + n0 + j) * o.sc;
       int64_t m = m0;
       while (m < m0 + mb) {
-        const int64_t n = m / plane, oh = (m % plane) / o.OW, ow = m % o.OW;
-        const int64_t run = std::min(m0 + mb - m, o.OW - ow);
-        T* dst = ch + n * o.sn + oh * o.sh + ow * o.sw;
+        const Pixel p = decode_pixel(m, o.OD, o.OH, o.OW);
+        const int64_t run = std::min(m0 + mb - m, o.OW - p.ow);
+        T* dst = ch + p.n * o.sn + p.od * o.sd + p.oh * o.sh + p.ow * o.sw;
         for (int64_t i = 0; i < run; ++i) dst[i * o.sw] = static_cast<T>(src[i] + b);
         src += run;
         m += run;
@@ -32,9 +31,8 @@ void store_typed(const FeatureOut& o, const float* acc, bool channel_major, int6
     return;
   }
   for (int64_t i = 0; i < mb; ++i) {
-    const int64_t m = m0 + i;
-    const int64_t n = m / plane, oh = (m % plane) / o.OW, ow = m % o.OW;
-    T* dst = base + n * o.sn + oh * o.sh + ow * o.sw + (o.c0 + n0) * o.sc;
+    const Pixel p = decode_pixel(m0 + i, o.OD, o.OH, o.OW);
+    T* dst = base + p.n * o.sn + p.od * o.sd + p.oh * o.sh + p.ow * o.sw + (o.c0 + n0) * o.sc;
     const float* src = acc + i * nb;
     for (int64_t j = 0; j < nb; ++j) dst[j * o.sc] = static_cast<T>(src[j] + bias_of(j));
   }
@@ -52,11 +50,11 @@ void pack_typed(const engine::TensorRef& w, int64_t groups, bool dim0_is_col, co
     for (int64_t j = 0; j < n_cols; ++j) {
       float* dst = packed + (g * n_cols + j) * K;
       for (int64_t k = 0; k < K; ++k) {
-        int64_t c, r, s;
-        decode_col(cols, k, c, r, s);
+        int64_t c, t, r, s;
+        decode_col(cols, k, c, t, r, s);
         const int64_t d0 = g * per_group0 + (dim0_is_col ? j : c);
         const int64_t d1 = dim0_is_col ? c : j;
-        dst[k] = static_cast<float>(base[d0 * st[0] + d1 * st[1] + r * st[2] + s * st[3]]);
+        dst[k] = static_cast<float>(base[d0 * st[0] + d1 * st[1] + t * st[2] + r * st[3] + s * st[4]]);
       }
     }
 }
@@ -67,9 +65,9 @@ void store_filter_typed(const engine::TensorRef& dw, int64_t a_base, const Im2co
   T* base = static_cast<T*>(dw.data);
   const auto& st = dw.strides;
   for (int64_t k = 0; k < kb; ++k) {
-    int64_t c, r, s;
-    decode_col(cols, k0 + k, c, r, s);
-    T* dst = base + c * st[1] + r * st[2] + s * st[3] + (a_base + a0) * st[0];
+    int64_t c, t, r, s;
+    decode_col(cols, k0 + k, c, t, r, s);
+    T* dst = base + c * st[1] + t * st[2] + r * st[3] + s * st[4] + (a_base + a0) * st[0];
     for (int64_t a = 0; a < ma; ++a) dst[a * st[0]] = static_cast<T>(acc[a * kb + k]);
   }
 }

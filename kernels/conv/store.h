@@ -10,12 +10,13 @@
 
 namespace accel::kernels {
 
-// An output feature map [n, c, h, w] with any strides, rows = pixels of its grid.
+// An output feature map [n, c, d, h, w] with any strides (2-D: OD = 1), rows =
+// pixels of its grid.
 struct FeatureOut {
   void* data = nullptr;
   engine::DType dtype = engine::DType::F32;
-  int64_t sn = 0, sc = 0, sh = 0, sw = 0;
-  int64_t OH = 1, OW = 1;
+  int64_t sn = 0, sc = 0, sd = 0, sh = 0, sw = 0;
+  int64_t OD = 1, OH = 1, OW = 1;
   int64_t c0 = 0;              // the group's first channel
   const float* bias = nullptr;  // per channel, indexed from c0; may be null
 };
@@ -25,7 +26,7 @@ struct FeatureOut {
 void store_block(const FeatureOut& o, const float* acc, bool channel_major, int64_t m0, int64_t mb,
                  int64_t n0, int64_t nb);
 
-// Filter [D0, D1, R, S] (any strides) as float B operands, one per group:
+// Filter [D0, D1, T, R, S] (any strides) as float B operands, one per group:
 // packed[g][j][k] with j the GEMM column and k the im2col column of `cols`
 // (its order and channel count). dim0_is_col: the columns are dim 0 (the
 // convolution's output channels); else dim 1 (its input gradient).

@@ -32,7 +32,6 @@ ACCEL_BACKWARD_OP(ThresholdOp, x <= R(p.alpha) ? R(0) : g)
 // As ATen's vectorized shrink_backward (which its contiguous tensors take): a NaN
 // input passes no gradient.
 ACCEL_BACKWARD_OP(ShrinkOp, x < -R(p.alpha) || x > R(p.alpha) ? g : R(0))
-ACCEL_BACKWARD_OP(HardtanhOp, x <= R(p.alpha) || x >= R(p.beta) ? R(0) : g)
 ACCEL_BACKWARD_OP(GeluOp, g * (R(0.5) * (R(1) + std::erf(x * R(M_SQRT1_2))) +
                                x * std::exp(R(-0.5) * x * x) * R(M_2_SQRTPI * M_SQRT1_2 * 0.5)))
 ACCEL_BACKWARD_OP(SiluOp, g * (R(1) / (R(1) + std::exp(-x))) *
@@ -121,7 +120,6 @@ const engine::TileKernel& backward_kernel(Backward op) {
       tile_kernel<EluOp, 2>("sfpu_elu_backward"),
       tile_kernel<SoftplusOp, 2>("sfpu_softplus_backward"),
       tile_kernel<MishOp, 2>("sfpu_mish_backward"),
-      tile_kernel<HardtanhOp, 2>("sfpu_hardtanh_backward"),
       tile_kernel<LogitOp, 2>("sfpu_logit_backward"),
       tile_kernel<ShrinkOp, 2>("sfpu_shrink_backward"),
   };

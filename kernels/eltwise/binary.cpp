@@ -85,8 +85,7 @@ struct PowOp {
       if (b < 0) {
         if (a == 1) return 1;
         if (a == -1) return (b % 2 == 0) ? 1 : -1;
-        if (a == 0) throw std::domain_error("Integers to negative integer powers are not allowed.");
-        return 0;
+        return 0;  // as ATen's powi, 0 included (a scalar exponent is refused before the kernel)
       }
       C result = 1, base = a;
       for (C e = b; e > 0; e >>= 1) {

@@ -71,7 +71,7 @@ ACCEL_UNARY_OP(RsqrtOp, R(1) / std::sqrt(v))
 ACCEL_UNARY_OP(ReciprocalOp, R(1) / v)
 ACCEL_UNARY_OP(AbsOp, v < 0 ? -v : v)
 ACCEL_UNARY_OP(NegOp, -v)
-ACCEL_UNARY_OP(SignOp, (v > 0) - (v < 0))  // NaN gives 0, as ATen's CPU kernel
+ACCEL_UNARY_OP(SignOp, R((v > 0) - (v < 0)))  // 0 for NaN, as ATen's sign kernels
 ACCEL_UNARY_OP(SinOp, std::sin(v))
 ACCEL_UNARY_OP(CosOp, std::cos(v))
 ACCEL_UNARY_OP(ErfOp, std::erf(v))

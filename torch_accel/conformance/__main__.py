@@ -45,7 +45,7 @@ def main(argv=None):
         report.write_markdown(args.write, outcomes, "python -m torch_accel.conformance")
         print(f"wrote {args.write}")
     if args.update:
-        merged = {**{k: v for k, v in expected.items()}}
+        merged = dict(expected)
         for o in outcomes:
             merged[f"{o.op}|{o.dtype}"] = {"status": o.status, "native": o.native,
                                            "reason": o.reason, "fallbacks": list(o.fallbacks)}

@@ -28,7 +28,7 @@ def compare(outcome, expected):
     was_pass, is_pass = expected["status"] == "pass", outcome.status == "pass"
     if was_pass and not is_pass:
         return "regression", f"passed before, now {outcome.status}: {outcome.reason}"
-    if expected["native"] and not outcome.native and outcome.status == "pass":
+    if was_pass and expected["native"] and not outcome.native and is_pass:
         return "regression", f"ran natively before, now falls back: {', '.join(outcome.fallbacks)}"
     if is_pass and not was_pass:
         return "improvement", f"now passes (was {expected['status']}: {expected['reason']})"
