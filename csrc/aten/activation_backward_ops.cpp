@@ -59,6 +59,20 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
     grad_program("aten::threshold_backward.grad_input", Backward::Threshold, out, grad, self, params(threshold.toDouble()));
     return out;
   });
+  m.impl("hardshrink_backward", [](const at::Tensor& grad, const at::Tensor& self, const at::Scalar& lambd) {
+    return grad_program("aten::hardshrink_backward", Backward::Shrink, {}, grad, self, params(lambd.toDouble()));
+  });
+  m.impl("hardshrink_backward.grad_input", [](const at::Tensor& grad, const at::Tensor& self, const at::Scalar& lambd, at::Tensor& out) -> at::Tensor& {
+    grad_program("aten::hardshrink_backward.grad_input", Backward::Shrink, out, grad, self, params(lambd.toDouble()));
+    return out;
+  });
+  m.impl("softshrink_backward", [](const at::Tensor& grad, const at::Tensor& self, const at::Scalar& lambd) {
+    return grad_program("aten::softshrink_backward", Backward::Shrink, {}, grad, self, params(lambd.toDouble()));
+  });
+  m.impl("softshrink_backward.grad_input", [](const at::Tensor& grad, const at::Tensor& self, const at::Scalar& lambd, at::Tensor& out) -> at::Tensor& {
+    grad_program("aten::softshrink_backward.grad_input", Backward::Shrink, out, grad, self, params(lambd.toDouble()));
+    return out;
+  });
   m.impl("gelu_backward", [](const at::Tensor& grad, const at::Tensor& self, std::string_view approximate) {
     return grad_program("aten::gelu_backward", gelu_kind(approximate), {}, grad, self);
   });

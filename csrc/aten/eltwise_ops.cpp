@@ -10,53 +10,21 @@
 #include <ATen/ops/result_type.h>
 #include <torch/library.h>
 
-#include "aten/eltwise_dtype_checks.h"
-#include "aten/engine_bridge.h"
-#include "aten/fallback.h"
-#include "kernels/eltwise/binary.h"
-#include "kernels/eltwise/unary.h"
+#include "aten/eltwise_registration.h"
 
 namespace accel::aten {
 namespace {
 
+using namespace eltwise;
 using kernels::Binary;
 using kernels::Ternary;
 using kernels::Unary;
-using Build = at::TensorIterator (*)(at::TensorBase&, const at::TensorBase&, const at::TensorBase&);
-using UnaryBuild = at::TensorIterator (*)(at::TensorBase&, const at::TensorBase&);
-
-bool tile_dtype(const at::Tensor& t) {
-  return !t.defined() || tile_dtype_of(t.scalar_type()).has_value();
-}
-
-at::Tensor wrap(const at::Scalar& s) { return at::native::wrapped_scalar_tensor(s); }
 
 // ATen's promotion over three operands, wrapped numbers counting less.
 at::ScalarType result_type3(const at::Tensor& a, const at::Tensor& b, const at::Tensor& c) {
   at::native::ResultTypeState state{};
   for (const at::Tensor* t : {&a, &b, &c}) state = at::native::update_result_type_state(*t, state);
   return at::native::result_type(state);
-}
-
-// out = op(a, b); `out` may be undefined (allocated), self (in place) or given.
-at::Tensor binary(const char* name, Build build, Binary k, at::Tensor out, const at::Tensor& a,
-                  const at::Tensor& b, engine::KernelParams p = {}) {
-  at::TensorIterator iter = build(out, a, b);  // shape errors first, as on the CPU
-  dtype_checks::check_binary(name, k, at::result_type(a, b));
-  launch_eltwise(name, kernels::binary_kernel(k), iter, p);
-  return iter.output();
-}
-
-at::Tensor unary(const char* name, UnaryBuild build, Unary k, at::Tensor out, const at::Tensor& a,
-                 engine::KernelParams p = {}) {
-  at::TensorIterator iter = build(out, a);
-  dtype_checks::check_unary(name, k, a.scalar_type());
-  launch_eltwise(name, kernels::unary_kernel(k), iter, p);
-  return iter.output();
-}
-
-at::TensorIterator comparison(at::TensorBase& out, const at::TensorBase& a, const at::TensorBase& b) {
-  return at::TensorIterator::comparison_op(out, a, b);
 }
 
 engine::KernelParams alpha_params(const at::Scalar& alpha) {
@@ -101,22 +69,6 @@ void check_alpha(const at::Tensor& a, const at::Tensor& b, const at::Scalar& alp
     return out;                                                                                    \
   });
 
-// Functional, in-place and out= forms of op.<overload> from one builder and kernel.
-#define ACCEL_BINARY(op, ov, out_ov, BUILD, K)                                                     \
-  m.impl(#op "." #ov, [](const at::Tensor& a, const at::Tensor& b) {                              \
-    if (!tile_dtype(a) || !tile_dtype(b)) return fallback_call("aten::" #op, #ov, {a, b});        \
-    return binary("aten::" #op, BUILD, K, {}, a, b);                                               \
-  });                                                                                              \
-  m.impl(#op "_." #ov, [](at::Tensor& a, const at::Tensor& b) -> at::Tensor& {                    \
-    if (!tile_dtype(a) || !tile_dtype(b)) { fallback_call("aten::" #op "_", #ov, {a, b}); return a; } \
-    binary("aten::" #op "_", BUILD, K, a, a, b);                                                   \
-    return a;                                                                                      \
-  });                                                                                              \
-  m.impl(#op "." #out_ov, [](const at::Tensor& a, const at::Tensor& b, at::Tensor& out) -> at::Tensor& { \
-    if (!tile_dtype(a) || !tile_dtype(b) || !tile_dtype(out)) { fallback_call("aten::" #op, #out_ov, {a, b, out}); return out; } \
-    binary("aten::" #op ".out", BUILD, K, out, a, b);                                              \
-    return out;                                                                                    \
-  });
 
 // Logical ops have no overload name; they produce bool unless out= says otherwise.
 #define ACCEL_LOGICAL(op, K)                                                                       \
@@ -152,28 +104,7 @@ void check_alpha(const at::Tensor& a, const at::Tensor& b, const at::Scalar& alp
     return out;                                                                                    \
   });
 
-#define ACCEL_UNARY(op, BUILD, K)                                                                  \
-  m.impl(#op, [](const at::Tensor& a) {                                                           \
-    if (!tile_dtype(a)) return fallback_call("aten::" #op, "", {a});                              \
-    return unary("aten::" #op, BUILD, K, {}, a);                                                   \
-  });                                                                                              \
-  m.impl(#op "_", [](at::Tensor& a) -> at::Tensor& {                                              \
-    if (!tile_dtype(a)) { fallback_call("aten::" #op "_", "", {a}); return a; }                   \
-    unary("aten::" #op "_", BUILD, K, a, a);                                                       \
-    return a;                                                                                      \
-  });                                                                                              \
-  m.impl(#op ".out", [](const at::Tensor& a, at::Tensor& out) -> at::Tensor& {                    \
-    if (!tile_dtype(a) || !tile_dtype(out)) { fallback_call("aten::" #op, "out", {a, out}); return out; } \
-    unary("aten::" #op ".out", BUILD, K, out, a);                                                  \
-    return out;                                                                                    \
-  });
 
-at::TensorIterator float_op(at::TensorBase& out, const at::TensorBase& a) {
-  return at::TensorIterator::unary_float_op(out, a);
-}
-at::TensorIterator same_op(at::TensorBase& out, const at::TensorBase& a) {
-  return at::TensorIterator::unary_op(out, a);
-}
 
 Binary div_kernel(std::optional<std::string_view> mode) {
   if (!mode) return Binary::Div;
@@ -199,30 +130,11 @@ at::Tensor& div_mode_out(const at::Tensor& a, const at::Tensor& b,
   return out;
 }
 
-// Activations with parameters.
-engine::KernelParams params(double alpha, double beta = 0, double gamma = 0, int64_t mode = 0) {
-  return {alpha, beta, gamma, mode};
-}
 
-at::Tensor clamp_impl(at::Tensor out, const at::Tensor& a, const std::optional<at::Scalar>& min,
-                      const std::optional<at::Scalar>& max) {
-  TORCH_CHECK(min || max, "torch.clamp: At least one of 'min' or 'max' must not be None");
-  const int64_t mode = (min ? 1 : 0) | (max ? 2 : 0);
-  // As ATen's clamp: integer and bool inputs promote with the bounds, which
-  // are scalars taking part in type promotion; an in-place or out= result
-  // must be able to hold the promoted type.
-  at::ScalarType result = a.scalar_type();
-  if (!at::isFloatingType(result)) {
-    at::native::ResultTypeState state{};
-    state = at::native::update_result_type_state(a, state);
-    if (min) state = at::native::update_result_type_state(*min, state);
-    if (max) state = at::native::update_result_type_state(*max, state);
-    result = at::native::result_type(state);
-  }
-  TORCH_CHECK(!out.defined() || at::canCast(result, out.scalar_type()), "result type ", result,
-              " can't be cast to the desired output type ", out.scalar_type());
-  return unary("aten::clamp", same_op, Unary::Clamp, out, result == a.scalar_type() ? a : a.to(result),
-               params(min ? min->toDouble() : 0, max ? max->toDouble() : 0, 0, mode));
+double softshrink_lambda(const at::Scalar& lambd) {
+  const double v = lambd.toDouble();
+  TORCH_CHECK(v >= 0, "lambda must be greater or equal to 0, but found to be ", v, ".");
+  return v;
 }
 
 // ATen's pow(Tensor, Scalar) check; a tensor exponent gives 0 instead (powi).
@@ -415,6 +327,43 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
     unary("aten::leaky_relu.out", same_op, Unary::LeakyRelu, out, a, params(slope.toDouble()));
     return out;
   });
+  // conj_physical of a real tensor is a copy; complex tensors take the fallback.
+  m.impl("conj_physical.out", [](const at::Tensor& a, at::Tensor& out) -> at::Tensor& {
+    if (a.is_complex() || out.is_complex()) { fallback_call("aten::conj_physical", "out", {a, out}); return out; }
+    at::TensorIterator::unary_op(out, a);  // ATen's dtype check and resize
+    return out.copy_(a);
+  });
+  // prelu's weight arrives already shaped to broadcast against the input.
+  m.impl("_prelu_kernel", [](const at::Tensor& a, const at::Tensor& weight) {
+    at::Tensor out;
+    auto iter = at::TensorIteratorConfig().add_output(out).add_const_input(a).add_const_input(weight).build();
+    launch_eltwise("aten::_prelu_kernel", kernels::binary_kernel(Binary::Prelu), iter);
+    return iter.output();
+  });
+  m.impl("_prelu_kernel_backward", [](const at::Tensor& grad, const at::Tensor& a, const at::Tensor& weight) {
+    auto grad_of = [&](const char* name, Ternary k) {
+      at::Tensor out;
+      auto iter = at::TensorIteratorConfig().add_output(out).add_const_input(a).add_const_input(weight).add_const_input(grad).build();
+      launch_eltwise(name, kernels::ternary_kernel(k), iter);
+      return iter.output();
+    };
+    return std::make_tuple(grad_of("aten::_prelu_kernel_backward", Ternary::PreluGradInput),
+                           grad_of("aten::_prelu_kernel_backward", Ternary::PreluGradWeight));
+  });
+  m.impl("hardshrink", [](const at::Tensor& a, const at::Scalar& lambd) {
+    return unary("aten::hardshrink", same_op, Unary::Hardshrink, {}, a, params(lambd.toDouble()));
+  });
+  m.impl("hardshrink.out", [](const at::Tensor& a, const at::Scalar& lambd, at::Tensor& out) -> at::Tensor& {
+    unary("aten::hardshrink.out", same_op, Unary::Hardshrink, out, a, params(lambd.toDouble()));
+    return out;
+  });
+  m.impl("softshrink", [](const at::Tensor& a, const at::Scalar& lambd) {
+    return unary("aten::softshrink", same_op, Unary::Softshrink, {}, a, params(softshrink_lambda(lambd)));
+  });
+  m.impl("softshrink.out", [](const at::Tensor& a, const at::Scalar& lambd, at::Tensor& out) -> at::Tensor& {
+    unary("aten::softshrink.out", same_op, Unary::Softshrink, out, a, params(softshrink_lambda(lambd)));
+    return out;
+  });
   m.impl("elu", [](const at::Tensor& a, const at::Scalar& alpha, const at::Scalar& scale, const at::Scalar& input_scale) {
     return unary("aten::elu", float_op, Unary::Elu, {}, a, params(alpha.toDouble(), scale.toDouble(), input_scale.toDouble()));
   });
@@ -428,25 +377,6 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
   m.impl("softplus.out", [](const at::Tensor& a, const at::Scalar& beta, const at::Scalar& threshold, at::Tensor& out) -> at::Tensor& {
     unary("aten::softplus.out", float_op, Unary::Softplus, out, a, params(beta.toDouble(), threshold.toDouble()));
     return out;
-  });
-  m.impl("clamp", [](const at::Tensor& a, const std::optional<at::Scalar>& min, const std::optional<at::Scalar>& max) {
-    return clamp_impl({}, a, min, max);
-  });
-  m.impl("clamp_", [](at::Tensor& a, const std::optional<at::Scalar>& min, const std::optional<at::Scalar>& max) -> at::Tensor& {
-    clamp_impl(a, a, min, max);
-    return a;
-  });
-  m.impl("clamp.out", [](const at::Tensor& a, const std::optional<at::Scalar>& min, const std::optional<at::Scalar>& max, at::Tensor& out) -> at::Tensor& {
-    clamp_impl(out, a, min, max);
-    return out;
-  });
-  m.impl("nan_to_num", [](const at::Tensor& a, std::optional<double> nan, std::optional<double> posinf, std::optional<double> neginf) {
-    const double big = a.scalar_type() == at::kDouble ? std::numeric_limits<double>::max()
-                     : a.scalar_type() == at::kHalf ? 65504.0
-                     : a.scalar_type() == at::kBFloat16 ? 3.3895313892515355e38
-                                                         : std::numeric_limits<float>::max();
-    return unary("aten::nan_to_num", same_op, Unary::NanToNum, {}, a,
-                 params(nan.value_or(0.0), posinf.value_or(big), neginf.value_or(-big)));
   });
 
   m.impl("where.self", where);

@@ -1,6 +1,7 @@
 #include "kernels/eltwise/backward.h"
 
 #include <cmath>
+#include <limits>
 #include <type_traits>
 
 #include "kernels/eltwise/tile_kernel.h"
@@ -28,6 +29,9 @@ using Real = std::conditional_t<std::is_integral_v<C>, double, C>;
 
 // The formulas are ATen's, so gradients agree with CPU autograd.
 ACCEL_BACKWARD_OP(ThresholdOp, x <= R(p.alpha) ? R(0) : g)
+// As ATen's vectorized shrink_backward (which its contiguous tensors take): a NaN
+// input passes no gradient.
+ACCEL_BACKWARD_OP(ShrinkOp, x < -R(p.alpha) || x > R(p.alpha) ? g : R(0))
 ACCEL_BACKWARD_OP(GeluOp, g * (R(0.5) * (R(1) + std::erf(x * R(M_SQRT1_2))) +
                                x * std::exp(R(-0.5) * x * x) * R(M_2_SQRTPI * M_SQRT1_2 * 0.5)))
 ACCEL_BACKWARD_OP(SiluOp, g * (R(1) / (R(1) + std::exp(-x))) *
@@ -85,6 +89,21 @@ struct MishOp {
   }
 };
 
+// ATen's logit_backward: zero outside [eps, 1 - eps] when clamped; without eps,
+// NaN outside [0, 1] and an infinite slope at its ends.
+struct LogitOp {
+  KernelParams p;
+  template <class C> C operator()(C grad, C saved) const {
+    using R = Real<C>;
+    const R g = static_cast<R>(grad), x = static_cast<R>(saved);
+    if (p.mode & 1)
+      return static_cast<C>(x < R(p.alpha) || x > R(p.beta) ? R(0) : g / (x * (R(1) - x)));
+    if (x < R(0) || x > R(1)) return static_cast<C>(std::numeric_limits<R>::quiet_NaN());
+    if (x == R(0) || x == R(1)) return static_cast<C>(g * std::numeric_limits<R>::infinity());
+    return static_cast<C>(g / (x * (R(1) - x)));
+  }
+};
+
 }  // namespace
 
 const engine::TileKernel& backward_kernel(Backward op) {
@@ -101,6 +120,8 @@ const engine::TileKernel& backward_kernel(Backward op) {
       tile_kernel<EluOp, 2>("sfpu_elu_backward"),
       tile_kernel<SoftplusOp, 2>("sfpu_softplus_backward"),
       tile_kernel<MishOp, 2>("sfpu_mish_backward"),
+      tile_kernel<LogitOp, 2>("sfpu_logit_backward"),
+      tile_kernel<ShrinkOp, 2>("sfpu_shrink_backward"),
   };
   return table[static_cast<int>(op)];
 }

@@ -19,6 +19,8 @@ enum class Backward {
   Elu,          // saved: self or result (mode 1); alpha, beta = scale, gamma = input scale
   Softplus,     // saved: self; alpha = beta, beta = threshold
   Mish,         // saved: self
+  Logit,        // saved: self; alpha = low, beta = high bounds when mode is 1 (eps given)
+  Shrink,       // saved: self; alpha = lambda (hardshrink and softshrink)
 };
 
 const engine::TileKernel& backward_kernel(Backward op);

@@ -71,6 +71,22 @@ ACCEL_VEC_UNARY(Round, x.round())
 ACCEL_VEC_UNARY(Trunc, x.trunc())
 ACCEL_VEC_UNARY(LeakyRelu, V::blendv(x * V(float(p.alpha)), x, x > V(0.f)))
 ACCEL_VEC_UNARY(Hardsigmoid, at::vec::minimum(at::vec::maximum(x + V(3.f), V(0.f)), V(6.f)) / V(6.f))
+// acosh, asinh and atanh stay scalar: at::vec's forms overflow for large |x|
+// where ATen's CPU kernels (std::) do not.
+ACCEL_VEC_UNARY(Acos, x.acos())
+ACCEL_VEC_UNARY(Asin, x.asin())
+ACCEL_VEC_UNARY(Atan, x.atan())
+ACCEL_VEC_UNARY(Sinh, x.sinh())
+ACCEL_VEC_UNARY(Cosh, x.cosh())
+ACCEL_VEC_UNARY(Tan, x.tan())
+ACCEL_VEC_UNARY(Erfc, x.erfc())
+ACCEL_VEC_UNARY(Exp2, x.exp2())
+ACCEL_VEC_UNARY(Log10, x.log10())
+ACCEL_VEC_UNARY(Frac, x.frac())
+ACCEL_VEC_UNARY(Lgamma, x.lgamma())
+ACCEL_VEC_UNARY(Digamma, x.digamma())
+ACCEL_VEC_UNARY(I0, x.i0())
+ACCEL_VEC_UNARY(I0e, x.i0e())
 ACCEL_VEC_UNARY(Hardswish, x * at::vec::minimum(at::vec::maximum(x + V(3.f), V(0.f)), V(6.f)) / V(6.f))
 
 // ATen's add is fmadd(b, alpha, a); sub is add with -alpha.
@@ -86,6 +102,8 @@ ACCEL_VEC_BINARY(Lt, a.lt(b))
 ACCEL_VEC_BINARY(Le, a.le(b))
 ACCEL_VEC_BINARY(Gt, a.gt(b))
 ACCEL_VEC_BINARY(Ge, a.ge(b))
+ACCEL_VEC_BINARY(Hypot, a.hypot(b))
+ACCEL_VEC_BINARY(Copysign, a.copysign(b))
 #undef ACCEL_VEC_UNARY
 #undef ACCEL_VEC_BINARY
 
@@ -138,6 +156,20 @@ void fill_simd_tile_math(SimdTileMath& t) {
   set_unary(Unary::LeakyRelu, unary_loop<LeakyRelu>);
   set_unary(Unary::Hardsigmoid, unary_loop<Hardsigmoid>);
   set_unary(Unary::Hardswish, unary_loop<Hardswish>);
+  set_unary(Unary::Acos, unary_loop<Acos>);
+  set_unary(Unary::Asin, unary_loop<Asin>);
+  set_unary(Unary::Atan, unary_loop<Atan>);
+  set_unary(Unary::Sinh, unary_loop<Sinh>);
+  set_unary(Unary::Cosh, unary_loop<Cosh>);
+  set_unary(Unary::Tan, unary_loop<Tan>);
+  set_unary(Unary::Erfc, unary_loop<Erfc>);
+  set_unary(Unary::Exp2, unary_loop<Exp2>);
+  set_unary(Unary::Log10, unary_loop<Log10>);
+  set_unary(Unary::Frac, unary_loop<Frac>);
+  set_unary(Unary::Lgamma, unary_loop<Lgamma>);
+  set_unary(Unary::Digamma, unary_loop<Digamma>);
+  set_unary(Unary::I0, unary_loop<I0>);
+  set_unary(Unary::I0e, unary_loop<I0e>);
 
   auto set_binary = [&](Binary op, engine::TileFn<float> fn) { t.binary[static_cast<int>(op)] = fn; };
   set_binary(Binary::Add, binary_loop<Add>);
@@ -152,6 +184,8 @@ void fill_simd_tile_math(SimdTileMath& t) {
   set_binary(Binary::Le, binary_loop<Le>);
   set_binary(Binary::Gt, binary_loop<Gt>);
   set_binary(Binary::Ge, binary_loop<Ge>);
+  set_binary(Binary::Hypot, binary_loop<Hypot>);
+  set_binary(Binary::Copysign, binary_loop<Copysign>);
 
   t.bf16_to_float = reduced_to_float<c10::BFloat16>;
   t.half_to_float = reduced_to_float<c10::Half>;

@@ -14,6 +14,7 @@ import accel_subprocess
 
 # (name, out-of-place, in-place): ops that, at this stage, have no accel kernel.
 CANDIDATES = [
+    ("renorm", lambda t: torch.renorm(t, 2, 0, 1.0), lambda t: t.renorm_(2, 0, 1.0)),
     ("digamma", torch.digamma, torch.Tensor.digamma_),
     ("lgamma", torch.lgamma, torch.Tensor.lgamma_),
     ("i0", torch.i0, torch.Tensor.i0_),
@@ -161,7 +162,8 @@ def test_out_variant_fallback(fallback_op):
         pytest.skip("no single-input out= form")
     torch_accel.set_fallback_policy("silent")
     out = torch.empty(3, 4, device="accel")
-    getattr(torch, name)(_input(), out=out)
+    args = (2, 0, 1.0) if name == "renorm" else ()
+    getattr(torch, name)(_input(), *args, out=out)
     assert torch.equal(out.cpu(), fn(_input("cpu")))
 
 
@@ -232,7 +234,8 @@ def test_fallback_policy_from_environment():
 import torch, torch_accel, torch_accel.fallback
 x = torch.rand(3, device="accel") + 0.5
 r = {{"policy": torch_accel.fallback.fallback_policy()}}
-r["errors"] = {{n: attempt(lambda: (torch.add(x, x) if n == "add" else getattr(torch, n)(x)))
+r["errors"] = {{n: attempt(lambda: (torch.add(x, x) if n == "add" else torch.renorm(x[None], 2, 0, 1.0)
+                                    if n == "renorm" else getattr(torch, n)(x)))
                for n in {names!r}}}
 r["native"] = attempt(lambda: (torch.randn(3, device="accel").t().cpu(),
                                torch.arange(4, device="accel").tolist()))

@@ -27,6 +27,12 @@ def _eltwise():
                torch.sin, torch.erf, torch.abs, torch.floor, torch.relu, F.gelu, F.silu, F.mish,
                F.softplus, F.hardswish):
         fn(y)
+    for fn in (torch.acos, torch.lgamma, torch.i0, torch.special.bessel_j0, torch.signbit,
+               torch.isposinf, F.hardtanh, F.softshrink):
+        fn(x)
+    for fn in (torch.xlogy, torch.logaddexp, torch.hypot, torch.fmax, torch.special.zeta):
+        fn(y, y)
+    torch.clamp(x, -y, y)
     torch.bitwise_and(i, 3)
     torch.bitwise_not(i)
     torch.where(x > 0, x, y)
