@@ -82,10 +82,13 @@ def write_markdown(path, outcomes, command):
              "(random or uninitialised results, views a copy cannot keep). Native means no "
              "call went through the CPU fallback.", "", "## Totals", ""]
     lines += [f"- {line}" for line in summary_lines(outcomes)]
-    failures = [o for o in outcomes if o.status == "fail"]
-    causes = collections.Counter(_cause(o.reason) for o in failures)
+    causes = collections.defaultdict(list)
+    for o in outcomes:
+        if o.status == "fail":
+            causes[_cause(o.reason)].append(f"{o.op} [{o.dtype}]")
     lines += ["", "## Remaining failures by cause", ""]
-    lines += [f"- {n} x {cause}" for cause, n in causes.most_common()] or ["- none"]
+    lines += [f"- {len(ops)} x {cause}: {', '.join(ops)}"
+              for cause, ops in sorted(causes.items(), key=lambda c: -len(c[1]))] or ["- none"]
     fallback_ops = collections.Counter(f for o in outcomes if o.status == "pass" for f in o.fallbacks)
     lines += ["", "## Ops that ran through the CPU fallback (entries that pass)", ""]
     lines += [f"- {name}: {n} entries" for name, n in fallback_ops.most_common()] or ["- none"]
