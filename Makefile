@@ -25,7 +25,7 @@ test-cpp:
 test-python:
 	$(PYTHON) -m pytest tests/python tests/fuzz -q -p no:cacheprovider -n 2
 
-# A representative shard of PyTorch's OpInfo suite (every 6th op of op_db), on
+# A representative shard of PyTorch's OpInfo suite (every 3rd op of op_db), on
 # both cores.
 test-conformance:
 	$(PYTHON) -m pytest tests/conformance -q -p no:cacheprovider -n 2
