@@ -21,11 +21,12 @@ def _drain_autograd_device_threads():
     if not _C.is_initialized():
         return
     run_backward = torch.autograd.Variable._execution_engine.run_backward
-    for index in range(_C.device_count()):
-        leaf = torch.zeros((), device=torch.device("accel", index), requires_grad=True)
-        out = leaf * 1
-        # Not torch.autograd.backward: that stashes the context again.
-        run_backward((out,), (torch.ones_like(out),), False, False, (), True, True)
+    with torch.enable_grad():  # the script may have left grad mode off
+        for index in range(_C.device_count()):
+            leaf = torch.zeros((), device=torch.device("accel", index), requires_grad=True)
+            out = leaf * 1
+            # Not torch.autograd.backward: that stashes the context again.
+            run_backward((out,), (torch.ones_like(out),), False, False, (), True, True)
 
 
 atexit.register(_drain_autograd_device_threads)
