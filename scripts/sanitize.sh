@@ -24,7 +24,9 @@ JOBS="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
 PYTEST_FILES="${TORCH_ACCEL_SANITIZE_TESTS:-tests/python/test_ops_eltwise.py tests/python/test_ops_matmul.py
   tests/python/test_ops_conv.py tests/python/test_conv3d.py tests/python/test_ops_norm.py
   tests/python/test_ops_reduce.py tests/python/test_views.py tests/python/test_memory.py
-  tests/python/test_rnn.py tests/python/test_optim.py}"
+  tests/python/test_rnn.py tests/python/test_optim.py tests/python/test_ops_eltwise_math.py
+  tests/python/test_ops_pad.py tests/python/test_model_ops.py tests/python/test_bad_input.py
+  tests/python/test_threads.py tests/fuzz/test_fuzz.py tests/fuzz/test_fuzz_regressions.py}"
 
 start=$(date +%s)
 generator=()
