@@ -43,7 +43,7 @@ TORCH_DEVICE_BACKEND_AUTOLOAD=0 cmake --build "$BUILD" -j "$JOBS"
 # The Python sources next to the sanitized _C and libtorch_accel.so.
 rm -rf "$SITE"
 mkdir -p "$SITE/torch_accel"
-cp "$ROOT"/torch_accel/*.py "$SITE/torch_accel/"
+(cd "$ROOT" && find torch_accel -name '*.py' -exec cp --parents {} "$SITE" \;)
 cmake --install "$BUILD" --prefix "$SITE/torch_accel" >/dev/null
 
 rm -rf "$LOGS"
