@@ -83,6 +83,14 @@ def _host(value):
     return value.detach().cpu() if isinstance(value, torch.Tensor) else value
 
 
+def _seed_everything():
+    """Samples draw from torch's, Python's and NumPy's generators (as PyTorch's
+    TestCase.setUp seeds them all): an entry's samples must not depend on what ran
+    before it in the process."""
+    from torch.testing._internal.common_utils import set_rng_seed
+    set_rng_seed(0)
+
+
 @contextlib.contextmanager
 def _counting_fallbacks(into):
     """Adds to the set `into` the ops that went through the CPU fallback inside."""
@@ -357,7 +365,7 @@ class OpChecker:
 
     def _run_checks(self):
         op, dtype = self.op, self.dtype
-        torch.manual_seed(0)
+        _seed_everything()
         for i, sample in enumerate(op.reference_inputs(DEVICE, dtype, requires_grad=False)):
             self.samples += 1
             pair = self._guarded(rules.FORWARD, self.forward, sample, f"forward sample {i}")
@@ -368,7 +376,7 @@ class OpChecker:
             if op.inplace_variant is not None:
                 self._guarded(rules.INPLACE, self.inplace_variant, sample, f"in-place sample {i}")
         if dtype == torch.float32 and op.supports_autograd:
-            torch.manual_seed(0)
+            _seed_everything()
             for i, sample in enumerate(op.sample_inputs(DEVICE, dtype, requires_grad=True)):
                 self._guarded(rules.BACKWARD, self.backward, sample, f"gradient sample {i}")
 
