@@ -6,24 +6,14 @@
 #include <ATen/native/Resize.h>
 #include <torch/library.h>
 
+#include "aten/out_arg.h"
+
 namespace accel::aten {
 namespace {
 
 void check_index(const at::Tensor& index, const char* op) {
   TORCH_CHECK_INDEX(index.scalar_type() == at::kLong || index.scalar_type() == at::kInt,
                     op, "(): Expected a long tensor for index, but got ", index.scalar_type());
-}
-
-// Raises IndexError, as the CPU does, for an index outside [-size, size).
-void check_bounds(const at::Tensor& index, int64_t size, const char* what) {
-  if (index.numel() == 0) return;
-  const int64_t lo = index.min().item<int64_t>(), hi = index.max().item<int64_t>();
-  TORCH_CHECK_INDEX(lo >= -size && hi < size, what, ": index ", hi >= size ? hi : lo,
-                    " is out of bounds for size ", size);
-}
-
-at::Tensor wrapped(const at::Tensor& index, int64_t size) {
-  return at::where(index < 0, index + size, index).to(at::kLong);
 }
 
 bool equal_values(const at::Tensor& a, const at::Tensor& b) {
@@ -48,9 +38,9 @@ at::Tensor& index_fill_tensor_(at::Tensor& self, int64_t dim, const at::Tensor& 
   TORCH_CHECK(index.dim() <= 1, "Index has to be a vector/scalar");
   dim = at::maybe_wrap_dim(dim, self.dim());
   const int64_t size = self.dim() == 0 ? 1 : self.size(dim);
-  check_bounds(index, size, "index_fill_()");
+  // index_put_ wraps negative indices and raises IndexError past the end.
   at::Tensor mask = at::zeros({size}, self.options().dtype(at::kBool));
-  mask.index_put_({wrapped(index.reshape({-1}), size)}, at::ones({}, mask.options()));
+  mask.index_put_({index.reshape({-1})}, at::ones({}, mask.options()));
   at::Tensor target = self.dim() == 0 ? self.view({1}) : self;
   std::vector<int64_t> shape(target.dim(), 1);
   shape[dim] = size;
@@ -77,28 +67,22 @@ at::Tensor& index_copy_out(const at::Tensor& self, int64_t dim, const at::Tensor
   const at::Tensor moved_source = source.dim() == 0 ? source.view({1}) : source.movedim(dim, 0);
   TORCH_CHECK_INDEX(moved_source.size(0) == index.numel(), "index_copy_(): Number of indices (",
                     index.numel(), ") should be equal to source.size(dim) (", moved_source.size(0), ")");
-  const int64_t size = self.dim() == 0 ? 1 : self.size(dim);
-  check_bounds(index, size, "index_copy_()");
   if (!out.is_same(self)) {
     at::native::resize_output(out, self.sizes());
     out.copy_(self);
   }
   at::Tensor target = out.dim() == 0 ? out.view({1}) : out.movedim(dim, 0);
-  target.index_put_({wrapped(index.reshape({-1}), size)}, moved_source);
+  target.index_put_({index.reshape({-1})}, moved_source);
   return out;
 }
 
 at::Tensor take_flat(const at::Tensor& self, const at::Tensor& index) {
   check_index(index, "take");
-  check_bounds(index, self.numel(), "take()");
-  return self.reshape({-1}).index_select(0, wrapped(index.reshape({-1}), self.numel()))
-      .view(index.sizes());
+  return at::index(self.reshape({-1}), {index});  // wraps negatives, checks bounds
 }
 
 at::Tensor& take_flat_out(const at::Tensor& self, const at::Tensor& index, at::Tensor& out) {
-  const at::Tensor result = take_flat(self, index);
-  at::native::resize_output(out, result.sizes());
-  return out.copy_(result);
+  return assign_out(out, take_flat(self, index));
 }
 
 at::Tensor& put_flat_(at::Tensor& self, const at::Tensor& index, const at::Tensor& source, bool accumulate) {
@@ -109,9 +93,8 @@ at::Tensor& put_flat_(at::Tensor& self, const at::Tensor& index, const at::Tenso
   TORCH_CHECK(index.numel() == source.numel(), "put_(): Expected source and index to have the "
               "same number of elements, but got source.numel() = ", source.numel(),
               ", index.numel() = ", index.numel());
-  check_bounds(index, self.numel(), "put_()");
   at::Tensor flat = self.reshape({-1});
-  flat.index_put_({wrapped(index.reshape({-1}), self.numel())}, source.reshape({-1}), accumulate);
+  flat.index_put_({index.reshape({-1})}, source.reshape({-1}), accumulate);
   if (!flat.is_alias_of(self)) self.copy_(flat.view(self.sizes()));
   return self;
 }
@@ -180,12 +163,6 @@ at::Tensor upsample_nearest1d_backward(const at::Tensor& grad, c10::SymIntArrayR
 
 // 3-D nearest upsampling as two passes of the 2-D program: (H, W) on a map whose
 // channels are C*D, then D on a map whose width is the upsampled H*W.
-std::vector<int64_t> int_sizes(c10::SymIntArrayRef sizes) {
-  std::vector<int64_t> out;
-  for (const auto& s : sizes) out.push_back(s.expect_int());
-  return out;
-}
-
 at::Tensor upsample_nearest3d(const at::Tensor& self, c10::SymIntArrayRef output_size,
                               std::optional<double> scale_d, std::optional<double> scale_h,
                               std::optional<double> scale_w) {
@@ -193,7 +170,7 @@ at::Tensor upsample_nearest3d(const at::Tensor& self, c10::SymIntArrayRef output
               output_size.size());
   TORCH_CHECK(self.dim() == 5, "Non-empty 5D data tensor expected but got a tensor with sizes ",
               self.sizes());
-  const auto out = int_sizes(output_size);
+  const auto out = C10_AS_INTARRAYREF_SLOW(output_size);
   const int64_t n = self.size(0), c = self.size(1), d = self.size(2);
   at::Tensor planes = at::upsample_nearest2d(self.reshape({n, c * d, self.size(3), self.size(4)}),
                                              {out[1], out[2]}, scale_h, scale_w);
@@ -208,8 +185,8 @@ at::Tensor upsample_nearest3d_backward(const at::Tensor& grad, c10::SymIntArrayR
   TORCH_CHECK(output_size.size() == 3 && input_size.size() == 5,
               "upsample_nearest3d_backward expects a 3-element output_size and a 5-element "
               "input_size");
-  const auto out = int_sizes(output_size);
-  const auto in = int_sizes(input_size);
+  const auto out = C10_AS_INTARRAYREF_SLOW(output_size);
+  const auto in = C10_AS_INTARRAYREF_SLOW(input_size);
   const int64_t n = in[0], c = in[1], d = in[2];
   at::Tensor depth = at::upsample_nearest2d_backward(
       grad.reshape({n, c, out[0], out[1] * out[2]}), {out[0], out[1] * out[2]},
@@ -227,18 +204,15 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
   m.impl("upsample_nearest3d.out", [](const at::Tensor& self, c10::SymIntArrayRef output_size,
                                       std::optional<double> sd, std::optional<double> sh,
                                       std::optional<double> sw, at::Tensor& out) -> at::Tensor& {
-    const at::Tensor result = upsample_nearest3d(self, output_size, sd, sh, sw);
-    at::native::resize_output(out, result.sizes());
-    return out.copy_(result);
+    return assign_out(out, upsample_nearest3d(self, output_size, sd, sh, sw));
   });
   m.impl("upsample_nearest3d_backward", upsample_nearest3d_backward);
   m.impl("upsample_nearest3d_backward.grad_input",
          [](const at::Tensor& grad, c10::SymIntArrayRef output_size, c10::SymIntArrayRef input_size,
             std::optional<double> sd, std::optional<double> sh, std::optional<double> sw,
             at::Tensor& grad_input) -> at::Tensor& {
-           const at::Tensor result = upsample_nearest3d_backward(grad, output_size, input_size, sd, sh, sw);
-           at::native::resize_output(grad_input, result.sizes());
-           return grad_input.copy_(result);
+           return assign_out(grad_input,
+                             upsample_nearest3d_backward(grad, output_size, input_size, sd, sh, sw));
          });
   m.impl("upsample_nearest1d", upsample_nearest1d);
   m.impl("upsample_nearest1d_backward", upsample_nearest1d_backward);

@@ -3,21 +3,16 @@
 // index of every output position (mirrored or clamped), and the gradient one
 // index_add_ of the same indices. Checks and messages follow ATen's CPU kernels.
 #include <ATen/TensorOperators.h>
-#include <ATen/native/Resize.h>
 #include <torch/library.h>
+
+#include "aten/out_arg.h"
 
 namespace accel::aten {
 namespace {
 
 enum class PadMode { Reflect, Replicate };
 
-std::vector<int64_t> int_list(c10::SymIntArrayRef values) {
-  std::vector<int64_t> out;
-  for (const auto& v : values) out.push_back(v.expect_int());
-  return out;
-}
-
-void check_input(const at::Tensor& self, const std::vector<int64_t>& pad, PadMode mode) {
+void check_input(const at::Tensor& self, at::IntArrayRef pad, PadMode mode) {
   const int64_t dims = static_cast<int64_t>(pad.size()) / 2;
   TORCH_CHECK(self.dim() == dims + 1 || self.dim() == dims + 2, "Expected ", dims + 1, "D or ",
               dims + 2, "D (batch mode) tensor with possibly 0 batch size and other non-zero "
@@ -48,7 +43,7 @@ at::Tensor source_index(int64_t size, int64_t left, int64_t right, PadMode mode,
 }
 
 at::Tensor pad_forward(const at::Tensor& self, c10::SymIntArrayRef padding, PadMode mode) {
-  const auto pad = int_list(padding);
+  const auto pad = C10_AS_INTARRAYREF_SLOW(padding);
   check_input(self, pad, mode);
   at::Tensor out = self;
   for (size_t k = 0; k < pad.size() / 2; ++k) {
@@ -61,7 +56,7 @@ at::Tensor pad_forward(const at::Tensor& self, c10::SymIntArrayRef padding, PadM
 
 at::Tensor pad_backward(const at::Tensor& grad, const at::Tensor& self, c10::SymIntArrayRef padding,
                         PadMode mode) {
-  const auto pad = int_list(padding);
+  const auto pad = C10_AS_INTARRAYREF_SLOW(padding);
   check_input(self, pad, mode);
   at::Tensor g = grad;
   for (size_t k = pad.size() / 2; k-- > 0;) {  // undo the gathers in reverse order
@@ -74,24 +69,19 @@ at::Tensor pad_backward(const at::Tensor& grad, const at::Tensor& self, c10::Sym
   return g;
 }
 
-at::Tensor& into(at::Tensor& out, const at::Tensor& result) {
-  at::native::resize_output(out, result.sizes());
-  return out.copy_(result);
-}
-
 #define ACCEL_PAD(name, MODE)                                                                    \
   m.impl(#name, [](const at::Tensor& self, c10::SymIntArrayRef pad) {                           \
     return pad_forward(self, pad, MODE);                                                         \
   });                                                                                            \
   m.impl(#name ".out", [](const at::Tensor& self, c10::SymIntArrayRef pad, at::Tensor& out)     \
-             -> at::Tensor& { return into(out, pad_forward(self, pad, MODE)); });                \
+             -> at::Tensor& { return assign_out(out, pad_forward(self, pad, MODE)); });                \
   m.impl(#name "_backward", [](const at::Tensor& grad, const at::Tensor& self,                  \
                                c10::SymIntArrayRef pad) {                                        \
     return pad_backward(grad, self, pad, MODE);                                                  \
   });                                                                                            \
   m.impl(#name "_backward.grad_input", [](const at::Tensor& grad, const at::Tensor& self,       \
                                           c10::SymIntArrayRef pad, at::Tensor& grad_input)       \
-             -> at::Tensor& { return into(grad_input, pad_backward(grad, self, pad, MODE)); });
+             -> at::Tensor& { return assign_out(grad_input, pad_backward(grad, self, pad, MODE)); });
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include <torch/library.h>
 
 #include "aten/engine_bridge.h"
+#include "aten/out_arg.h"
 #include "engine/sort.h"
 #include "glue/glue.h"
 
@@ -144,11 +145,7 @@ at::Tensor median(const at::Tensor& self) {
 std::tuple<at::Tensor&, at::Tensor&> mode_out(const at::Tensor& self, int64_t dim, bool keepdim,
                                               at::Tensor& values, at::Tensor& indices) {
   auto [v, i] = at::mode(self, dim, keepdim);
-  at::native::resize_output(values, v.sizes());
-  at::native::resize_output(indices, i.sizes());
-  values.copy_(v);
-  indices.copy_(i);
-  return {values, indices};
+  return {assign_out(values, v), assign_out(indices, i)};
 }
 
 }  // namespace

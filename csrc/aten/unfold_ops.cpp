@@ -14,6 +14,7 @@
 
 #include "aten/engine_bridge.h"
 #include "aten/fallback.h"
+#include "aten/out_arg.h"
 
 namespace accel::aten {
 namespace {
@@ -161,18 +162,14 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
   m.impl("im2col", unfold_blocks);
   m.impl("im2col.out", [](const at::Tensor& self, at::IntArrayRef kernel_size, at::IntArrayRef dilation,
                           at::IntArrayRef padding, at::IntArrayRef stride, at::Tensor& out) -> at::Tensor& {
-    const at::Tensor result = unfold_blocks(self, kernel_size, dilation, padding, stride);
-    at::native::resize_output(out, result.sizes());
-    return out.copy_(result);
+    return assign_out(out, unfold_blocks(self, kernel_size, dilation, padding, stride));
   });
   m.impl("unfold_backward", unfold_backward);
   m.impl("col2im", fold_blocks);
   m.impl("col2im.out", [](const at::Tensor& self, at::IntArrayRef output_size, at::IntArrayRef kernel_size,
                           at::IntArrayRef dilation, at::IntArrayRef padding, at::IntArrayRef stride,
                           at::Tensor& out) -> at::Tensor& {
-    const at::Tensor result = fold_blocks(self, output_size, kernel_size, dilation, padding, stride);
-    at::native::resize_output(out, result.sizes());
-    return out.copy_(result);
+    return assign_out(out, fold_blocks(self, output_size, kernel_size, dilation, padding, stride));
   });
 }
 

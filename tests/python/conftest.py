@@ -34,3 +34,19 @@ def _fresh_fallback_state():
     torch_accel.set_fallback_policy("warn")
     torch_accel.reset_fallback_stats()
     torch.accel.set_device(0)
+
+
+@pytest.fixture
+def no_fallback(request):
+    """For modules whose every op must run on accel (pytestmark = usefixtures):
+    a CPU-fallback call fails the test, unless it is marked allows_fallback."""
+    yield
+    if "allows_fallback" not in request.keywords:
+        assert torch_accel.fallback_stats() == {}, "an op fell back to the CPU"
+
+
+@pytest.fixture
+def fallback_is_error():
+    """A fallback raises at the op that takes it, instead of failing the test at
+    its end (the autouse fixture above restores the "warn" policy)."""
+    torch_accel.set_fallback_policy("error")

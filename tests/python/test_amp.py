@@ -3,18 +3,11 @@ checked against CPU autocast/GradScaler semantics, with no CPU fallback."""
 import pytest
 import torch
 import torch.nn.functional as F
-import torch_accel
+
+pytestmark = pytest.mark.usefixtures("fallback_is_error", "no_fallback")
 
 DEV = "accel"
 LOW = [torch.bfloat16, torch.float16]
-
-
-@pytest.fixture(autouse=True)
-def no_fallback():
-    torch_accel.set_fallback_policy("error")
-    torch_accel.reset_fallback_stats()
-    yield
-    assert torch_accel.fallback_stats() == {}, "an op fell back to the CPU"
 
 
 def test_device_module_has_what_autocast_needs():

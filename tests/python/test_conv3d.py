@@ -8,15 +8,9 @@ import torch.nn.functional as F
 from torch.testing._internal.common_methods_invocations import op_db
 from torch.testing._internal.common_device_type import toleranceOverride
 
-import torch_accel
 
+pytestmark = pytest.mark.usefixtures("no_fallback")
 
-
-@pytest.fixture(autouse=True)
-def no_fallback():
-    torch_accel.reset_fallback_stats()
-    yield
-    assert torch_accel.fallback_stats() == {}, "an op fell back to the CPU"
 
 CONV_OPS = [op for op in op_db if "conv" in op.name]
 

@@ -5,12 +5,7 @@ import torch
 
 import torch_accel
 
-
-@pytest.fixture(autouse=True)
-def no_fallback():
-    torch_accel.reset_fallback_stats()
-    yield
-    assert torch_accel.fallback_stats() == {}, "an op fell back to the CPU"
+pytestmark = pytest.mark.usefixtures("no_fallback")
 
 
 SHAPES = [(5, 3), (7,), (2, 2, 33), (0,), ()]

@@ -6,16 +6,10 @@ import torch
 import torch.nn.functional as F
 import torch_accel
 
+pytestmark = pytest.mark.usefixtures("fallback_is_error", "no_fallback")
+
 DEV = "accel"
 REDUCTIONS = ["none", "mean", "sum"]
-
-
-@pytest.fixture(autouse=True)
-def no_fallback():
-    torch_accel.set_fallback_policy("error")
-    torch_accel.reset_fallback_stats()
-    yield
-    assert torch_accel.fallback_stats() == {}, "an op fell back to the CPU"
 
 
 def both(fn, *cpu_inputs, grad_args=(0,), atol=1e-5, rtol=1e-5):

@@ -5,17 +5,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import torch_accel
+
+pytestmark = pytest.mark.usefixtures("fallback_is_error", "no_fallback")
 
 INF, NAN = float("inf"), float("nan")
-
-
-@pytest.fixture(autouse=True)
-def no_fallback():
-    torch_accel.set_fallback_policy("error")
-    torch_accel.reset_fallback_stats()
-    yield
-    assert torch_accel.fallback_stats() == {}, "an op fell back to the CPU"
 
 
 def _special_values(dtype):

@@ -8,12 +8,7 @@ import torch.nn.functional as F
 
 import torch_accel
 
-
-@pytest.fixture(autouse=True)
-def no_fallback():
-    torch_accel.reset_fallback_stats()
-    yield
-    assert torch_accel.fallback_stats() == {}, "an op fell back to the CPU"
+pytestmark = pytest.mark.usefixtures("no_fallback")
 
 
 def tol(dtype):

@@ -7,15 +7,9 @@ import torch.nn.functional as F
 
 import torch_accel
 
+pytestmark = pytest.mark.usefixtures("no_fallback")
+
 LOW = {torch.bfloat16: dict(rtol=2e-2, atol=2e-2), torch.float16: dict(rtol=2e-3, atol=2e-3)}
-
-
-@pytest.fixture(autouse=True)
-def no_fallback(request):
-    torch_accel.reset_fallback_stats()
-    yield
-    if "allows_fallback" not in request.keywords:
-        assert torch_accel.fallback_stats() == {}, "an op fell back to the CPU"
 
 
 def rnd(*shape, dtype=torch.float32, seed=0):

@@ -9,14 +9,9 @@ import torch.nn.functional as F
 
 import torch_accel
 
+pytestmark = pytest.mark.usefixtures("no_fallback")
+
 DTYPES = [torch.float32, torch.bfloat16, torch.float16, torch.int32, torch.int64, torch.bool, torch.uint8]
-
-
-@pytest.fixture(autouse=True)
-def no_fallback():
-    torch_accel.reset_fallback_stats()
-    yield
-    assert torch_accel.fallback_stats() == {}, "an op fell back to the CPU"
 
 
 def make(shape, dtype=torch.float32, seed=0):

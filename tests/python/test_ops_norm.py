@@ -8,14 +8,9 @@ import torch.nn.functional as F
 
 import torch_accel
 
+pytestmark = pytest.mark.usefixtures("no_fallback")
+
 LOW = [torch.bfloat16, torch.float16]
-
-
-@pytest.fixture(autouse=True)
-def no_fallback():
-    torch_accel.reset_fallback_stats()
-    yield
-    assert torch_accel.fallback_stats() == {}, "an op fell back to the CPU"
 
 
 def tol(dtype):

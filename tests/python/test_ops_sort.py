@@ -6,15 +6,10 @@ import torch
 
 import torch_accel
 
+pytestmark = pytest.mark.usefixtures("no_fallback")
+
 DTYPES = [torch.float32, torch.bfloat16, torch.float16, torch.float64, torch.int32, torch.int64,
           torch.uint8, torch.int8, torch.bool]
-
-
-@pytest.fixture(autouse=True)
-def no_fallback():
-    torch_accel.reset_fallback_stats()
-    yield
-    assert torch_accel.fallback_stats() == {}, "an op fell back to the CPU"
 
 
 def with_ties_and_nans(shape, dtype, seed=0):

@@ -4,15 +4,9 @@ import pytest
 import torch
 import torch_accel
 
+pytestmark = pytest.mark.usefixtures("fallback_is_error", "no_fallback")
+
 DEV = "accel"
-
-
-@pytest.fixture(autouse=True)
-def no_fallback():
-    torch_accel.set_fallback_policy("error")
-    torch_accel.reset_fallback_stats()
-    yield
-    assert torch_accel.fallback_stats() == {}, "an op fell back to the CPU"
 
 
 def _model(device, dtype=torch.float32):

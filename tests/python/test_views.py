@@ -4,7 +4,8 @@ import re
 
 import pytest
 import torch
-import torch_accel
+
+pytestmark = pytest.mark.usefixtures("no_fallback")
 
 VIEWS = {
     "view": lambda x: x.view(6, 4),
@@ -63,13 +64,6 @@ INDEXING = {
 
 def _base():
     return torch.arange(24, dtype=torch.float32).reshape(2, 3, 4)
-
-
-@pytest.fixture(autouse=True)
-def _no_fallback(request):
-    yield
-    if "allows_fallback" not in request.keywords:
-        assert torch_accel.fallback_stats() == {}
 
 
 def _check_view(fn):
