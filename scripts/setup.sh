@@ -57,3 +57,15 @@ then
   echo "setup: installing transformers==5.24.0"
   "$PYTHON" -m pip install -q transformers==5.24.0
 fi
+
+# The numerics issue's oracles and integrations, pinned for the same reason.
+# Neither declares a dependency on torch (checked in their wheels' metadata).
+if ! "$PYTHON" - <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import version
+sys.exit(0 if (version("gfloat"), version("torchao")) == ("0.5.2", "0.18.0") else 1)
+PY
+then
+  echo "setup: installing gfloat==0.5.2 torchao==0.18.0"
+  "$PYTHON" -m pip install -q gfloat==0.5.2 torchao==0.18.0
+fi
