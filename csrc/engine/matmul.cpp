@@ -36,7 +36,8 @@ std::vector<CircularBuffer> buffers(const chip::Arch& arch, const MatmulArgs& x,
                                     const Blocking& b) {
   const int64_t area = arch.tile_rows * arch.tile_cols;
   std::vector<CircularBuffer> cbs{
-      {"in0", 2 * b.bm * b.bk, area * dtype_bytes(x.a.dtype)},
+      {"in0", 2 * b.bm * b.bk,
+       x.in0_format ? perf::tile_bytes(x.in0_format, arch) : area * dtype_bytes(x.a.dtype)},
       {"in1", 2 * b.bk * b.bn,
        x.in1_format ? perf::tile_bytes(x.in1_format, arch) : area * dtype_bytes(x.b.dtype)},
       {"out", b.bm * b.bn, area * dtype_bytes(x.out.dtype)}};
@@ -224,7 +225,8 @@ ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArg
   const perf::MatmulShape shape{x.reduce_batch ? 1 : s.batch, s.Mt, s.Nt,
                                  x.reduce_batch ? s.batch * s.Kt : s.Kt,
                                  x.b.strides[0] != 0 && s.batch > 1};
-  ProgramRecord rec = matmul_program_record(arch, op, shape, dtype_name(x.a.dtype),
+  ProgramRecord rec = matmul_program_record(arch, op, shape,
+                                            x.in0_format ? x.in0_format : dtype_name(x.a.dtype),
                                             x.in1_format ? x.in1_format : dtype_name(x.b.dtype),
                                             dtype_name(x.out.dtype), x.cfg);
   static const perf::KernelRef kernels[] = {"matmul_block", "matmul_block_relu",

@@ -30,8 +30,9 @@ struct MatmulArgs {
   bool reduce_batch = false;
   Activation act = Activation::None;
   ComputeConfig cfg;
-  // A block-float weight's chip format ("Bfp8_b", ...) when b holds its tiles
-  // as the unpacker delivers them: DRAM, L1 and the record count that format.
+  // An operand's chip format ("Bfp8_b", ...) when a or b holds its tiles as
+  // the unpacker delivers them: DRAM, L1 and the record count that format.
+  const char* in0_format = nullptr;
   const char* in1_format = nullptr;
 };
 
