@@ -196,3 +196,25 @@ def test_estimate_of_a_model_with_block_float_weights():
     matmuls = [r for r in prof.records if r.get("m_tiles", 0) > 0]
     assert [r["in1_format"] for r in matmuls] == ["Bfp8_b", "Bfp8_b"]
     assert not prof.host_fallbacks
+
+
+def test_fidelity_passes_a_block_float_operand_needs():
+    """The multipliers take hidden + 6 bits of in1 and hidden + 4 of in0
+    (engine/matrix_engine.h). A Bfp8_b weight (hidden + 6) is whole in in1's
+    high part, so HiFi2 already computes the exact product: HiFi2 == HiFi4 to
+    the bit. With both operands Bfp4_b (hidden + 2) LoFi is exact too; this is
+    why the chip recommends LoFi/HiFi2 for BFP8 and LoFi for BFP4."""
+    x = torch.randn(64, 256, generator=gen(13)).to("accel")
+    w8 = torch_accel.to_block_float(torch.randn(256, 96, generator=gen(14)).to("accel"), "bfp8_b")
+    out = {}
+    for fidelity in ("LoFi", "HiFi2", "HiFi3", "HiFi4"):
+        with torch_accel.compute_config(math_fidelity=fidelity):
+            out[fidelity] = (x @ w8).cpu()
+    assert torch.equal(out["HiFi2"], out["HiFi4"]) and torch.equal(out["HiFi3"], out["HiFi4"])
+    assert not torch.equal(out["LoFi"], out["HiFi4"])  # the fp32 activation still loses bits
+    x4 = torch_accel.to_block_float(x, "bfp4_b")
+    w4 = torch_accel.to_block_float(w8.dequantize(), "bfp4_b")
+    with torch_accel.compute_config(math_fidelity="LoFi"):
+        lofi = (x4 @ w4).cpu()
+    with torch_accel.compute_config(math_fidelity="HiFi4"):
+        assert torch.equal(lofi, (x4 @ w4).cpu())
