@@ -149,9 +149,19 @@ class BlockFloatTensor(torch.Tensor):
             out = handler(*args, **kwargs)
             if out is not NotImplemented:
                 return out
+        _refuse_writes(func, args, kwargs)
         from torch.utils._pytree import tree_map_only
         args, kwargs = tree_map_only(BlockFloatTensor, lambda t: t.dequantize(), (args, kwargs))
         return func(*args, **kwargs)
+
+
+def _refuse_writes(func, args, kwargs):
+    """An in-place op would write to an unpacked copy and be lost: refuse it."""
+    for i, arg in enumerate(func._schema.arguments):
+        value = args[i] if i < len(args) else kwargs.get(arg.name)
+        if isinstance(value, BlockFloatTensor) and arg.alias_info is not None and arg.alias_info.is_write:
+            raise RuntimeError(f"{func}: a BlockFloatTensor ({value.fmt}) is read-only; write to "
+                               "its dequantize() and pack the result with to_block_float")
 
 
 def _same(self, *args, **kwargs):

@@ -22,7 +22,7 @@ def equal_bits(a, b):
         b.detach().cpu().view(torch.int16 if b.element_size() == 2 else torch.int32))
 
 
-@pytest.mark.parametrize("fmt", ["bfp8_b", "bfp4_b"])
+@pytest.mark.parametrize("fmt", ["bfp8_b", "bfp4_b", "bfp2_b"])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
 @pytest.mark.parametrize("fp32_dest_acc", [True, False])
 def test_matmul_equals_the_matmul_of_the_unpacked_weight_bitwise(fmt, dtype, fp32_dest_acc):
@@ -134,6 +134,10 @@ def test_bad_input():
     q = torch_accel.to_block_float(torch.randn(8, 8).to("accel"), "bfp8_b")
     with pytest.raises(ValueError, match="does not match"):
         torch.ops.accel.linear_block_float(torch.randn(3, 5).to("accel"), q.packed, "bfp8_b", [8, 8], False, None)
+    with pytest.raises(RuntimeError, match="read-only"):
+        q.add_(1)
+    with pytest.raises(RuntimeError, match="read-only"):
+        torch.add(torch.ones(8, 8, device="accel"), 1, out=q)
     with pytest.raises(RuntimeError, match="same device|accel"):
         torch.ops.accel.linear_block_float(torch.randn(3, 8), q.packed, "bfp8_b", [8, 8], False, None)
 
@@ -218,3 +222,19 @@ def test_fidelity_passes_a_block_float_operand_needs():
         lofi = (x4 @ w4).cpu()
     with torch_accel.compute_config(math_fidelity="HiFi4"):
         assert torch.equal(lofi, (x4 @ w4).cpu())
+
+
+def test_eager_and_estimate_price_the_same_block_float_program():
+    arch = torch_accel.arch_info()["name"]
+    x = torch.randn(96, 256, generator=gen(15)).bfloat16()
+    w = torch_accel.to_block_float(torch.randn(256, 160, generator=gen(16)).bfloat16(), "bfp8_b")
+    with torch_accel.compute_config(math_fidelity="LoFi"):
+        with torch_accel.profile() as eager:
+            x.to("accel") @ w.to("accel")
+    est = torch_accel.estimate(torch.matmul, x, w, arch=arch, compute_config=dict(math_fidelity="LoFi"))
+    eager_rec = [r for r in eager.records if r["op"] == "accel::linear_block_float"]
+    assert len(eager_rec) == 1 and len(est.records) == 1
+    for key in ("reader", "in1_format", "dram_read_bytes", "dram_write_bytes", "multicast_bytes",
+                "l1_bytes_per_core", "math_fidelity"):
+        assert eager_rec[0][key] == est.records[0][key], key
+    assert eager_rec[0]["cost"]["time_s"] == est.records[0]["cost"]["time_s"]
