@@ -12,7 +12,6 @@
 #include "aten/conv_launch.h"
 #include "aten/matmul_launch.h"
 #include "engine/block_float.h"
-#include "engine/plan_mode.h"
 
 namespace accel::aten {
 namespace {
@@ -124,35 +123,14 @@ at::Tensor unpack_block_float(const at::Tensor& packed, std::string_view format,
   return f64 ? out.to(at::kDouble) : out;
 }
 
-// A block-float operand as the matrix engine reads it: the chip's unpacker
-// expands each tile on its way to the source registers; here the tiles are
-// expanded into a host buffer standing for those registers (exact in float32
-// and in bfloat16, whose 8 bits hold the 7 of Bfp8_b), while DRAM and the
-// program record keep the block-float bytes.
-struct UnpackedOperand {
-  std::vector<char> bytes;
-  engine::TensorRef ref;  // [1, rows, cols] of the logical matrix
-};
-
-UnpackedOperand unpack_operand(const at::Tensor& packed, BlockFloatFormat fmt, c10::IntArrayRef stored,
-                               bool transposed, engine::DType dtype) {
-  const Tiled t = tiled(stored);
-  UnpackedOperand u;
-  u.ref = {nullptr, dtype, {1, t.rows, t.cols}, {0, t.cols, 1}};
-  if (engine::executing()) {  // an estimate plans the program without the tile work
-    u.bytes.resize(t.rows * t.cols * engine::dtype_bytes(dtype));
-    u.ref.data = u.bytes.data();
-    const at::Tensor contiguous = packed.contiguous();
-    const auto* in = static_cast<const uint8_t*>(contiguous.data_ptr());
-    at::parallel_for(0, tiling_of(t).tiles(), 1, [&](int64_t begin, int64_t end) {
-      engine::unpack_block_float_tiles(in, fmt, u.ref, begin, end);
-    });
-  }
-  if (transposed) {
-    u.ref.sizes = {1, t.cols, t.rows};
-    u.ref.strides = {0, 1, t.cols};
-  }
-  return u;
+// A block-float operand of the matmul program: its tiles stay in device
+// DRAM; each core's unpacker expands the tiles of the blocks it reads
+// (engine/block_float.h), into float32, or bfloat16 beside a bfloat16
+// activation (exact: Bfp8_b values have 7 significant bits).
+engine::BlockFloatOperand tiles_of(const at::Tensor& packed, BlockFloatFormat fmt, c10::IntArrayRef stored,
+                                   bool transposed) {
+  TORCH_CHECK(packed.is_contiguous(), "linear_block_float: packed tiles must be contiguous");
+  return {static_cast<const uint8_t*>(packed.data_ptr()), fmt, stored[0], stored[1], transposed};
 }
 
 // The logical [rows, cols] of a 2-D operand stored as `stored`, transposed or not.
@@ -184,7 +162,7 @@ at::Tensor linear_block_float(const at::Tensor& x, const at::Tensor& packed, std
 
   engine::MatmulArgs args;
   std::vector<int64_t> shape;
-  UnpackedOperand xu;
+  std::optional<engine::BlockFloatOperand> x_tiles;
   at::Tensor rows;
   int64_t M;
   if (x_format) {
@@ -195,9 +173,9 @@ at::Tensor linear_block_float(const at::Tensor& x, const at::Tensor& packed, std
     check_packed(x, tiled(*x_shape), xfmt, "linear_block_float");
     M = xm;
     shape = {M, N};
-    xu = unpack_operand(x, xfmt, *x_shape, x_transposed, operand_dtype);
-    args.a = xu.ref;
-    args.in0_format = kernels::block_float_format_name(xfmt);
+    x_tiles = tiles_of(x, xfmt, *x_shape, x_transposed);
+    args.a = {nullptr, operand_dtype, {1, M, K}, {0, 0, 0}};
+    args.a_tiles = &*x_tiles;
   } else {
     TORCH_CHECK_VALUE(x.dim() >= 1 && x.size(-1) == K, "linear_block_float: x's last dim (",
                       x.dim() ? x.size(-1) : 0, ") does not match the weight's K = ", K);
@@ -214,9 +192,9 @@ at::Tensor linear_block_float(const at::Tensor& x, const at::Tensor& packed, std
     if (bias && bias->defined()) out.add_(*bias);
     return out.view(shape);
   }
-  const UnpackedOperand w = unpack_operand(packed, fmt, weight_shape, weight_transposed, operand_dtype);
-  args.b = w.ref;
-  args.in1_format = kernels::block_float_format_name(fmt);
+  const engine::BlockFloatOperand w = tiles_of(packed, fmt, weight_shape, weight_transposed);
+  args.b = {nullptr, operand_dtype, {1, K, N}, {0, 0, 0}};
+  args.b_tiles = &w;
   args.out = matmul_operand(out, {1, M, N}, {0, N, 1});
   if (bias && bias->defined()) {
     TORCH_CHECK_VALUE(bias->dim() == 1 && bias->size(0) == N, "linear_block_float: bias must have shape [",
