@@ -136,7 +136,8 @@ engine::BlockFloatOperand tiles_of(const at::Tensor& packed, BlockFloatFormat fm
 // The logical [rows, cols] of a 2-D operand stored as `stored`, transposed or not.
 std::array<int64_t, 2> logical(c10::IntArrayRef stored, bool transposed, const char* what) {
   TORCH_CHECK_VALUE(stored.size() == 2, "linear_block_float: ", what, " must be 2-D, got ", stored);
-  return transposed ? std::array<int64_t, 2>{stored[1], stored[0]} : std::array<int64_t, 2>{stored[0], stored[1]};
+  if (transposed) return {stored[1], stored[0]};
+  return {stored[0], stored[1]};
 }
 
 // x [..., K] @ W + bias, W the logical [K, N] weight whose tiles `packed`

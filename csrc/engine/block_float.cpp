@@ -98,12 +98,14 @@ std::array<int64_t, 2> BlockFloatOperand::expand(int64_t r0, int64_t rows, int64
   std::array<float, kBfpTileElements> tile;
   for (int64_t tr = sr0 / kBfpTileRows; tr * kBfpTileRows < sr0 + srows; ++tr) {
     for (int64_t tc = sc0 / kBfpTileCols; tc * kBfpTileCols < sc0 + scols; ++tc) {
-      kernels::unpack_block_float_tile(tiles + (tr * tiling.col_tiles() + tc) * tile_bytes, fmt, tile.data());
-      const int64_t row_a = std::max(sr0, tr * kBfpTileRows), row_b = std::min(sr0 + srows, (tr + 1) * kBfpTileRows);
-      const int64_t col_a = std::max(sc0, tc * kBfpTileCols), col_b = std::min(sc0 + scols, (tc + 1) * kBfpTileCols);
+      kernels::unpack_block_float_tile(tiles + (tr * tiling.col_tiles() + tc) * tile_bytes, fmt,
+                                       tile.data());
+      const int64_t tile_r0 = tr * kBfpTileRows, tile_c0 = tc * kBfpTileCols;
+      const int64_t row_a = std::max(sr0, tile_r0), row_b = std::min(sr0 + srows, tile_r0 + kBfpTileRows);
+      const int64_t col_a = std::max(sc0, tile_c0), col_b = std::min(sc0 + scols, tile_c0 + kBfpTileCols);
       for (int64_t r = row_a; r < row_b; ++r)
         kernels::store_float_row(out.data() + ((r - sr0) * scols + (col_a - sc0)) * width, dt, 1,
-                                 tile.data() + (r - tr * kBfpTileRows) * kBfpTileCols + (col_a - tc * kBfpTileCols),
+                                 tile.data() + (r - tile_r0) * kBfpTileCols + (col_a - tile_c0),
                                  col_b - col_a);
     }
   }

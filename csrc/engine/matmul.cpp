@@ -116,24 +116,27 @@ void multiply_block(const MatmulArgs& x, int64_t i, int64_t r0, int64_t mr, int6
   const BlockView va = block_view(a, x.a_tiles, i, r0, mr, k0, kc, a_tiles);
   const BlockView vb = block_view(b, x.b_tiles, i, k0, kc, c0, nc, b_tiles);
   if (a.dtype == DType::F32) {
-    return matrix_engine_gemm(mr, nc, kc, MatrixView{reinterpret_cast<const float*>(va.data), va.row_stride, va.col_stride},
-                              MatrixView{reinterpret_cast<const float*>(vb.data), vb.row_stride, vb.col_stride},
-                              acc, nc, beta, x.cfg);
+    auto view = [](const BlockView& v) {
+      return MatrixView{reinterpret_cast<const float*>(v.data), v.row_stride, v.col_stride};
+    };
+    return matrix_engine_gemm(mr, nc, kc, view(va), view(vb), acc, nc, beta, x.cfg);
   }
   if (a.dtype == DType::BF16) {
-    return matrix_engine_gemm(
-        mr, nc, kc, MatrixViewBF16{reinterpret_cast<const c10::BFloat16*>(va.data), va.row_stride, va.col_stride},
-        MatrixViewBF16{reinterpret_cast<const c10::BFloat16*>(vb.data), vb.row_stride, vb.col_stride}, acc, nc,
-        beta, x.cfg);
+    auto view = [](const BlockView& v) {
+      return MatrixViewBF16{reinterpret_cast<const c10::BFloat16*>(v.data), v.row_stride, v.col_stride};
+    };
+    return matrix_engine_gemm(mr, nc, kc, view(va), view(vb), acc, nc, beta, x.cfg);
   }
   thread_local std::vector<float> in0, in1;
   in0.resize(mr * kc);
   in1.resize(kc * nc);
   const int64_t a_bytes = dtype_bytes(a.dtype), b_bytes = dtype_bytes(b.dtype);
   for (int64_t r = 0; r < mr; ++r)
-    kernels::load_float_row(in0.data() + r * kc, va.data + r * va.row_stride * a_bytes, a.dtype, va.col_stride, kc);
+    kernels::load_float_row(in0.data() + r * kc, va.data + r * va.row_stride * a_bytes, a.dtype,
+                            va.col_stride, kc);
   for (int64_t k = 0; k < kc; ++k)
-    kernels::load_float_row(in1.data() + k * nc, vb.data + k * vb.row_stride * b_bytes, b.dtype, vb.col_stride, nc);
+    kernels::load_float_row(in1.data() + k * nc, vb.data + k * vb.row_stride * b_bytes, b.dtype,
+                            vb.col_stride, nc);
   matrix_engine_gemm(mr, nc, kc, {in0.data(), kc, 1}, {in1.data(), nc, 1}, acc, nc, beta, x.cfg);
 }
 

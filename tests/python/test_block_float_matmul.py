@@ -133,7 +133,8 @@ def test_bad_input():
         torch_accel.to_block_float(torch.ones(4, 4, dtype=torch.int8), "bfp8_b")
     q = torch_accel.to_block_float(torch.randn(8, 8).to("accel"), "bfp8_b")
     with pytest.raises(ValueError, match="does not match"):
-        torch.ops.accel.linear_block_float(torch.randn(3, 5).to("accel"), q.packed, "bfp8_b", [8, 8], False, None)
+        torch.ops.accel.linear_block_float(torch.randn(3, 5).to("accel"), q.packed, "bfp8_b", [8, 8],
+                                           False, None)
     with pytest.raises(RuntimeError, match="read-only"):
         q.add_(1)
     with pytest.raises(RuntimeError, match="read-only"):
