@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -59,7 +60,20 @@ std::vector<int64_t> read_int_list(const Json& value, const std::string& key,
   return out;
 }
 
+std::mutex g_active_mutex;
+std::optional<System> g_active;
+
 }  // namespace
+
+void set_active_system(std::optional<System> system) {
+  std::lock_guard<std::mutex> lock(g_active_mutex);
+  g_active = std::move(system);
+}
+
+std::optional<System> active_system() {
+  std::lock_guard<std::mutex> lock(g_active_mutex);
+  return g_active;
+}
 
 int64_t System::num_chips() const {
   int64_t n = 1;

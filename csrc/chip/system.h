@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -65,5 +66,10 @@ System system_from_json(const std::string& text, const std::string& origin);
 std::string system_to_json(const System& system);
 // A preset name, or a path to a JSON system file.
 System load_system(const std::string& spec);
+
+// The system torch_accel.configure(system=...) laid the devices out on:
+// device i is chip i. Unset, devices have no links between them.
+void set_active_system(std::optional<System> system);
+std::optional<System> active_system();
 
 }  // namespace accel::chip

@@ -39,6 +39,7 @@ System n300() {
   s.wrap = {0};
   s.links_per_neighbour = 2;
   s.reserved_per_neighbour = 1;
+  s.sources["wrap"] = "two chips: a line";
   s.sources["dims"] = "TTM BasicEthernetGuide.md: two Wormhole chips on one card";
   s.sources["links_per_neighbour"] =
       "TTM BasicEthernetGuide.md: 200 Gb/s per direction between the two chips";
@@ -57,6 +58,8 @@ System t3k() {
   s.wrap = {0, 0};
   s.links_per_neighbour = 2;
   s.reserved_per_neighbour = 0;
+  s.sources["reserved_per_neighbour"] = "TTM BasicEthernetGuide.md: links between cards are all usable";
+  s.sources["wrap"] = "TTM BasicEthernetGuide.md: a 2x4 mesh, not closed";
   for (int64_t card = 0; card < 4; ++card) s.overrides.push_back({card, card + 4, 2, 1});
   s.sources["dims"] = "TTM BasicEthernetGuide.md: T3000, eight chips (four n300) in a 2x4 mesh";
   s.sources["links_per_neighbour"] =
@@ -74,7 +77,8 @@ System galaxy(bool torus) {
   s.wrap = {torus ? 1 : 0, torus ? 1 : 0};
   s.links_per_neighbour = 4;
   s.reserved_per_neighbour = 0;
-  s.sources["dims"] = torus
+  s.sources["reserved_per_neighbour"] = "TTM TT-Fabric-Architecture.md: every neighbour link carries fabric traffic";
+  s.sources["wrap"] = s.sources["dims"] = torus
       ? "TTM BasicEthernetGuide.md: 32 chips in a 4x8 mesh, edge links closed into a torus"
       : "TTM BasicEthernetGuide.md: Galaxy, 32 Wormhole chips in a 4x8 mesh";
   s.sources["links_per_neighbour"] =
@@ -89,7 +93,7 @@ System galaxy_pod_1024() {
   s.name = "galaxy_pod_1024";
   s.dims = {32, 32};
   s.wrap = {1, 1};
-  s.sources["dims"] =
+  s.sources["wrap"] = s.sources["dims"] =
       "assumption: 32 Galaxies (4x8 each) joined through their edge links into a 32x32 torus "
       "(TTM BasicEthernetGuide.md: edge links join Galaxies into larger meshes)";
   return s;
@@ -103,6 +107,8 @@ System p150x4() {
   s.wrap = {1};
   s.links_per_neighbour = 2;
   s.reserved_per_neighbour = 0;
+  s.sources["reserved_per_neighbour"] = "assumption: no link reserved; each p150 has its own PCIe host link";
+  s.sources["wrap"] = "assumption: the ring closes (card 3 back to card 0)";
   s.link_bandwidth_bytes_per_s = 25e9;
   s.hop_latency_s = 650e-9;
   s.max_packet_bytes = 1500;

@@ -55,6 +55,14 @@ void bind_systems(py::module& m) {
   m.def("system_usable_links", [](const std::string& system_json, int64_t a, int64_t b) {
     return parse_system_json(system_json).usable_links(a, b);
   });
+  m.def("set_active_system", [](std::optional<std::string> system_json) {
+    accel::chip::set_active_system(system_json ? std::optional(parse_system_json(*system_json))
+                                               : std::nullopt);
+  });
+  m.def("active_system_json", []() -> std::optional<std::string> {
+    const auto s = accel::chip::active_system();
+    return s ? std::optional(accel::chip::system_to_json(*s)) : std::nullopt;
+  });
   m.def("collective_ops", &accel::perf::collective_ops);
   m.def("collective_cost",
         [](const std::string& system_json, const std::string& op, double nbytes,
