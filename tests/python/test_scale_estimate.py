@@ -102,3 +102,17 @@ def test_data_parallel_gradients_overlap_backward():
 def test_bad_layouts_name_the_problem(kwargs, match):
     with pytest.raises(ValueError, match=match):
         torch_accel.estimate(_tiny(), TOKENS, **kwargs)
+
+
+def test_sweep_cli_writes_table_and_plot(tmp_path, capsys):
+    from torch_accel.__main__ import main
+    assert main(["sweep", "llama-tiny", "--chips", "2,8,32", "--layouts", "2x1",
+                 "--topologies", "mesh,torus", "--link-gbps", "100,200", "--seq", "32",
+                 "--batch-per-replica", "2", "--out", str(tmp_path)]) == 0
+    lines = (tmp_path / "sweep.md").read_text().splitlines()
+    assert len(lines) == 2 + 3 * 2 * 2
+    rows = (tmp_path / "sweep.csv").read_text().splitlines()
+    assert rows[0].startswith("chips,") and len(rows) == 1 + 12
+    assert (tmp_path / "sweep.png").stat().st_size > 0
+    from torch_accel.sweep import grid_dims
+    assert grid_dims(1024) == [32, 32] and grid_dims(8) == [2, 4] and grid_dims(7) == [1, 7]
