@@ -158,7 +158,7 @@ def estimate_at_scale(model_or_fn, *example_inputs, system=None, tensor_parallel
         try:
             phases = run_phases(shard_model, example_inputs, kwargs, arch, training, dtype,
                                 compute_config, micro, roles, blocks_path if keep else None)
-        except (RuntimeError, IndexError) as e:
+        except (RuntimeError, IndexError, ValueError, TypeError) as e:
             if tp == 1:
                 raise
             raise ValueError(f"estimate: tensor_parallel={tp}: the sharded model failed to run "
