@@ -90,6 +90,9 @@ def step_timeline(result_type, *, roles, log, system, sysdoc, arch, tp, dp, pp, 
         else:
             merged[key] = dict(e)
     log = list(merged.values())
+    dp_total = sum(e["time_s"] * e["count"] for e in log if e["kind"] == "data parallel")
+    dp_exposed = dict(path).get("data-parallel all-reduce", 0.0)
+    overlap = {"data-parallel all-reduce under backward": max(0.0, dp_total - dp_exposed)}
     flops = sum(tp * dp * m * r["flops"] for r in roles)
     chips = tp * dp * pp
     return result_type(
@@ -97,7 +100,7 @@ def step_timeline(result_type, *, roles, log, system, sysdoc, arch, tp, dp, pp, 
         pipeline_parallel=pp, sequence_parallel=bool(sequence_parallel), num_microbatches=m,
         training=training, global_batch=global_batch, step_time_s=step, pipeline_s=pipe,
         bubble_fraction=(pipe - m * work[slow]) / pipe if pipe > 0 else 0.0,
-        critical_path=path, bound=bound, collectives=log, roles=roles, energy_j=energy,
+        critical_path=path, bound=bound, overlap=overlap, collectives=log, roles=roles, energy_j=energy,
         avg_power_w=energy / step if step > 0 else 0.0, flops=flops,
         tflops_per_chip=flops / step / chips / 1e12 if step > 0 else 0.0,
         distinct_roles=len({(r["layers"], r["stage"] == 0, r["stage"] == pp - 1) for r in roles}),

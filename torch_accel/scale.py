@@ -54,6 +54,7 @@ def _pick_system(system, chips):
 
 class ScaleEstimate:
     """The result: `step_time_s`, `critical_path` [(segment, seconds)], `bound`,
+    `overlap` (communication hidden under compute, seconds),
     `collectives` (one dict per kind), `roles` (one dict per distinct chip
     role), `energy_j`, `avg_power_w`, `estimate_wall_s`; `summary()` prints it."""
 
@@ -73,6 +74,8 @@ class ScaleEstimate:
                  f"energy {self.energy_j:.3f} J ({self.avg_power_w / 1e3:.2f} kW)",
                  "-- critical path --"]
         lines += [f"{name:<28}{seconds * 1e3:>12.3f} ms" for name, seconds in self.critical_path]
+        lines += [f"(overlapped: {name} {seconds * 1e3:.3f} ms)" for name, seconds in self.overlap.items()
+                  if seconds > 0]
         lines.append("-- collectives (per step) --")
         for c in self.collectives:
             lines.append(f"{c['kind']:<22}{c['op']:<16}{c['group_size']:>5} chips {c['algorithm']:<7}"

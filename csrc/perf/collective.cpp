@@ -29,9 +29,14 @@ void add_route(const System& s, int64_t from, int64_t to, LinkLoad& load) {
   load.max_hops = std::max<int64_t>(load.max_hops, static_cast<int64_t>(path.size()) - 1);
   for (size_t i = 0; i + 1 < path.size(); ++i) {
     load.crossings[path[i] * s.num_chips() + path[i + 1]] += 1;
-    load.min_links = std::min(load.min_links, s.usable_links(path[i], path[i + 1]));
     load.hop_transfers += 1;
   }
+}
+
+// The narrowest pair the transfers cross, once every route is in.
+void find_min_links(const System& s, LinkLoad& load) {
+  for (const auto& [key, transfers] : load.crossings)
+    load.min_links = std::min(load.min_links, s.usable_links(key / s.num_chips(), key % s.num_chips()));
 }
 
 LinkLoad neighbour_load(const System& s, const Group& g, bool both_ways) {
@@ -42,6 +47,7 @@ LinkLoad neighbour_load(const System& s, const Group& g, bool both_ways) {
     add_route(s, g.order[i], g.order[(i + 1) % n], load);
     if (both_ways) add_route(s, g.order[(i + 1) % n], g.order[i], load);
   }
+  find_min_links(s, load);
   return load;
 }
 
@@ -194,6 +200,7 @@ CollectiveCost all_to_all(const Context& c, const std::vector<int64_t>& ranks, d
   for (int64_t a : ranks)
     for (int64_t b : ranks)
       if (a != b) add_route(c.s, a, b, load);
+  find_min_links(c.s, load);
   const double chunk = nbytes / n;
   const StepTime step = busiest_link(c.s, load, chunk);
   r.steps = 1;
@@ -216,6 +223,7 @@ CollectiveCost send_recv(const Context& c, int64_t from, int64_t to, double nbyt
   if (from == to) return r;
   LinkLoad load;
   add_route(c.s, from, to, load);
+  find_min_links(c.s, load);
   const double packet = busiest_link(c.s, load, std::min<double>(nbytes, c.s.max_packet_bytes)).seconds;
   const StepTime whole = busiest_link(c.s, load, nbytes);
   r.steps = 1;
