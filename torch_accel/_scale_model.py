@@ -156,16 +156,30 @@ def run_phases(model, inputs, kwargs, arch, training, dtype, compute_config, bat
                roles=None, blocks_path=None):
     """Forward (and backward) of one microbatch in estimate mode, as
     torch_accel.estimate runs it: {"fwd": totals, "bwd": totals, "peak_bytes",
-    "events": tensor-parallel collectives, "boundary_bytes": a block's output}."""
+    "events": tensor-parallel collectives, "boundary_bytes": a block's output,
+    "fwd_pre"/"bwd_pre": what runs before the first block (the embedding) and
+    its backward, left out of "fwd"/"bwd"}."""
     scope = _Scope(arch)
     hooks = _Collectives(model, roles or {}, blocks_path, training) if isinstance(model, nn.Module) else None
-    boundary = []
+    boundary, live, pre = [], {}, {"fwd": [], "bwd": []}
     if blocks_path is not None:
         first = model.get_submodule(blocks_path)[0]
         hooks.handles.append(first.register_forward_hook(
             lambda m, a, out: boundary.append(out.numel() * out.element_size())))
+
+        def before_first_block(mod, args):
+            if "entered" in live:
+                return
+            live["entered"] = True
+            pre["fwd"] = live["native"].take_records()
+            x = args[0] if args else None
+            if isinstance(x, torch.Tensor) and x.requires_grad:
+                # The gradient of the first block's input is done: what follows is the embedding's.
+                x.register_hook(lambda g: live.__setitem__("blocks_bwd", live["native"].take_records()))
+        hooks.handles.append(first.register_forward_pre_hook(before_first_block))
     try:
         with scope as native, _compute_scope(compute_config):
+            live["native"] = native
             args = tree_map(lambda x: _virtual(x, batch, dtype), list(inputs))
             kw = tree_map(lambda x: _virtual(x, batch, dtype), kwargs)
             call = model
@@ -198,11 +212,14 @@ def run_phases(model, inputs, kwargs, arch, training, dtype, compute_config, bat
                     loss.backward()
                 del out, loss
                 bwd = native.take_records()
+                if "blocks_bwd" in live:
+                    bwd, pre["bwd"] = live["blocks_bwd"], bwd
         peak = native.peak_bytes
     finally:
         if hooks:
             hooks.close()
     return {"fwd": _totals(fwd, arch), "bwd": _totals(bwd, arch), "peak_bytes": peak,
+            "fwd_pre": _totals(pre["fwd"], arch), "bwd_pre": _totals(pre["bwd"], arch),
             "events": hooks.events if hooks else [], "boundary_bytes": boundary[0] if boundary else 0}
 
 

@@ -173,12 +173,14 @@ def estimate_at_scale(model_or_fn, *example_inputs, system=None, tensor_parallel
         _, two = measured(2)
         layer = {ph: _combine(two[ph], one[ph], 1, -1) for ph in ("fwd", "bwd")}
         ends = {ph: _combine(one[ph], layer[ph], 1, -1) for ph in ("fwd", "bwd")}
+        before = {ph: one[ph + "_pre"] for ph in ("fwd", "bwd")}
         layer_peak = two["peak_bytes"] - one["peak_bytes"]
         pre, block, post = parameter_groups(one_model, blocks_path)
     else:
         one_model, one = measured(None)
         layer = {ph: _combine(one[ph], one[ph], 0, 0) for ph in ("fwd", "bwd")}
         ends, layer_peak, layers = {ph: one[ph] for ph in ("fwd", "bwd")}, 0, 0
+        before = {ph: one[ph + "_pre"] for ph in ("fwd", "bwd")}
         pre, block, post = parameter_groups(one_model, None) if module else ([], [], [])
     dtype_bytes = (torch.empty(0, dtype=dtype).element_size() if dtype is not None else
                    next((p.element_size() for p in one_model.parameters()), 4) if module else 4)
@@ -194,7 +196,8 @@ def estimate_at_scale(model_or_fn, *example_inputs, system=None, tensor_parallel
     roles = []
     for s, n in enumerate(stage_layers):
         last, first_stage = s == pp - 1, s == 0
-        comp = {ph: _combine(layer[ph], ends[ph], n, 1 if last else 0) for ph in ("fwd", "bwd")}
+        comp = {ph: _combine(_combine(layer[ph], ends[ph], n, 1 if last else 0), before[ph], 1,
+                             1 if first_stage else 0) for ph in ("fwd", "bwd")}
         tp_s = {ph: n * tp_cost[(ph, True)][0] + (tp_cost[(ph, False)][0] if last else 0)
                 for ph in ("fwd", "bwd")}
         tp_j = sum(n * tp_cost[(ph, True)][1] + (tp_cost[(ph, False)][1] if last else 0)

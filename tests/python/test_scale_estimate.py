@@ -77,6 +77,9 @@ def test_pipeline_bubble_shrinks_with_microbatches():
                                 num_microbatches=8, training=True)
     assert 0 < many.bubble_fraction < few.bubble_fraction
     assert len(few.roles) == 4 and [r["layers"] for r in few.roles] == [2, 2, 2, 2]
+    fwd = [r["fwd_s"] for r in few.roles]
+    # The embedding runs on the first stage, the norm, head and loss on the last.
+    assert fwd[1] == fwd[2] and fwd[0] > fwd[1] and fwd[3] > fwd[1]
 
 
 def test_data_parallel_gradients_overlap_backward():
