@@ -61,6 +61,8 @@ def configure(arch=None, num_devices=None, system=None):
     if arch is not None:
         spec, json_text, origin = _resolve(arch)
     _C.configure(arch=spec, arch_json=json_text, origin=origin, num_devices=num_devices)
+    if num_devices is not None:  # a plain device count: no system, no links
+        _C.set_active_system(None)
 
 
 def _configure_system(system, arch, num_devices):

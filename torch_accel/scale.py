@@ -93,6 +93,13 @@ class ScaleEstimate:
         return "\n".join(lines)
 
 
+def _peak(one_microbatch, param_bytes, training, in_flight):
+    """1F1B keeps `in_flight` microbatches' activations on a stage: the peak of
+    one microbatch, less its weights and gradients, once more per extra one."""
+    activations = max(0, one_microbatch - param_bytes * (2 if training else 1))
+    return one_microbatch + (in_flight - 1) * activations if training else one_microbatch
+
+
 def _combine(a, b, wa, wb):
     return {k: a[k] * wa + b[k] * wb for k in ("time_s", "energy_j", "flops", "programs")}
 
@@ -221,7 +228,8 @@ def estimate_at_scale(model_or_fn, *example_inputs, system=None, tensor_parallel
                       "tp_energy_j": tp_j, "p2p_energy_j": p2p_f["energy_j"] + p2p_b["energy_j"],
                       "opt_energy_j": opt["energy_j"],
                       "flops": comp["fwd"]["flops"] + comp["bwd"]["flops"],
-                      "peak_bytes": one["peak_bytes"] + max(0, n - 1) * layer_peak})
+                      "peak_bytes": _peak(one["peak_bytes"] + max(0, n - 1) * layer_peak,
+                                          params * dtype_bytes, training, min(m, pp - s))})
         if s == 0 and pp > 1:
             log.append(_entry("pipeline", "send_recv", boundary, 2, p2p_f, m * (2 if training else 1)))
 

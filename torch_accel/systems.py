@@ -13,7 +13,7 @@ import os
 
 from . import _C
 
-__all__ = ["presets", "load", "collective_cost", "collective_ops", "route", "torus",
+__all__ = ["presets", "active", "load", "collective_cost", "collective_ops", "route", "torus",
            "ALGORITHMS"]
 
 ALGORITHMS = ("auto", "ring", "line", "mesh2d")
@@ -46,8 +46,21 @@ def _json_for_spec(spec):
     return _C.system_json_for(spec)
 
 
+def active():
+    """The system torch_accel.configure(system=...) chose, as a dict, or None."""
+    text = _C.active_system_json()
+    return None if text is None else json.loads(text)
+
+
 def system_json(system):
-    """The validated JSON text of a system given as a name, path or dict."""
+    """The validated JSON text of a system given as a name, path or dict;
+    None: the configured system."""
+    if system is None:
+        text = _C.active_system_json()
+        if text is None:
+            raise ValueError("no system given and none configured: pass system= or call "
+                             "torch_accel.configure(system=...)")
+        return text
     if isinstance(system, dict):
         return _C.validate_system_json(json.dumps(system), "<dict>")
     if not isinstance(system, (str, os.PathLike)):

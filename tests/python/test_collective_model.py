@@ -87,3 +87,9 @@ def test_custom_torus_and_yaml(tmp_path):
 def test_bad_input_names_the_problem(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_no_system_configured_is_a_clear_error():
+    assert systems.active() is None
+    with pytest.raises(ValueError, match="none configured"):
+        systems.collective_cost(None, "all_reduce", 1 << 20)
