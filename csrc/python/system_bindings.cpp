@@ -6,7 +6,10 @@
 #include <optional>
 
 #include "chip/arch.h"
+#include "chip/runtime.h"
 #include "chip/system.h"
+#include "glue/glue.h"
+#include "perf/clock.h"
 #include "perf/collective.h"
 
 namespace py = pybind11;
@@ -63,6 +66,21 @@ void bind_systems(py::module& m) {
     const auto s = accel::chip::active_system();
     return s ? std::optional(accel::chip::system_to_json(*s)) : std::nullopt;
   });
+  // A collective's (or any transfer's) modelled time on one device: its
+  // current stream waits until `not_before_s` (e.g. the last rank to arrive),
+  // then is busy for `seconds` on the Ethernet cores; returns when it ends.
+  m.def("clock_occupy", [](int device, double seconds, double not_before_s) {
+    if (!(seconds >= 0) || !(not_before_s >= 0))
+      throw std::invalid_argument("clock_occupy: seconds and not_before_s must be >= 0");
+    return accel::glue::chip_call([&] {
+      auto& rt = accel::chip::Runtime::get();
+      rt.check_index(device);
+      auto& clock = accel::perf::device_clock(device, rt.arch("device clock"));
+      const int64_t stream = accel::perf::current_stream(device);
+      clock.wait(stream, not_before_s);
+      return clock.schedule(stream, 1, seconds);
+    });
+  }, py::arg("device"), py::arg("seconds"), py::arg("not_before_s") = 0.0);
   m.def("collective_ops", &accel::perf::collective_ops);
   m.def("collective_cost",
         [](const std::string& system_json, const std::string& op, double nbytes,

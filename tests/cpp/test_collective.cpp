@@ -71,4 +71,16 @@ TEST(Collective, BadInputThrows) {
   EXPECT_THROW(collective_cost(s, arch, "all_reduce", 1, {0, 1}, "tree"), std::invalid_argument);
 }
 
+TEST(Collective, Mesh2dOnATorusAndJsonRoundTrip) {
+  const System torus = accel::chip::system_preset("galaxy_torus");
+  const auto arch = accel::chip::load_arch(torus.arch);
+  const auto c = collective_cost(torus, arch, "all_reduce", 64 << 20, first(32), "mesh2d");
+  EXPECT_EQ(c.algorithm, "mesh2d");
+  // Rows of 8 then columns of 4, each a ring: 2 x (7 + 3) steps of one hop.
+  EXPECT_EQ(c.steps, 20);
+  EXPECT_EQ(c.max_hops, 1);
+  const System back = accel::chip::system_from_json(accel::chip::system_to_json(torus), "rt");
+  EXPECT_EQ(accel::chip::system_to_json(back), accel::chip::system_to_json(torus));
+}
+
 }  // namespace

@@ -28,6 +28,10 @@ with torch.accel.device(0):
 end.synchronize()
 r["event_ms"] = start.elapsed_time(end)
 r["event_modelled_ms"] = systems.collective_cost("t3k", "send_recv", 1 << 20, ranks=[0, 1])["time_s"] * 1e3
+t5 = _C.clock_device_time(5)
+r["occupy_end"] = _C.clock_occupy(5, 1e-3, t5 + 2e-3)
+r["occupy_expected"] = t5 + 3e-3
+r["occupy_bad"] = attempt(lambda: _C.clock_occupy(5, -1.0))
 r["again"] = attempt(lambda: torch_accel.configure(system="n300"))
 r["active_cost"] = systems.collective_cost(None, "all_reduce", 1 << 20)["group_size"]
 emit(r)
@@ -57,6 +61,8 @@ def test_configure_system_lays_out_devices_and_models_ethernet_copies(procs):
     assert r["advanced"][1:7] == [0.0] * 6
     assert r["event_ms"] >= r["event_modelled_ms"] - 1e-9  # ms, rounded on the way
     assert r["again"][0] in ("RuntimeError", "ValueError")
+    assert r["occupy_end"] == pytest.approx(r["occupy_expected"])
+    assert r["occupy_bad"][0] == "ValueError"
     assert r["active_cost"] == 8  # system=None: the configured one, all its chips
 
 
