@@ -106,7 +106,7 @@ class _Collectives:
     def __init__(self, model, roles, blocks_path, training):
         self.events, self.in_block, self.handles = [], 0, []
         self.training = training
-        self._seen_inputs = set()
+        self._seen_inputs = {}  # id -> tensor, kept alive so no id is reused
         for name, role in roles.items():
             mod = model.get_submodule(name)
             self.handles.append(mod.register_forward_hook(self._hook(role, isinstance(mod, nn.Embedding))))
@@ -135,13 +135,14 @@ class _Collectives:
             if self.training and not embedding and role in ("colwise", "vocab"):
                 x = args[0]
                 if id(x) not in self._seen_inputs:  # one all-reduce per shared input
-                    self._seen_inputs.add(id(x))
+                    self._seen_inputs[id(x)] = x
                     self.events.append(("bwd", "all_reduce", x.numel() * x.element_size(), where))
         return hook
 
     def close(self):
         for h in self.handles:
             h.remove()
+        self._seen_inputs.clear()
 
 
 def _totals(records, arch):

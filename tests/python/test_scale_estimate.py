@@ -65,6 +65,12 @@ def test_tensor_parallel_shards_the_compute_and_adds_all_reduces():
     tp = [c for c in two.collectives if c["kind"] == "tensor parallel"]
     # Two row-parallel linears per block and the vocab-parallel embedding.
     assert sum(c["count"] for c in tp if c["op"] == "all_reduce") == 2 * 4 + 1
+    trained = torch_accel.estimate(model, TOKENS, system="t3k", tensor_parallel=2, training=True)
+    counts = {c["nbytes"]: c["count"] for c in trained.collectives}
+    hidden = 8 * 64 * 128 * 4  # one fp32 activation of the model's width
+    # Forward as above, backward one per shared column-parallel input (q/k/v, w1/w3) and
+    # the head's input; the vocab-parallel cross-entropy's max and sum per token.
+    assert counts == {hidden: 2 * (2 * 4 + 1), 8 * 64 * 4: 2}
     sp = torch_accel.estimate(model, TOKENS, system="t3k", tensor_parallel=2, sequence_parallel=True)
     assert {c["op"] for c in sp.collectives} >= {"reduce_scatter", "all_gather"}
 
