@@ -108,7 +108,7 @@ def main(argv=None):
     swp.add_argument("model", help="llama3-8b, llama3-70b, llama-tiny, ...")
     swp.add_argument("--chips", default="8,32,128,512,1024", help="comma-separated chip counts")
     swp.add_argument("--layouts", default="8x1", help="comma-separated TPxPP, e.g. 8x1,8x4")
-    swp.add_argument("--topologies", default="mesh,torus", help="mesh and/or torus")
+    swp.add_argument("--topologies", default="mesh,torus", help="mesh, torus and/or torus3d")
     swp.add_argument("--link-gbps", default="", help="comma-separated link speeds in Gb/s per "
                                                      "direction (default: the base system's)")
     swp.add_argument("--base", default="galaxy", help="system whose chips and links to use")

@@ -14,22 +14,27 @@ from . import scale, systems
 __all__ = ["grid_dims", "sweep_system", "run_sweep", "write_tables", "plot"]
 
 
-def grid_dims(chips):
-    """The squarest 2D mesh of `chips` chips (rows <= columns)."""
-    rows = int(math.isqrt(chips))
-    while chips % rows:
-        rows -= 1
-    return [rows, chips // rows]
+def grid_dims(chips, ndim=2):
+    """The most nearly cubic mesh of `chips` chips in `ndim` dimensions,
+    smallest dimension first."""
+    if ndim == 1:
+        return [chips]
+    first = max(d for d in range(1, int(round(chips ** (1 / ndim))) + 1) if chips % d == 0)
+    return sorted([first] + grid_dims(chips // first, ndim - 1))
+
+
+_TOPOLOGIES = {"mesh": (2, 0), "torus": (2, 1), "torus3d": (3, 1)}
 
 
 def sweep_system(chips, topology, link_bandwidth, base="galaxy"):
-    """A system dict: `chips` chips in a 2D mesh or torus with `base`'s chips
-    and links, at `link_bandwidth` bytes/s per link and direction."""
-    if topology not in ("mesh", "torus"):
-        raise ValueError(f"sweep: topology must be 'mesh' or 'torus', got {topology!r}")
-    dims = grid_dims(chips)
-    doc = {"base": base, "name": f"{topology}_{dims[0]}x{dims[1]}", "dims": dims,
-           "wrap": [1 if topology == "torus" else 0] * 2}
+    """A system dict: `chips` chips in a 2D mesh, 2D torus or 3D torus with
+    `base`'s chips and links, at `link_bandwidth` bytes/s per link and direction."""
+    if topology not in _TOPOLOGIES:
+        raise ValueError(f"sweep: topology must be one of {sorted(_TOPOLOGIES)}, got {topology!r}")
+    ndim, wrap = _TOPOLOGIES[topology]
+    dims = grid_dims(chips, ndim)
+    doc = {"base": base, "name": f"{topology}_" + "x".join(map(str, dims)), "dims": dims,
+           "wrap": [wrap] * ndim}
     if link_bandwidth:
         doc["link_bandwidth_bytes_per_s"] = float(link_bandwidth)
     return doc

@@ -60,28 +60,68 @@ std::vector<int64_t> sorted_by_position(const System& s, std::vector<int64_t> ra
 
 }  // namespace
 
+namespace {
+
+// A box of two or three varying dimensions seen as a rows x cols grid of
+// neighbours: rows along the first dimension, columns along the second or,
+// in 3D, a snake over the second and third (each snake step a neighbour).
+struct Grid {
+  const System* s;
+  const Extent* e;
+  int da = 0, db = 0, dc = -1;
+  int64_t rows = 0, cols = 0, inner = 1;
+  bool transposed = false;
+
+  int64_t at(int64_t a, int64_t k) const {
+    if (transposed) std::swap(a, k);
+    std::vector<int64_t> c(s->dims.size());
+    for (size_t d = 0; d < c.size(); ++d) c[d] = e->values[d].front();
+    c[da] = e->values[da][a];
+    if (dc < 0) {
+      c[db] = e->values[db][k];
+    } else {
+      const int64_t b = k / inner, w = k % inner;
+      c[db] = e->values[db][b];
+      c[dc] = e->values[dc][b % 2 ? inner - 1 - w : w];
+    }
+    return s->chip_at(c);
+  }
+};
+
+std::optional<Grid> grid_of(const System& s, const Extent& e) {
+  if (!e.box || (e.varying.size() != 2 && e.varying.size() != 3)) return std::nullopt;
+  Grid g{&s, &e, e.varying[0], e.varying[1]};
+  g.rows = e.values[g.da].size();
+  g.cols = e.values[g.db].size();
+  if (e.varying.size() == 3) {
+    g.dc = e.varying[2];
+    g.inner = e.values[g.dc].size();
+    g.cols *= g.inner;
+  }
+  return g;
+}
+
+}  // namespace
+
 CollectiveGroup ring_group(const System& s, const std::vector<int64_t>& ranks) {
   // Two chips: the ring's two directions are the line's.
   if (ranks.size() <= 2) return line_group(s, ranks);
   const Extent e = extent_of(s, ranks);
   if (e.box && e.varying.size() == 1)
     return {sorted_by_position(s, ranks), true};
-  if (e.box && e.varying.size() == 2) {
-    int da = e.varying[0], db = e.varying[1];
-    int64_t rows = e.values[da].size(), cols = e.values[db].size();
-    if (rows % 2 != 0 && cols % 2 == 0) {
-      std::swap(da, db);
-      std::swap(rows, cols);
+  if (auto g = grid_of(s, e)) {
+    if (g->rows % 2 != 0 && g->cols % 2 == 0) {
+      g->transposed = true;
+      std::swap(g->rows, g->cols);
     }
-    if (rows % 2 == 0) {
+    if (g->rows % 2 == 0) {
       // Along row 0, snake back and forth over columns 1.. in the other rows,
       // then home up column 0: every step is to a neighbour.
       std::vector<int64_t> order;
-      for (int64_t b = 0; b < cols; ++b) order.push_back(chip_in(s, e, da, 0, db, b));
-      for (int64_t a = 1; a < rows; ++a)
-        for (int64_t k = 1; k < cols; ++k)
-          order.push_back(chip_in(s, e, da, a, db, a % 2 == 1 ? cols - k : k));
-      for (int64_t a = rows - 1; a >= 1; --a) order.push_back(chip_in(s, e, da, a, db, 0));
+      for (int64_t b = 0; b < g->cols; ++b) order.push_back(g->at(0, b));
+      for (int64_t a = 1; a < g->rows; ++a)
+        for (int64_t k = 1; k < g->cols; ++k) order.push_back(g->at(a, a % 2 == 1 ? g->cols - k : k));
+      for (int64_t a = g->rows - 1; a >= 1; --a) order.push_back(g->at(a, 0));
       return {order, true};
     }
   }
@@ -90,12 +130,10 @@ CollectiveGroup ring_group(const System& s, const std::vector<int64_t>& ranks) {
 
 CollectiveGroup line_group(const System& s, const std::vector<int64_t>& ranks) {
   const Extent e = extent_of(s, ranks);
-  if (e.box && e.varying.size() == 2) {
-    const int da = e.varying[0], db = e.varying[1];
-    const int64_t rows = e.values[da].size(), cols = e.values[db].size();
+  if (const auto g = grid_of(s, e)) {
     std::vector<int64_t> order;
-    for (int64_t a = 0; a < rows; ++a)
-      for (int64_t k = 0; k < cols; ++k) order.push_back(chip_in(s, e, da, a, db, a % 2 ? cols - 1 - k : k));
+    for (int64_t a = 0; a < g->rows; ++a)
+      for (int64_t k = 0; k < g->cols; ++k) order.push_back(g->at(a, a % 2 ? g->cols - 1 - k : k));
     return {order, false};
   }
   if (e.box) return {sorted_by_position(s, ranks), false};

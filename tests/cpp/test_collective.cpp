@@ -83,4 +83,20 @@ TEST(Collective, Mesh2dOnATorusAndJsonRoundTrip) {
   EXPECT_EQ(accel::chip::system_to_json(back), accel::chip::system_to_json(torus));
 }
 
+TEST(Collective, RingsOfNeighboursRoundBoxes) {
+  const System cube = accel::chip::system_from_json(
+      R"({"base": "galaxy_torus", "name": "cube", "dims": [4, 4, 4], "wrap": [0, 0, 0]})", "test");
+  const auto arch = accel::chip::load_arch(cube.arch);
+  for (int64_t n : {8, 64}) {  // a 2x2x2 corner and the whole 4x4x4 cube
+    std::vector<int64_t> ranks;
+    for (int64_t id = 0; id < 64; ++id) {
+      const auto c = cube.coords(id);
+      if (n == 64 || (c[0] < 2 && c[1] < 2 && c[2] < 2)) ranks.push_back(id);
+    }
+    const auto r = collective_cost(cube, arch, "all_gather", 1 << 20, ranks, "ring");
+    EXPECT_EQ(r.max_hops, 1) << n;  // every step, the closing one too, is to a neighbour
+    EXPECT_EQ(static_cast<int64_t>(r.order.size()), n);
+  }
+}
+
 }  // namespace

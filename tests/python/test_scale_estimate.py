@@ -125,3 +125,4 @@ def test_sweep_cli_writes_table_and_plot(tmp_path, capsys):
     assert (tmp_path / "sweep.png").stat().st_size > 0
     from torch_accel.sweep import grid_dims
     assert grid_dims(1024) == [32, 32] and grid_dims(8) == [2, 4] and grid_dims(7) == [1, 7]
+    assert grid_dims(512, 3) == [8, 8, 8] and grid_dims(32, 3) == [2, 4, 4]
