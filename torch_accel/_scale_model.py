@@ -194,8 +194,9 @@ def run_phases(model, inputs, kwargs, arch, training, dtype, compute_config, bat
                         made[id(p)] = _virtual(p, None, dtype, grad)
                     params[name] = made[id(p)]
 
-                def call(*a, **k):
+                def functional(*a, **k):
                     return torch.func.functional_call(model, params, a, k, tie_weights=True)
+                call = functional
             bwd = []
             if not training:
                 with torch.no_grad():

@@ -5,7 +5,6 @@ global batch grows with the replicas; efficiency is throughput per chip
 against the smallest system of the same topology, bandwidth and layout.
 """
 import csv
-import math
 
 import torch
 
