@@ -149,6 +149,11 @@ def estimate_at_scale(model_or_fn, *example_inputs, system=None, tensor_parallel
     if global_batch % dp:
         raise ValueError(f"estimate: batch {global_batch} does not split over data_parallel={dp}")
     rank_batch = global_batch // dp
+    if num_microbatches is not None:
+        _degree("num_microbatches", num_microbatches)
+    if training and not callable(optimizer) and optimizer not in ("adamw", "sgd"):
+        raise ValueError(f"estimate: optimizer must be 'adamw', 'sgd' or a function of the "
+                         f"parameters returning a torch.optim optimizer, got {optimizer!r}")
     m = num_microbatches or (rank_batch if pp > 1 else 1)
     if rank_batch % m:
         raise ValueError(f"estimate: the per-rank batch {rank_batch} does not split into "

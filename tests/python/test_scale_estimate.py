@@ -107,6 +107,10 @@ def test_data_parallel_gradients_overlap_backward():
     (dict(system="t3k", tensor_parallel=8), "heads do not split|not divisible"),
     (dict(system="t3k", pipeline_parallel=8), "identical blocks"),
     (dict(system="t3k", tensor_parallel=0), "positive int"),
+    (dict(system="t3k", tensor_parallel=True), "positive int"),
+    (dict(system="t3k", num_microbatches=0), "positive int"),
+    (dict(system="t3k", num_microbatches=3), "microbatches"),
+    (dict(system="t3k", training=True, optimizer="lion"), "optimizer"),
 ])
 def test_bad_layouts_name_the_problem(kwargs, match):
     with pytest.raises(ValueError, match=match):
