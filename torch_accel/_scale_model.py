@@ -104,7 +104,10 @@ class _Collectives:
     (phase, op, bytes, in_block) with phase "fwd" or "bwd"."""
 
     def __init__(self, model, roles, blocks_path, training):
-        self.events, self.in_block, self.handles = [], 0, []
+        self.events, self.in_block, self.handles, self.norms = [], 0, [], []
+        for mod in model.modules():  # what sequence parallelism shards over the sequence
+            if type(mod).__name__ in ("LayerNorm", "RMSNorm"):
+                self.handles.append(mod.register_forward_hook(self._norm))
         self.training = training
         self._seen_inputs = {}  # id -> tensor, kept alive so no id is reused
         for name, role in roles.items():
@@ -114,6 +117,10 @@ class _Collectives:
             for block in model.get_submodule(blocks_path):
                 self.handles.append(block.register_forward_pre_hook(self._enter))
                 self.handles.append(block.register_forward_hook(self._leave))
+
+    def _norm(self, mod, args, out):
+        x = args[0]
+        self.norms.append((mod, tuple(x.shape), x.dtype, self.in_block > 0))
 
     def _enter(self, *_):
         self.in_block += 1
@@ -154,7 +161,7 @@ def _totals(records, arch):
 
 
 def run_phases(model, inputs, kwargs, arch, training, dtype, compute_config, batch,
-               roles=None, blocks_path=None):
+               roles=None, blocks_path=None, inputs_grad=False):
     """Forward (and backward) of one microbatch in estimate mode, as
     torch_accel.estimate runs it: {"fwd": totals, "bwd": totals, "peak_bytes",
     "events": tensor-parallel collectives, "boundary_bytes": a block's output,
@@ -181,7 +188,8 @@ def run_phases(model, inputs, kwargs, arch, training, dtype, compute_config, bat
     try:
         with scope as native, _compute_scope(compute_config):
             live["native"] = native
-            args = tree_map(lambda x: _virtual(x, batch, dtype), list(inputs))
+            args = tree_map(lambda x: _virtual(x, batch, dtype, inputs_grad and training
+                                               and x.is_floating_point()), list(inputs))
             kw = tree_map(lambda x: _virtual(x, batch, dtype), kwargs)
             call = model
             if isinstance(model, nn.Module):
@@ -222,7 +230,34 @@ def run_phases(model, inputs, kwargs, arch, training, dtype, compute_config, bat
             hooks.close()
     return {"fwd": _totals(fwd, arch), "bwd": _totals(bwd, arch), "peak_bytes": peak,
             "fwd_pre": _totals(pre["fwd"], arch), "bwd_pre": _totals(pre["bwd"], arch),
-            "events": hooks.events if hooks else [], "boundary_bytes": boundary[0] if boundary else 0}
+            "events": hooks.events if hooks else [], "norms": hooks.norms if hooks else [],
+            "boundary_bytes": boundary[0] if boundary else 0}
+
+
+def sequence_parallel_saving(norms, tp, arch, training, dtype, compute_config):
+    """Seconds that sequence parallelism saves per phase and place ("fwd"/"bwd",
+    in a block or not): each norm runs on 1/tp of the sequence (dim 1), priced
+    by estimating the norm alone at both lengths."""
+    saved = {(ph, inside): 0.0 for ph in ("fwd", "bwd") for inside in (True, False)}
+    cache = {}
+    for mod, shape, dt, inside in norms:
+        if len(shape) < 3 or shape[1] % tp:
+            continue
+        key = (type(mod), shape, dt, tuple(p.shape for p in mod.parameters()))
+        if key not in cache:
+            def cost(length):
+                sized = list(shape)
+                sized[1] = length
+                x = torch.empty(sized, dtype=dt, device="meta")
+                run = [run_phases(m, (x,), {}, arch, training, dtype, compute_config, None,
+                                  inputs_grad=True) for m in (copy.deepcopy(mod), nn.Identity())]
+                # Less the same run without the norm: the loss's sum and its backward.
+                return {ph: run[0][ph]["time_s"] - run[1][ph]["time_s"] for ph in ("fwd", "bwd")}
+            full, part = cost(shape[1]), cost(shape[1] // tp)
+            cache[key] = {ph: full[ph] - part[ph] for ph in ("fwd", "bwd")}
+        for ph in ("fwd", "bwd"):
+            saved[(ph, inside)] += cache[key][ph]
+    return saved
 
 
 def optimizer_step(shapes, optimizer, arch, dtype, compute_config):

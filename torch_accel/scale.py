@@ -24,8 +24,8 @@ import time
 import torch
 
 from . import systems
-from ._scale_model import (find_blocks, optimizer_step, parameter_groups, run_phases, shard,
-                           with_blocks)
+from ._scale_model import (find_blocks, optimizer_step, parameter_groups, run_phases,
+                           sequence_parallel_saving, shard, with_blocks)
 
 __all__ = ["estimate_at_scale", "ScaleEstimate"]
 
@@ -197,6 +197,10 @@ def estimate_at_scale(model_or_fn, *example_inputs, system=None, tensor_parallel
     dtype_bytes = (torch.empty(0, dtype=dtype).element_size() if dtype is not None else
                    next((p.element_size() for p in one_model.parameters()), 4) if module else 4)
 
+    if sequence_parallel and tp > 1:
+        sp_saved = sequence_parallel_saving(one["norms"], tp, arch, training, dtype, compute_config)
+    else:
+        sp_saved = {(ph, inside): 0.0 for ph in ("fwd", "bwd") for inside in (True, False)}
     tp_ranks = list(range(tp))
     log = []
     stage_layers = [layers // pp + (1 if s < layers % pp else 0) for s in range(pp)] if layers else [0]
@@ -210,6 +214,8 @@ def estimate_at_scale(model_or_fn, *example_inputs, system=None, tensor_parallel
         last, first_stage = s == pp - 1, s == 0
         comp = {ph: _combine(_combine(layer[ph], ends[ph], n, 1 if last else 0), before[ph], 1,
                              1 if first_stage else 0) for ph in ("fwd", "bwd")}
+        for ph in ("fwd", "bwd"):  # norms on 1/tp of the sequence (the final norm on the last stage)
+            comp[ph]["time_s"] -= n * sp_saved[(ph, True)] + (sp_saved[(ph, False)] if last else 0)
         tp_s = {ph: n * tp_cost[(ph, True)][0] + (tp_cost[(ph, False)][0] if last else 0)
                 for ph in ("fwd", "bwd")}
         tp_j = sum(n * tp_cost[(ph, True)][1] + (tp_cost[(ph, False)][1] if last else 0)

@@ -73,6 +73,8 @@ def test_tensor_parallel_shards_the_compute_and_adds_all_reduces():
     assert counts == {hidden: 2 * (2 * 4 + 1), 8 * 64 * 4: 2}
     sp = torch_accel.estimate(model, TOKENS, system="t3k", tensor_parallel=2, sequence_parallel=True)
     assert {c["op"] for c in sp.collectives} >= {"reduce_scatter", "all_gather"}
+    # Sequence parallelism runs the norms on half of the sequence each.
+    assert sp.roles[0]["fwd_s"] < two.roles[0]["fwd_s"]
 
 
 def test_pipeline_bubble_shrinks_with_microbatches():
