@@ -21,6 +21,7 @@ from .fallback import fallback_stats, reset_fallback_stats, set_fallback_policy
 from .profiler import profile
 from .estimate import estimate  # noqa: E402  (the function; the module stays importable)
 from .compute import compute_config, set_compute_config, get_compute_config, ComputeConfig  # noqa: F401
+from .formats import block_float, pack_block_float, unpack_block_float, to_block_float, BlockFloatTensor  # noqa: F401, E402
 from . import mx  # noqa: F401, E402
 from .mx import mx_quantize, mx_encode, mx_matmul  # noqa: F401, E402
 from . import quant  # noqa: F401, E402

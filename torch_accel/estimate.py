@@ -52,6 +52,8 @@ def _virtual(t, batch_size=None, dtype=None, requires_grad=False):
     """An estimate tensor (no data) of t's shape and dtype; never a copy of t."""
     if not isinstance(t, torch.Tensor):
         return t
+    if hasattr(t, "_estimate_virtual"):  # a tensor stored in a chip format (formats.py)
+        return t._estimate_virtual(dtype if (dtype is not None and t.is_floating_point()) else None)
     shape = list(t.shape)
     if batch_size is not None and shape:
         shape[0] = batch_size

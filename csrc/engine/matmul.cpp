@@ -9,6 +9,7 @@
 #include "engine/matrix_engine.h"
 #include "engine/plan_mode.h"
 #include "kernels/matmul/epilogue.h"
+#include "perf/cost.h"
 
 namespace accel::engine {
 namespace {
@@ -36,7 +37,8 @@ std::vector<CircularBuffer> buffers(const chip::Arch& arch, const MatmulArgs& x,
   const int64_t area = arch.tile_rows * arch.tile_cols;
   std::vector<CircularBuffer> cbs{
       {"in0", 2 * b.bm * b.bk, area * dtype_bytes(x.a.dtype)},
-      {"in1", 2 * b.bk * b.bn, area * dtype_bytes(x.b.dtype)},
+      {"in1", 2 * b.bk * b.bn,
+       x.in1_format ? perf::tile_bytes(x.in1_format, arch) : area * dtype_bytes(x.b.dtype)},
       {"out", b.bm * b.bn, area * dtype_bytes(x.out.dtype)}};
   // Partial sums leave Dst between K blocks.
   if (s.Kt > b.bk || x.reduce_batch) cbs.push_back({"interm", b.bm * b.bn, area * 4});
@@ -222,7 +224,9 @@ ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArg
   const perf::MatmulShape shape{x.reduce_batch ? 1 : s.batch, s.Mt, s.Nt,
                                  x.reduce_batch ? s.batch * s.Kt : s.Kt,
                                  x.b.strides[0] != 0 && s.batch > 1};
-  ProgramRecord rec = matmul_program_record(arch, op, shape, x.a.dtype, x.b.dtype, x.out.dtype, x.cfg);
+  ProgramRecord rec = matmul_program_record(arch, op, shape, dtype_name(x.a.dtype),
+                                            x.in1_format ? x.in1_format : dtype_name(x.b.dtype),
+                                            dtype_name(x.out.dtype), x.cfg);
   static const perf::KernelRef kernels[] = {"matmul_block", "matmul_block_relu",
                                              "matmul_block_gelu", "matmul_block_gelu_tanh",
                                              "matmul_block_silu"};
@@ -241,16 +245,22 @@ ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArg
 ProgramRecord matmul_program_record(const chip::Arch& arch, const char* op,
                                     const perf::MatmulShape& shape, DType in0, DType in1,
                                     DType out, const ComputeConfig& cfg) {
-  const perf::MatmulPlan plan = perf::plan_matmul(shape, dtype_name(in0), dtype_name(in1),
-                                                  dtype_name(out), cfg.fp32_dest_acc, arch);
+  return matmul_program_record(arch, op, shape, dtype_name(in0), dtype_name(in1), dtype_name(out), cfg);
+}
+
+ProgramRecord matmul_program_record(const chip::Arch& arch, const char* op,
+                                    const perf::MatmulShape& shape, const std::string& in0,
+                                    const std::string& in1, const std::string& out,
+                                    const ComputeConfig& cfg) {
+  const perf::MatmulPlan plan = perf::plan_matmul(shape, in0, in1, out, cfg.fp32_dest_acc, arch);
   ProgramRecord rec;
   rec.op = op;
   rec.reader = perf::matmul_reader_name(plan.program);
   rec.compute = "matmul_block";
   rec.writer = "writer_untilize_interleaved";
-  rec.input_format = dtype_name(in0);
-  if (in1 != in0) rec.in1_format = dtype_name(in1);
-  rec.output_format = dtype_name(out);
+  rec.input_format = in0;
+  if (in1 != in0) rec.in1_format = in1;
+  rec.output_format = out;
   rec.math_fidelity = static_cast<int>(cfg.fidelity);
   rec.fp32_dest_acc = cfg.fp32_dest_acc;
   rec.batch = shape.batch;

@@ -30,6 +30,9 @@ struct MatmulArgs {
   bool reduce_batch = false;
   Activation act = Activation::None;
   ComputeConfig cfg;
+  // A block-float weight's chip format ("Bfp8_b", ...) when b holds its tiles
+  // as the unpacker delivers them: DRAM, L1 and the record count that format.
+  const char* in1_format = nullptr;
 };
 
 ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArgs& args);
@@ -41,5 +44,10 @@ ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArg
 ProgramRecord matmul_program_record(const chip::Arch& arch, const char* op,
                                     const perf::MatmulShape& shape, DType in0, DType in1,
                                     DType out, const ComputeConfig& cfg);
+// The same by data-format name (perf/formats.cpp), for operands stored in chip formats.
+ProgramRecord matmul_program_record(const chip::Arch& arch, const char* op,
+                                    const perf::MatmulShape& shape, const std::string& in0,
+                                    const std::string& in1, const std::string& out,
+                                    const ComputeConfig& cfg);
 
 }  // namespace accel::engine

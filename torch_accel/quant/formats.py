@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import mx
+from ..formats import block_float as _block_float
 from .observers import Int8, INT8_ACTIVATION, INT8_WEIGHT
 
 BLOCK_FLOAT_FORMATS = ("bfp8_b", "bfp4_b", "bfp2_b")
@@ -29,10 +30,12 @@ _MX_CHIP_FORMAT = {8: "Bfp8_b", 6: "Bfp8_b", 4: "Bfp4_b"}
 
 
 def block_float(x, fmt):
-    """The chip's block-float conversion, packed and unpacked (the blockfloat
-    work's torch_accel.block_float); the one place this package calls it."""
-    from ._block_float_interim import block_float as impl
-    return impl(x, fmt)
+    """The chip's block-float conversion, packed and unpacked (torch_accel.formats)."""
+    return _block_float(x, fmt)
+
+
+def is_block_float_name(chip_format):
+    return chip_format.lower().startswith("bfp")
 
 
 def straight_through(x, q):

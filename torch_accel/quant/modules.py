@@ -4,14 +4,43 @@ gradient straight through (QAT), and whose matmuls run at a chosen math
 fidelity. `swap` turns a float layer into its quantized class in place, so
 parameters, their names and the optimizer's references stay the same."""
 import contextlib
+import threading
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from ..compute import compute_config
+from ..formats import TILE_BYTES, BlockFloatTensor, to_block_float
 from . import formats as fm
 from .observers import fake_quantize_int8, make_observer, qrange
+
+
+_state = threading.local()
+
+
+def pricing():
+    """True while quantized layers run as on the chip, for quant.pricing: no
+    fake quantization, the weight read in its format."""
+    return getattr(_state, "pricing", False)
+
+
+@contextlib.contextmanager
+def _pricing_mode():
+    before = pricing()
+    _state.pricing = True
+    try:
+        yield
+    finally:
+        _state.pricing = before
+
+
+def _stored_placeholder(w, fmt):
+    """A BlockFloatTensor of w's shape with no data (estimate tensors read as zeros)."""
+    rows, cols = (w.shape[-2] if w.dim() > 1 else 1), w.shape[-1]
+    packed = torch.empty(-(-rows // 32), -(-cols // 32), TILE_BYTES[fmt], dtype=torch.uint8,
+                         device=w.device)
+    return BlockFloatTensor(packed, fmt, w.shape, w.dtype)
 
 
 class Quantizer(nn.Module):
@@ -96,14 +125,38 @@ class _QuantMixin:
 
 
 class QuantLinear(_QuantMixin, nn.Linear):
+    """With a block-float weight format, inference on accel (eval, no grad)
+    stores the weight on the device in that format (a BlockFloatTensor, packed
+    once) and its matmul reads it so: the same values, the chip's bytes."""
+
     def forward(self, x):
+        fmt = self.weight_quantizer.fmt
+        stored = (isinstance(fmt, fm.BlockFloat) and self.weight.device.type == "accel"
+                  and x.dtype == self.weight.dtype)
+        if pricing():
+            w = _stored_placeholder(self.weight, fmt.fmt) if stored else self.weight
+            with self._compute():
+                return F.linear(x, w, self.bias)
         x = self.input_quantizer(x)
-        w = self._quantized(self.weight)
+        if stored and not self.training and not torch.is_grad_enabled():
+            w = self._stored_block_float(fmt.fmt)
+        else:
+            w = self._quantized(self.weight)
         with self._compute():
             return F.linear(x, w, self.bias)
 
+    def _stored_block_float(self, fmt):
+        w = self.weight
+        key = (w.data_ptr(), w._version, w.device, fmt)
+        if self._cache is None or self._cache[0] != key:
+            self._cache = (key, to_block_float(w.detach(), fmt))
+        return self._cache[1]
+
 
 def _conv_forward(self, x):
+    if pricing():
+        with self._compute():
+            return self._conv_forward(x, self.weight, self.bias)
     # the chip's convolutions read activations channels-last: blocks run along C
     x = self.input_quantizer(x.movedim(1, -1)).movedim(-1, 1)
     w = self._quantized(self.weight, lambda w: w.flatten(1), lambda q, w: q.view_as(w))
@@ -134,7 +187,8 @@ class QuantLSTM(_QuantMixin, nn.LSTM):
                                       "not supported; quantize it as fp32")
         batched = input.dim() == 3
         x = input if batched else input.unsqueeze(1 if self.batch_first else 0)
-        x = self.input_quantizer(x)
+        if not pricing():
+            x = self.input_quantizer(x)
         if hx is None:
             n = self.num_layers * (2 if self.bidirectional else 1)
             zeros = x.new_zeros(n, x.shape[0 if self.batch_first else 1], self.hidden_size)
@@ -152,7 +206,7 @@ class QuantLSTM(_QuantMixin, nn.LSTM):
 
     def _quantized_named(self, name):
         p = getattr(self, name)
-        if not name.startswith("weight"):
+        if not name.startswith("weight") or pricing():
             return p
         if self.training or torch.is_grad_enabled():
             return self.weight_quantizer(p)
