@@ -2,6 +2,7 @@
 weights and activations (block float, MX, int8), calibration (PTQ), fake
 quantization with straight-through gradients (QAT), and the accuracy against
 chip cost report (`python -m torch_accel.quant`). docs/QUANTIZATION.md."""
+from . import float8  # noqa: F401  (torch._scaled_mm on accel)
 from .api import calibrate, quantize, quantized_layers
 from .formats import BlockFloat, Format, MX, spec, straight_through
 from .observers import Int8
