@@ -49,7 +49,7 @@ RECIPES = [
     Recipe("MX fp4 (e2m1), A: MX fp8", "mxfp4_e2m1", "mxfp8_e4m3", "LoFi"),
     Recipe("int8 PTQ", "int8", "int8", "HiFi2", calibrate=True),
 ]
-QUICK = ("fp32", "Bfp8_b", "Bfp4_b", "MX fp4 (e2m1), A: MX fp8", "int8 PTQ")
+QUICK = ("fp32", "Bfp8_b", "Bfp4_b", "int8 PTQ")
 
 
 def _quantized(recipe, model):
