@@ -14,7 +14,8 @@ FLOAT8 = [torch.float8_e4m3fn, torch.float8_e5m2]
 def values(shape, seed=0):
     g = torch.Generator().manual_seed(seed)
     # spans both formats' normal and subnormal ranges, and past their maxima
-    return torch.randn(shape, generator=g) * torch.exp2(torch.randint(-18, 18, shape, generator=g).float())
+    exponents = torch.randint(-18, 18, shape, generator=g).float()
+    return torch.randn(shape, generator=g) * torch.exp2(exponents)
 
 
 @pytest.mark.parametrize("dtype", FLOAT8)
@@ -42,13 +43,20 @@ def test_copies_and_views(dtype):
     assert torch.equal(b.cpu().view(torch.uint8), x.view(torch.uint8))
 
 
+def dyadic(shape, dtype, seed):
+    """float8 values on a 1/4 grid: their products' sums are exact in float32 in
+    any order, so accel and CPU agree whatever order each sums in."""
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randint(-40, 41, shape, generator=g) / 4).to(dtype)
+
+
 @pytest.mark.parametrize("dtypes", [(torch.float8_e4m3fn, torch.float8_e4m3fn),
                                     (torch.float8_e4m3fn, torch.float8_e5m2),
                                     (torch.float8_e5m2, torch.float8_e4m3fn)])
 @pytest.mark.parametrize("out_dtype", [torch.float32, torch.bfloat16])
 def test_scaled_mm_tensorwise(dtypes, out_dtype):
-    a = (torch.randn(64, 96) * 4).to(dtypes[0])
-    b = (torch.randn(80, 96) * 4).to(dtypes[1]).t()
+    a = dyadic((64, 96), dtypes[0], seed=2)
+    b = dyadic((80, 96), dtypes[1], seed=3).t()
     sa, sb = torch.tensor(0.25), torch.tensor(3.0)
     expected = torch._scaled_mm(a, b, sa, sb, out_dtype=out_dtype)
     got = torch._scaled_mm(a.to("accel"), b.to("accel"), sa.to("accel"), sb.to("accel"),
@@ -58,9 +66,11 @@ def test_scaled_mm_tensorwise(dtypes, out_dtype):
 
 
 def test_scaled_mm_rowwise_with_bias():
-    a = (torch.randn(32, 64) * 4).to(torch.float8_e4m3fn)
-    b = (torch.randn(48, 64) * 4).to(torch.float8_e4m3fn).t()
-    sa, sb, bias = torch.rand(32, 1), torch.rand(1, 48), torch.randn(48).bfloat16()
+    a = dyadic((32, 64), torch.float8_e4m3fn, seed=4)
+    b = dyadic((48, 64), torch.float8_e4m3fn, seed=5).t()
+    g = torch.Generator().manual_seed(8)
+    sa, sb = torch.rand(32, 1, generator=g), torch.rand(1, 48, generator=g)
+    bias = torch.randn(48, generator=g).bfloat16()
     expected = torch._scaled_mm(a, b, sa, sb, bias=bias, out_dtype=torch.bfloat16)
     got = torch._scaled_mm(a.to("accel"), b.to("accel"), sa.to("accel"), sb.to("accel"),
                            bias=bias.to("accel"), out_dtype=torch.bfloat16)
@@ -79,10 +89,11 @@ def test_scaled_mm_mx_block_scales():
     """E8M0 scales per 32 along K in cuBLAS's swizzled layout (what torchao sends)."""
     from torch_accel.quant.float8 import _swizzle_order
     m, k, n = 20, 64, 24
-    a = torch.randn(m, k).to(torch.float8_e4m3fn)
-    b = torch.randn(n, k).to(torch.float8_e4m3fn).t()
-    ea = torch.randint(120, 134, (m, k // 32), dtype=torch.uint8)
-    eb = torch.randint(120, 134, (n, k // 32), dtype=torch.uint8)
+    a = dyadic((m, k), torch.float8_e4m3fn, seed=6)
+    b = dyadic((n, k), torch.float8_e4m3fn, seed=7).t()
+    g = torch.Generator().manual_seed(9)
+    ea = torch.randint(120, 134, (m, k // 32), dtype=torch.uint8, generator=g)
+    eb = torch.randint(120, 134, (n, k // 32), dtype=torch.uint8, generator=g)
 
     def swizzled(codes):
         perm, cols = _swizzle_order(*codes.shape)

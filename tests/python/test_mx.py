@@ -56,7 +56,8 @@ def random_blocks(n, k=32, seed=0):
     x = torch.randn(n, k, generator=g)
     exps = torch.randint(-140, 120, (n, 1), generator=g).float()
     # some blocks with a wide spread inside the block too
-    spread = torch.randint(0, 24, (n, k), generator=g).float() * (torch.rand(n, 1, generator=g) < 0.3)
+    spread = torch.randint(0, 24, (n, k), generator=g).float()
+    spread = spread * (torch.rand(n, 1, generator=g) < 0.3)
     return x * torch.exp2(exps) * torch.exp2(-spread)
 
 

@@ -1,7 +1,6 @@
 """python -m torch_accel.quant --quick: the sweep's table, plot and document."""
 import pytest
 
-import torch_accel
 from torch_accel.quant import __main__ as cli
 from torch_accel.quant import report
 

@@ -73,6 +73,18 @@ def test_fidelity_reaches_the_matmul_program():
     assert len(matmuls) == 3 and all(r["math_fidelity"] == 1 for r in matmuls)
 
 
+@pytest.mark.parametrize("fmt", ["bf16", "bfp8_b", "bfp2_b", "mxfp6_e2m3", "mxint8", "int8"])
+def test_every_format_trains_straight_through(fmt):
+    """QAT: the weight's gradient is the loss's gradient at the quantized weight."""
+    layer = torch_accel.quantize(nn.Linear(64, 32).to("accel"), weights=fmt)
+    x = torch.randn(8, 64, device="accel")
+    layer(x).square().sum().backward()
+    wq = layer.weight_quantizer(layer.weight.detach()).requires_grad_()
+    F.linear(x, wq, layer.bias.detach()).square().sum().backward()
+    assert not torch.equal(wq.detach(), layer.weight.detach())
+    torch.testing.assert_close(layer.weight.grad, wq.grad)
+
+
 def test_straight_through_gradient():
     layer = nn.Linear(64, 32).to("accel")
     ref = copy.deepcopy(layer)
@@ -176,7 +188,8 @@ def test_conv_and_lstm_layers():
 def test_pricing_reads_weights_in_their_format():
     x = torch.randn(256, 64)
     fp32 = estimate_quantized(mlp(), x, arch="wormhole_n150")
-    bfp8 = estimate_quantized(torch_accel.quantize(mlp(), weights="bfp8_b"), x, arch="wormhole_n150")
+    bfp8 = estimate_quantized(torch_accel.quantize(mlp(), weights="bfp8_b"), x,
+                              arch="wormhole_n150")
     bfp4 = estimate_quantized(torch_accel.quantize(mlp(), weights="bfp4_b", math_fidelity="LoFi"),
                               x, arch="wormhole_n150")
     assert fp32.total_dram_bytes > bfp8.total_dram_bytes > bfp4.total_dram_bytes

@@ -105,7 +105,8 @@ def _characters(kind, device, block=64, batch=16):
     name = "char GPT" if kind == "gpt" else "char LSTM"
     return Workload(
         name, "val loss", build, lambda m, b: m(*b)[1], batches, evaluate,
-        lambda: torch.zeros(batch, block, dtype=torch.long), f"{batch} sequences of {block} characters",
+        lambda: torch.zeros(batch, block, dtype=torch.long),
+        f"{batch} sequences of {block} characters",
         lambda p, lr: torch.optim.AdamW(p, lr=lr, weight_decay=0.01), 3e-3, 1e-3,
         higher_is_better=False)
 
