@@ -14,9 +14,12 @@ def test_quick_sweep_writes_the_table_and_plot(tmp_path, capsys):
     assert "old" not in text and "CPU fallbacks: none while training and evaluating, none" in text
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line][1:]
     models = ("digits MLP", "digits CNN", "char GPT", "char LSTM")
-    assert len(rows) == len(models) * (1 + 2 * (len(report.QUICK) - 1))
+    assert len(rows) == len(models) * 2 * len(report.QUICK)
     for model in models:
         mine = [r.split(" | ") for r in rows if r.startswith(f"| {model} |")]
+        modes = {f: ("fp32", "QAT") if f == "fp32" else ("PTQ", "QAT") for f in report.QUICK}
+        assert {(cells[1], cells[2]) for cells in mine} == {
+            (f, m) for f, ms in modes.items() for m in ms}
         dram = {cells[1]: float(cells[5]) for cells in mine}  # wormhole DRAM kB
         assert dram["Bfp4_b"] < dram["Bfp8_b"] < dram["fp32"]
     png = tmp_path / "quantization_pareto.png"
