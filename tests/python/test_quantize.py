@@ -107,6 +107,8 @@ def test_block_float_weight_is_stored_on_the_device_for_inference():
     torch.testing.assert_close(stored, fake)
     matmuls = [r for r in prof.records if r["compute_engine"] == "matrix"]
     assert [r["in1_format"] for r in matmuls] == ["Bfp4_b"] * 3
+    with torch.no_grad():
+        torch.testing.assert_close(copy.deepcopy(model)(x), stored)  # the cache is not copied
 
 
 @pytest.mark.parametrize("spec,observer", [

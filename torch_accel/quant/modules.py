@@ -103,6 +103,13 @@ class _QuantMixin:
         self.math_fidelity = math_fidelity
         self._cache = None
 
+    def __getstate__(self):
+        # the cached quantized weight (perhaps a BlockFloatTensor) is rebuilt on use
+        state = dict(super().__getstate__())
+        state["_cache"] = None
+        state.pop("_named_cache", None)
+        return state
+
     def _compute(self):
         if self.math_fidelity is None:
             return contextlib.nullcontext()
