@@ -13,6 +13,9 @@ _ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _examples():
+    if not (_ROOT / "examples" / "vision.py").exists():
+        raise RuntimeError("the quantization sweep trains the models of the repository's "
+                           "examples/ folder: run it from a source checkout")
     if str(_ROOT) not in sys.path:
         sys.path.insert(0, str(_ROOT))
     from examples import gpt, vision
