@@ -94,7 +94,8 @@ class BlockFloatTensor(torch.Tensor):
     on the chip. Only the packed bytes occupy memory (on accel, device DRAM:
     a quarter of float32's bytes for Bfp8_b plus the exponents, an eighth for
     Bfp4_b). `x @ w`, `torch.mm`, `addmm` and `F.linear` with such a weight on
-    accel run one matmul program whose in1 is read in its block-float format;
+    accel run one matmul program whose in1 is read in its block-float format
+    (in0 too when x is a 2-D BlockFloatTensor, as tt-metal's BFP8 matmuls run);
     detach, clone, t, transpose of the last dims and `.to` keep the format;
     any other op computes on `dequantize()`.
     """
@@ -148,9 +149,19 @@ class BlockFloatTensor(torch.Tensor):
             out = handler(*args, **kwargs)
             if out is not NotImplemented:
                 return out
+        _refuse_writes(func, args, kwargs)
         from torch.utils._pytree import tree_map_only
         args, kwargs = tree_map_only(BlockFloatTensor, lambda t: t.dequantize(), (args, kwargs))
         return func(*args, **kwargs)
+
+
+def _refuse_writes(func, args, kwargs):
+    """An in-place op would write to an unpacked copy and be lost: refuse it."""
+    for i, arg in enumerate(func._schema.arguments):
+        value = args[i] if i < len(args) else kwargs.get(arg.name)
+        if isinstance(value, BlockFloatTensor) and arg.alias_info is not None and arg.alias_info.is_write:
+            raise RuntimeError(f"{func}: a BlockFloatTensor ({value.fmt}) is read-only; write to "
+                               "its dequantize() and pack the result with to_block_float")
 
 
 def _same(self, *args, **kwargs):
@@ -181,14 +192,20 @@ def _to_copy(self, dtype=None, device=None, **kwargs):
 
 
 def _linear(x, w, bias=None):
-    """x @ w on the device with w read in its block-float format, or NotImplemented."""
-    if (isinstance(x, BlockFloatTensor) or not isinstance(w, BlockFloatTensor) or w.dim() != 2
-            or w.device.type != "accel" or x.device != w.device or x.dtype != w.dtype
-            or x.dtype not in _MATMUL_DTYPES):
+    """x @ w as one matmul program reading w (and x, when it is one too) in its
+    block-float format, or NotImplemented where that program does not apply."""
+    if (not isinstance(w, BlockFloatTensor) or w.dim() != 2 or w.device.type != "accel"
+            or x.device != w.device or x.dtype != w.dtype or x.dtype not in _MATMUL_DTYPES):
         return NotImplemented
     if bias is not None and (isinstance(bias, BlockFloatTensor) or bias.dim() != 1
                              or bias.dtype != x.dtype):
         return NotImplemented
+    if isinstance(x, BlockFloatTensor):
+        if x.dim() != 2:
+            return NotImplemented
+        return torch.ops.accel.linear_block_float(
+            x.packed, w.packed, w.fmt, w.stored_shape, w.transposed, bias,
+            x_fmt=x.fmt, x_shape=x.stored_shape, x_transposed=x.transposed, x_dtype=x.dtype)
     return torch.ops.accel.linear_block_float(x, w.packed, w.fmt, w.stored_shape, w.transposed, bias)
 
 

@@ -6,12 +6,12 @@
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
 
+#include <array>
 #include <vector>
 
 #include "aten/conv_launch.h"
 #include "aten/matmul_launch.h"
 #include "engine/block_float.h"
-#include "engine/plan_mode.h"
 
 namespace accel::aten {
 namespace {
@@ -123,67 +123,86 @@ at::Tensor unpack_block_float(const at::Tensor& packed, std::string_view format,
   return f64 ? out.to(at::kDouble) : out;
 }
 
+// A block-float operand of the matmul program: its tiles stay in device
+// DRAM; each core's unpacker expands the tiles of the blocks it reads
+// (engine/block_float.h), into float32, or bfloat16 beside a bfloat16
+// activation (exact: Bfp8_b values have 7 significant bits).
+engine::BlockFloatOperand tiles_of(const at::Tensor& packed, BlockFloatFormat fmt, c10::IntArrayRef stored,
+                                   bool transposed) {
+  TORCH_CHECK(packed.is_contiguous(), "linear_block_float: packed tiles must be contiguous");
+  return {static_cast<const uint8_t*>(packed.data_ptr()), fmt, stored[0], stored[1], transposed};
+}
+
+// The logical [rows, cols] of a 2-D operand stored as `stored`, transposed or not.
+std::array<int64_t, 2> logical(c10::IntArrayRef stored, bool transposed, const char* what) {
+  TORCH_CHECK_VALUE(stored.size() == 2, "linear_block_float: ", what, " must be 2-D, got ", stored);
+  if (transposed) return {stored[1], stored[0]};
+  return {stored[0], stored[1]};
+}
+
 // x [..., K] @ W + bias, W the logical [K, N] weight whose tiles `packed`
-// holds: as stored [K, N], or as [N, K] (an nn.Linear weight) when
-// weight_transposed. The matrix engine reads W's tiles as the chip's
-// unpacker expands them (exact in x's float32/bfloat16 and in float32 for
-// float16 inputs), at the current fidelity and accumulation; DRAM and L1 hold
-// and move the block-float bytes.
+// holds as stored: [K, N], or [N, K] (an nn.Linear weight) when
+// weight_transposed. With x_format, x is block-float too: its packed tiles
+// of stored shape x_shape ([M, K], or [K, M] when x_transposed) and logical
+// dtype x_dtype. One matmul program at the current fidelity and accumulation.
 at::Tensor linear_block_float(const at::Tensor& x, const at::Tensor& packed, std::string_view format,
                               c10::IntArrayRef weight_shape, bool weight_transposed,
-                              const std::optional<at::Tensor>& bias) {
+                              const std::optional<at::Tensor>& bias,
+                              std::optional<std::string_view> x_format, at::OptionalIntArrayRef x_shape,
+                              bool x_transposed, std::optional<at::ScalarType> x_dtype) {
   const BlockFloatFormat fmt = format_of(format);
-  TORCH_CHECK(on_accel(x), "linear_block_float: x must be on the accel device, got ", x.device());
+  TORCH_CHECK(on_accel(packed), "linear_block_float: the weight must be on the accel device, got ",
+              packed.device());
   check_same_device(x, packed);
-  TORCH_CHECK_TYPE(matmul_dtype(x.scalar_type()), "linear_block_float: x must be float32, bfloat16 or "
-                   "float16, got ", x.scalar_type());
-  TORCH_CHECK_VALUE(weight_shape.size() == 2, "linear_block_float: the weight must be 2-D, got ",
-                    weight_shape);
-  const int64_t K = weight_transposed ? weight_shape[1] : weight_shape[0];
-  const int64_t N = weight_transposed ? weight_shape[0] : weight_shape[1];
-  TORCH_CHECK_VALUE(x.dim() >= 1 && x.size(-1) == K, "linear_block_float: x's last dim (",
-                    x.dim() ? x.size(-1) : 0, ") does not match the weight's K = ", K);
-  const Tiled wt = tiled(weight_shape);
-  check_packed(packed, wt, fmt, "linear_block_float");
-  std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end() - 1);
-  shape.push_back(N);
-  const at::Tensor rows = x.reshape({-1, K});
-  const int64_t M = rows.size(0);
-  at::Tensor out = at::empty({M, N}, x.options());
+  const auto [K, N] = logical(weight_shape, weight_transposed, "the weight");
+  check_packed(packed, tiled(weight_shape), fmt, "linear_block_float");
+  const at::ScalarType dtype = x_format ? x_dtype.value_or(at::kFloat) : x.scalar_type();
+  TORCH_CHECK_TYPE(matmul_dtype(dtype), "linear_block_float: x must be float32, bfloat16 or float16, got ",
+                   dtype);
+  const engine::DType operand_dtype = dtype == at::kBFloat16 ? engine::DType::BF16 : engine::DType::F32;
+
+  engine::MatmulArgs args;
+  std::vector<int64_t> shape;
+  std::optional<engine::BlockFloatOperand> x_tiles;
+  at::Tensor rows;
+  int64_t M;
+  if (x_format) {
+    const BlockFloatFormat xfmt = format_of(*x_format);
+    TORCH_CHECK_VALUE(x_shape.has_value(), "linear_block_float: x_shape is needed with x_format");
+    const auto [xm, xk] = logical(*x_shape, x_transposed, "x");
+    TORCH_CHECK_VALUE(xk == K, "linear_block_float: x's K = ", xk, " does not match the weight's K = ", K);
+    check_packed(x, tiled(*x_shape), xfmt, "linear_block_float");
+    M = xm;
+    shape = {M, N};
+    x_tiles = tiles_of(x, xfmt, *x_shape, x_transposed);
+    args.a = {nullptr, operand_dtype, {1, M, K}, {0, 0, 0}};
+    args.a_tiles = &*x_tiles;
+  } else {
+    TORCH_CHECK_VALUE(x.dim() >= 1 && x.size(-1) == K, "linear_block_float: x's last dim (",
+                      x.dim() ? x.size(-1) : 0, ") does not match the weight's K = ", K);
+    shape.assign(x.sizes().begin(), x.sizes().end() - 1);
+    shape.push_back(N);
+    rows = x.reshape({-1, K});
+    M = rows.size(0);
+    args.a = matmul_operand(rows, {1, M, K}, {0, rows.stride(0), rows.stride(1)});
+  }
+  at::Tensor out = at::empty({M, N}, packed.options().dtype(dtype));
   if (out.numel() == 0) return out.view(shape);
   if (K == 0) {  // an empty sum: the bias alone
     out.zero_();
     if (bias && bias->defined()) out.add_(*bias);
     return out.view(shape);
   }
-
-  const at::Tensor bytes = packed.contiguous();
-  // The weight's tiles as the unpacker delivers them, in the engine's operand dtype.
-  const engine::DType unpacked_dtype = x.scalar_type() == at::kBFloat16 ? engine::DType::BF16
-                                                                       : engine::DType::F32;
-  std::vector<char> unpacked;
-  engine::TensorRef w{nullptr, unpacked_dtype, {1, wt.rows, wt.cols}, {0, wt.cols, 1}};
-  if (engine::executing()) {
-    unpacked.resize(wt.rows * wt.cols * engine::dtype_bytes(unpacked_dtype));
-    w.data = unpacked.data();
-    const auto* in = static_cast<const uint8_t*>(bytes.data_ptr());
-    at::parallel_for(0, tiling_of(wt).tiles(), 1, [&](int64_t begin, int64_t end) {
-      engine::unpack_block_float_tiles(in, fmt, w, begin, end);
-    });
-  }
-  engine::MatmulArgs args;
-  args.a = matmul_operand(rows, {1, M, K}, {0, rows.stride(0), rows.stride(1)});
-  args.b = w;
-  args.b.sizes = {1, K, N};
-  args.b.strides = weight_transposed ? engine::InlineDims{0, 1, K} : engine::InlineDims{0, N, 1};
+  const engine::BlockFloatOperand w = tiles_of(packed, fmt, weight_shape, weight_transposed);
+  args.b = {nullptr, operand_dtype, {1, K, N}, {0, 0, 0}};
+  args.b_tiles = &w;
   args.out = matmul_operand(out, {1, M, N}, {0, N, 1});
-  args.in1_format = kernels::block_float_format_name(fmt);
   if (bias && bias->defined()) {
     TORCH_CHECK_VALUE(bias->dim() == 1 && bias->size(0) == N, "linear_block_float: bias must have shape [",
                       N, "], got ", bias->sizes());
-    check_same_device(x, *bias);
-    TORCH_CHECK_TYPE(bias->scalar_type() == x.scalar_type(), "linear_block_float: bias dtype ",
-                     bias->scalar_type(), " differs from x's ", x.scalar_type());
+    check_same_device(out, *bias);
+    TORCH_CHECK_TYPE(bias->scalar_type() == dtype, "linear_block_float: bias dtype ", bias->scalar_type(),
+                     " differs from x's ", dtype);
     args.bias = matmul_operand(*bias, {1, M, N}, {0, 0, bias->stride(0)});
     args.beta = 1;
   }
@@ -207,11 +226,19 @@ at::Tensor unpack_block_float_meta(const at::Tensor& packed, std::string_view fo
 
 at::Tensor linear_block_float_meta(const at::Tensor& x, const at::Tensor& packed, std::string_view format,
                                    c10::IntArrayRef weight_shape, bool weight_transposed,
-                                   const std::optional<at::Tensor>& bias) {
+                                   const std::optional<at::Tensor>& bias,
+                                   std::optional<std::string_view> x_format, at::OptionalIntArrayRef x_shape,
+                                   bool x_transposed, std::optional<at::ScalarType> x_dtype) {
   format_of(format);
-  TORCH_CHECK_VALUE(weight_shape.size() == 2 && x.dim() >= 1, "linear_block_float: bad shapes");
+  const int64_t N = logical(weight_shape, weight_transposed, "the weight")[1];
+  if (x_format) {
+    TORCH_CHECK_VALUE(x_shape.has_value(), "linear_block_float: x_shape is needed with x_format");
+    return at::empty({logical(*x_shape, x_transposed, "x")[0], N},
+                     packed.options().dtype(x_dtype.value_or(at::kFloat)));
+  }
+  TORCH_CHECK_VALUE(x.dim() >= 1, "linear_block_float: x must have at least one dim");
   std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end() - 1);
-  shape.push_back(weight_transposed ? weight_shape[0] : weight_shape[1]);
+  shape.push_back(N);
   return at::empty(shape, x.options());
 }
 
@@ -221,7 +248,8 @@ TORCH_LIBRARY_FRAGMENT(accel, m) {
   m.def("pack_block_float(Tensor x, str fmt) -> Tensor");
   m.def("unpack_block_float(Tensor packed, str fmt, int[] shape, ScalarType dtype) -> Tensor");
   m.def("linear_block_float(Tensor x, Tensor packed, str fmt, int[] weight_shape, bool weight_transposed, "
-        "Tensor? bias) -> Tensor");
+        "Tensor? bias, str? x_fmt=None, int[]? x_shape=None, bool x_transposed=False, "
+        "ScalarType? x_dtype=None) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(accel, PrivateUse1, m) {

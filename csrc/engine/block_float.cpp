@@ -86,6 +86,32 @@ void unpack_block_float_tiles(const uint8_t* in, kernels::BlockFloatFormat fmt, 
   }
 }
 
+std::array<int64_t, 2> BlockFloatOperand::expand(int64_t r0, int64_t rows, int64_t c0, int64_t cols, DType dt,
+                                                 std::vector<char>& out) const {
+  // The block in stored coordinates.
+  const int64_t sr0 = transposed ? c0 : r0, srows = transposed ? cols : rows;
+  const int64_t sc0 = transposed ? r0 : c0, scols = transposed ? rows : cols;
+  const int64_t width = dtype_bytes(dt);
+  out.resize(srows * scols * width);
+  const BlockFloatTiling tiling{1, stored_rows, stored_cols};
+  const int64_t tile_bytes = kernels::block_float_tile_bytes(fmt);
+  std::array<float, kBfpTileElements> tile;
+  for (int64_t tr = sr0 / kBfpTileRows; tr * kBfpTileRows < sr0 + srows; ++tr) {
+    for (int64_t tc = sc0 / kBfpTileCols; tc * kBfpTileCols < sc0 + scols; ++tc) {
+      kernels::unpack_block_float_tile(tiles + (tr * tiling.col_tiles() + tc) * tile_bytes, fmt,
+                                       tile.data());
+      const int64_t tile_r0 = tr * kBfpTileRows, tile_c0 = tc * kBfpTileCols;
+      const int64_t row_a = std::max(sr0, tile_r0), row_b = std::min(sr0 + srows, tile_r0 + kBfpTileRows);
+      const int64_t col_a = std::max(sc0, tile_c0), col_b = std::min(sc0 + scols, tile_c0 + kBfpTileCols);
+      for (int64_t r = row_a; r < row_b; ++r)
+        kernels::store_float_row(out.data() + ((r - sr0) * scols + (col_a - sc0)) * width, dt, 1,
+                                 tile.data() + (r - tile_r0) * kBfpTileCols + (col_a - tile_c0),
+                                 col_b - col_a);
+    }
+  }
+  return transposed ? std::array<int64_t, 2>{1, scols} : std::array<int64_t, 2>{scols, 1};
+}
+
 // Reader: the source's tiles (tilized from any strides) into L1; the packer
 // converts each from Dst to the block format; writer: the tiles to DRAM.
 ProgramRecord run_pack_block_float(const chip::Arch& arch, const TensorRef& src,

@@ -6,6 +6,7 @@
 #include <functional>
 #include <vector>
 
+#include "engine/block_float.h"
 #include "engine/matrix_engine.h"
 #include "engine/plan_mode.h"
 #include "kernels/matmul/epilogue.h"
@@ -32,13 +33,22 @@ struct Blocking {
 
 bool bias_is_row(const MatmulArgs& x) { return x.bias && x.bias->strides[1] == 0; }
 
+// An operand's data format: its chip block-float format, or its dtype's.
+std::string format_of(const TensorRef& t, const BlockFloatOperand* tiles) {
+  return tiles ? kernels::block_float_format_name(tiles->fmt) : dtype_name(t.dtype);
+}
+
+int64_t operand_tile_bytes(const chip::Arch& arch, const TensorRef& t, const BlockFloatOperand* tiles) {
+  return tiles ? perf::tile_bytes(format_of(t, tiles), arch)
+               : arch.tile_rows * arch.tile_cols * dtype_bytes(t.dtype);
+}
+
 std::vector<CircularBuffer> buffers(const chip::Arch& arch, const MatmulArgs& x, const Shape& s,
                                     const Blocking& b) {
   const int64_t area = arch.tile_rows * arch.tile_cols;
   std::vector<CircularBuffer> cbs{
-      {"in0", 2 * b.bm * b.bk, area * dtype_bytes(x.a.dtype)},
-      {"in1", 2 * b.bk * b.bn,
-       x.in1_format ? perf::tile_bytes(x.in1_format, arch) : area * dtype_bytes(x.b.dtype)},
+      {"in0", 2 * b.bm * b.bk, operand_tile_bytes(arch, x.a, x.a_tiles)},
+      {"in1", 2 * b.bk * b.bn, operand_tile_bytes(arch, x.b, x.b_tiles)},
       {"out", b.bm * b.bn, area * dtype_bytes(x.out.dtype)}};
   // Partial sums leave Dst between K blocks.
   if (s.Kt > b.bk || x.reduce_batch) cbs.push_back({"interm", b.bm * b.bn, area * 4});
@@ -78,30 +88,55 @@ const char* elem(const TensorRef& t, int64_t i, int64_t r, int64_t c) {
          (i * t.strides[0] + r * t.strides[1] + c * t.strides[2]) * dtype_bytes(t.dtype);
 }
 
+// An operand block as the matrix engine reads it: its first element and strides.
+struct BlockView {
+  const char* data;
+  int64_t row_stride, col_stride;
+};
+
+// Block [r0, r0 + rows) x [c0, c0 + cols) of operand t in batch i. A
+// block-float operand's tiles are expanded by the core's unpacker into
+// `scratch` on the way to the source registers.
+BlockView block_view(const TensorRef& t, const BlockFloatOperand* tiles, int64_t i, int64_t r0,
+                     int64_t rows, int64_t c0, int64_t cols, std::vector<char>& scratch) {
+  if (!tiles) return {elem(t, i, r0, c0), t.strides[1], t.strides[2]};
+  const auto strides = tiles->expand(r0, rows, c0, cols, t.dtype, scratch);
+  return {scratch.data(), strides[0], strides[1]};
+}
+
 // Reader + compute for one K block: the operands go to the matrix engine in
 // their DRAM format. fp32 and bf16 tiles need no conversion on the host, so
 // the reader's copy into L1 is elided and the engine reads them in place;
-// fp16 is unpacked to fp32 in the core's buffers.
+// fp16 is unpacked to fp32 in the core's buffers, block-float tiles to the
+// float32 or bfloat16 their dtype names.
 void multiply_block(const MatmulArgs& x, int64_t i, int64_t r0, int64_t mr, int64_t c0,
                     int64_t nc, int64_t k0, int64_t kc, float* acc, float beta) {
   const TensorRef &a = x.a, &b = x.b;
+  thread_local std::vector<char> a_tiles, b_tiles;
+  const BlockView va = block_view(a, x.a_tiles, i, r0, mr, k0, kc, a_tiles);
+  const BlockView vb = block_view(b, x.b_tiles, i, k0, kc, c0, nc, b_tiles);
   if (a.dtype == DType::F32) {
-    const MatrixView va{reinterpret_cast<const float*>(elem(a, i, r0, k0)), a.strides[1], a.strides[2]};
-    const MatrixView vb{reinterpret_cast<const float*>(elem(b, i, k0, c0)), b.strides[1], b.strides[2]};
-    return matrix_engine_gemm(mr, nc, kc, va, vb, acc, nc, beta, x.cfg);
+    auto view = [](const BlockView& v) {
+      return MatrixView{reinterpret_cast<const float*>(v.data), v.row_stride, v.col_stride};
+    };
+    return matrix_engine_gemm(mr, nc, kc, view(va), view(vb), acc, nc, beta, x.cfg);
   }
   if (a.dtype == DType::BF16) {
-    const MatrixViewBF16 va{reinterpret_cast<const c10::BFloat16*>(elem(a, i, r0, k0)), a.strides[1], a.strides[2]};
-    const MatrixViewBF16 vb{reinterpret_cast<const c10::BFloat16*>(elem(b, i, k0, c0)), b.strides[1], b.strides[2]};
-    return matrix_engine_gemm(mr, nc, kc, va, vb, acc, nc, beta, x.cfg);
+    auto view = [](const BlockView& v) {
+      return MatrixViewBF16{reinterpret_cast<const c10::BFloat16*>(v.data), v.row_stride, v.col_stride};
+    };
+    return matrix_engine_gemm(mr, nc, kc, view(va), view(vb), acc, nc, beta, x.cfg);
   }
   thread_local std::vector<float> in0, in1;
   in0.resize(mr * kc);
   in1.resize(kc * nc);
+  const int64_t a_bytes = dtype_bytes(a.dtype), b_bytes = dtype_bytes(b.dtype);
   for (int64_t r = 0; r < mr; ++r)
-    kernels::load_float_row(in0.data() + r * kc, elem(a, i, r0 + r, k0), a.dtype, a.strides[2], kc);
+    kernels::load_float_row(in0.data() + r * kc, va.data + r * va.row_stride * a_bytes, a.dtype,
+                            va.col_stride, kc);
   for (int64_t k = 0; k < kc; ++k)
-    kernels::load_float_row(in1.data() + k * nc, elem(b, i, k0 + k, c0), b.dtype, b.strides[2], nc);
+    kernels::load_float_row(in1.data() + k * nc, vb.data + k * vb.row_stride * b_bytes, b.dtype,
+                            vb.col_stride, nc);
   matrix_engine_gemm(mr, nc, kc, {in0.data(), kc, 1}, {in1.data(), nc, 1}, acc, nc, beta, x.cfg);
 }
 
@@ -224,9 +259,8 @@ ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArg
   const perf::MatmulShape shape{x.reduce_batch ? 1 : s.batch, s.Mt, s.Nt,
                                  x.reduce_batch ? s.batch * s.Kt : s.Kt,
                                  x.b.strides[0] != 0 && s.batch > 1};
-  ProgramRecord rec = matmul_program_record(arch, op, shape, dtype_name(x.a.dtype),
-                                            x.in1_format ? x.in1_format : dtype_name(x.b.dtype),
-                                            dtype_name(x.out.dtype), x.cfg);
+  ProgramRecord rec = matmul_program_record(arch, op, shape, format_of(x.a, x.a_tiles),
+                                            format_of(x.b, x.b_tiles), dtype_name(x.out.dtype), x.cfg);
   static const perf::KernelRef kernels[] = {"matmul_block", "matmul_block_relu",
                                              "matmul_block_gelu", "matmul_block_gelu_tanh",
                                              "matmul_block_silu"};

@@ -15,6 +15,8 @@
 
 namespace accel::engine {
 
+struct BlockFloatOperand;
+
 enum class Activation { None, Relu, Gelu, GeluTanh, Silu };
 // "none", "relu", "gelu", "gelu_tanh", "silu"; nullopt for any other name.
 std::optional<Activation> activation_from_name(const std::string& name);
@@ -30,9 +32,12 @@ struct MatmulArgs {
   bool reduce_batch = false;
   Activation act = Activation::None;
   ComputeConfig cfg;
-  // A block-float weight's chip format ("Bfp8_b", ...) when b holds its tiles
-  // as the unpacker delivers them: DRAM, L1 and the record count that format.
-  const char* in1_format = nullptr;
+  // An operand stored in a chip block-float format (engine/block_float.h):
+  // a or b then gives its sizes and the dtype its tiles expand to (float32 or
+  // bfloat16), and each core's unpacker expands the tiles of every block it
+  // reads. DRAM, L1 and the record count the block-float bytes.
+  const BlockFloatOperand* a_tiles = nullptr;
+  const BlockFloatOperand* b_tiles = nullptr;
 };
 
 ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArgs& args);

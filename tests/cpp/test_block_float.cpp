@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "engine/block_float.h"
 #include "kernels/formats/block_float.h"
 
 using namespace accel::kernels;
@@ -84,4 +85,34 @@ TEST(BlockFloat, TileLayoutIsFaceByFace) {
   tile[1] = 1.0f;
   pack_block_float_tile(tile.data(), BlockFloatFormat::Bfp4_b, packed4.data());
   EXPECT_EQ(packed4[64], 4 << 4);
+}
+
+// The unpacker of a matmul operand: any block of the matrix, or of its
+// transpose, expands to the values the whole-tile unpack gives.
+TEST(BlockFloat, OperandExpandsAnyBlock) {
+  using accel::engine::BlockFloatOperand;
+  using accel::engine::DType;
+  using accel::engine::TensorRef;
+  const int64_t rows = 40, cols = 70;
+  std::vector<float> x(rows * cols);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.37f * i) * std::exp2(float(i % 9) - 4);
+  const TensorRef src{x.data(), DType::F32, {1, rows, cols}, {0, cols, 1}};
+  const auto fmt = BlockFloatFormat::Bfp4_b;
+  std::vector<uint8_t> packed(2 * 3 * block_float_tile_bytes(fmt));
+  accel::engine::pack_block_float_tiles(src, fmt, packed.data(), 0, 6);
+  std::vector<float> whole(rows * cols);
+  const TensorRef dst{whole.data(), DType::F32, {1, rows, cols}, {0, cols, 1}};
+  accel::engine::unpack_block_float_tiles(packed.data(), fmt, dst, 0, 6);
+
+  std::vector<char> block;
+  const BlockFloatOperand plain{packed.data(), fmt, rows, cols, false};
+  auto s = plain.expand(5, 30, 33, 20, DType::F32, block);
+  for (int64_t r = 0; r < 30; ++r)
+    for (int64_t c = 0; c < 20; ++c)
+      ASSERT_EQ(reinterpret_cast<float*>(block.data())[r * s[0] + c * s[1]], whole[(5 + r) * cols + 33 + c]);
+  const BlockFloatOperand transposed{packed.data(), fmt, rows, cols, true};  // reads [70, 40]
+  s = transposed.expand(33, 20, 5, 30, DType::F32, block);
+  for (int64_t r = 0; r < 20; ++r)
+    for (int64_t c = 0; c < 30; ++c)
+      ASSERT_EQ(reinterpret_cast<float*>(block.data())[r * s[0] + c * s[1]], whole[(5 + c) * cols + 33 + r]);
 }

@@ -161,6 +161,9 @@ def test_edge_cases_by_hand():
     # Inf and NaN take exponent 255 and flush the rest of their row.
     assert codes_of([inf, 1.0, -inf], "bfp8_b") == (255, [64, 0, 0x80 | 64])
     assert codes_of([nan, 3.0e38], "bfp8_b") == (255, [96, 56])  # 1.76 x 2^127 = 0.88 x 2^128
+    # A NaN whose fraction sits below the kept bits rounds to the Inf pattern.
+    low_nan = torch.tensor([0x7F800001], dtype=torch.int32).view(torch.float32)
+    assert torch.isnan(low_nan).all() and torch.isinf(torch_accel.block_float(low_nan, "bfp8_b")).all()
     # The largest finite exponent.
     assert codes_of([3.0e38, -1.0e38], "bfp8_b")[0] == 254
 
