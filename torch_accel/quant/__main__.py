@@ -33,8 +33,10 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     png = report.plot(rows, out / "quantization_pareto.png")
     settings = f"{steps} float32 steps, {qat_steps} QAT steps" + (", --quick" if args.quick else "")
-    doc = report.write_doc(rows, out / "QUANTIZATION.md", png.name, settings,
-                           report.fallbacks(rows))
+    fallbacks = report.fallbacks(rows)
+    layer = report.layer_rows([r for r in report.RECIPES
+                               if not args.quick or r.label in report.QUICK])
+    doc = report.write_doc(rows, out / "QUANTIZATION.md", png.name, settings, fallbacks, layer)
     print(report.table(rows))
     print(f"wrote {doc} and {png}")
     return 0

@@ -120,6 +120,37 @@ def fallbacks(rows):
     return {"run": sum(torch_accel.fallback_stats().values()), "priced": priced}
 
 
+def layer_rows(recipes=RECIPES, shape=(32, 4096, 4096)):
+    """One Linear of `shape` (batch, in, out) priced in each recipe's formats: a
+    DRAM-bound decode-sized layer, where a format's bytes show in its time."""
+    batch, k, n = shape
+    rows = []
+    for recipe in recipes:
+        if recipe.weights == "mixed":
+            continue
+        layer = _quantized(recipe, torch.nn.Linear(k, n))
+        if recipe.calibrate:
+            api.calibrate(layer, [torch.randn(2, k)])
+        costs = {}
+        for arch in ARCHS:
+            prof = estimate_quantized(layer, torch.zeros(batch, k), arch=arch)
+            costs[arch] = (prof.total_time_s * 1e6, prof.total_dram_bytes / 1e6,
+                           prof.total_energy_j * 1e6)
+        rows.append((recipe.label, costs))
+    return rows
+
+
+def layer_table(rows, shape=(32, 4096, 4096)):
+    lines = [f"One Linear({shape[1]}, {shape[2]}) on a batch of {shape[0]}, priced the same way:",
+             "", "| format | " + " | ".join(f"{a} us | {a} DRAM MB | {a} energy uJ"
+                                            for a in ARCHS) + " |",
+             "|" + "---|" * (1 + 3 * len(ARCHS))]
+    for label, costs in rows:
+        cells = [label] + [f"{v:.2f}" for a in ARCHS for v in costs[a]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def table(rows):
     head = ("| model | format | | metric | " +
             " | ".join(f"{a} us | {a} DRAM kB | {a} energy uJ" for a in ARCHS) + " |")
@@ -177,7 +208,7 @@ def plot(rows, path, arch=ARCHS[0]):
     return path
 
 
-def write_doc(rows, doc_path, png_name, settings, fallbacks):
+def write_doc(rows, doc_path, png_name, settings, fallbacks, layer=None):
     doc_path = pathlib.Path(doc_path)
     inferences = "; ".join(dict.fromkeys(f"{r['model']}: {r['inference']}" for r in rows))
     block = "\n".join([
@@ -190,7 +221,8 @@ def write_doc(rows, doc_path, png_name, settings, fallbacks):
         "layer's math fidelity; time, DRAM bytes and energy are the performance model's. "
         f"CPU fallbacks: {fallbacks['run'] or 'none'} while training and evaluating, "
         f"{fallbacks['priced'] or 'none'} in the priced runs.",
-        "", table(rows), "", f"![accuracy against modelled time]({png_name})", END])
+        "", table(rows), "", f"![accuracy against modelled time]({png_name})", "",
+        *([layer_table(layer), ""] if layer else []), END])
     text = doc_path.read_text() if doc_path.exists() else f"# Quantization\n\n{BEGIN}\n{END}\n"
     if BEGIN not in text or END not in text:
         text = text.rstrip() + f"\n\n{BEGIN}\n{END}\n"
