@@ -12,7 +12,11 @@ def test_quick_sweep_writes_the_table_and_plot(tmp_path, capsys):
     text = doc.read_text()
     assert text.startswith("# kept\n\nintro\n") and text.rstrip().endswith("tail")
     assert "old" not in text and "CPU fallbacks: none while training and evaluating, none" in text
-    rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    sweep, layer = text.split("One Linear(4096, 4096)")
+    layer_times = {line.split(" | ")[0][2:]: float(line.split(" | ")[1])
+                   for line in layer.splitlines() if line.startswith("| ") and "us" not in line}
+    assert layer_times["Bfp4_b"] < layer_times["Bfp8_b"] < layer_times["fp32"]  # DRAM-bound
+    rows = [line for line in sweep.splitlines() if line.startswith("| ") and "---" not in line][1:]
     models = ("digits MLP", "digits CNN", "char GPT", "char LSTM")
     assert len(rows) == len(models) * 2 * len(report.QUICK)
     for model in models:
