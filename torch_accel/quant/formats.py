@@ -46,7 +46,6 @@ def straight_through(x, q):
 class Format:
     name = "fp32"
     chip_format = None          # None: the tensor's own dtype
-    needs_calibration = False
     bits = 32
 
     def __call__(self, x):
@@ -118,7 +117,6 @@ class Int8Format(Format):
     """Calibrated int8: the quantizer module (quant.modules) holds the observer;
     this carries the spec."""
     spec: Int8
-    needs_calibration = True
     bits = 8
     chip_format = "Int8"
 
