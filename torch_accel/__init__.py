@@ -22,6 +22,10 @@ from .profiler import profile
 from .estimate import estimate  # noqa: E402  (the function; the module stays importable)
 from .compute import compute_config, set_compute_config, get_compute_config, ComputeConfig  # noqa: F401
 from .formats import block_float, pack_block_float, unpack_block_float, to_block_float, BlockFloatTensor  # noqa: F401, E402
+from . import mx  # noqa: F401, E402
+from .mx import mx_quantize, mx_encode, mx_matmul  # noqa: F401, E402
+from . import quant  # noqa: F401, E402
+from .quant import quantize  # noqa: F401, E402
 from . import _exit  # noqa: F401, E402  (autograd's device threads finish before exit)
 
 __all__ = ["configure", "presets", "arch_info", "fallback_stats", "reset_fallback_stats",
