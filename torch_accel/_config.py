@@ -41,12 +41,16 @@ def _resolve(arch):
     return arch, None, ""
 
 
-def configure(arch=None, num_devices=None):
+def configure(arch=None, num_devices=None, cuda=None):
     """Chooses the chip and the number of devices, before the device is first used.
 
     arch: a preset name (see presets()), a path to a JSON or YAML architecture
-    file, or a dict of fields. num_devices: accel:0 to accel:n-1.
+    file, or a dict of fields. num_devices: accel:0 to accel:n-1. cuda: True
+    or False switches the GPU executor (docs/CUDA.md) on or off, at any time;
+    True raises RuntimeError naming why when it cannot run.
     """
+    if cuda is not None and arch is None and num_devices is None:
+        return _set_cuda(cuda)
     if num_devices is not None and (not isinstance(num_devices, int) or isinstance(num_devices, bool)):
         raise TypeError(f"num_devices must be an int, not {type(num_devices).__name__}")
     if num_devices is not None and not 1 <= num_devices <= 64:
@@ -56,6 +60,13 @@ def configure(arch=None, num_devices=None):
     if arch is not None:
         spec, json_text, origin = _resolve(arch)
     _C.configure(arch=spec, arch_json=json_text, origin=origin, num_devices=num_devices)
+    if cuda is not None:
+        _set_cuda(cuda)
+
+
+def _set_cuda(on):
+    from . import cuda_exec
+    cuda_exec.set_enabled(on)
 
 
 def apply_environment():
