@@ -5,6 +5,7 @@
 # installed libraries; ccache makes the rebuild cheap where main was built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 PYTHON=${PYTHON:-python3}
 BUILD_DIR=${TORCH_ACCEL_NOCUDA_BUILD_DIR:-build-nocuda}
 
@@ -22,8 +23,7 @@ torch_prefix=$("$PYTHON" -c "import torch.utils; print(torch.utils.cmake_prefix_
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 cmake -S . -B "$BUILD_DIR" "${generator[@]}" -DPython3_EXECUTABLE="$(command -v "$PYTHON")" \
-  -DCMAKE_BUILD_TYPE=Release -DTORCH_ACCEL_BUILD_TESTS=OFF -DCMAKE_PREFIX_PATH="$torch_prefix" \
-  -DCMAKE_CUDA_COMPILER=  # CMake must not find the toolkit under /usr/local/cuda either
+  -DCMAKE_BUILD_TYPE=Release -DTORCH_ACCEL_BUILD_TESTS=OFF -DCMAKE_PREFIX_PATH="$torch_prefix"
 grep -q "TORCH_ACCEL_CUDA:BOOL=OFF" "$BUILD_DIR/CMakeCache.txt" \
   || { echo "check_no_nvcc: TORCH_ACCEL_CUDA is not OFF without nvcc" >&2; exit 1; }
 cmake --build "$BUILD_DIR" -j "${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
@@ -35,8 +35,11 @@ trap 'rm -rf "$pkg"' EXIT
 cp -r torch_accel "$pkg/"
 rm -rf "$pkg/torch_accel/lib" "$pkg"/torch_accel/_C*.so
 cmake --install "$BUILD_DIR" --prefix "$pkg/torch_accel" >/dev/null
+# From inside the scratch copy: the source tree's own package must not shadow it.
+cd "$pkg"
 PYTHONPATH="$pkg" "$PYTHON" - <<'PY'
-import torch, torch_accel
+import os, torch, torch_accel
+assert os.path.realpath(torch_accel.__file__).startswith(os.path.realpath(os.getcwd())), torch_accel.__file__
 stats = torch_accel.cuda_stats()
 assert not stats["built"] and not stats["available"], stats
 assert "built without CUDA" in stats["reason"], stats["reason"]
@@ -50,3 +53,6 @@ else:
     raise SystemExit("configure(cuda=True) succeeded in a build without CUDA")
 print("check_no_nvcc: OK, package at", torch_accel.__file__)
 PY
+# The CUDA tests against that package: the no-GPU ones pass, the rest skip.
+PYTHONPATH="$pkg" "$PYTHON" -m pytest "$root/tests/python/test_cuda.py" -q -p no:cacheprovider \
+  --rootdir "$root" -c "$root/pyproject.toml"

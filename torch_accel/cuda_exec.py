@@ -47,17 +47,14 @@ def min_multiplies():
 
 
 def _availability():
-    """(available, reason): whether set_enabled(True) would succeed."""
+    """(available, reason): whether set_enabled(True) would succeed. Probed
+    once (the plugin loaded, the GPUs counted), without switching anything."""
     global _probe
     if enabled():
         return True, ""
     if _probe is None:
-        try:
-            _C.set_cuda_executor(True)
-            _C.set_cuda_executor(False)
-            _probe = (True, "")
-        except RuntimeError as e:
-            _probe = (False, str(e))
+        reason = _C.cuda_executor_unavailable_reason()
+        _probe = (not reason, reason)
     return _probe
 
 

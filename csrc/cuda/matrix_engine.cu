@@ -91,7 +91,7 @@ __global__ void __launch_bounds__(kThreads) matrix_engine_kernel(KernelArgs p) {
   const int64_t i_end = p.reduce_batch ? p.batch : out_batch + 1;
   for (int64_t bi = i_begin; bi < i_end; ++bi) {
     for (int64_t k0 = 0; k0 < p.K; k0 += kTileK) {
-      const int kc = int(min(int64_t(kTileK), p.K - k0));
+      const int kc = p.K - k0 < kTileK ? int(p.K - k0) : kTileK;
       // Stage the tile; consecutive threads read consecutive k of A and n of B.
       for (int e = tid; e < kTileK * kBlockM; e += kThreads) {
         const int kk = e % kTileK, m = e / kTileK;

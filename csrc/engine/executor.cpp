@@ -85,23 +85,30 @@ bool cuda_executor_built() {
 #endif
 }
 
-void set_cuda_executor(bool on) {
-  if (!on) {
-    g_on.store(false);
-    return;
-  }
+std::string cuda_executor_unavailable_reason() {
 #ifdef ACCEL_CUDA_PLUGIN_BUILT
   std::lock_guard<std::mutex> lock(g_load_mutex);
-  load_plugin();
+  try {
+    load_plugin();
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
   char err[512] = {0};
   if (g_plugin.device_count(err, sizeof err) <= 0)
-    throw std::runtime_error(std::string("GPU executor unavailable: ") + err);
-  g_on.store(true);
+    return std::string("GPU executor unavailable: ") + err;
+  return "";
 #else
-  throw std::runtime_error(
-      "GPU executor unavailable: torch_accel was built without CUDA (nvcc was not found at "
-      "build time, or CMake ran with -DTORCH_ACCEL_CUDA=OFF); see docs/CUDA.md");
+  return "GPU executor unavailable: torch_accel was built without CUDA (nvcc was not found at "
+         "build time, or CMake ran with -DTORCH_ACCEL_CUDA=OFF); see docs/CUDA.md";
 #endif
+}
+
+void set_cuda_executor(bool on) {
+  if (on) {
+    const std::string reason = cuda_executor_unavailable_reason();
+    if (!reason.empty()) throw std::runtime_error(reason);
+  }
+  g_on.store(on);
 }
 
 bool cuda_executor_on() { return g_on.load(std::memory_order_relaxed); }

@@ -18,6 +18,9 @@ namespace accel::engine {
 
 // Whether this build has the plugin (CMake option TORCH_ACCEL_CUDA).
 bool cuda_executor_built();
+// "" when the GPU executor can run, else why not (loads the plugin and asks
+// it for a GPU; switches nothing).
+std::string cuda_executor_unavailable_reason();
 // Switches the GPU executor on or off. Switching on loads the plugin and
 // checks that a GPU is visible; throws std::runtime_error naming why not.
 void set_cuda_executor(bool on);

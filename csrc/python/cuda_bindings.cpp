@@ -11,6 +11,7 @@ void bind_cuda(py::module& m) {
   // std::runtime_error becomes RuntimeError, with the reason the executor cannot run.
   m.def("set_cuda_executor", &accel::engine::set_cuda_executor, py::arg("on"));
   m.def("cuda_executor_on", &accel::engine::cuda_executor_on);
+  m.def("cuda_executor_unavailable_reason", &accel::engine::cuda_executor_unavailable_reason);
   m.def("cuda_executor_stats", [] {
     const accel::engine::ExecutorStats s = accel::engine::executor_stats();
     py::dict d;
