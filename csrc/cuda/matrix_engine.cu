@@ -197,12 +197,14 @@ std::string run(const AccelCudaGemm& j) {
   const size_t b_bytes = size_t(b_span) * dtype_bytes(j.b.dtype);
   const size_t c_row = size_t(j.N) * sizeof(float);
   const size_t c_bytes = size_t(out_batches) * size_t(j.M) * c_row;
-  if ((e = g_a.reserve(std::max<size_t>(a_bytes, 4))) != cudaSuccess) return cuda_error("cudaMalloc (A)", e);
-  if ((e = g_b.reserve(std::max<size_t>(b_bytes, 4))) != cudaSuccess) return cuda_error("cudaMalloc (B)", e);
+  if ((e = g_a.reserve(std::max<size_t>(a_bytes, 4))) != cudaSuccess)
+    return cuda_error("cudaMalloc (A)", e);
+  if ((e = g_b.reserve(std::max<size_t>(b_bytes, 4))) != cudaSuccess)
+    return cuda_error("cudaMalloc (B)", e);
   if ((e = g_c.reserve(c_bytes)) != cudaSuccess) return cuda_error("cudaMalloc (C)", e);
-  if (a_bytes && (e = cudaMemcpy(g_a.ptr, j.a.data, a_bytes, cudaMemcpyHostToDevice)) != cudaSuccess)
+  if (a_bytes && (e = cudaMemcpy(g_a.ptr, j.a.data, a_bytes, cudaMemcpyHostToDevice)))
     return cuda_error("cudaMemcpy (A to GPU)", e);
-  if (b_bytes && (e = cudaMemcpy(g_b.ptr, j.b.data, b_bytes, cudaMemcpyHostToDevice)) != cudaSuccess)
+  if (b_bytes && (e = cudaMemcpy(g_b.ptr, j.b.data, b_bytes, cudaMemcpyHostToDevice)))
     return cuda_error("cudaMemcpy (B to GPU)", e);
   float* dc = static_cast<float*>(g_c.ptr);
   if (j.beta != 0.f)
@@ -248,10 +250,11 @@ extern "C" int accel_cuda_abi_version(void) { return ACCEL_CUDA_ABI_VERSION; }
 
 extern "C" int accel_cuda_device_count(char* err, size_t err_len) {
   int count = 0;
-  const cudaError_t e = cudaGetDeviceCount(&count);
+  cudaError_t e = cudaGetDeviceCount(&count);
   if (e == cudaErrorInsufficientDriver || e == cudaErrorNoDevice) {
     set_error(err, err_len, "no GPU visible (" + cuda_error("cudaGetDeviceCount", e) +
-                                "; needs a driver for CUDA " + std::to_string(CUDART_VERSION / 1000) + ")");
+                                "; needs a driver for CUDA " +
+                                std::to_string(CUDART_VERSION / 1000) + ")");
     return -1;
   }
   if (e != cudaSuccess) {
@@ -264,9 +267,14 @@ extern "C" int accel_cuda_device_count(char* err, size_t err_len) {
   }
   // The plugin holds sm_90 code and compute_90 PTX: older GPUs cannot run it.
   cudaDeviceProp prop{};
-  if (cudaGetDeviceProperties(&prop, 0) != cudaSuccess || prop.major < 9) {
-    set_error(err, err_len, std::string("GPU 0 (") + prop.name + ") is older than compute capability 9.0, "
-                                "which this build of the GPU executor targets");
+  if ((e = cudaGetDeviceProperties(&prop, 0)) != cudaSuccess) {
+    set_error(err, err_len, cuda_error("cudaGetDeviceProperties", e));
+    return -1;
+  }
+  if (prop.major < 9) {
+    set_error(err, err_len, std::string("GPU 0 (") + prop.name +
+                                ") is older than compute capability 9.0, which this build of "
+                                "the GPU executor targets");
     return -1;
   }
   return count;

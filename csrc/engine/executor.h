@@ -43,7 +43,8 @@ struct HostOperand {
 // GPU: C[o] = beta C[o] + sum A[i] B[i] with cfg's fidelity and destination.
 // Returns false, computing nothing, when the executor is off, the product is
 // below cuda_min_multiplies(), or the operands do not suit it (dtype,
-// negative strides); the caller then uses the CPU kernels. Throws std::runtime_error naming `op` when the GPU fails.
+// negative strides); the caller then uses the CPU kernels. Throws
+// std::runtime_error naming `op` when the GPU fails.
 bool cuda_matrix_engine(const char* op, int64_t batch, int64_t M, int64_t N, int64_t K,
                         const HostOperand& a, const HostOperand& b, float* c,
                         int64_t c_batch_stride, int64_t ldc, float beta, bool reduce_batch,

@@ -46,7 +46,8 @@ def on_both(fn, *tensors, fidelity="HiFi4", fp32_dest_acc=True):
     """fn(*accel tensors) on the CPU kernels, then on the GPU: both results on the CPU."""
     outs = []
     for on in (False, True):
-        with executor(on), torch_accel.compute_config(math_fidelity=fidelity, fp32_dest_acc=fp32_dest_acc):
+        config = torch_accel.compute_config(math_fidelity=fidelity, fp32_dest_acc=fp32_dest_acc)
+        with executor(on), config:
             args = [t.to("accel") for t in tensors]
             out = fn(*args)
             outs.append([o.cpu() for o in out] if isinstance(out, (tuple, list)) else out.cpu())
