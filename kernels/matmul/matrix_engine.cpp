@@ -1,10 +1,10 @@
 #include "engine/matrix_engine.h"
 
-#include "engine/executor.h"
-
 #include <algorithm>
 #include <bit>
 #include <vector>
+
+#include "engine/executor.h"
 
 // at::native::cpublas::gemm is not exported from libtorch_cpu, but the BLAS it
 // wraps is: Fortran sgemm_, and MKL's bf16 x bf16 -> fp32 GEMM where torch
