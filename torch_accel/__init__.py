@@ -26,10 +26,11 @@ from . import mx  # noqa: F401, E402
 from .mx import mx_quantize, mx_encode, mx_matmul  # noqa: F401, E402
 from . import quant  # noqa: F401, E402
 from .quant import quantize  # noqa: F401, E402
+from .cuda_exec import cuda_stats, reset_cuda_stats  # noqa: E402
 from . import _exit  # noqa: F401, E402  (autograd's device threads finish before exit)
 
 __all__ = ["configure", "presets", "arch_info", "fallback_stats", "reset_fallback_stats",
-           "set_fallback_policy", "profile", "estimate"]
+           "set_fallback_policy", "profile", "estimate", "cuda_stats", "reset_cuda_stats"]
 __version__ = "0.1.0"
 # For LibTorch programs: CMAKE_PREFIX_PATH under which find_package(TorchAccel) succeeds.
 cmake_prefix_path = _os.path.join(_os.path.dirname(__file__), "share", "cmake")
@@ -53,3 +54,4 @@ def _register():
 
 _register()
 _config.apply_environment()
+cuda_exec.apply_environment()

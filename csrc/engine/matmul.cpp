@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/block_float.h"
+#include "engine/executor.h"
 #include "engine/matrix_engine.h"
 #include "engine/plan_mode.h"
 #include "kernels/matmul/epilogue.h"
@@ -145,9 +146,27 @@ struct Rect {
   int64_t i, r0, mr, c0, nc;
 };
 
+// Epilogue and writer for rows [r0, r0 + mr) x [c0, c0 + nc) of output batch
+// oi, from their matrix-engine sums (row-major, nc per row).
+void write_rows(const MatmulArgs& x, int64_t oi, int64_t r0, int64_t mr, int64_t c0, int64_t nc,
+                float* acc) {
+  thread_local std::vector<float> bias_row;
+  const bool with_bias = x.bias && x.beta != 0;
+  bias_row.resize(nc);
+  for (int64_t r = 0; r < mr; ++r) {
+    float* row = acc + r * nc;
+    if (with_bias)
+      kernels::load_float_row(bias_row.data(), elem(*x.bias, oi, r0 + r, c0), x.bias->dtype,
+                              x.bias->strides[2], nc);
+    kernels::matmul_epilogue_row(row, with_bias ? bias_row.data() : nullptr, nc, x.alpha, x.beta, x.act);
+    kernels::store_float_row(const_cast<char*>(elem(x.out, oi, r0 + r, c0)), x.out.dtype,
+                             x.out.strides[2], row, nc);
+  }
+}
+
 void run_rect(const MatmulArgs& x, const Shape& s, const Blocking& bl, const Rect& rect) {
   const int64_t i = rect.i, r0 = rect.r0, c0 = rect.c0, mr = rect.mr, nc = rect.nc;
-  thread_local std::vector<float> acc, bias_row;
+  thread_local std::vector<float> acc;
   acc.assign(mr * nc, 0.f);
   const int64_t k_step = bl.bk * kTile;
   bool first = true;
@@ -158,19 +177,7 @@ void run_rect(const MatmulArgs& x, const Shape& s, const Blocking& bl, const Rec
       first = false;
     }
   }
-  // Epilogue and writer, a row of the block at a time.
-  const bool with_bias = x.bias && x.beta != 0;
-  bias_row.resize(nc);
-  const int64_t oi = x.reduce_batch ? 0 : i;
-  for (int64_t r = 0; r < mr; ++r) {
-    float* row = acc.data() + r * nc;
-    if (with_bias)
-      kernels::load_float_row(bias_row.data(), elem(*x.bias, oi, r0 + r, c0), x.bias->dtype,
-                              x.bias->strides[2], nc);
-    kernels::matmul_epilogue_row(row, with_bias ? bias_row.data() : nullptr, nc, x.alpha, x.beta, x.act);
-    kernels::store_float_row(const_cast<char*>(elem(x.out, oi, r0 + r, c0)), x.out.dtype,
-                             x.out.strides[2], row, nc);
-  }
+  write_rows(x, x.reduce_batch ? 0 : i, r0, mr, c0, nc, acc.data());
 }
 
 // The blocks [begin, end) that one host thread emulates, merged into at most
@@ -205,6 +212,24 @@ std::vector<Rect> rects_of(const Shape& s, const Blocking& bl, int64_t begin, in
     b = i * per_batch + last;
   }
   return rects;
+}
+
+// The GPU executor (engine/executor.h) computes the whole product in one go;
+// the epilogue and writer stay on the host. False when it does not run.
+bool run_on_gpu(const char* op, const MatmulArgs& x, const Shape& s) {
+  if (!cuda_executor_on() || !executing() || x.a_tiles || x.b_tiles) return false;
+  auto operand = [](const TensorRef& t) {
+    return HostOperand{t.data, t.dtype, t.strides[0], t.strides[1], t.strides[2]};
+  };
+  std::vector<float> acc(s.out_batches * s.M * s.N);
+  if (!cuda_matrix_engine(op, s.batch, s.M, s.N, s.K, operand(x.a), operand(x.b), acc.data(),
+                          s.M * s.N, s.N, 0.f, x.reduce_batch, x.cfg))
+    return false;
+  at::parallel_for(0, s.out_batches * s.M, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row)
+      write_rows(x, row / s.M, row % s.M, 1, 0, s.N, acc.data() + row * s.N);
+  });
+  return true;
 }
 
 // Like run_on_cores, but hands each host thread the whole range of blocks of
@@ -250,7 +275,7 @@ ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArg
   check_l1(arch, op, buffers(arch, x, s, bl));
 
   const CoreSplit split = split_tiles(bl.blocks(s), arch.num_cores());
-  if (s.M > 0 && s.N > 0) {
+  if (s.M > 0 && s.N > 0 && !run_on_gpu(op, x, s)) {
     run_on_host_threads(split, [&](int64_t begin, int64_t end) {
       for (const Rect& r : rects_of(s, bl, begin, end)) run_rect(x, s, bl, r);
     });

@@ -109,4 +109,5 @@ PYBIND11_MODULE(_C, m) {
   void bind_compute(py::module&); bind_compute(m);  // compute_bindings.cpp
   void bind_estimate(py::module&); bind_estimate(m);  // estimate_bindings.cpp
   void bind_systems(py::module&); bind_systems(m);  // system_bindings.cpp
+  void bind_cuda(py::module&); bind_cuda(m);  // cuda_bindings.cpp
 }
