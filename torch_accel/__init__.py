@@ -22,6 +22,7 @@ from .profiler import profile
 from .estimate import estimate  # noqa: E402  (the function; the module stays importable)
 from .compute import compute_config, set_compute_config, get_compute_config, ComputeConfig  # noqa: F401
 from . import _exit  # noqa: F401, E402  (autograd's device threads finish before exit)
+from . import distributed  # noqa: F401, E402  (registers the "accel" process-group backend)
 
 __all__ = ["configure", "presets", "arch_info", "fallback_stats", "reset_fallback_stats",
            "set_fallback_policy", "profile", "estimate"]
