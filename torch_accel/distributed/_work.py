@@ -29,6 +29,34 @@ def translate(error, what, timeout_s):
     return CollectiveError(f"accel {what} failed: {text}")
 
 
+_waiters = None
+
+
+def _future_of(work):
+    """A torch future done when a gloo work is: its own, or (for the works gloo
+    gives none, as send, recv and reduce_scatter) one a waiter thread completes."""
+    global _waiters
+    try:
+        return work.get_future()
+    except RuntimeError:
+        pass
+    if _waiters is None:
+        from concurrent.futures import ThreadPoolExecutor
+        _waiters = ThreadPoolExecutor(max_workers=4, thread_name_prefix="accel-dist-wait")
+    future = torch.futures.Future()
+
+    def wait():
+        try:
+            work.wait()
+        except Exception as e:  # noqa: BLE001  (handed to the future)
+            future.set_exception(e)
+            return
+        future.set_result(None)
+
+    _waiters.submit(wait)
+    return future
+
+
 class AccelWork(dist.Work):
     """One collective in flight: `gloo_works` carry the data; `then` (run with
     the collective's stream current once they complete) checks or records what
@@ -53,7 +81,7 @@ class AccelWork(dist.Work):
         if not gloo_works:
             self._step(None, then)
             return
-        futures = [w.get_future() for w in gloo_works]
+        futures = [_future_of(w) for w in gloo_works]
         joined = futures[0] if len(futures) == 1 else torch.futures.collect_all(futures)
         joined.add_done_callback(lambda f: self._step(f, then))
 
