@@ -23,6 +23,8 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 import torch_accel
 
+LR = 0.05
+
 
 def make_model(seed, width):
     torch.manual_seed(seed)
@@ -39,10 +41,9 @@ def global_batch(step, size):
     return x, y
 
 
-def train(model, steps, batch, device, rank=0, world=1, lr=0.05):
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+def train(model, opt, steps, batch, device, rank=0, world=1, first_step=0):
     losses = []
-    for step in range(steps):
+    for step in range(first_step, first_step + steps):
         x, y = global_batch(step, batch * world)
         x, y = x.chunk(world)[rank].to(device), y.chunk(world)[rank].to(device)
         loss = F.cross_entropy(model(x), y)
@@ -72,10 +73,11 @@ def main(argv=None):
     dist.init_process_group("accel", device_id=device)
 
     model = DDP(make_model(0, args.width).to(device), bucket_cap_mb=args.bucket_mb)
-    train(model, 1, args.batch, device, rank, world)  # DDP settles its buckets on step one
+    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=0.9)
+    train(model, opt, 1, args.batch, device, rank, world)  # DDP settles its buckets on step one
     start = torch.accel.device_time(device)
     with torch_accel.profile() as prof:
-        losses = train(model, args.steps - 1, args.batch, device, rank, world)
+        losses = train(model, opt, args.steps - 1, args.batch, device, rank, world, first_step=1)
     step_s = (torch.accel.device_time(device) - start) / max(1, args.steps - 1)
     collective_s = sum(r["time_s"] for r in prof.records if r["op_class"] == "collective")
     compute_s = prof.total_time_s - collective_s
@@ -86,7 +88,8 @@ def main(argv=None):
 
     if args.check:
         reference = make_model(0, args.width).to(device)
-        train(reference, args.steps, args.batch * world, device)
+        train(reference, torch.optim.SGD(reference.parameters(), lr=LR, momentum=0.9),
+              args.steps, args.batch * world, device)
         diffs = [(p.detach() - q.detach()).abs().max().item()
                  for p, q in zip(model.module.parameters(), reference.parameters())]
         result["max_abs_diff"] = max(diffs)
