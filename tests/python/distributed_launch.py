@@ -20,7 +20,9 @@ TIMEOUT_S = 180
 # What every worker script starts with: the group from the launcher's
 # environment, and emit() for its result.
 PRELUDE = r'''
-import json, os, sys, datetime
+import json, os, sys, datetime, faulthandler
+# A hung worker prints where it is and exits, so the test reports it.
+faulthandler.dump_traceback_later(float(os.environ["WORKER_DEADLINE_S"]), exit=True)
 import torch, torch_accel
 import torch.distributed as dist
 RANK = int(os.environ["RANK"]); WORLD = int(os.environ["WORLD_SIZE"])
@@ -64,7 +66,7 @@ def launch(script, world, tmp_path, ranks=None, timeout_s=TIMEOUT_S, env=None):
             [sys.executable, str(path)], cwd=str(tmp_path), stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True,
             env=_env({"RANK": rank, "WORLD_SIZE": world, "LOCAL_RANK": rank,
-                      "DIST_STORE": store, **(env or {})}))
+                      "DIST_STORE": store, "WORKER_DEADLINE_S": timeout_s - 10, **(env or {})}))
     outputs = {}
     for rank, proc in procs.items():
         try:

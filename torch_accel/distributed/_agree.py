@@ -31,6 +31,12 @@ def _dtype_name(code):
     return str(DTYPES[code]).replace("torch.", "") if code < len(DTYPES) else "an unlisted dtype"
 
 
+def _op_name(code):
+    from torch.distributed import ReduceOp
+    names = {int(v): k for k, v in ReduceOp.RedOpType.__members__.items()}
+    return names.get(code, str(code))
+
+
 def _time_bits(seconds):
     return struct.unpack("<q", struct.pack("<d", float(seconds)))[0]
 
@@ -71,7 +77,7 @@ def agree(gloo, size, kind, dtype=None, op=-1, root=-1, in_numel=0, out_numel=0,
     try:
         gloo.allgather([gathered], [row]).wait()
     except Exception as e:  # noqa: BLE001
-        raise translate(e, kind.replace("_", " "), timeout_s) from None
+        raise translate(e, kind, timeout_s) from None
     rows = [g.tolist() for g in gathered]
     if local_error is not None:
         raise local_error
@@ -97,7 +103,7 @@ def _check(rows, size, kind):
                               f"({_describe(dtypes, _dtype_name)})")
     ops = [row[3] for row in rows]
     if len(set(ops)) > 1:
-        raise CollectiveError(f"{what}: reduce ops differ across ranks ({_describe(ops)})")
+        raise CollectiveError(f"{what}: reduce ops differ across ranks ({_describe(ops, _op_name)})")
     roots = [row[4] for row in rows]
     if len(set(roots)) > 1:
         raise CollectiveError(f"{what}: root ranks differ across ranks ({_describe(roots)})")

@@ -1,13 +1,14 @@
 """send and recv: a small header (dtype, element count, when the sender's chip
 was ready) goes ahead of the payload on the same gloo tag, so the receiver
 checks what comes before it posts its buffer: a size or dtype mismatch is a
-clear error there, never a corrupted tensor. The sender's chip records the
+clear error there (the payload is drained, so the sender completes), never a
+corrupted tensor. The sender's chip records the
 transfer when it sends; the receiver's, from the later of the two ready
 times, once the header has arrived."""
 import torch
 
 from .. import _C
-from ._agree import _bits_time, _dtype_name, _time_bits, dtype_code
+from ._agree import DTYPES, _bits_time, _dtype_name, _time_bits, dtype_code
 from ._work import AccelWork, CollectiveError
 
 _MAGIC = 0x70327032  # "p2p2"
@@ -62,9 +63,18 @@ def recv(pg, tensors, src, tag):
             raise CollectiveError(f"accel recv: rank {src} sent something other than a send "
                                   "(did it issue a different operation?)")
         if code != dtype_code(tensor.dtype) or numel != tensor.numel():
-            raise CollectiveError(
+            error = CollectiveError(
                 f"accel recv: rank {src} sends {numel} elements of {_dtype_name(code)}, but this "
                 f"rank receives into {tensor.numel()} elements of {_dtype_name(dtype_code(tensor.dtype))}")
+            if not 0 < code < len(DTYPES):
+                raise error
+
+            def fail():
+                raise error
+            # Takes the payload off the wire, so the sender completes and the
+            # channel stays in step for the next message.
+            drain = torch.empty(numel, dtype=DTYPES[code])
+            return [pg._gloo.recv([drain], src, tag)], fail
         payload = _C.host_view(tensor) if index is not None else tensor
         return [pg._gloo.recv([payload], src, tag)], on_payload
 

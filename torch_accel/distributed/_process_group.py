@@ -119,7 +119,7 @@ class AccelProcessGroup(dist.ProcessGroup):
              local_error=None, cost_kind=None):
         """Checks placement, agrees with the other ranks, records the modelled
         collective, then runs launch(host_views) -> gloo work."""
-        what = kind.replace("_", " ")
+        what = kind
         index, device_error = self._device_of(what, tensors)
         local_error = local_error or device_error
         if local_error is None and dtype is not None and any(t.dtype != dtype for t in tensors):
@@ -175,10 +175,10 @@ class AccelProcessGroup(dist.ProcessGroup):
         output_lists, inputs = [list(o) for o in output_lists], list(inputs)
         error = None
         if len(output_lists) != 1 or len(output_lists[0]) != self.size():
-            error = CollectiveError(f"accel all gather: expected one list of {self.size()} "
+            error = CollectiveError(f"accel all_gather: expected one list of {self.size()} "
                                     f"output tensors, got {[len(o) for o in output_lists]}")
         elif any(o.numel() != inputs[0].numel() for o in output_lists[0]):
-            error = CollectiveError("accel all gather: every output tensor must have the "
+            error = CollectiveError("accel all_gather: every output tensor must have the "
                                     f"input's {inputs[0].numel()} elements")
         outputs = [t for o in output_lists for t in o]
         return self._run("all_gather", inputs + outputs,
@@ -191,7 +191,7 @@ class AccelProcessGroup(dist.ProcessGroup):
         error = None
         if output.numel() != input.numel() * self.size():
             error = CollectiveError(
-                f"accel all gather: the output has {output.numel()} elements; {self.size()} "
+                f"accel all_gather: the output has {output.numel()} elements; {self.size()} "
                 f"ranks x {input.numel()} input elements need {input.numel() * self.size()}")
         return self._run("all_gather", [input, output],
                          lambda v: self._gloo._allgather_base(v(output), v(input), opts),
@@ -210,10 +210,10 @@ class AccelProcessGroup(dist.ProcessGroup):
         outputs, input_lists = list(outputs), [list(i) for i in input_lists]
         error = None
         if len(input_lists) != 1 or len(input_lists[0]) != self.size():
-            error = CollectiveError(f"accel reduce scatter: expected one list of {self.size()} "
+            error = CollectiveError(f"accel reduce_scatter: expected one list of {self.size()} "
                                     f"input tensors, got {[len(i) for i in input_lists]}")
         elif any(i.numel() != outputs[0].numel() for i in input_lists[0]):
-            error = CollectiveError("accel reduce scatter: every input tensor must have the "
+            error = CollectiveError("accel reduce_scatter: every input tensor must have the "
                                     f"output's {outputs[0].numel()} elements")
         inputs = [t for i in input_lists for t in i]
         return self._run("reduce_scatter", outputs + inputs,
@@ -226,7 +226,7 @@ class AccelProcessGroup(dist.ProcessGroup):
         error = None
         if input.numel() != output.numel() * self.size():
             error = CollectiveError(
-                f"accel reduce scatter: the input has {input.numel()} elements; {self.size()} "
+                f"accel reduce_scatter: the input has {input.numel()} elements; {self.size()} "
                 f"ranks x {output.numel()} output elements need {output.numel() * self.size()}")
         return self._run("reduce_scatter", [output, input],
                          lambda v: self._gloo._reduce_scatter_base(v(output), v(input), opts),
@@ -247,10 +247,10 @@ class AccelProcessGroup(dist.ProcessGroup):
         out_splits = _splits(output, list(output_splits), size)
         error = None
         if sum(in_splits) != input.size(0) if input.dim() else True:
-            error = CollectiveError(f"accel all to all: input split sizes {list(in_splits)} do "
+            error = CollectiveError(f"accel all_to_all: input split sizes {list(in_splits)} do "
                                     f"not add up to the input's first dimension")
         elif sum(out_splits) != output.size(0) if output.dim() else True:
-            error = CollectiveError(f"accel all to all: output split sizes {list(out_splits)} do "
+            error = CollectiveError(f"accel all_to_all: output split sizes {list(out_splits)} do "
                                     f"not add up to the output's first dimension")
         row = input[0].numel() if input.dim() and input.size(0) else 0
         return self._run("all_to_all", [output, input],
@@ -267,7 +267,7 @@ class AccelProcessGroup(dist.ProcessGroup):
         outputs, inputs = list(outputs), list(inputs)
         error = None
         if len(outputs) != self.size() or len(inputs) != self.size():
-            error = CollectiveError(f"accel all to all: expected {self.size()} input and output "
+            error = CollectiveError(f"accel all_to_all: expected {self.size()} input and output "
                                     f"tensors, got {len(inputs)} and {len(outputs)}")
         return self._run("all_to_all", outputs + inputs,
                          lambda v: self._gloo.alltoall([v(t) for t in outputs],
