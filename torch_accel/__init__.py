@@ -16,7 +16,7 @@ from ._cpu_check import require_avx2
 
 require_avx2()
 from . import _C  # noqa: F401, E402  (registers the device's kernels, allocator and hooks)
-from ._config import configure, presets, arch_info
+from ._config import configure, presets, arch_info, system_info
 from .fallback import fallback_stats, reset_fallback_stats, set_fallback_policy
 from .profiler import profile
 from .estimate import estimate  # noqa: E402  (the function; the module stays importable)
