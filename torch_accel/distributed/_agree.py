@@ -20,7 +20,7 @@ DTYPES = (None, torch.float32, torch.float64, torch.float16, torch.bfloat16, tor
           torch.complex128, torch.float8_e4m3fn, torch.float8_e5m2, torch.uint16,
           torch.uint32, torch.uint64)
 _MAGIC = 0x61636365  # "acce"
-_HEADER = 9  # magic, kind, dtype, op, root, in_numel, out_numel, bad, ready time
+_HEADER = 10  # magic, kind, dtype, op, root, in_numel, out_numel, bad, ready time, chip
 
 
 def dtype_code(dtype):
@@ -46,12 +46,14 @@ def _bits_time(bits):
 
 
 class Agreement:
-    """What every rank said; `start_s` is when the last rank's chip is ready."""
+    """What every rank said; `start_s` is when the last rank's chip is ready,
+    `chips` each rank's accel device index (its chip in the system)."""
 
     def __init__(self, rows, size):
         self.rows = rows
         self.size = size
         self.start_s = max(_bits_time(r[8]) for r in rows)
+        self.chips = [r[9] for r in rows]
 
     def column(self, i):
         return [r[i] for r in self.rows]
@@ -62,14 +64,14 @@ def _describe(values, name_of=str):
 
 
 def agree(gloo, size, kind, dtype=None, op=-1, root=-1, in_numel=0, out_numel=0,
-          in_splits=None, out_splits=None, local_error=None, ready_s=0.0, timeout_s=0.0):
+          in_splits=None, out_splits=None, local_error=None, ready_s=0.0, chip=-1, timeout_s=0.0):
     """Exchanges this rank's row and checks them all; raises CollectiveError
     (every rank alike) when they disagree or any rank's input was bad."""
     width = _HEADER + 2 * size
     row = torch.zeros(width, dtype=torch.int64)
     row[:_HEADER] = torch.tensor([_MAGIC, KINDS.index(kind), 0 if dtype is None else dtype_code(dtype),
                                   op, root, in_numel, out_numel, local_error is not None,
-                                  _time_bits(ready_s)])
+                                  _time_bits(ready_s), chip])
     if in_splits is not None:
         row[_HEADER:_HEADER + size] = torch.tensor(in_splits, dtype=torch.int64)
         row[_HEADER + size:] = torch.tensor(out_splits, dtype=torch.int64)

@@ -1,33 +1,52 @@
 """How long a collective takes on the chips' links: the one place the process
-group asks (docs/DISTRIBUTED.md, "Modelled time")."""
+group asks. The answer is the system collective model's
+(torch_accel.systems.collective_cost, docs/MULTICHIP.md): the algorithm
+tt-metal's CCL ops would run on the group's chips (ring, line or 2D mesh),
+priced on the system's Ethernet links."""
+import functools
+import json
 
-# Until the system presets and their collective model arrive, a ring of
-# Wormhole chips joined as on an n300/T3000 card: two 100 GbE ports between
-# neighbours, each 12.5 GB/s per direction, and a hop of about 1 us through
-# the Ethernet cores' routers (tt-metal tech_reports/EthernetMultichip).
-_LINK_BYTES_PER_S = 12.5e9
-_LINKS_PER_NEIGHBOUR = 2
-_HOP_LATENCY_S = 1.0e-6
+from .. import _C, systems
 
-# Steps of a ring and the share of the payload each step moves.
-_RING_STEPS = {
-    "all_reduce": lambda p: (2 * (p - 1), 1.0 / p),
-    "all_gather": lambda p: (p - 1, 1.0 / p),        # nbytes: the gathered output
-    "reduce_scatter": lambda p: (p - 1, 1.0 / p),    # nbytes: the full input
-    "all_to_all": lambda p: (p - 1, 1.0 / p),
-    "broadcast": lambda p: (p - 1, 1.0),             # a line from the root, not pipelined
-    "barrier": lambda p: (2 * (p - 1), 0.0),
-    "send": lambda p: (1, 1.0),
-}
+# Without configure(system=...), the ranks' chips are the first chips of the
+# smallest Wormhole system that holds them.
+_DEFAULT_SYSTEMS = ("n300", "t3k", "galaxy")
 
 
-def collective_time_s(kind, nbytes, group_size):
-    """Modelled seconds of collective `kind` moving `nbytes` (per rank, as
-    each op documents above) among `group_size` chips."""
-    if kind not in _RING_STEPS:
-        raise ValueError(f"no modelled time for collective '{kind}'")
-    if group_size <= 1 and kind != "send":
+@functools.lru_cache(maxsize=8)
+def _system_doc(text):
+    return json.loads(text)
+
+
+@functools.lru_cache(maxsize=8)
+def _preset_chips(name):
+    return systems.load(name)["num_chips"]
+
+
+def system_for(chips):
+    """The system the chips belong to: the configured one, else the smallest
+    default preset with chip ids up to max(chips)."""
+    text = _C.active_system_json()
+    if text is not None:
+        return _system_doc(text)
+    needed = max(chips) + 1
+    for name in _DEFAULT_SYSTEMS:
+        if _preset_chips(name) >= needed:
+            return name
+    raise ValueError(f"no default system has {needed} chips: configure(system=...) with one "
+                     "that does")
+
+
+def collective_time_s(kind, nbytes, chips, dtype=None, root=None):
+    """Modelled seconds of collective `kind` (all_reduce, all_gather,
+    reduce_scatter, broadcast, all_to_all, send_recv, barrier) over the chips
+    `chips` (one per rank, in rank order), `nbytes` as collective_cost counts
+    them (each rank's input; the message for send_recv)."""
+    if len(chips) <= 1:
         return 0.0
-    steps, share = _RING_STEPS[kind](group_size)
-    bandwidth = _LINK_BYTES_PER_S * _LINKS_PER_NEIGHBOUR
-    return steps * (_HOP_LATENCY_S + nbytes * share / bandwidth)
+    if len(set(chips)) < len(chips) or min(chips) < 0:
+        # Ranks sharing a chip (or a CPU peer): place the ranks on chips 0..n-1.
+        chips = list(range(len(chips)))
+    cost = systems.collective_cost(system_for(chips), kind, nbytes, ranks=chips, dtype=dtype,
+                                   root=root)
+    return cost["time_s"]

@@ -33,11 +33,13 @@ def send(pg, tensors, dst, tag):
     if error is not None:
         raise error
     ready = pg._ready_s(index)
-    header = torch.tensor([_MAGIC, dtype_code(tensor.dtype), tensor.numel(), _time_bits(ready)],
-                          dtype=torch.int64)
+    header = torch.tensor([_MAGIC, dtype_code(tensor.dtype), tensor.numel(), _time_bits(ready),
+                           -1 if index is None else index], dtype=torch.int64)
     payload = _C.host_view(tensor) if index is not None else tensor
     works = [pg._gloo.send([header], dst, tag), pg._gloo.send([payload], dst, tag)]
-    pg._record(index, "send", "c10d::send", tensor.numel() * tensor.element_size(), ready)
+    # The peer's chip: rank r owns accel:r (a send carries no answer back).
+    pg._record(index, "send_recv", "c10d::send", tensor.numel() * tensor.element_size(), ready,
+               [index, dst])
     return AccelWork("send", works, [tensor], index,
                      pg._stream(index) if index is not None else None, pg._timeout_s)
 
@@ -49,13 +51,13 @@ def recv(pg, tensors, src, tag):
     if error is not None:
         raise error
     ready = pg._ready_s(index)
-    header = torch.empty(4, dtype=torch.int64)
+    header = torch.empty(5, dtype=torch.int64)
     header_work = pg._gloo.recv([header], src, tag)
 
     def on_payload():
         sender_ready = _bits_time(header[3])
-        pg._record(index, "send", "c10d::recv", tensor.numel() * tensor.element_size(),
-                   max(ready, sender_ready))
+        pg._record(index, "send_recv", "c10d::recv", tensor.numel() * tensor.element_size(),
+                   max(ready, sender_ready), [int(header[4]), index])
 
     def on_header():
         magic, code, numel = header[:3].tolist()

@@ -103,13 +103,14 @@ class AccelProcessGroup(dist.ProcessGroup):
         return max(_C.clock_stream_time(index, current),
                    _C.clock_stream_time(index, self._stream(index).stream_id))
 
-    def _record(self, index, kind, op_name, nbytes, start_s):
+    def _record(self, index, kind, op_name, nbytes, start_s, chips, element_bytes=2, root=None):
         """Puts the collective on the device's collective stream at `start_s`."""
         if index is None:
             return
         stream = self._stream(index)
         _C.clock_wait(index, stream.stream_id, start_s)
-        seconds = _cost.collective_time_s(kind, nbytes, self.size())
+        seconds = _cost.collective_time_s(kind, nbytes, chips, dtype=element_bytes,
+                                          root=None if root is None else chips[root])
         with _device.device(index), _device.stream(stream):
             _C.record_collective(index, op_name, nbytes, seconds)
 
@@ -129,8 +130,12 @@ class AccelProcessGroup(dist.ProcessGroup):
         agreed = agree(self._gloo, self.size(), kind, dtype=dtype, op=op, root=root,
                        in_numel=in_numel, out_numel=out_numel, in_splits=in_splits,
                        out_splits=out_splits, local_error=local_error,
-                       ready_s=self._ready_s(index), timeout_s=self._timeout_s)
-        self._record(index, cost_kind or kind, f"c10d::{kind}", nbytes, agreed.start_s)
+                       ready_s=self._ready_s(index), chip=-1 if index is None else index,
+                       timeout_s=self._timeout_s)
+        cost_kind = cost_kind or kind
+        self._record(index, cost_kind, f"c10d::{kind}", nbytes, agreed.start_s, agreed.chips,
+                     element_bytes=tensors[0].element_size() if tensors else 2,
+                     root=root if root >= 0 and cost_kind == "broadcast" else None)
 
         def view(t):
             return _C.host_view(t) if index is not None else t
@@ -185,7 +190,7 @@ class AccelProcessGroup(dist.ProcessGroup):
                          lambda v: self._gloo.allgather([[v(t) for t in o] for o in output_lists],
                                                         [v(t) for t in inputs], opts),
                          output_lists, dtype=inputs[0].dtype, in_numel=_numel(inputs),
-                         nbytes=_nbytes(outputs), local_error=error)
+                         nbytes=_nbytes(inputs), local_error=error)
 
     def all_gather_single(self, output, input, opts):
         error = None
@@ -196,7 +201,7 @@ class AccelProcessGroup(dist.ProcessGroup):
         return self._run("all_gather", [input, output],
                          lambda v: self._gloo._allgather_base(v(output), v(input), opts),
                          [output], dtype=input.dtype, in_numel=input.numel(),
-                         nbytes=output.numel() * output.element_size(), local_error=error)
+                         nbytes=input.numel() * input.element_size(), local_error=error)
 
     _allgather_base = all_gather_single
 
@@ -284,8 +289,7 @@ class AccelProcessGroup(dist.ProcessGroup):
                          lambda v: self._gloo.gather([[v(t) for t in o] for o in output_lists],
                                                      [v(t) for t in inputs], opts),
                          output_lists, dtype=inputs[0].dtype, root=opts.rootRank,
-                         in_numel=_numel(inputs), nbytes=_nbytes(inputs) * self.size(),
-                         cost_kind="all_gather")
+                         in_numel=_numel(inputs), nbytes=_nbytes(inputs), cost_kind="all_gather")
 
     def scatter(self, outputs, input_lists, opts):
         outputs, input_lists = list(outputs), [list(i) for i in input_lists]
@@ -294,14 +298,13 @@ class AccelProcessGroup(dist.ProcessGroup):
                          lambda v: self._gloo.scatter([v(t) for t in outputs],
                                                       [[v(t) for t in i] for i in input_lists], opts),
                          outputs, dtype=outputs[0].dtype, root=opts.rootRank,
-                         in_numel=_numel(outputs), nbytes=_nbytes(outputs) * self.size(),
-                         cost_kind="all_gather")
+                         in_numel=_numel(outputs), nbytes=_nbytes(outputs), cost_kind="all_gather")
 
     def barrier(self, opts=None):
         index = _device.current_device() if self._bound_device() else None
         agreed = agree(self._gloo, self.size(), "barrier", ready_s=self._ready_s(index),
-                       timeout_s=self._timeout_s)
-        self._record(index, "barrier", "c10d::barrier", 0, agreed.start_s)
+                       chip=-1 if index is None else index, timeout_s=self._timeout_s)
+        self._record(index, "barrier", "c10d::barrier", 0, agreed.start_s, agreed.chips)
         return AccelWork("barrier", [], [], index,
                          self._stream(index) if index is not None else None, self._timeout_s)
 
