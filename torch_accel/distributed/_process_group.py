@@ -50,9 +50,9 @@ class AccelProcessGroup(dist.ProcessGroup):
                 f"within {self._timeout_s:g} s (a rank never joined?). gloo said: {e}") from None
         self._streams = {}  # device index -> the collectives' stream
         # c10d asks a group for its per-device backend (device_id binding,
-        # eager connection). This group's collectives are its Python methods;
-        # the inner gloo group answers those C++-side questions. Functional
-        # collectives dispatch to it directly and so take CPU tensors only.
+        # eager connection, splitting). The collectives themselves, from
+        # torch.distributed and from its functional collectives alike, reach
+        # this group's methods; the inner gloo group answers the rest.
         for device in ("cpu", "accel"):
             self._register_backend(torch.device(device), dist.ProcessGroup.BackendType.CUSTOM,
                                    self._gloo)
