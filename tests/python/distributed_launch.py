@@ -30,7 +30,7 @@ def emit(result):
     print("RESULT:" + json.dumps(result), flush=True)
 def init(backend="accel", timeout_s=60, **kwargs):
     store = dist.FileStore(os.environ["DIST_STORE"], WORLD)
-    dist.init_process_group(backend, store=store, rank=RANK, world_size=WORLD,
+    dist.init_process_group(backend=backend, store=store, rank=RANK, world_size=WORLD,
                             timeout=datetime.timedelta(seconds=timeout_s), **kwargs)
 '''
 

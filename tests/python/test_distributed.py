@@ -162,3 +162,35 @@ def test_collectives_equal_gloo_two_ranks(tmp_path):
 def test_collectives_equal_gloo_four_ranks(tmp_path):
     results = _run_compare(4, [5, 130], tmp_path)
     assert results[0]["checks"] == 11 * 2 * 19
+
+
+BACKEND_STRINGS = r'''
+dev = torch.device("accel", RANK)
+torch.accel.set_device(dev)
+mode = os.environ["MODE"]
+if mode == "device_id":  # no backend named: the device's default, "accel"
+    init(None, device_id=dev)
+else:
+    init("cpu:gloo,accel:accel")
+on_accel = torch.full((3,), RANK + 1.0, device=dev)
+on_cpu = torch.full((3,), RANK + 1.0)
+dist.all_reduce(on_accel)
+try:
+    dist.all_reduce(on_cpu)
+    cpu = on_cpu.tolist()
+except Exception as e:
+    cpu = type(e).__name__
+emit({"backend": dist.get_backend(), "accel": on_accel.cpu().tolist(), "cpu": cpu})
+dist.destroy_process_group()
+'''
+
+
+@pytest.mark.parametrize("mode", ["device_id", "cpu:gloo,accel:accel"])
+def test_backend_strings(tmp_path, mode):
+    results, outputs = launch(BACKEND_STRINGS, 2, tmp_path, env={"MODE": mode})
+    for rank in range(2):
+        r = results[rank]
+        assert r is not None, outputs[rank][-3000:]
+        assert r["accel"] == [3.0] * 3
+        # CPU tensors go through gloo when the backend string names it, else a clear error
+        assert r["cpu"] == ([3.0] * 3 if mode.startswith("cpu") else "CollectiveError")
