@@ -180,7 +180,15 @@ try:
     cpu = on_cpu.tolist()
 except Exception as e:
     cpu = type(e).__name__
-emit({"backend": dist.get_backend(), "accel": on_accel.cpu().tolist(), "cpu": cpu})
+objects = [None] * WORLD
+dist.all_gather_object(objects, {"rank": RANK})
+if RANK == 0:
+    dist.send(torch.full((2,), 7.0, device=dev), dst=1)
+    source = None
+else:
+    source = dist.recv(torch.empty(2, device=dev))  # from any source
+emit({"backend": dist.get_backend(), "accel": on_accel.cpu().tolist(), "cpu": cpu,
+      "objects": objects, "source": source})
 dist.destroy_process_group()
 '''
 
@@ -194,3 +202,5 @@ def test_backend_strings(tmp_path, mode):
         assert r["accel"] == [3.0] * 3
         # CPU tensors go through gloo when the backend string names it, else a clear error
         assert r["cpu"] == ([3.0] * 3 if mode.startswith("cpu") else "CollectiveError")
+        assert r["objects"] == [{"rank": 0}, {"rank": 1}]
+    assert results[1]["source"] == 0

@@ -45,14 +45,20 @@ def send(pg, tensors, dst, tag):
 
 
 def recv(pg, tensors, src, tag):
+    """src None: from whichever rank sends first (recv_anysource)."""
     tensor = _one_tensor("recv", tensors)
-    _check_peer(pg, "recv", src)
+    if src is not None:
+        _check_peer(pg, "recv", src)
     index, error = pg._device_of("recv", [tensor])
     if error is not None:
         raise error
     ready = pg._ready_s(index)
     header = torch.empty(5, dtype=torch.int64)
-    header_work = pg._gloo.recv([header], src, tag)
+    if src is None:
+        header_work = pg._gloo.recv_anysource([header], tag)
+    else:
+        header_work = pg._gloo.recv([header], src, tag)
+    sender = [src]
 
     def on_payload():
         sender_ready = _bits_time(header[3])
@@ -60,6 +66,9 @@ def recv(pg, tensors, src, tag):
                    max(ready, sender_ready), [int(header[4]), index])
 
     def on_header():
+        nonlocal src
+        if src is None:
+            src = sender[0] = header_work._source_rank()
         magic, code, numel = header[:3].tolist()
         if magic != _MAGIC:
             raise CollectiveError(f"accel recv: rank {src} sent something other than a send "
@@ -80,6 +89,8 @@ def recv(pg, tensors, src, tag):
         payload = _C.host_view(tensor) if index is not None else tensor
         return [pg._gloo.recv([payload], src, tag)], on_payload
 
-    return AccelWork("recv", [header_work], [tensor], index,
+    work = AccelWork("recv", [header_work], [tensor], index,
                      pg._stream(index) if index is not None else None, pg._timeout_s,
                      then=on_header)
+    work.source = sender
+    return work

@@ -53,9 +53,10 @@ class AccelProcessGroup(dist.ProcessGroup):
         # eager connection, splitting). The collectives themselves, from
         # torch.distributed and from its functional collectives alike, reach
         # this group's methods; the inner gloo group answers the rest.
-        for device in ("cpu", "accel"):
-            self._register_backend(torch.device(device), dist.ProcessGroup.BackendType.CUSTOM,
-                                   self._gloo)
+        # Registered for accel only: torch's object collectives then carry
+        # their pickles in accel tensors, which this group always takes.
+        self._register_backend(torch.device("accel"), dist.ProcessGroup.BackendType.CUSTOM,
+                               self._gloo)
 
     # -- what c10d asks of a process group --------------------------------
     def getBackendName(self):
@@ -205,6 +206,10 @@ class AccelProcessGroup(dist.ProcessGroup):
 
     _allgather_base = all_gather_single
 
+    def allgather_coalesced(self, output_lists, inputs, opts):
+        works = [self.allgather([outputs], [t], opts) for outputs, t in zip(output_lists, inputs)]
+        return _Joined(works, [list(o) for o in output_lists])
+
     def all_gather_single_coalesced(self, outputs, inputs, opts):
         works = [self.all_gather_single(o, i, opts) for o, i in zip(outputs, inputs)]
         return _Joined(works, list(outputs))
@@ -319,6 +324,10 @@ class AccelProcessGroup(dist.ProcessGroup):
     def recv(self, tensors, src, tag):
         from ._p2p import recv
         return recv(self, list(tensors), src, tag)
+
+    def recv_anysource(self, tensors, tag):
+        from ._p2p import recv
+        return recv(self, list(tensors), None, tag)
 
 
 def _splits(tensor, splits, size):

@@ -141,3 +141,11 @@ class AccelWork(dist.Work):
 
     def synchronize(self):
         self.wait()
+
+    def _source_rank(self):
+        """The rank a recv got its message from (recv from any source)."""
+        self.wait()
+        source = getattr(self, "source", [None])[0]
+        if source is None:
+            raise RuntimeError("accel: only a recv has a source rank")
+        return source
