@@ -37,6 +37,18 @@ b = a @ a
 out["compute_end_before_wait"] = _C.clock_stream_time(RANK, torch.accel.current_stream(dev).stream_id)
 work.wait()
 out["after_wait"] = _C.clock_stream_time(RANK, torch.accel.current_stream(dev).stream_id)
+
+# Two in flight: waiting for the first waits for its end only, not the second's.
+def now():
+    return _C.clock_stream_time(RANK, torch.accel.current_stream(dev).stream_id)
+first = dist.all_reduce(torch.ones(1000, device=dev), async_op=True)
+first_end = _C.clock_stream_time(RANK, comm.stream_id)
+second = dist.all_reduce(torch.ones(300_000, device=dev), async_op=True)
+second_end = _C.clock_stream_time(RANK, comm.stream_id)
+first.wait()
+out["first"] = [first_end, now()]
+second.get_future().wait()
+out["second"] = [second_end, now()]
 emit(out)
 dist.destroy_process_group()
 '''
@@ -62,6 +74,8 @@ def _check(results, world):
     for r in results.values():
         assert r["compute_end_before_wait"] < r["collective_end"]  # not held up by it
         assert r["after_wait"] == r["collective_end"]  # wait() joins the collective's stream
+        (first_end, after_first), (second_end, after_second) = r["first"], r["second"]
+        assert after_first == first_end < second_end == after_second
 
 
 def test_collectives_on_the_modelled_clock_two_ranks(tmp_path):

@@ -38,10 +38,10 @@ def send(pg, tensors, dst, tag):
     payload = _C.host_view(tensor) if index is not None else tensor
     works = [pg._gloo.send([header], dst, tag), pg._gloo.send([payload], dst, tag)]
     # The peer's chip: rank r owns accel:r (a send carries no answer back).
-    pg._record(index, "send_recv", "c10d::send", tensor.numel() * tensor.element_size(), ready,
-               [index, dst])
+    end_s = pg._record(index, "send_recv", "c10d::send", tensor.numel() * tensor.element_size(),
+                       ready, [index, dst])
     return AccelWork("send", works, [tensor], index,
-                     pg._stream(index) if index is not None else None, pg._timeout_s)
+                     pg._stream(index) if index is not None else None, pg._timeout_s, end_s=end_s)
 
 
 def recv(pg, tensors, src, tag):

@@ -107,13 +107,14 @@ class AccelProcessGroup(dist.ProcessGroup):
     def _record(self, index, kind, op_name, nbytes, start_s, chips, element_bytes=2, root=None):
         """Puts the collective on the device's collective stream at `start_s`."""
         if index is None:
-            return
+            return None
         stream = self._stream(index)
         _C.clock_wait(index, stream.stream_id, start_s)
         seconds = _cost.collective_time_s(kind, nbytes, chips, dtype=element_bytes,
                                           root=None if root is None else chips[root])
         with _device.device(index), _device.stream(stream):
             _C.record_collective(index, op_name, nbytes, seconds)
+        return _C.clock_stream_time(index, stream.stream_id)
 
     # -- the common path ---------------------------------------------------
     def _run(self, kind, tensors, launch, result, *, dtype=None, op=-1, root=-1,
@@ -134,9 +135,9 @@ class AccelProcessGroup(dist.ProcessGroup):
                        ready_s=self._ready_s(index), chip=-1 if index is None else index,
                        timeout_s=self._timeout_s)
         cost_kind = cost_kind or kind
-        self._record(index, cost_kind, f"c10d::{kind}", nbytes, agreed.start_s, agreed.chips,
-                     element_bytes=tensors[0].element_size() if tensors else 2,
-                     root=root if root >= 0 and cost_kind == "broadcast" else None)
+        end_s = self._record(index, cost_kind, f"c10d::{kind}", nbytes, agreed.start_s,
+                             agreed.chips, element_bytes=tensors[0].element_size() if tensors else 2,
+                             root=root if root >= 0 and cost_kind == "broadcast" else None)
 
         def view(t):
             return _C.host_view(t) if index is not None else t
@@ -146,7 +147,8 @@ class AccelProcessGroup(dist.ProcessGroup):
         except Exception as e:  # noqa: BLE001
             raise translate(e, what, self._timeout_s) from None
         return AccelWork(what, [gloo_work], result, index,
-                         self._stream(index) if index is not None else None, self._timeout_s)
+                         self._stream(index) if index is not None else None, self._timeout_s,
+                         end_s=end_s)
 
     # -- collectives -------------------------------------------------------
     def allreduce(self, tensors, opts):
@@ -306,15 +308,14 @@ class AccelProcessGroup(dist.ProcessGroup):
                          in_numel=_numel(outputs), nbytes=_nbytes(outputs), cost_kind="all_gather")
 
     def barrier(self, opts=None):
-        index = _device.current_device() if self._bound_device() else None
+        # The current chip, once the device is in use; a barrier before that times nothing.
+        index = _device.current_device() if _C.is_initialized() else None
         agreed = agree(self._gloo, self.size(), "barrier", ready_s=self._ready_s(index),
                        chip=-1 if index is None else index, timeout_s=self._timeout_s)
-        self._record(index, "barrier", "c10d::barrier", 0, agreed.start_s, agreed.chips)
+        end_s = self._record(index, "barrier", "c10d::barrier", 0, agreed.start_s, agreed.chips)
         return AccelWork("barrier", [], [], index,
-                         self._stream(index) if index is not None else None, self._timeout_s)
-
-    def _bound_device(self):
-        return _C.is_initialized()
+                         self._stream(index) if index is not None else None, self._timeout_s,
+                         end_s=end_s)
 
     # -- point to point ----------------------------------------------------
     def send(self, tensors, dst, tag):

@@ -5,9 +5,12 @@ when its gloo works are. Its future is a torch.futures.Future over the accel
 device, completed with the collective's stream current: waiting on it (or on
 the Work) makes the waiting stream wait for the collective's modelled end,
 as CUDA futures do with NCCL's stream."""
+import threading
+
 import torch
 import torch.distributed as dist
 
+from .. import _C
 from .. import device as _device
 
 
@@ -30,6 +33,24 @@ def translate(error, what, timeout_s):
 
 
 _waiters = None
+_at_lock = threading.Lock()
+_at_streams = {}  # device index -> streams used to stand at a collective's end
+
+
+def _stream_at(index, t):
+    """A stream of device `index` whose clock stands at `t`. Stream clocks only
+    move forward, so a pooled one is reused when it is not past `t`; the pool
+    grows only as far as completions arrive out of order."""
+    with _at_lock:
+        pool = _at_streams.setdefault(index, [])
+        for stream in pool:
+            if _C.clock_stream_time(index, stream.stream_id) <= t:
+                break
+        else:
+            stream = _device.Stream(device=index)
+            pool.append(stream)
+        _C.clock_wait(index, stream.stream_id, t)
+        return stream
 
 
 def _future_of(work):
@@ -64,13 +85,14 @@ class AccelWork(dist.Work):
     `then`); `result` is the future's value."""
 
     def __init__(self, what, gloo_works, result, device_index=None, stream=None,
-                 timeout_s=0.0, then=None):
+                 timeout_s=0.0, then=None, end_s=None):
         super().__init__()
         self._what = what
         self._result = result
         self._device_index = device_index
         self._stream = stream
         self._timeout_s = timeout_s
+        self._end_s = end_s  # None: the stream's time once `then` has recorded it
         if device_index is None:
             self._future = torch.futures.Future()
         else:
@@ -97,10 +119,18 @@ class AccelWork(dist.Work):
                 if more is None:
                     self._future.set_result(self._result)
             else:
-                with _device.device(self._device_index), _device.stream(self._stream):
+                index = self._device_index
+                with _device.device(index), _device.stream(self._stream):
                     more = then() if then is not None else None
-                    if more is None:
-                        # Records the event the waiters' streams wait on: the collective's end.
+                if more is None:
+                    end_s = self._end_s
+                    if end_s is None:
+                        end_s = _C.clock_stream_time(index, self._stream.stream_id)
+                    # The future records the event its waiters' streams wait on
+                    # on the current stream: one standing exactly at this
+                    # collective's end (later collectives may already be queued
+                    # on the collective stream).
+                    with _device.device(index), _device.stream(_stream_at(index, end_s)):
                         self._future.set_result(self._result)
             if more is not None:
                 self._await(*more)
