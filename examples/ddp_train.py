@@ -70,7 +70,11 @@ def main(argv=None):
     world = int(os.environ.get("WORLD_SIZE", 1))
     device = torch.device("accel", rank)
     torch.accel.set_device(device)
-    dist.init_process_group("accel", device_id=device)
+    if "MASTER_ADDR" in os.environ:  # under torchrun
+        dist.init_process_group("accel", device_id=device)
+    else:  # one process on its own: a group of one
+        dist.init_process_group("accel", device_id=device, store=dist.HashStore(), rank=0,
+                                world_size=1)
 
     model = DDP(make_model(0, args.width).to(device), bucket_cap_mb=args.bucket_mb)
     opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=0.9)

@@ -112,8 +112,9 @@ class AccelProcessGroup(dist.ProcessGroup):
         _C.clock_wait(index, stream.stream_id, start_s)
         seconds = _cost.collective_time_s(kind, nbytes, chips, dtype=element_bytes,
                                           root=None if root is None else chips[root])
-        with _device.device(index), _device.stream(stream):
-            _C.record_collective(index, op_name, nbytes, seconds)
+        if seconds > 0:  # a group of one moves nothing and records nothing
+            with _device.device(index), _device.stream(stream):
+                _C.record_collective(index, op_name, nbytes, seconds)
         return _C.clock_stream_time(index, stream.stream_id)
 
     # -- the common path ---------------------------------------------------
