@@ -84,3 +84,29 @@ def test_collectives_on_the_modelled_clock_two_ranks(tmp_path):
 
 def test_collectives_on_a_configured_system(tmp_path):
     _check(_run(tmp_path, 4, system="t3k"), 4)
+
+
+def test_a_collective_record_holds_no_cores_and_costs_its_link_time():
+    """In this process (no group): the record the accel group writes for a
+    collective, on a stream of its own beside a program on the default stream."""
+    import torch
+    import torch_accel
+    from torch_accel import _C
+
+    dev = torch.device("accel", 0)
+    x = torch.randn(64, 64, device=dev)
+    default = torch.accel.current_stream(dev).stream_id
+    side = torch.accel.Stream(dev)
+    start = max(_C.clock_device_time(0), 0.0)
+    _C.clock_wait(0, side.stream_id, start)
+    _C.clock_wait(0, default, start)
+    with torch_accel.profile() as prof:
+        with torch.accel.stream(side):
+            _C.record_collective(0, "c10d::all_reduce", 4096, 1e-3)
+        x @ x  # on every core, at once: the collective holds none
+    link, matmul = prof.records
+    assert (link["op"], link["op_class"], link["bound"]) == ("c10d::all_reduce", "collective", "ethernet")
+    assert link["time_s"] == 1e-3
+    assert link["energy_j"] == torch_accel.arch_info()["static_power_w"] * 1e-3
+    assert _C.clock_stream_time(0, side.stream_id) == start + 1e-3
+    assert _C.clock_stream_time(0, default) == start + matmul["time_s"]
