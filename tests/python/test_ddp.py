@@ -2,7 +2,6 @@
 trains with 2 (and 4) processes, one chip each, and its parameters equal one
 process training on the concatenated batch to torch's float32 tolerance; in
 the chips' modelled time the gradient all-reduces overlap backward."""
-import pytest
 
 from distributed_launch import REPO, torchrun
 
