@@ -24,7 +24,6 @@ def _check(results, nproc):
         # beside backward: the step is shorter than programs + collectives end to end.
         assert r["collective_s_per_step"] > 0
         assert r["modelled_step_s"] < r["other_s_per_step"] + r["collective_s_per_step"]
-        assert r["modelled_step_s"] >= r["other_s_per_step"]
 
 
 def test_ddp_two_processes_equal_one_process():
