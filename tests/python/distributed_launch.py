@@ -86,8 +86,8 @@ def torchrun(script_path, nproc, args=(), timeout_s=TIMEOUT_S, env=None):
         cwd=str(REPO), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         timeout=timeout_s, env=_env(env or {}))
     results = {}
-    for line in proc.stdout.splitlines():
-        if "RESULT:" in line:
-            doc = json.loads(line.split("RESULT:", 1)[1])
-            results[doc.get("rank", len(results))] = doc
+    decoder = json.JSONDecoder()
+    for piece in proc.stdout.split("RESULT:")[1:]:
+        doc = decoder.raw_decode(piece)[0]
+        results[doc.get("rank", len(results))] = doc
     return results, proc.stdout, proc.returncode
