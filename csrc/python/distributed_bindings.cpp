@@ -35,7 +35,8 @@ void bind_distributed(py::module& m) {
   m.def("record_collective", [](int device, const std::string& op, int64_t nbytes, double link_s) {
     return accel::glue::chip_call([&] {
       accel::chip::Runtime::get().check_index(device);
-      TORCH_CHECK(link_s >= 0, "record_collective: link time must be >= 0, got ", link_s);
+      // A zero-time record would be priced as an empty program's launch instead.
+      TORCH_CHECK(link_s > 0, "record_collective: link time must be > 0 seconds, got ", link_s);
       accel::engine::ProgramRecord rec;
       rec.op = op;
       rec.writer = "writer_ethernet_collective";
