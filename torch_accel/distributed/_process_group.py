@@ -121,9 +121,9 @@ class AccelProcessGroup(dist.ProcessGroup):
     def _run(self, kind, tensors, launch, result, *, dtype=None, op=-1, root=-1,
              in_numel=0, out_numel=0, nbytes=0, in_splits=None, out_splits=None,
              local_error=None, cost_kind=None):
-        """Checks placement, agrees with the other ranks, records the modelled
-        collective, then runs launch(host_views) -> gloo work."""
-        what = kind
+        """Checks placement, agrees with the other ranks, runs
+        launch(host_views) -> gloo work, and records the modelled collective."""
+        what = kind  # the torch.distributed name, in messages
         index, device_error = self._device_of(what, tensors)
         local_error = local_error or device_error
         if local_error is None and dtype is not None and any(t.dtype != dtype for t in tensors):
@@ -135,18 +135,18 @@ class AccelProcessGroup(dist.ProcessGroup):
                        out_splits=out_splits, local_error=local_error,
                        ready_s=self._ready_s(index), chip=-1 if index is None else index,
                        timeout_s=self._timeout_s)
-        cost_kind = cost_kind or kind
-        end_s = self._record(index, cost_kind, f"c10d::{kind}", nbytes, agreed.start_s,
-                             agreed.chips, element_bytes=tensors[0].element_size() if tensors else 2,
-                             root=root if root >= 0 and cost_kind == "broadcast" else None)
 
         def view(t):
             return _C.host_view(t) if index is not None else t
 
         try:
-            gloo_work = launch(view)
+            gloo_work = launch(view)  # gloo's own refusals come here, alike on every rank
         except Exception as e:  # noqa: BLE001
             raise translate(e, what, self._timeout_s) from None
+        cost_kind = cost_kind or kind
+        end_s = self._record(index, cost_kind, f"c10d::{kind}", nbytes, agreed.start_s,
+                             agreed.chips, element_bytes=tensors[0].element_size() if tensors else 2,
+                             root=root if root >= 0 and cost_kind == "broadcast" else None)
         return AccelWork(what, [gloo_work], result, index,
                          self._stream(index) if index is not None else None, self._timeout_s,
                          end_s=end_s)
