@@ -28,6 +28,7 @@ from . import quant  # noqa: F401, E402
 from .quant import quantize  # noqa: F401, E402
 from .cuda_exec import cuda_stats, reset_cuda_stats  # noqa: E402
 from . import _exit  # noqa: F401, E402  (autograd's device threads finish before exit)
+from . import distributed  # noqa: F401, E402  (registers the "accel" process-group backend)
 
 __all__ = ["configure", "presets", "arch_info", "fallback_stats", "reset_fallback_stats",
            "set_fallback_policy", "profile", "estimate", "cuda_stats", "reset_cuda_stats"]

@@ -72,6 +72,9 @@ struct ProgramRecord {
   std::string in1_format;     // second operand's format when it differs from input_format
   perf::KernelRef sfpu_function;  // vector-engine cost entry when it differs from `compute`
   int64_t multicast_bytes = 0;  // bytes sent once and delivered to a row/column of cores
+  // Seconds on the chip-to-chip (Ethernet) links, priced by a collective
+  // model rather than from the fields above; such a program holds no Tensix cores.
+  double link_s = 0;
 
   // The engine the compute kernel runs on, from its table entry; a program
   // with no compute kernel only moves data.

@@ -14,6 +14,11 @@ double DeviceClock::schedule(int64_t stream, int64_t cores, double seconds) {
   double& stream_end = streams_[stream];
   const double ready = stream_end;
   const size_t n = core_free_.size();
+  if (cores <= 0) {
+    // Off the Tensix grid (the Ethernet cores of a collective): only the stream orders it.
+    stream_end = ready + seconds;
+    return stream_end;
+  }
   const size_t k = static_cast<size_t>(std::clamp<int64_t>(cores, 1, static_cast<int64_t>(n)));
   if (ready >= last_core_free_) {
     // Every core is free by the stream's ready time (always so with one
@@ -95,7 +100,8 @@ int64_t new_stream_id() { return g_next_stream.fetch_add(1); }
 double advance_clock(const engine::ProgramRecord& record, const chip::Arch& arch) {
   const double seconds = cached_time_s(record, arch);
   device_clock(record.device, arch)
-      .schedule(current_stream(record.device), std::max<int64_t>(1, record.cores_used), seconds);
+      .schedule(current_stream(record.device),
+                record.link_s > 0 ? 0 : std::max<int64_t>(1, record.cores_used), seconds);
   return seconds;
 }
 

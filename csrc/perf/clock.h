@@ -22,7 +22,8 @@ namespace accel::perf {
 class DeviceClock {
  public:
   explicit DeviceClock(int64_t cores = 1) : core_free_(static_cast<size_t>(std::max<int64_t>(1, cores)), 0.0) {}
-  // Places a program of `seconds` on `cores` cores of `stream`; returns its end.
+  // Places a program of `seconds` on `cores` cores of `stream` (none: a
+  // collective on the Ethernet cores, ordered by its stream only); returns its end.
   double schedule(int64_t stream, int64_t cores, double seconds);
   // When the last program queued on `stream` ends (0 before any).
   double stream_time(int64_t stream) const;

@@ -201,6 +201,16 @@ Cost estimate_cost(const ProgramRecord& r, const chip::Arch& a) {
   const double hz = a.clock_hz;
   c.launch_s = a.launch_overhead_us * 1e-6;
   c.host_dispatch_s = a.host_dispatch_us * 1e-6;
+  if (r.link_s > 0) {
+    // A collective: its time is the links' (and its hops' latencies), as a
+    // collective model priced it; the chip draws its static power meanwhile.
+    c.time_s = r.link_s;
+    c.bound = "ethernet";
+    c.dram_bytes = r.dram_read_bytes + r.dram_write_bytes;
+    c.energy_static_j = c.energy_j = a.static_power_w * c.time_s;
+    c.avg_power_w = a.static_power_w;
+    return c;
+  }
   if (empty) {
     c.time_s = c.launch_s;
     c.bound = "launch";

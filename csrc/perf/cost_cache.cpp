@@ -17,7 +17,7 @@ using engine::ProgramRecord;
 // A field estimate_cost reads but the signature lacks would serve stale
 // times: a new record field must be added below (or here, if the cost
 // ignores it) before this compiles.
-static_assert(sizeof(ProgramRecord) == 4 * sizeof(std::string) + 160,
+static_assert(sizeof(ProgramRecord) == 4 * sizeof(std::string) + 168,
               "ProgramRecord changed: update the cost signature in perf/cost_cache.cpp");
 
 struct Signature {
@@ -28,6 +28,7 @@ struct Signature {
   bool fp32_dest_acc, in1_batched;
   int64_t flops, dram_read_bytes, dram_write_bytes, noc_bytes, tiles, cores_used,
       max_tiles_per_core, batch, m_tiles, n_tiles, k_tiles, multicast_bytes;
+  double link_s;
 
   Signature(const ProgramRecord& r, const chip::Arch& a)
       : arch(&a), reader(r.reader.desc()), compute(r.compute.desc()), writer(r.writer.desc()),
@@ -37,7 +38,7 @@ struct Signature {
         dram_write_bytes(r.dram_write_bytes), noc_bytes(r.noc_bytes), tiles(r.tiles),
         cores_used(r.cores_used), max_tiles_per_core(r.max_tiles_per_core), batch(r.batch),
         m_tiles(r.m_tiles), n_tiles(r.n_tiles), k_tiles(r.k_tiles),
-        multicast_bytes(r.multicast_bytes) {}
+        multicast_bytes(r.multicast_bytes), link_s(r.link_s) {}
   bool operator==(const Signature&) const = default;
 };
 
@@ -60,6 +61,7 @@ struct SignatureHash {
                       s.cores_used, s.max_tiles_per_core, s.batch, s.m_tiles, s.n_tiles, s.k_tiles,
                       s.multicast_bytes})
       mix(std::hash<int64_t>{}(v));
+    mix(std::hash<double>{}(s.link_s));
     return h;
   }
 };

@@ -89,6 +89,9 @@ constexpr KernelDesc kMovementKernels[] = {
     // Fills with no compute kernel: the writer generates the pages itself.
     writer("writer_fill_constant", "fill"),
     writer("writer_fill_sequence", "fill"),
+    // Collectives between chips: the Ethernet data movers send and receive
+    // (priced by the record's link_s, not per tile).
+    writer("writer_ethernet_collective", "collective"),
 };
 
 }  // namespace

@@ -110,4 +110,5 @@ PYBIND11_MODULE(_C, m) {
   void bind_estimate(py::module&); bind_estimate(m);  // estimate_bindings.cpp
   void bind_systems(py::module&); bind_systems(m);  // system_bindings.cpp
   void bind_cuda(py::module&); bind_cuda(m);  // cuda_bindings.cpp
+  void bind_distributed(py::module&); bind_distributed(m);  // distributed_bindings.cpp
 }

@@ -46,6 +46,7 @@ py::dict record_dict(const ProgramRecord& r) {
   d["in1_format"] = r.in1_format;
   d["sfpu_function"] = r.sfpu_function.name();
   d["multicast_bytes"] = r.multicast_bytes;
+  d["link_s"] = r.link_s;
   return d;
 }
 
@@ -90,6 +91,7 @@ ProgramRecord record_from(const py::dict& d) {
   read(d, "in1_format", r.in1_format);
   read(d, "sfpu_function", r.sfpu_function);
   read(d, "multicast_bytes", r.multicast_bytes);
+  read(d, "link_s", r.link_s);
   return r;
 }
 
