@@ -1,0 +1,200 @@
+#include "engine/fused.h"
+
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "kernels/eltwise/simd.h"
+
+namespace accel::engine {
+namespace {
+
+constexpr int64_t kTile = 32;
+constexpr int64_t kTileElems = kTile * kTile;
+
+// The iteration space as [batch, rows, cols]; a 0-D or 1-D space is rows of 32.
+struct Grid {
+  int64_t batch = 1, rows = 0, cols = 0, row_tiles = 0, col_tiles = 0;
+  bool flat = false;
+  int64_t tiles() const { return batch * row_tiles * col_tiles; }
+};
+
+Grid grid_for(const TensorRef& out) {
+  Grid g;
+  const int64_t n = out.numel();
+  g.flat = out.dim() <= 1;
+  if (g.flat) {
+    g.cols = kTile;
+    g.rows = (n + kTile - 1) / kTile;
+  } else {
+    g.cols = out.sizes.back();
+    g.rows = out.sizes[out.dim() - 2];
+    g.batch = g.rows * g.cols == 0 ? 0 : n / (g.rows * g.cols);
+  }
+  g.row_tiles = (g.rows + kTile - 1) / kTile;
+  g.col_tiles = (g.cols + kTile - 1) / kTile;
+  return g;
+}
+
+int64_t row_offset(const TensorRef& t, const Grid& g, int64_t b, int64_t r) {
+  if (g.flat) return t.dim() == 0 ? 0 : r * kTile * t.strides[0];
+  int64_t offset = r * t.strides[t.dim() - 2];
+  for (int64_t d = t.dim() - 3; d >= 0 && b > 0; --d) {
+    offset += (b % t.sizes[d]) * t.strides[d];
+    b /= t.sizes[d];
+  }
+  return offset;
+}
+
+int64_t col_stride(const TensorRef& t) { return t.dim() == 0 ? 0 : t.strides.back(); }
+
+// Reader: one run of a tile from DRAM into fp32 in L1 (the unpacker's job).
+void load_run(float* dst, const char* src, DType dt, int64_t stride, int64_t n) {
+  const auto& simd = kernels::simd_tile_math();
+  if (stride == 1 && dt == DType::F32) return (void)std::memcpy(dst, src, n * sizeof(float));
+  if (stride == 1 && dt == DType::BF16) return simd.bf16_to_float(src, dst, n);
+  if (stride == 1 && dt == DType::F16) return simd.half_to_float(src, dst, n);
+  for (int64_t i = 0; i < n; ++i) {
+    const char* p = src + i * stride * dtype_bytes(dt);
+    dst[i] = dt == DType::F32    ? *reinterpret_cast<const float*>(p)
+             : dt == DType::BF16 ? static_cast<float>(*reinterpret_cast<const c10::BFloat16*>(p))
+                                 : static_cast<float>(*reinterpret_cast<const c10::Half*>(p));
+  }
+}
+
+// Writer: packs a run from fp32 to the output's format, the only rounding.
+void store_run(char* dst, DType dt, int64_t stride, const float* src, int64_t n) {
+  const auto& simd = kernels::simd_tile_math();
+  if (stride == 1 && dt == DType::F32) return (void)std::memcpy(dst, src, n * sizeof(float));
+  if (stride == 1 && dt == DType::BF16) return simd.float_to_bf16(src, dst, n);
+  if (stride == 1 && dt == DType::F16) return simd.float_to_half(src, dst, n);
+  for (int64_t i = 0; i < n; ++i) {
+    char* p = dst + i * stride * dtype_bytes(dt);
+    if (dt == DType::F32) *reinterpret_cast<float*>(p) = src[i];
+    else if (dt == DType::BF16) *reinterpret_cast<c10::BFloat16*>(p) = c10::BFloat16(src[i]);
+    else *reinterpret_cast<c10::Half*>(p) = c10::Half(src[i]);
+  }
+}
+
+void check_operands(const kernels::fused::Program& program, const std::vector<TensorRef>& outputs,
+                    const std::vector<TensorRef>& inputs) {
+  const auto fail = [&](const std::string& why) {
+    throw std::invalid_argument("fused program '" + program.text + "': " + why);
+  };
+  if (int(inputs.size()) != program.num_inputs)
+    fail("takes " + std::to_string(program.num_inputs) + " inputs, got " + std::to_string(inputs.size()));
+  if (outputs.size() != program.outputs.size())
+    fail("has " + std::to_string(program.outputs.size()) + " outputs, got " + std::to_string(outputs.size()));
+  for (const auto* list : {&inputs, &outputs})
+    for (const auto& t : *list) {
+      if (t.dtype != DType::F32 && t.dtype != DType::BF16 && t.dtype != DType::F16)
+        fail(std::string("operands must be float32, bfloat16 or float16, got ") + dtype_name(t.dtype));
+      if (t.sizes != outputs[0].sizes) fail("operands must all have the output's shape (broadcast inputs first)");
+    }
+}
+
+// Per core: double-buffered input and output tiles in their formats, plus an
+// fp32 tile per step result and constant (Dst holds what fits; the rest is L1 scratch).
+std::vector<CircularBuffer> circular_buffers(const chip::Arch& arch, const kernels::fused::Program& program,
+                                             const std::vector<TensorRef>& outputs,
+                                             const std::vector<TensorRef>& inputs) {
+  const int64_t area = arch.tile_rows * arch.tile_cols;
+  std::vector<CircularBuffer> cbs;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    cbs.push_back({"in" + std::to_string(i), 2, area * dtype_bytes(inputs[i].dtype)});
+  for (size_t o = 0; o < outputs.size(); ++o)
+    cbs.push_back({"out" + std::to_string(o), 2, area * dtype_bytes(outputs[o].dtype)});
+  const int64_t scratch = int64_t(program.steps.size() + program.constants.size());
+  const int64_t in_dst = std::max<int64_t>(0, arch.dst_tiles(true) / 2);
+  if (scratch > in_dst) cbs.push_back({"fp32_scratch", scratch - in_dst, area * 4});
+  return cbs;
+}
+
+template <class Body>
+void for_each_run(const Grid& g, int64_t t, int64_t numel, Body&& body) {
+  const int64_t b = t / (g.row_tiles * g.col_tiles);
+  const int64_t r0 = (t / g.col_tiles) % g.row_tiles * kTile, c0 = t % g.col_tiles * kTile;
+  const int64_t nr = std::min(kTile, g.rows - r0), nc = std::min(kTile, g.cols - c0);
+  const int64_t runs = g.flat ? 1 : nr;
+  const int64_t width = g.flat ? std::min(kTileElems, numel - r0 * kTile) : nc;
+  for (int64_t r = 0; r < runs; ++r) body(b, r0 + r, c0, r * width, width);
+}
+
+}  // namespace
+
+ProgramRecord fused_program_record(const chip::Arch& arch, const kernels::fused::Program& program,
+                                   const std::vector<TensorRef>& outputs,
+                                   const std::vector<TensorRef>& inputs) {
+  static const perf::KernelRef reader("reader_tilize_interleaved");
+  static const perf::KernelRef compute("fused_eltwise");
+  static const perf::KernelRef writer("writer_untilize_interleaved");
+  check_operands(program, outputs, inputs);
+  const Grid g = grid_for(outputs[0]);
+  const int64_t tiles = outputs[0].numel() > 0 ? g.tiles() : 0;
+  const CoreSplit split = split_tiles(tiles, arch.num_cores());
+  const int64_t area = arch.tile_rows * arch.tile_cols;
+  ProgramRecord rec;
+  rec.op = "fused[" + program.absorbed() + "]";
+  rec.reader = reader;
+  rec.compute = compute;
+  rec.writer = writer;
+  rec.input_format = dtype_name(inputs[0].dtype);
+  rec.output_format = dtype_name(outputs[0].dtype);
+  // The kernel is priced from FLOPs (one instruction each, plus a load per
+  // input and a store): FLOPs here are the steps' vector-engine instructions.
+  rec.flops = static_cast<int64_t>(program.arithmetic_instructions() * double(tiles * area) + 0.5);
+  for (const auto& in : inputs) rec.dram_read_bytes += tiles * area * dtype_bytes(in.dtype);
+  for (const auto& out : outputs) rec.dram_write_bytes += tiles * area * dtype_bytes(out.dtype);
+  rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;
+  rec.tiles = tiles;
+  rec.cores_used = split.cores_used;
+  rec.max_tiles_per_core = split.max_tiles();
+  rec.l1_bytes_per_core = check_l1(arch, rec.op, circular_buffers(arch, program, outputs, inputs));
+  return rec;
+}
+
+ProgramRecord run_fused(const chip::Arch& arch, const kernels::fused::Program& program,
+                        const std::vector<TensorRef>& outputs, const std::vector<TensorRef>& inputs) {
+  ProgramRecord rec = fused_program_record(arch, program, outputs, inputs);
+  const Grid g = grid_for(outputs[0]);
+  const int64_t numel = outputs[0].numel();
+  const CoreSplit split = split_tiles(rec.tiles, arch.num_cores());
+  const int slots = program.num_values() + int(program.constants.size());
+  run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
+    // The core's fp32 tiles: inputs, step results, constants. Reused per host thread.
+    thread_local std::vector<float> l1;
+    if (l1.size() < size_t(slots * kTileElems)) l1.resize(slots * kTileElems);
+    std::vector<float*> values(slots);
+    for (int v = 0; v < slots; ++v) values[v] = l1.data() + v * kTileElems;
+    for (size_t c = 0; c < program.constants.size(); ++c)
+      std::fill_n(values[program.num_values() + c], kTileElems, program.constants[c]);
+    for (int64_t t = begin; t < end; ++t) {
+      int64_t valid = 0;
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        const TensorRef& in = inputs[i];
+        for_each_run(g, t, numel, [&](int64_t b, int64_t r, int64_t c0, int64_t at, int64_t n) {
+          const char* src = static_cast<const char*>(in.data) +
+                            (row_offset(in, g, b, r) + c0 * col_stride(in)) * dtype_bytes(in.dtype);
+          load_run(values[i] + at, src, in.dtype, col_stride(in), n);
+          valid = at + n;
+        });
+      }
+      kernels::fused::run_tile(program, values.data(), valid);
+      for (size_t o = 0; o < outputs.size(); ++o) {
+        const TensorRef& out = outputs[o];
+        const float* result = values[program.outputs[o].value];
+        for_each_run(g, t, numel, [&](int64_t b, int64_t r, int64_t c0, int64_t at, int64_t n) {
+          char* dst = static_cast<char*>(out.data) +
+                      (row_offset(out, g, b, r) + c0 * col_stride(out)) * dtype_bytes(out.dtype);
+          store_run(dst, out.dtype, col_stride(out), result + at, n);
+        });
+      }
+    }
+  });
+  return rec;
+}
+
+}  // namespace accel::engine
