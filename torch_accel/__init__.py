@@ -21,6 +21,7 @@ from .fallback import fallback_stats, reset_fallback_stats, set_fallback_policy
 from .profiler import profile
 from .estimate import estimate  # noqa: E402  (the function; the module stays importable)
 from .compute import compute_config, set_compute_config, get_compute_config, ComputeConfig  # noqa: F401
+from .compile import compile_stats, reset_compile_stats, compile_explain  # noqa: F401, E402  (backend "accel")
 from . import _exit  # noqa: F401, E402  (autograd's device threads finish before exit)
 
 __all__ = ["configure", "presets", "arch_info", "fallback_stats", "reset_fallback_stats",

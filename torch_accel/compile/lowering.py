@@ -1,0 +1,228 @@
+"""Lowering an ATen FX graph (after AOTAutograd) into a schedule of chip
+programs: chains of element-wise ops become one fused program
+(torch.ops.accel.fused_eltwise), a matmul absorbs its bias and activation
+(torch.ops.accel.linear_act), and every other op stays an eager accel op of
+the graph, counted. Returns the rewritten graph and what it did."""
+import dataclasses
+import operator
+
+import torch
+import torch.fx
+
+from .steps import DTYPE_NAMES, FLOAT_DTYPES, step_for
+
+aten = torch.ops.aten
+_ACTIVATIONS = {aten.relu.default: "relu", aten.silu.default: "silu"}
+_NOT_PROGRAMS = {operator.getitem}  # graph plumbing, no program of its own
+
+
+@dataclasses.dataclass
+class FusedGroup:
+    """One fused program: its text, the FX names it absorbed, its inputs and outputs."""
+    program: str
+    absorbed: list
+    inputs: list          # (name, shape, dtype) read from DRAM
+    outputs: list         # (name, shape, dtype) written to DRAM
+    intermediates: list   # (name, shape, dtype) that stay on the cores
+
+
+@dataclasses.dataclass
+class LoweredGraph:
+    """What the lowering did to one graph (forward or backward)."""
+    kind: str
+    groups: list = dataclasses.field(default_factory=list)
+    epilogues: list = dataclasses.field(default_factory=list)   # (matmul node, activation)
+    eager_ops: dict = dataclasses.field(default_factory=dict)   # op -> count, accel programs
+    host_ops: dict = dataclasses.field(default_factory=dict)    # op -> count, no accel kernel
+    buffer_plan: list = dataclasses.field(default_factory=list)
+
+    @property
+    def fused_ops(self):
+        return sum(len(g.absorbed) for g in self.groups)
+
+
+def _val(node):
+    return node.meta.get("val") if isinstance(node, torch.fx.Node) else None
+
+
+def _shape_key(t):
+    return tuple(str(s) for s in t.shape)
+
+
+def _on_accel_float(t):
+    return isinstance(t, torch.Tensor) and t.device.type == "accel" and t.dtype in FLOAT_DTYPES
+
+
+def _fusable(node):
+    """The node's step if it can join a fused program, else None."""
+    if node.op != "call_function":
+        return None
+    out = _val(node)
+    if not _on_accel_float(out):
+        return None
+    step = step_for(node)
+    if step is None:
+        return None
+    _, operands, params = step
+    for o in operands:
+        if isinstance(o, torch.fx.Node):
+            v = _val(o)
+            if not _on_accel_float(v) or v.dim() > out.dim():
+                return None
+            try:
+                if torch.broadcast_shapes(v.shape, out.shape) != out.shape:
+                    return None
+            except RuntimeError:
+                return None
+        elif not isinstance(o, (int, float)) or isinstance(o, bool):
+            return None
+    if any(not isinstance(v, (int, float)) for v in params.values()):
+        return None
+    return step
+
+
+def _partition(graph):
+    """Greedy groups in graph order. A node joins a producer's group when their
+    output shapes match and its other inputs all precede the group's first
+    member: the fused program then takes the first member's place, every
+    input it reads already exists there, and nothing it feeds comes before it."""
+    order = {n: i for i, n in enumerate(graph.nodes)}
+    group_of, steps, groups = {}, {}, []
+    for node in graph.nodes:
+        step = _fusable(node)
+        if step is None:
+            continue
+        steps[node] = step
+        shape = _shape_key(_val(node))
+        chosen = None
+        for inp in node.all_input_nodes:
+            g = group_of.get(inp)
+            if g is None or groups[g][0] != shape:
+                continue
+            first = order[groups[g][1][0]]
+            if all(group_of.get(i) == g or order[i] < first for i in node.all_input_nodes):
+                chosen = g
+                break
+        if chosen is None:
+            chosen = len(groups)
+            groups.append((shape, []))
+        groups[chosen][1].append(node)
+        group_of[node] = chosen
+    return [(nodes, steps) for _, nodes in groups]
+
+
+def _fmt(x):
+    return repr(float(x))
+
+
+def _emit_group(graph, nodes, steps, kind):
+    """Replaces a group by one fused_eltwise call; returns its FusedGroup."""
+    in_group = set(nodes)
+    inputs, lines = [], []
+    n_steps = 0
+    # The inputs are numbered first, then one value per step.
+    number = {}
+    for node in nodes:
+        for o in steps[node][1]:
+            if isinstance(o, torch.fx.Node) and o not in in_group and o not in number:
+                number[o] = len(inputs)
+                inputs.append(o)
+    for node in nodes:
+        name, operands, params = steps[node]
+        if name == "identity":
+            number[node] = number[operands[0]]
+            continue
+        args = [f"%{number[o]}" if isinstance(o, torch.fx.Node) else "#" + _fmt(o) for o in operands]
+        args += [f"{k}={_fmt(v)}" for k, v in params.items()]
+        lines.append(" ".join([name] + args))
+        number[node] = len(inputs) + n_steps
+        n_steps += 1
+    outputs = [n for n in nodes if any(u not in in_group for u in n.users)]
+    text = ";".join(lines) + " | " + ",".join(
+        f"%{number[n]}:{DTYPE_NAMES[_val(n).dtype]}" for n in outputs)
+    with graph.inserting_before(nodes[0]):
+        call = graph.call_function(torch.ops.accel.fused_eltwise.default, (inputs, text))
+        call.meta["val"] = [_val(n) for n in outputs]
+        for i, n in enumerate(outputs):
+            item = graph.call_function(operator.getitem, (call, i))
+            item.meta["val"] = _val(n)
+            n.replace_all_uses_with(item)
+    for node in reversed(nodes):
+        graph.erase_node(node)
+    describe = lambda n: (n.name, tuple(_val(n).shape), str(_val(n).dtype).replace("torch.", ""))  # noqa: E731
+    return FusedGroup(program=text, absorbed=[str(n.target).replace("aten.", "") for n in nodes],
+                      inputs=[describe(n) for n in inputs], outputs=[describe(n) for n in outputs],
+                      intermediates=[describe(n) for n in nodes if n not in outputs])
+
+
+def _fuse_matmul_epilogues(graph, lowered):
+    """addmm(b, x, t(w)) or mm(x, t(w)) followed by relu/gelu/silu, whose product
+    feeds nothing else, becomes accel::linear_act: the activation (and bias) run
+    on each output block in the matmul program before it is written back."""
+    for node in list(graph.nodes):
+        act = _ACTIVATIONS.get(node.target)
+        if node.op != "call_function":
+            continue
+        if node.target == aten.gelu.default:
+            act = "gelu_tanh" if node.kwargs.get("approximate", node.args[1] if len(node.args) > 1 else "none") == "tanh" else "gelu"
+        if act is None:
+            continue
+        mm = node.args[0]
+        if not isinstance(mm, torch.fx.Node) or len(mm.users) != 1 or mm.target not in (aten.addmm.default, aten.mm.default):
+            continue
+        if mm.kwargs:
+            continue
+        if mm.target == aten.addmm.default:
+            bias, x, wt = mm.args[:3]
+            if len(mm.args) > 3 or _val(bias) is None or _val(bias).dim() != 1:
+                continue
+        else:
+            bias, (x, wt) = None, mm.args
+        if not all(_on_accel_float(_val(t)) for t in (x, wt)) or _val(x).dtype != _val(node).dtype:
+            continue
+        with graph.inserting_before(node):
+            w = graph.call_function(aten.t.default, (wt,))
+            w.meta["val"] = _val(wt).t()
+            fused = graph.call_function(torch.ops.accel.linear_act.default, (x, w, bias, act))
+            fused.meta["val"] = _val(node)
+        node.replace_all_uses_with(fused)
+        graph.erase_node(node)
+        graph.erase_node(mm)
+        lowered.epilogues.append((str(mm.target).replace("aten.", ""), act))
+
+
+def _has_accel_kernel(op):
+    """Whether op runs on the chip: its own accel kernel, or a composite of ops."""
+    name = op.name()
+    return any(torch._C._dispatch_has_kernel_for_dispatch_key(name, key)
+               for key in ("PrivateUse1", "CompositeExplicitAutograd", "CompositeImplicitAutograd"))
+
+
+def _count_rest(graph, lowered):
+    for node in graph.nodes:
+        if node.op != "call_function" or node.target in _NOT_PROGRAMS:
+            continue
+        if node.target in (torch.ops.accel.fused_eltwise.default, torch.ops.accel.linear_act.default):
+            continue
+        name = str(node.target).replace("aten.", "")
+        table = lowered.eager_ops
+        if isinstance(node.target, torch._ops.OpOverload) and not _has_accel_kernel(node.target):
+            table = lowered.host_ops
+        table[name] = table.get(name, 0) + 1
+
+
+def lower(gm, kind):
+    """Rewrites gm in place into fused programs; returns the LoweredGraph."""
+    lowered = LoweredGraph(kind=kind)
+    graph = gm.graph
+    _fuse_matmul_epilogues(graph, lowered)
+    for nodes, steps in _partition(graph):
+        real = [n for n in nodes if steps[n][0] != "identity"]
+        if len(real) < 2:
+            continue  # one op is already one program
+        lowered.groups.append(_emit_group(graph, nodes, steps, kind))
+    graph.eliminate_dead_code()
+    graph.lint()
+    gm.recompile()
+    _count_rest(graph, lowered)
+    return lowered
