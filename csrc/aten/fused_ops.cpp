@@ -4,6 +4,7 @@
 // autograd (the compiler fuses forward and backward graphs separately).
 #include <ATen/ExpandUtils.h>
 #include <ATen/ops/empty.h>
+#include <ATen/ops/empty_like.h>
 #include <torch/library.h>
 
 #include <stdexcept>
@@ -31,16 +32,27 @@ at::ScalarType scalar_type_of(engine::DType dt) {
   }
 }
 
-// The outputs, allocated like the inputs (device, shape) in the program's dtypes.
+// The outputs, in the program's dtypes, of the inputs' broadcast shape and,
+// as TensorIterator lays out an element-wise result, in the memory layout of
+// the first input that has the whole shape (a transposed input gives a
+// transposed output; the graph's later views rely on it).
 std::vector<at::Tensor> empty_outputs(const kernels::fused::Program& program, at::TensorList inputs,
                                       c10::Device device) {
   TORCH_CHECK_VALUE(static_cast<int>(inputs.size()) == program.num_inputs, "fused_eltwise: program '",
                     program.text, "' takes ", program.num_inputs, " inputs, got ", inputs.size());
   std::vector<int64_t> shape;
   for (const auto& t : inputs) shape = at::infer_size(shape, t.sizes());
+  const at::Tensor* layout = nullptr;
+  for (const auto& t : inputs)
+    if (t.sizes().equals(shape) && t.is_non_overlapping_and_dense()) {
+      layout = &t;
+      break;
+    }
   std::vector<at::Tensor> outs;
-  for (const auto& out : program.outputs)
-    outs.push_back(at::empty(shape, at::TensorOptions().dtype(scalar_type_of(out.dtype)).device(device)));
+  for (const auto& out : program.outputs) {
+    const auto options = at::TensorOptions().dtype(scalar_type_of(out.dtype)).device(device);
+    outs.push_back(layout ? at::empty_like(*layout, options) : at::empty(shape, options));
+  }
   return outs;
 }
 

@@ -8,8 +8,8 @@ import threading
 import time
 
 import torch
-from torch._decomp import core_aten_decompositions
 
+from .. import _C
 from .lowering import lower
 
 _lock = threading.Lock()
@@ -54,6 +54,7 @@ def lowered_graphs():
 def decompositions():
     """core ATen decompositions of the ops with no accel kernel: an op the chip
     runs natively stays whole (one program), the rest become ops it has."""
+    from torch._decomp import core_aten_decompositions
     table = {}
     for op, fn in core_aten_decompositions().items():
         if not isinstance(op, torch._ops.OpOverload):
@@ -90,8 +91,30 @@ def _compiler(kind):
             from .explain import format_lowered
             with open(dump, "a") as f:
                 f.write(format_lowered(lowered, gm) + "\n")
-        return gm.forward
+        from torch._functorch.aot_autograd import make_boxed_func
+        return _count_host_fallbacks(make_boxed_func(gm.forward), lowered)
     return compile_graph
+
+
+def _count_host_fallbacks(fn, lowered):
+    """The first run of a graph records which of its ops ran on the CPU
+    (torch_accel.fallback_stats), into the graph's and the backend's counts."""
+    first = [True]
+
+    def run(args):
+        if not first[0]:
+            return fn(args)
+        first[0] = False
+        before = _C.fallback_stats()
+        out = fn(args)
+        after = _C.fallback_stats()
+        delta = {op: n - before.get(op, 0) for op, n in after.items() if n > before.get(op, 0)}
+        with _lock:
+            _merge(lowered.host_ops, delta)
+            _merge(_stats["host_ops"], delta)
+        return out
+    run._boxed_call = True
+    return run
 
 
 def accel_backend(gm, example_inputs, **kwargs):

@@ -115,8 +115,23 @@ def _fmt(x):
     return repr(float(x))
 
 
+def _layout_matches(inputs, outputs):
+    """Whether the fused op's outputs (laid out like its first whole-shape
+    input, csrc/aten/fused_ops.cpp) have the strides the graph was traced with."""
+    shape = outputs[0].shape
+    like = next((t for t in inputs if t.shape == shape and t.is_contiguous()
+                 or t.shape == shape and torch._prims_common.is_non_overlapping_and_dense(t)), None)
+    for out in outputs:
+        made = torch.empty_like(like, dtype=out.dtype) if like is not None else \
+            torch.empty(shape, dtype=out.dtype, device=out.device)
+        if out.numel() > 1 and made.stride() != out.stride():
+            return False
+    return True
+
+
 def _emit_group(graph, nodes, steps, kind):
-    """Replaces a group by one fused_eltwise call; returns its FusedGroup."""
+    """Replaces a group by one fused_eltwise call; returns its FusedGroup, or
+    None when the group's outputs need a layout the op would not give them."""
     in_group = set(nodes)
     inputs, lines = [], []
     n_steps = 0
@@ -138,6 +153,8 @@ def _emit_group(graph, nodes, steps, kind):
         number[node] = len(inputs) + n_steps
         n_steps += 1
     outputs = [n for n in nodes if any(u not in in_group for u in n.users)]
+    if not _layout_matches([_val(n) for n in inputs], [_val(n) for n in outputs]):
+        return None
     text = ";".join(lines) + " | " + ",".join(
         f"%{number[n]}:{DTYPE_NAMES[_val(n).dtype]}" for n in outputs)
     with graph.inserting_before(nodes[0]):
@@ -155,22 +172,29 @@ def _emit_group(graph, nodes, steps, kind):
                       intermediates=[describe(n) for n in nodes if n not in outputs])
 
 
+def _activation_of(node):
+    if node.op != "call_function":
+        return None
+    if node.target == aten.gelu.default:
+        approximate = node.kwargs.get("approximate", node.args[1] if len(node.args) > 1 else "none")
+        return "gelu_tanh" if approximate == "tanh" else "gelu"
+    return _ACTIVATIONS.get(node.target)
+
+
 def _fuse_matmul_epilogues(graph, lowered):
-    """addmm(b, x, t(w)) or mm(x, t(w)) followed by relu/gelu/silu, whose product
-    feeds nothing else, becomes accel::linear_act: the activation (and bias) run
-    on each output block in the matmul program before it is written back."""
+    """addmm(b, x, t(w)) or mm(x, t(w)), possibly through a view, followed by
+    relu/gelu/silu, when the product feeds nothing else, becomes
+    accel::linear_act: the bias and activation run on each output block in the
+    matmul program before it is written back, one program instead of two."""
     for node in list(graph.nodes):
-        act = _ACTIVATIONS.get(node.target)
-        if node.op != "call_function":
-            continue
-        if node.target == aten.gelu.default:
-            act = "gelu_tanh" if node.kwargs.get("approximate", node.args[1] if len(node.args) > 1 else "none") == "tanh" else "gelu"
+        act = _activation_of(node)
         if act is None:
             continue
-        mm = node.args[0]
-        if not isinstance(mm, torch.fx.Node) or len(mm.users) != 1 or mm.target not in (aten.addmm.default, aten.mm.default):
-            continue
-        if mm.kwargs:
+        mm, view = node.args[0], None
+        if isinstance(mm, torch.fx.Node) and mm.target == aten.view.default and len(mm.users) == 1:
+            view, mm = mm, mm.args[0]
+        if not isinstance(mm, torch.fx.Node) or len(mm.users) != 1 or mm.kwargs or \
+                mm.target not in (aten.addmm.default, aten.mm.default):
             continue
         if mm.target == aten.addmm.default:
             bias, x, wt = mm.args[:3]
@@ -184,43 +208,61 @@ def _fuse_matmul_epilogues(graph, lowered):
             w = graph.call_function(aten.t.default, (wt,))
             w.meta["val"] = _val(wt).t()
             fused = graph.call_function(torch.ops.accel.linear_act.default, (x, w, bias, act))
-            fused.meta["val"] = _val(node)
+            fused.meta["val"] = _val(mm)
+            if view is not None:
+                fused = graph.call_function(aten.view.default, (fused, view.args[1]))
+                fused.meta["val"] = _val(node)
         node.replace_all_uses_with(fused)
         graph.erase_node(node)
+        if view is not None:
+            graph.erase_node(view)
         graph.erase_node(mm)
         lowered.epilogues.append((str(mm.target).replace("aten.", ""), act))
 
 
-def _has_accel_kernel(op):
-    """Whether op runs on the chip: its own accel kernel, or a composite of ops."""
-    name = op.name()
-    return any(torch._C._dispatch_has_kernel_for_dispatch_key(name, key)
-               for key in ("PrivateUse1", "CompositeExplicitAutograd", "CompositeImplicitAutograd"))
+def _drop_copies(graph):
+    """A clone in a functional graph (dropout with p=0 leaves one) copies a
+    tensor nothing mutates: the copy's readers can read the original, one
+    program fewer. Kept when either side leaves the graph (aliasing there is
+    visible to the caller) or the layouts differ."""
+    out = next(n for n in graph.nodes if n.op == "output")
+    for node in list(graph.nodes):
+        if node.op != "call_function" or node.target != aten.clone.default:
+            continue
+        src = node.args[0]
+        if not isinstance(src, torch.fx.Node) or src.op == "placeholder" or out in src.users \
+                or out in node.users or node.kwargs.get("memory_format") not in (None, torch.preserve_format):
+            continue
+        if _val(src) is None or _val(src).stride() != _val(node).stride():
+            continue
+        node.replace_all_uses_with(src)
+        graph.erase_node(node)
 
 
 def _count_rest(graph, lowered):
+    """The ops left as eager accel programs (views are not programs: not counted)."""
     for node in graph.nodes:
-        if node.op != "call_function" or node.target in _NOT_PROGRAMS:
+        if node.op != "call_function" or node.target in _NOT_PROGRAMS or getattr(node.target, "is_view", False):
             continue
         if node.target in (torch.ops.accel.fused_eltwise.default, torch.ops.accel.linear_act.default):
             continue
         name = str(node.target).replace("aten.", "")
-        table = lowered.eager_ops
-        if isinstance(node.target, torch._ops.OpOverload) and not _has_accel_kernel(node.target):
-            table = lowered.host_ops
-        table[name] = table.get(name, 0) + 1
+        lowered.eager_ops[name] = lowered.eager_ops.get(name, 0) + 1
 
 
 def lower(gm, kind):
     """Rewrites gm in place into fused programs; returns the LoweredGraph."""
     lowered = LoweredGraph(kind=kind)
     graph = gm.graph
+    _drop_copies(graph)
     _fuse_matmul_epilogues(graph, lowered)
     for nodes, steps in _partition(graph):
         real = [n for n in nodes if steps[n][0] != "identity"]
         if len(real) < 2:
             continue  # one op is already one program
-        lowered.groups.append(_emit_group(graph, nodes, steps, kind))
+        group = _emit_group(graph, nodes, steps, kind)
+        if group is not None:
+            lowered.groups.append(group)
     graph.eliminate_dead_code()
     graph.lint()
     gm.recompile()
