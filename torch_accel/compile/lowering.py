@@ -119,8 +119,8 @@ def _layout_matches(inputs, outputs):
     """Whether the fused op's outputs (laid out like its first whole-shape
     input, csrc/aten/fused_ops.cpp) have the strides the graph was traced with."""
     shape = outputs[0].shape
-    like = next((t for t in inputs if t.shape == shape and t.is_contiguous()
-                 or t.shape == shape and torch._prims_common.is_non_overlapping_and_dense(t)), None)
+    like = next((t for t in inputs if t.shape == shape
+                 and torch._prims_common.is_non_overlapping_and_dense_or_false(t)), None)
     for out in outputs:
         made = torch.empty_like(like, dtype=out.dtype) if like is not None else \
             torch.empty(shape, dtype=out.dtype, device=out.device)
@@ -133,6 +133,8 @@ def _emit_group(graph, nodes, steps, kind):
     """Replaces a group by one fused_eltwise call; returns its FusedGroup, or
     None when the group's outputs need a layout the op would not give them."""
     in_group = set(nodes)
+    # Re-read the steps: emitting an earlier group replaced nodes they named.
+    steps = {n: step_for(n) for n in nodes}
     inputs, lines = [], []
     n_steps = 0
     # The inputs are numbered first, then one value per step.
