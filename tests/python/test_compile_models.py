@@ -32,6 +32,8 @@ def _check_forward_backward(model, *inputs, loss=lambda out: out.float().square(
     loss(first(out)).backward()
     loss(first(out_c)).backward()
     _compare_grads(model, twin)
+    for (name, b), (_, c) in zip(model.named_buffers(), twin.named_buffers()):
+        torch.testing.assert_close(c.cpu(), b.cpu(), msg=lambda m: f"buffer {name}: {m}")
 
 
 def test_gpt_forward_backward():

@@ -222,6 +222,60 @@ def _fuse_matmul_epilogues(graph, lowered):
         lowered.epilogues.append((str(mm.target).replace("aten.", ""), act))
 
 
+def _reinplace_counters(graph):
+    """Functionalization turns an in-place counter update (batch norm's
+    num_batches_tracked += 1) into add + copy_ back into the buffer: two
+    programs where eager runs one in-place add."""
+    for node in list(graph.nodes):
+        if node.op != "call_function" or node.target != aten.add.Tensor or len(node.users) != 1 \
+                or not isinstance(node.args[0], torch.fx.Node) or node.args[0].op != "placeholder":
+            continue
+        fix = next(iter(node.users))
+        if fix.target == aten.copy_.default and fix.args == (node.args[0], node) \
+                and node.args[0].meta["val"].dtype == node.meta["val"].dtype:
+            with graph.inserting_before(node):
+                inplace = graph.call_function(aten.add_.Tensor, node.args, node.kwargs)
+                inplace.meta["val"] = node.meta["val"]
+            fix.replace_all_uses_with(inplace)
+            graph.erase_node(fix)
+            graph.erase_node(node)
+
+
+def _reinplace_batch_norm_stats(graph):
+    """Functionalization gives training batch norm as a functional op (which
+    copies the running statistics) plus copy_ of the new statistics back into
+    the buffers: four copy programs per layer that eager does not run. The
+    chip's batch-norm program updates the buffers in place; use it, and let
+    every other reader of the new statistics (the backward saves them) read
+    the buffers, which now hold them."""
+    for node in list(graph.nodes):
+        if node.op != "call_function" or node.target != aten._native_batch_norm_legit_functional.default:
+            continue
+        mean, var = node.args[3], node.args[4]
+        items = {u.args[1]: u for u in node.users if u.target == operator.getitem}
+        fixes = []
+        for i, buf in ((3, mean), (4, var)):
+            stat = items.get(i)
+            copies = [u for u in stat.users if u.target == aten.copy_.default] if stat else []
+            if not (isinstance(buf, torch.fx.Node) and buf.op == "placeholder" and len(copies) == 1
+                    and copies[0].args == (buf, stat) and not copies[0].users):
+                break
+            fixes.append((stat, copies[0], buf))
+        if len(fixes) != 2:
+            continue
+        with graph.inserting_before(node):
+            inplace = graph.call_function(aten._native_batch_norm_legit.default, node.args)
+            inplace.meta["val"] = tuple(node.meta["val"][:3])
+        for i in (0, 1, 2):
+            if i in items:
+                items[i].args = (inplace, i)
+        for stat, copy, buf in fixes:
+            graph.erase_node(copy)
+            stat.replace_all_uses_with(buf)
+            graph.erase_node(stat)
+        graph.erase_node(node)
+
+
 def _drop_copies(graph):
     """A clone in a functional graph (dropout with p=0 leaves one) copies a
     tensor nothing mutates: the copy's readers can read the original, one
@@ -256,6 +310,8 @@ def lower(gm, kind):
     """Rewrites gm in place into fused programs; returns the LoweredGraph."""
     lowered = LoweredGraph(kind=kind)
     graph = gm.graph
+    _reinplace_counters(graph)
+    _reinplace_batch_norm_stats(graph)
     _drop_copies(graph)
     _fuse_matmul_epilogues(graph, lowered)
     for nodes, steps in _partition(graph):
