@@ -35,13 +35,16 @@ at::ScalarType scalar_type_of(engine::DType dt) {
 // The outputs, in the program's dtypes, of the inputs' broadcast shape and,
 // as TensorIterator lays out an element-wise result, in the memory layout of
 // the first input that has the whole shape (a transposed input gives a
-// transposed output; the graph's later views rely on it).
+// transposed output; a graph's later views rely on it), unless strides say.
 std::vector<at::Tensor> empty_outputs(const kernels::fused::Program& program, at::TensorList inputs,
-                                      c10::Device device) {
+                                      c10::Device device, at::OptionalIntArrayRef strides) {
   TORCH_CHECK_VALUE(static_cast<int>(inputs.size()) == program.num_inputs, "fused_eltwise: program '",
                     program.text, "' takes ", program.num_inputs, " inputs, got ", inputs.size());
   std::vector<int64_t> shape;
   for (const auto& t : inputs) shape = at::infer_size(shape, t.sizes());
+  if (strides.has_value())
+    TORCH_CHECK_VALUE(strides->size() == shape.size(), "fused_eltwise: ", strides->size(),
+                      " output strides for a ", shape.size(), "-D output");
   const at::Tensor* layout = nullptr;
   for (const auto& t : inputs)
     if (t.sizes().equals(shape) && t.is_non_overlapping_and_dense()) {
@@ -51,7 +54,9 @@ std::vector<at::Tensor> empty_outputs(const kernels::fused::Program& program, at
   std::vector<at::Tensor> outs;
   for (const auto& out : program.outputs) {
     const auto options = at::TensorOptions().dtype(scalar_type_of(out.dtype)).device(device);
-    outs.push_back(layout ? at::empty_like(*layout, options) : at::empty(shape, options));
+    outs.push_back(strides.has_value() ? at::empty_strided(shape, *strides, options)
+                   : layout            ? at::empty_like(*layout, options)
+                                       : at::empty(shape, options));
   }
   return outs;
 }
@@ -65,7 +70,8 @@ engine::TensorRef operand(const at::Tensor& t) {
   return ref;
 }
 
-std::vector<at::Tensor> fused_eltwise(at::TensorList inputs, c10::string_view text) {
+std::vector<at::Tensor> fused_eltwise(at::TensorList inputs, c10::string_view text,
+                                      at::OptionalIntArrayRef strides) {
   const auto& program = program_of(std::string(text));
   TORCH_CHECK_VALUE(!inputs.empty(), "fused_eltwise: no inputs");
   const c10::Device device = inputs[0].device();
@@ -76,7 +82,7 @@ std::vector<at::Tensor> fused_eltwise(at::TensorList inputs, c10::string_view te
                          t.scalar_type() == at::kHalf,
                      "fused_eltwise: inputs must be float32, bfloat16 or float16, got ", t.scalar_type());
   }
-  auto outs = empty_outputs(program, inputs, device);
+  auto outs = empty_outputs(program, inputs, device, strides);
   if (outs[0].numel() == 0) return outs;
   std::vector<engine::TensorRef> in_refs, out_refs;
   for (const auto& t : inputs) in_refs.push_back(operand(t.expand(outs[0].sizes())));
@@ -96,16 +102,19 @@ std::vector<at::Tensor> fused_eltwise(at::TensorList inputs, c10::string_view te
   return outs;
 }
 
-std::vector<at::Tensor> fused_eltwise_meta(at::TensorList inputs, c10::string_view text) {
+std::vector<at::Tensor> fused_eltwise_meta(at::TensorList inputs, c10::string_view text,
+                                           at::OptionalIntArrayRef strides) {
   const auto& program = program_of(std::string(text));
   TORCH_CHECK_VALUE(!inputs.empty(), "fused_eltwise: no inputs");
-  return empty_outputs(program, inputs, inputs[0].device());
+  return empty_outputs(program, inputs, inputs[0].device(), strides);
 }
 
 }  // namespace
 
 TORCH_LIBRARY_FRAGMENT(accel, m) {
-  m.def("fused_eltwise(Tensor[] inputs, str program) -> Tensor[]");
+  // strides: the outputs' layout (the compiler passes the traced one); by
+  // default that of the first input with the whole shape.
+  m.def("fused_eltwise(Tensor[] inputs, str program, int[]? strides=None) -> Tensor[]");
 }
 
 TORCH_LIBRARY_IMPL(accel, PrivateUse1, m) { m.impl("fused_eltwise", fused_eltwise); }

@@ -83,3 +83,23 @@ def test_compiled_training_loop_tracks_eager_loss():
             losses.append(loss.detach().cpu())
         torch.testing.assert_close(losses[1], losses[0])
     assert torch_accel.compile_stats()["host_op_count"] == 0
+
+
+def test_llama_inference_runs_rms_norm_as_one_program():
+    from torch_accel.models import Llama
+    torch.manual_seed(0)
+    model = Llama(vocab=64, dim=64, layers=1, heads=4, kv_heads=2, ffn=128).to("accel").eval()
+    tokens = torch.randint(0, 64, (2, 32)).to("accel")
+    compiled = torch.compile(model, backend="accel", dynamic=False)
+    with torch.no_grad():
+        with torch_accel.profile() as eager:
+            expected = model(tokens)
+        compiled(tokens)
+        with torch_accel.profile() as prof:
+            got = compiled(tokens)
+    torch.testing.assert_close(got.cpu(), expected.cpu())
+    stats = torch_accel.compile_stats()
+    assert stats["native_norms"] == 3  # two per layer and the final norm
+    assert prof.ops().get("aten::_fused_rms_norm") == 3
+    assert len(prof.records) < len(eager.records)
+    assert prof.total_dram_bytes < eager.total_dram_bytes

@@ -14,7 +14,7 @@ from .lowering import lower
 
 _lock = threading.Lock()
 _stats = {"graphs": 0, "compile_s": 0.0, "fused_programs": 0, "fused_ops": 0,
-          "matmul_epilogues": 0, "eager_ops": {}, "host_ops": {}}
+          "matmul_epilogues": 0, "native_norms": 0, "eager_ops": {}, "host_ops": {}}
 _history = []  # every LoweredGraph, newest last (compile_explain reads it)
 
 
@@ -26,7 +26,7 @@ def _merge(table, counts):
 def compile_stats():
     """What the accel backend compiled since the last reset: graphs (forward and
     backward count separately), fused programs and the ops they absorbed,
-    matmul epilogues, and the ops left as eager accel programs ("eager_ops")
+    matmul epilogues, RMSNorm chains run as the chip's rms_norm program, and the ops left as eager accel programs ("eager_ops")
     or with no accel kernel at all, run through the CPU fallback ("host_ops")."""
     with _lock:
         out = dict(_stats)
@@ -40,7 +40,7 @@ def compile_stats():
 def reset_compile_stats():
     with _lock:
         _stats.update(graphs=0, compile_s=0.0, fused_programs=0, fused_ops=0, matmul_epilogues=0,
-                      eager_ops={}, host_ops={})
+                      native_norms=0, eager_ops={}, host_ops={})
         _history.clear()
 
 
@@ -83,6 +83,7 @@ def _compiler(kind):
             _stats["fused_programs"] += len(lowered.groups)
             _stats["fused_ops"] += lowered.fused_ops
             _stats["matmul_epilogues"] += len(lowered.epilogues)
+            _stats["native_norms"] += lowered.native_norms
             _merge(_stats["eager_ops"], lowered.eager_ops)
             _merge(_stats["host_ops"], lowered.host_ops)
             _history.append(lowered)

@@ -66,6 +66,8 @@ def format_lowered(lowered, gm=None):
                      f"{', '.join(n for n, _, _ in g.intermediates) or '-'}; saves {2 * kept} B of DRAM traffic")
     for mm, act in lowered.epilogues:
         lines.append(f"matmul epilogue: {mm} + {act} -> accel::linear_act (activation applied per output block in L1)")
+    if lowered.native_norms:
+        lines.append(f"RMSNorm chains run as the rms_norm program: {lowered.native_norms}")
     if lowered.eager_ops:
         lines.append("eager accel programs: " + ", ".join(f"{k} x{v}" for k, v in sorted(lowered.eager_ops.items())))
     if lowered.host_ops:

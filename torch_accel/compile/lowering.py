@@ -9,6 +9,7 @@ import operator
 import torch
 import torch.fx
 
+from .patterns import fuse_rms_norm
 from .steps import DTYPE_NAMES, FLOAT_DTYPES, step_for
 
 aten = torch.ops.aten
@@ -32,6 +33,7 @@ class LoweredGraph:
     kind: str
     groups: list = dataclasses.field(default_factory=list)
     epilogues: list = dataclasses.field(default_factory=list)   # (matmul node, activation)
+    native_norms: int = 0                                       # RMSNorm chains -> rms_norm program
     eager_ops: dict = dataclasses.field(default_factory=dict)   # op -> count, accel programs
     host_ops: dict = dataclasses.field(default_factory=dict)    # op -> count, no accel kernel
     buffer_plan: list = dataclasses.field(default_factory=list)
@@ -155,12 +157,18 @@ def _emit_group(graph, nodes, steps, kind):
         number[node] = len(inputs) + n_steps
         n_steps += 1
     outputs = [n for n in nodes if any(u not in in_group for u in n.users)]
-    if not _layout_matches([_val(n) for n in inputs], [_val(n) for n in outputs]):
-        return None
+    # The outputs take the layout they were traced with (later views rely on it).
+    strides = {tuple(_val(n).stride()) for n in outputs}
+    if len(strides) != 1 or not all(isinstance(s, int) for s in next(iter(strides))):
+        if not _layout_matches([_val(n) for n in inputs], [_val(n) for n in outputs]):
+            return None
+        strides = None
+    else:
+        strides = list(next(iter(strides)))
     text = ";".join(lines) + " | " + ",".join(
         f"%{number[n]}:{DTYPE_NAMES[_val(n).dtype]}" for n in outputs)
     with graph.inserting_before(nodes[0]):
-        call = graph.call_function(torch.ops.accel.fused_eltwise.default, (inputs, text))
+        call = graph.call_function(torch.ops.accel.fused_eltwise.default, (inputs, text, strides))
         call.meta["val"] = [_val(n) for n in outputs]
         for i, n in enumerate(outputs):
             item = graph.call_function(operator.getitem, (call, i))
@@ -313,6 +321,7 @@ def lower(gm, kind):
     _reinplace_counters(graph)
     _reinplace_batch_norm_stats(graph)
     _drop_copies(graph)
+    lowered.native_norms = fuse_rms_norm(graph)
     _fuse_matmul_epilogues(graph, lowered)
     for nodes, steps in _partition(graph):
         real = [n for n in nodes if steps[n][0] != "identity"]
