@@ -14,6 +14,7 @@ from examples.vision import cnn
 @pytest.fixture(autouse=True)
 def _fresh_dynamo():
     torch._dynamo.reset()
+    torch_accel.reset_compile_stats()
     yield
     torch._dynamo.reset()
 
