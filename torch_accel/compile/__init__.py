@@ -25,6 +25,10 @@ def register():
     if "accel" not in _COMPILER_FNS:
         register_backend(name="accel")(accel_backend)
     device_interface.register()
+    # torch._logging.set_logs(modules={"torch_accel.compile": logging.INFO}) logs
+    # each compiled graph's schedule (TORCH_LOGS is parsed before torch_accel loads).
+    import torch._logging._internal as logs
+    logs.register_log("accel", "torch_accel.compile")
 
 
 class _AfterDynamoImport(importlib.abc.MetaPathFinder):

@@ -3,6 +3,7 @@
 into fused chip programs (lowering.py) and run as a Python FX graph of accel
 ops. Dynamo caches the result per guard set, so a second call compiles nothing."""
 import functools
+import logging
 import os
 import threading
 import time
@@ -12,6 +13,7 @@ import torch
 from .. import _C
 from .lowering import lower
 
+_log = logging.getLogger("torch_accel.compile")
 _lock = threading.Lock()
 _stats = {"graphs": 0, "compile_s": 0.0, "fused_programs": 0, "fused_ops": 0,
           "matmul_epilogues": 0, "native_norms": 0, "eager_ops": {}, "host_ops": {}}
@@ -88,10 +90,13 @@ def _compiler(kind):
             _merge(_stats["host_ops"], lowered.host_ops)
             _history.append(lowered)
         dump = os.environ.get("TORCH_ACCEL_COMPILE_DUMP")
-        if dump:
+        if dump or _log.isEnabledFor(logging.INFO):
             from .explain import format_lowered
-            with open(dump, "a") as f:
-                f.write(format_lowered(lowered, gm) + "\n")
+            text = format_lowered(lowered, gm)
+            _log.info("%s", text)
+            if dump:
+                with open(dump, "a") as f:
+                    f.write(text + "\n")
         from torch._functorch.aot_autograd import make_boxed_func
         return _count_host_fallbacks(make_boxed_func(gm.forward), lowered)
     return compile_graph
