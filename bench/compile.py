@@ -22,12 +22,16 @@ from examples.vision import cnn  # noqa: E402
 
 
 def _time(fn, iters):
+    """Median seconds per call: the machine may be shared, and the median
+    resists other processes' bursts better than the mean."""
     fn()
     fn()  # compiled: the first calls compile; eager: warm caches
-    start = time.perf_counter()
+    times = []
     for _ in range(iters):
+        start = time.perf_counter()
         fn()
-    return (time.perf_counter() - start) / iters
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
 
 
 def _forward(model, x):
@@ -86,7 +90,10 @@ def _modelled(run):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--iters", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; "
           f"torch threads {torch.get_num_threads()}")
     header = (f"{'case':<24}{'accel eager ms':>15}{'accel comp ms':>14}{'CPU eager ms':>13}"
