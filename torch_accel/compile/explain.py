@@ -14,41 +14,44 @@ def _nbytes(shape, dtype):
     return math.prod(int(s) for s in shape) * _ITEMSIZE.get(dtype, 4)
 
 
+def _owns_storage(node):
+    """Whether node's result is a new accel tensor (not a view, not a tuple)."""
+    val = node.meta.get("val")
+    return (node.op == "call_function" and isinstance(val, torch.Tensor)
+            and val.device.type == "accel" and not getattr(node.target, "is_view", False))
+
+
 def buffer_plan(gm):
     """DRAM buffers for the graph's intermediate tensors, reused by lifetime:
-    a tensor takes a free buffer of its size when one exists (as the caching
-    allocator would), else a new one. Returns (rows, buffers, peak bytes)."""
+    a tensor takes a freed buffer of its size when one exists (as the caching
+    allocator would), else a new one; a buffer is freed after its tensor's last
+    reader unless the tensor leaves the graph. Returns (rows, buffers, peak bytes)
+    with rows (name, bytes, buffer index)."""
     nodes = list(gm.graph.nodes)
     last_use = {}
     for i, n in enumerate(nodes):
         for inp in n.all_input_nodes:
-            last_use[inp] = i
-    free, buffers, rows, live, peak = {}, [], [], 0, 0
+            last_use[inp] = (i, n.op == "output")
+    free, buffers, rows, frees_at = {}, [], [], {}
+    live = peak = 0
     for i, n in enumerate(nodes):
-        val = n.meta.get("val")
-        if n.op == "call_function" and isinstance(val, torch.Tensor) and val.device.type == "accel" \
-                and n.target.__name__ != "getitem" or n.op == "call_function" and \
-                str(n.target) == "<built-in function getitem>" and isinstance(val, torch.Tensor):
-            if hasattr(val, "_base") and val._base is not None:
-                continue
+        if _owns_storage(n):
+            val = n.meta["val"]
             size = _nbytes(val.shape, str(val.dtype).replace("torch.", ""))
             if free.get(size):
                 buf = free[size].pop()
             else:
                 buf = len(buffers)
                 buffers.append(size)
-                live += size
-                peak = max(peak, live)
+            live += size
+            peak = max(peak, live)
             rows.append((n.name, size, buf))
-            end = last_use.get(n)
-            if end is not None and nodes[end].op != "output":
-                # Free after the last reader (in a list keyed by that index).
-                n.meta["_accel_free_at"] = end
-        for m in nodes[:i + 1]:
-            if m.meta.get("_accel_free_at") == i:
-                row = next(r for r in rows if r[0] == m.name)
-                free.setdefault(row[1], []).append(row[2])
-                del m.meta["_accel_free_at"]
+            end, leaves = last_use.get(n, (i, False))
+            if not leaves:
+                frees_at.setdefault(end, []).append((size, buf))
+        for size, buf in frees_at.pop(i, []):
+            free.setdefault(size, []).append(buf)
+            live -= size
     return rows, buffers, peak
 
 

@@ -157,6 +157,8 @@ def _emit_group(graph, nodes, steps, kind):
         number[node] = len(inputs) + n_steps
         n_steps += 1
     outputs = [n for n in nodes if any(u not in in_group for u in n.users)]
+    if not outputs:
+        return None
     # The outputs take the layout they were traced with (later views rely on it).
     strides = {tuple(_val(n).stride()) for n in outputs}
     if len(strides) != 1 or not all(isinstance(s, int) for s in next(iter(strides))):
@@ -321,6 +323,7 @@ def lower(gm, kind):
     _reinplace_counters(graph)
     _reinplace_batch_norm_stats(graph)
     _drop_copies(graph)
+    graph.eliminate_dead_code()
     lowered.native_norms = fuse_rms_norm(graph)
     _fuse_matmul_epilogues(graph, lowered)
     for nodes, steps in _partition(graph):
