@@ -7,6 +7,7 @@
 #include <ATen/ops/empty_like.h>
 #include <torch/library.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "aten/engine_bridge.h"
@@ -70,6 +71,25 @@ engine::TensorRef operand(const at::Tensor& t) {
   return ref;
 }
 
+// Merges adjacent dimensions that every operand walks as one (as
+// TensorIterator coalesces), so a contiguous NCHW activation tiles as rows of
+// 32 instead of padding each 7x7 plane to a 32x32 tile.
+void coalesce(std::vector<engine::TensorRef>& refs) {
+  auto& first = refs[0];
+  for (int64_t d = first.dim() - 2; d >= 0; --d) {
+    const bool mergeable = std::all_of(refs.begin(), refs.end(), [&](const engine::TensorRef& r) {
+      return r.strides[d] == r.strides[d + 1] * r.sizes[d + 1];
+    });
+    if (!mergeable) continue;
+    for (auto& r : refs) {
+      r.sizes[d] *= r.sizes[d + 1];
+      r.strides[d] = r.strides[d + 1];
+      r.sizes.erase(r.sizes.begin() + d + 1);
+      r.strides.erase(r.strides.begin() + d + 1);
+    }
+  }
+}
+
 std::vector<at::Tensor> fused_eltwise(at::TensorList inputs, c10::string_view text,
                                       at::OptionalIntArrayRef strides) {
   const auto& program = program_of(std::string(text));
@@ -84,9 +104,12 @@ std::vector<at::Tensor> fused_eltwise(at::TensorList inputs, c10::string_view te
   }
   auto outs = empty_outputs(program, inputs, device, strides);
   if (outs[0].numel() == 0) return outs;
-  std::vector<engine::TensorRef> in_refs, out_refs;
-  for (const auto& t : inputs) in_refs.push_back(operand(t.expand(outs[0].sizes())));
-  for (const auto& t : outs) out_refs.push_back(operand(t));
+  std::vector<engine::TensorRef> refs;
+  for (const auto& t : outs) refs.push_back(operand(t));
+  for (const auto& t : inputs) refs.push_back(operand(t.expand(outs[0].sizes())));
+  coalesce(refs);
+  std::vector<engine::TensorRef> out_refs(refs.begin(), refs.begin() + outs.size());
+  std::vector<engine::TensorRef> in_refs(refs.begin() + outs.size(), refs.end());
   const chip::Arch& arch =
       glue::chip_call([&]() -> const chip::Arch& { return chip::Runtime::get().arch(); });
   engine::ProgramRecord rec;

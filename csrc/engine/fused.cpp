@@ -146,7 +146,15 @@ ProgramRecord fused_program_record(const chip::Arch& arch, const kernels::fused:
   // The kernel is priced from FLOPs (one instruction each, plus a load per
   // input and a store): FLOPs here are the steps' vector-engine instructions.
   rec.flops = static_cast<int64_t>(program.arithmetic_instructions() * double(tiles * area) + 0.5);
-  for (const auto& in : inputs) rec.dram_read_bytes += tiles * area * dtype_bytes(in.dtype);
+  // An input read whole costs its tiles; a broadcast one (stride 0 somewhere)
+  // is read once per core's L1 copy, so it costs the tiles of its own elements.
+  for (const auto& in : inputs) {
+    int64_t unique = 1;
+    for (int64_t d = 0; d < in.dim(); ++d)
+      if (in.strides[d] != 0) unique *= in.sizes[d];
+    const int64_t in_tiles = unique == outputs[0].numel() ? tiles : std::min(tiles, (unique + area - 1) / area);
+    rec.dram_read_bytes += in_tiles * area * dtype_bytes(in.dtype);
+  }
   for (const auto& out : outputs) rec.dram_write_bytes += tiles * area * dtype_bytes(out.dtype);
   rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;
   rec.tiles = tiles;

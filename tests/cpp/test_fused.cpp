@@ -65,7 +65,7 @@ TEST(FusedProgram, BroadcastChainRoundsOnlyItsOutput) {
   const int64_t tiles = 2 * 2, area = 32 * 32;
   EXPECT_EQ(rec.op, "fused[add+exp+mul]");
   EXPECT_EQ(rec.tiles, tiles);
-  EXPECT_EQ(rec.dram_read_bytes, 2 * tiles * area * 4);   // x and the bias, as full tiles
+  EXPECT_EQ(rec.dram_read_bytes, (tiles + 1) * area * 4);  // x, and the bias's own tile
   EXPECT_EQ(rec.dram_write_bytes, tiles * area * (2 + 4));
   EXPECT_GT(rec.l1_bytes_per_core, 0);
 }
