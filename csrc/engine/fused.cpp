@@ -7,6 +7,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <c10/util/SmallVector.h>
+
 #include "kernels/eltwise/simd.h"
 
 namespace accel::engine {
@@ -22,10 +24,16 @@ struct Grid {
   int64_t tiles() const { return batch * row_tiles * col_tiles; }
 };
 
-Grid grid_for(const TensorRef& out) {
+// Flat (rows of 32 consecutive elements, as a coalesced element-wise program
+// tiles) when the outputs are contiguous; otherwise the output's own
+// [batch, rows, cols], so a transposed output is still written tile by tile.
+Grid grid_for(const std::vector<TensorRef>& outputs) {
   Grid g;
+  const TensorRef& out = outputs[0];
   const int64_t n = out.numel();
-  g.flat = out.dim() <= 1;
+  g.flat = std::all_of(outputs.begin(), outputs.end(), [](const TensorRef& o) { return o.is_contiguous(); });
+  if (!g.flat && out.dim() <= 1)
+    throw std::invalid_argument("fused program: a 1-D output must be contiguous");
   if (g.flat) {
     g.cols = kTile;
     g.rows = (n + kTile - 1) / kTile;
@@ -40,7 +48,6 @@ Grid grid_for(const TensorRef& out) {
 }
 
 int64_t row_offset(const TensorRef& t, const Grid& g, int64_t b, int64_t r) {
-  if (g.flat) return t.dim() == 0 ? 0 : r * kTile * t.strides[0];
   int64_t offset = r * t.strides[t.dim() - 2];
   for (int64_t d = t.dim() - 3; d >= 0 && b > 0; --d) {
     offset += (b % t.sizes[d]) * t.strides[d];
@@ -62,6 +69,34 @@ void load_run(float* dst, const char* src, DType dt, int64_t stride, int64_t n) 
     dst[i] = dt == DType::F32    ? *reinterpret_cast<const float*>(p)
              : dt == DType::BF16 ? static_cast<float>(*reinterpret_cast<const c10::BFloat16*>(p))
                                  : static_cast<float>(*reinterpret_cast<const c10::Half*>(p));
+  }
+}
+
+// Reader for a flat tile of an input that is not laid out like the output
+// (broadcast, transposed): n elements from linear index `first`, walked as an
+// odometer over its dimensions, one innermost run at a time.
+void gather_run(float* dst, const TensorRef& t, int64_t first, int64_t n) {
+  const int64_t nd = t.dim();
+  if (nd == 0) {  // a scalar: one value for the whole run
+    load_run(dst, static_cast<const char*>(t.data), t.dtype, 1, 1);
+    std::fill_n(dst + 1, n - 1, dst[0]);
+    return;
+  }
+  c10::SmallVector<int64_t, 6> idx(nd);
+  for (int64_t d = nd - 1, rem = first; d >= 0; --d) idx[d] = rem % t.sizes[d], rem /= t.sizes[d];
+  int64_t offset = t.offset_of(first);
+  const int64_t inner = t.sizes[nd - 1], inner_stride = t.strides[nd - 1], bytes = dtype_bytes(t.dtype);
+  for (int64_t i = 0; i < n;) {
+    const int64_t chunk = std::min(n - i, inner - idx[nd - 1]);
+    load_run(dst + i, static_cast<const char*>(t.data) + offset * bytes, t.dtype, inner_stride, chunk);
+    i += chunk;
+    offset += chunk * inner_stride;
+    idx[nd - 1] += chunk;
+    for (int64_t d = nd - 1; d > 0 && idx[d] == t.sizes[d]; --d) {
+      offset += t.strides[d - 1] - t.sizes[d] * t.strides[d];
+      idx[d] = 0;
+      ++idx[d - 1];
+    }
   }
 }
 
@@ -113,14 +148,13 @@ std::vector<CircularBuffer> circular_buffers(const chip::Arch& arch, const kerne
   return cbs;
 }
 
+// The rows of tile t of a [batch, rows, cols] grid: body(batch, row, first col, offset in the tile, width).
 template <class Body>
-void for_each_run(const Grid& g, int64_t t, int64_t numel, Body&& body) {
+void for_each_run(const Grid& g, int64_t t, Body&& body) {
   const int64_t b = t / (g.row_tiles * g.col_tiles);
   const int64_t r0 = (t / g.col_tiles) % g.row_tiles * kTile, c0 = t % g.col_tiles * kTile;
   const int64_t nr = std::min(kTile, g.rows - r0), nc = std::min(kTile, g.cols - c0);
-  const int64_t runs = g.flat ? 1 : nr;
-  const int64_t width = g.flat ? std::min(kTileElems, numel - r0 * kTile) : nc;
-  for (int64_t r = 0; r < runs; ++r) body(b, r0 + r, c0, r * width, width);
+  for (int64_t r = 0; r < nr; ++r) body(b, r0 + r, c0, r * nc, nc);
 }
 
 }  // namespace
@@ -132,7 +166,7 @@ ProgramRecord fused_program_record(const chip::Arch& arch, const kernels::fused:
   static const perf::KernelRef compute("fused_eltwise");
   static const perf::KernelRef writer("writer_untilize_interleaved");
   check_operands(program, outputs, inputs);
-  const Grid g = grid_for(outputs[0]);
+  const Grid g = grid_for(outputs);
   const int64_t tiles = outputs[0].numel() > 0 ? g.tiles() : 0;
   const CoreSplit split = split_tiles(tiles, arch.num_cores());
   const int64_t area = arch.tile_rows * arch.tile_cols;
@@ -167,7 +201,7 @@ ProgramRecord fused_program_record(const chip::Arch& arch, const kernels::fused:
 ProgramRecord run_fused(const chip::Arch& arch, const kernels::fused::Program& program,
                         const std::vector<TensorRef>& outputs, const std::vector<TensorRef>& inputs) {
   ProgramRecord rec = fused_program_record(arch, program, outputs, inputs);
-  const Grid g = grid_for(outputs[0]);
+  const Grid g = grid_for(outputs);
   const int64_t numel = outputs[0].numel();
   const CoreSplit split = split_tiles(rec.tiles, arch.num_cores());
   const int slots = program.num_values() + int(program.constants.size());
@@ -180,10 +214,25 @@ ProgramRecord run_fused(const chip::Arch& arch, const kernels::fused::Program& p
     for (size_t c = 0; c < program.constants.size(); ++c)
       std::fill_n(values[program.num_values() + c], kTileElems, program.constants[c]);
     for (int64_t t = begin; t < end; ++t) {
+      if (g.flat) {
+        const int64_t first = t * kTileElems, n = std::min(kTileElems, numel - first);
+        for (size_t i = 0; i < inputs.size(); ++i) {
+          const TensorRef& in = inputs[i];
+          if (in.is_contiguous())
+            load_run(values[i], static_cast<const char*>(in.data) + first * dtype_bytes(in.dtype), in.dtype, 1, n);
+          else
+            gather_run(values[i], in, first, n);
+        }
+        kernels::fused::run_tile(program, values.data(), n);
+        for (size_t o = 0; o < outputs.size(); ++o)
+          store_run(static_cast<char*>(outputs[o].data) + first * dtype_bytes(outputs[o].dtype), outputs[o].dtype,
+                    1, values[program.outputs[o].value], n);
+        continue;
+      }
       int64_t valid = 0;
       for (size_t i = 0; i < inputs.size(); ++i) {
         const TensorRef& in = inputs[i];
-        for_each_run(g, t, numel, [&](int64_t b, int64_t r, int64_t c0, int64_t at, int64_t n) {
+        for_each_run(g, t, [&](int64_t b, int64_t r, int64_t c0, int64_t at, int64_t n) {
           const char* src = static_cast<const char*>(in.data) +
                             (row_offset(in, g, b, r) + c0 * col_stride(in)) * dtype_bytes(in.dtype);
           load_run(values[i] + at, src, in.dtype, col_stride(in), n);
@@ -194,7 +243,7 @@ ProgramRecord run_fused(const chip::Arch& arch, const kernels::fused::Program& p
       for (size_t o = 0; o < outputs.size(); ++o) {
         const TensorRef& out = outputs[o];
         const float* result = values[program.outputs[o].value];
-        for_each_run(g, t, numel, [&](int64_t b, int64_t r, int64_t c0, int64_t at, int64_t n) {
+        for_each_run(g, t, [&](int64_t b, int64_t r, int64_t c0, int64_t at, int64_t n) {
           char* dst = static_cast<char*>(out.data) +
                       (row_offset(out, g, b, r) + c0 * col_stride(out)) * dtype_bytes(out.dtype);
           store_run(dst, out.dtype, col_stride(out), result + at, n);

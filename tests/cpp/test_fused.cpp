@@ -62,12 +62,26 @@ TEST(FusedProgram, BroadcastChainRoundsOnlyItsOutput) {
       const float expected = float(c10::BFloat16(std::exp(s) * x[r * cols + c]));
       ASSERT_NEAR(float(out[r * cols + c]), expected, std::abs(expected) * 1e-2 + 1e-6) << r << "," << c;
     }
-  const int64_t tiles = 2 * 2, area = 32 * 32;
+  const int64_t tiles = 2, area = 32 * 32;  // contiguous outputs tile flat: 1665 elements
   EXPECT_EQ(rec.op, "fused[add+exp+mul]");
   EXPECT_EQ(rec.tiles, tiles);
   EXPECT_EQ(rec.dram_read_bytes, (tiles + 1) * area * 4);  // x, and the bias's own tile
   EXPECT_EQ(rec.dram_write_bytes, tiles * area * (2 + 4));
   EXPECT_GT(rec.l1_bytes_per_core, 0);
+}
+
+TEST(FusedProgram, TransposedOutputIsWrittenTileByTile) {
+  const chip::Arch arch = chip::preset("tiny");
+  const int64_t rows = 40, cols = 70;
+  std::vector<float> x(rows * cols), out(rows * cols);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = 0.01f * float(i) - 3;
+  // out is [rows, cols] with column-major strides, x row-major.
+  TensorRef out_ref{out.data(), DType::F32, {rows, cols}, {1, rows}};
+  const auto& p = kernels::fused::parse_program("neg %0;relu %1 | %2:float32");
+  const auto rec = engine::run_fused(arch, p, {out_ref}, {contiguous(x.data(), DType::F32, {rows, cols})});
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) ASSERT_EQ(out[c * rows + r], std::max(0.f, -x[r * cols + c]));
+  EXPECT_EQ(rec.tiles, 2 * 3);
 }
 
 }  // namespace

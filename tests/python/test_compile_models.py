@@ -104,3 +104,24 @@ def test_llama_inference_runs_rms_norm_as_one_program():
     assert prof.ops().get("aten::_fused_rms_norm") == 3
     assert len(prof.records) < len(eager.records)
     assert prof.total_dram_bytes < eager.total_dram_bytes
+
+
+def test_cnn_inference_folds_batch_norm_into_the_following_fused_program():
+    torch.manual_seed(0)
+    model = cnn(channels=8)
+    model.train()
+    with torch.no_grad():  # running statistics away from the defaults
+        model(torch.randn(32, 1, 8, 8) * 3 + 1)
+    model = model.eval().to("accel")
+    x = torch.randn(16, 1, 8, 8).to("accel")
+    compiled = torch.compile(model, backend="accel", dynamic=False)
+    with torch.no_grad():
+        with torch_accel.profile() as eager:
+            expected = model(x)
+        compiled(x)
+        with torch_accel.profile() as prof:
+            got = compiled(x)
+    torch.testing.assert_close(got.cpu(), expected.cpu())
+    assert "aten::_native_batch_norm_legit_no_training" not in prof.ops()
+    assert any(r["op"] == "fused[mul+add+relu]" for r in prof.records)
+    assert prof.total_dram_bytes < eager.total_dram_bytes

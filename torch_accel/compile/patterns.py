@@ -102,3 +102,47 @@ def fuse_rms_norm(graph):
             graph.erase_node(x)
         count += 1
     return count
+
+
+def fold_batch_norm_eval(graph):
+    """Inference batch norm is a per-channel affine map: y = x * scale + shift
+    with scale = w * rsqrt(var + eps) and shift = b - mean * scale. Written so,
+    the [C] statistics are one small program and the affine map is element-wise,
+    so it fuses with what follows (relu, a residual add) into one pass over the
+    activation instead of a norm program and an element-wise one. Returns how many."""
+    count = 0
+    for node in list(graph.nodes):
+        if not _call(node, aten._native_batch_norm_legit_no_training.default):
+            continue
+        x, w, b, mean, var, _momentum, eps = node.args
+        xv = _val(x)
+        users = list(node.users)
+        if xv is None or xv.dim() < 2 or any(u.target != operator.getitem for u in users) \
+                or any(u.args[1] != 0 for u in users if u.users) or w is None or b is None:
+            continue
+        if not all(isinstance(_val(t), torch.Tensor) and _val(t).dtype == torch.float32 for t in (w, b, mean, var)):
+            continue
+        out = next((u for u in users if u.args[1] == 0), None)
+        if out is None:
+            continue
+        shape = [xv.shape[1]] + [1] * (xv.dim() - 2)
+
+        def emit(target, args, like):
+            n = graph.call_function(target, args)
+            n.meta["val"] = like
+            return n
+        with graph.inserting_before(node):
+            stat = _val(var)
+            inv = emit(aten.rsqrt.default, (emit(aten.add.Tensor, (var, eps), stat),), stat)
+            scale = emit(aten.mul.Tensor, (inv, w), stat)
+            shift = emit(aten.sub.Tensor, (b, emit(aten.mul.Tensor, (mean, scale), stat)), stat)
+            col = stat.view(shape)
+            scale_c = emit(aten.view.default, (scale, shape), col)
+            shift_c = emit(aten.view.default, (shift, shape), col)
+            y = emit(aten.add.Tensor, (emit(aten.mul.Tensor, (x, scale_c), _val(out)), shift_c), _val(out))
+        out.replace_all_uses_with(y)
+        for u in users:
+            graph.erase_node(u)
+        graph.erase_node(node)
+        count += 1
+    return count
