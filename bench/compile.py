@@ -72,10 +72,15 @@ def cases():
     gpt_cfg = GPTConfig(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128)
     idx, tgt = torch.randint(0, 65, (16, 64)), torch.randint(0, 65, (16, 64))
     img, labels = torch.randn(64, 1, 8, 8), torch.randint(0, 10, (64,))
+    img_big = torch.randn(256, 1, 8, 8)
     for dtype in (torch.float32, torch.bfloat16):
         yield (f"GPT block fwd {str(dtype)[6:]}", Block(block_cfg).eval().to(dtype),
                lambda m, d, dt=dtype: _forward(m, x_block.to(d, dt)))
     yield ("small CNN train step", cnn(16), lambda m, d: _cnn_step(m, img.to(d), labels.to(d)))
+    trained = cnn(16)
+    with torch.no_grad():  # running statistics away from their defaults
+        trained(torch.randn(256, 1, 8, 8) * 2 + 0.5)
+    yield ("small CNN inference", trained.eval(), lambda m, d: _forward(m, img_big.to(d)))
     yield ("char GPT train step", GPT(gpt_cfg),
            lambda m, d: _train_step(m, idx.to(d), tgt.to(d)))
 
