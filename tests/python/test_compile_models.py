@@ -101,6 +101,7 @@ def test_llama_inference_runs_rms_norm_as_one_program():
     torch.testing.assert_close(got.cpu(), expected.cpu())
     stats = torch_accel.compile_stats()
     assert stats["native_norms"] == 3  # two per layer and the final norm
+    assert stats["matmul_epilogues"] >= 2  # the residual adds after wo and w2
     assert prof.ops().get("aten::_fused_rms_norm") == 3
     assert len(prof.records) < len(eager.records)
     assert prof.total_dram_bytes < eager.total_dram_bytes

@@ -84,7 +84,7 @@ def _compiler(kind):
             _stats["compile_s"] += elapsed
             _stats["fused_programs"] += len(lowered.groups)
             _stats["fused_ops"] += lowered.fused_ops
-            _stats["matmul_epilogues"] += len(lowered.epilogues)
+            _stats["matmul_epilogues"] += len(lowered.epilogues) + lowered.residual_epilogues
             _stats["native_norms"] += lowered.native_norms
             _merge(_stats["eager_ops"], lowered.eager_ops)
             _merge(_stats["host_ops"], lowered.host_ops)

@@ -71,6 +71,8 @@ def format_lowered(lowered, gm=None):
         lines.append(f"matmul epilogue: {mm} + {act} -> accel::linear_act (activation applied per output block in L1)")
     if lowered.native_norms:
         lines.append(f"RMSNorm chains run as the rms_norm program: {lowered.native_norms}")
+    if lowered.residual_epilogues:
+        lines.append(f"matmul epilogue: mm + residual -> addmm (added per output block in L1): {lowered.residual_epilogues}")
     if lowered.folded_batch_norms:
         lines.append(f"inference batch norms as per-channel affine maps (fused onward): {lowered.folded_batch_norms}")
     if lowered.eager_ops:

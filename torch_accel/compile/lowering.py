@@ -9,7 +9,7 @@ import operator
 import torch
 import torch.fx
 
-from .patterns import fold_batch_norm_eval, fuse_rms_norm
+from .patterns import fold_batch_norm_eval, fuse_matmul_residual, fuse_rms_norm
 from .steps import DTYPE_NAMES, FLOAT_DTYPES, step_for
 
 aten = torch.ops.aten
@@ -35,6 +35,7 @@ class LoweredGraph:
     epilogues: list = dataclasses.field(default_factory=list)   # (matmul node, activation)
     native_norms: int = 0                                       # RMSNorm chains -> rms_norm program
     folded_batch_norms: int = 0                                 # inference BN -> fusable affine map
+    residual_epilogues: int = 0                                 # mm + tensor -> addmm epilogue
     eager_ops: dict = dataclasses.field(default_factory=dict)   # op -> count, accel programs
     host_ops: dict = dataclasses.field(default_factory=dict)    # op -> count, no accel kernel
     buffer_plan: list = dataclasses.field(default_factory=list)
@@ -327,6 +328,7 @@ def lower(gm, kind):
     graph.eliminate_dead_code()
     lowered.native_norms = fuse_rms_norm(graph)
     lowered.folded_batch_norms = fold_batch_norm_eval(graph)
+    lowered.residual_epilogues = fuse_matmul_residual(graph)
     _fuse_matmul_epilogues(graph, lowered)
     for nodes, steps in _partition(graph):
         real = [n for n in nodes if steps[n][0] != "identity"]

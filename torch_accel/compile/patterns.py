@@ -146,3 +146,47 @@ def fold_batch_norm_eval(graph):
         graph.erase_node(node)
         count += 1
     return count
+
+
+def fuse_matmul_residual(graph):
+    """mm(a, b) (possibly through a view) plus a tensor of the product's shape
+    becomes addmm(that tensor, a, b): the matmul program's epilogue adds it to
+    each output block before write-back (as it adds a bias), so the separate
+    add program and the product's DRAM round trip disappear. Llama's wo and w2
+    projections and gradient accumulations are this shape. Returns how many."""
+    count = 0
+    for node in list(graph.nodes):
+        if not _call(node, aten.add.Tensor) or len(node.args) != 2:
+            continue
+        alpha = node.kwargs.get("alpha", 1)
+        for mm_side, other in ((1, node.args[0]), (0, node.args[1])):
+            prod = node.args[mm_side]
+            view = None
+            if _call(prod, aten.view.default) and len(prod.users) == 1:
+                view, prod = prod, prod.args[0]
+            if not _call(prod, aten.mm.default) or len(prod.users) != 1 or prod.kwargs:
+                continue
+            if mm_side == 0 and alpha != 1:
+                continue
+            ov, mv, outv = _val(other), _val(prod), _val(node)
+            if not (isinstance(ov, torch.Tensor) and ov.shape == outv.shape and ov.dtype == mv.dtype == outv.dtype
+                    and ov.device.type == "accel" and ov.is_contiguous()):
+                continue
+            with graph.inserting_before(node):
+                flat = graph.call_function(aten.view.default, (other, list(mv.shape)))
+                flat.meta["val"] = ov.view(mv.shape)
+                fused = graph.call_function(aten.addmm.default, (flat, *prod.args),
+                                            {"alpha": alpha} if alpha != 1 else {})
+                fused.meta["val"] = mv
+                result = fused
+                if view is not None:
+                    result = graph.call_function(aten.view.default, (fused, view.args[1]))
+                    result.meta["val"] = outv
+            node.replace_all_uses_with(result)
+            graph.erase_node(node)
+            if view is not None:
+                graph.erase_node(view)
+            graph.erase_node(prod)
+            count += 1
+            break
+    return count
