@@ -21,17 +21,20 @@ from examples.gpt import GPT, Block, GPTConfig  # noqa: E402
 from examples.vision import cnn  # noqa: E402
 
 
-def _time(fn, iters):
-    """Median seconds per call: the machine may be shared, and the median
-    resists other processes' bursts better than the mean."""
-    fn()
-    fn()  # compiled: the first calls compile; eager: warm caches
-    times = []
+def _time(runs, iters):
+    """Median seconds per call of each run, the runs interleaved call by call:
+    the machine may be shared, and other processes' bursts then hit every
+    variant alike (and the median resists them better than the mean)."""
+    for run in runs.values():
+        run()
+        run()  # compiled: the first calls compile; eager: warm caches
+    times = {label: [] for label in runs}
     for _ in range(iters):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+        for label, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[label].append(time.perf_counter() - start)
+    return {label: sorted(t)[len(t) // 2] for label, t in times.items()}
 
 
 def _forward(model, x):
@@ -106,16 +109,14 @@ def main(argv=None):
               f"{'programs':>11}{'device us':>17}{'DRAM MB':>17}")
     print(header)
     for name, model, make in cases():
-        t = {}
+        torch._dynamo.reset()
         runs = {}
         for label, device, compile_with in (("accel eager", "accel", None), ("accel comp", "accel", "accel"),
                                             ("cpu eager", "cpu", None), ("cpu inductor", "cpu", "inductor")):
-            torch._dynamo.reset()
             m = copy.deepcopy(model).to(device)
             runnable = torch.compile(m, backend=compile_with, dynamic=False) if compile_with else m
-            run = make(runnable, device)
-            t[label] = _time(run, args.iters)
-            runs[label] = run
+            runs[label] = make(runnable, device)
+        t = _time(runs, args.iters)
         eager_prof, comp_prof = _modelled(runs["accel eager"]), _modelled(runs["accel comp"])
         print(f"{name:<24}{t['accel eager'] * 1e3:>15.2f}{t['accel comp'] * 1e3:>14.2f}"
               f"{t['cpu eager'] * 1e3:>13.2f}{t['cpu inductor'] * 1e3:>16.2f}"

@@ -64,6 +64,11 @@ void load_run(float* dst, const char* src, DType dt, int64_t stride, int64_t n) 
   if (stride == 1 && dt == DType::F32) return (void)std::memcpy(dst, src, n * sizeof(float));
   if (stride == 1 && dt == DType::BF16) return simd.bf16_to_float(src, dst, n);
   if (stride == 1 && dt == DType::F16) return simd.half_to_float(src, dst, n);
+  if (stride == 0) {  // a broadcast value repeats along the run
+    load_run(dst, src, dt, 1, 1);
+    std::fill_n(dst + 1, n - 1, dst[0]);
+    return;
+  }
   for (int64_t i = 0; i < n; ++i) {
     const char* p = src + i * stride * dtype_bytes(dt);
     dst[i] = dt == DType::F32    ? *reinterpret_cast<const float*>(p)
