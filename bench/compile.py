@@ -44,6 +44,13 @@ def _forward(model, x):
     return run
 
 
+def _forward2(model, x, r):
+    def run():
+        with torch.no_grad():
+            return model(x, r)
+    return run
+
+
 def _train_step(model, x, y):
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
 
@@ -68,6 +75,19 @@ def _cnn_step(model, x, y):
     return run
 
 
+class ScaleGeluResidual(torch.nn.Module):
+    """An element-wise chain as transformer blocks have around their matmuls:
+    layer scale, bias, GELU (tanh), residual add."""
+
+    def __init__(self, width):
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.rand(width))
+        self.bias = torch.nn.Parameter(torch.randn(width))
+
+    def forward(self, x, residual):
+        return F.gelu(x * self.scale + self.bias, approximate="tanh") + residual
+
+
 def cases():
     torch.manual_seed(0)
     block_cfg = GPTConfig(vocab_size=65, block_size=128, n_layer=1, n_head=4, n_embd=128)
@@ -79,6 +99,9 @@ def cases():
     for dtype in (torch.float32, torch.bfloat16):
         yield (f"GPT block fwd {str(dtype)[6:]}", Block(block_cfg).eval().to(dtype),
                lambda m, d, dt=dtype: _forward(m, x_block.to(d, dt)))
+    x_chain, r_chain = torch.randn(32, 128, 512), torch.randn(32, 128, 512)
+    yield ("eltwise chain fwd f32", ScaleGeluResidual(512),
+           lambda m, d: _forward2(m, x_chain.to(d), r_chain.to(d)))
     yield ("small CNN train step", cnn(16), lambda m, d: _cnn_step(m, img.to(d), labels.to(d)))
     trained = cnn(16)
     with torch.no_grad():  # running statistics away from their defaults
