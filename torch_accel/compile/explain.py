@@ -95,11 +95,6 @@ def compile_explain(model_or_fn, *example_inputs, training=False, **kwargs):
     from .backend import lowered_graphs
     torch._dynamo.reset()
     before = len(lowered_graphs())
-    captured = {}
-
-    def keep_graph(gm, example_inputs):
-        return gm
-
     compiled = torch.compile(model_or_fn, backend="accel", dynamic=False)
     with torch_accel.profile() as prof:
         out = compiled(*example_inputs, **kwargs)
@@ -107,7 +102,6 @@ def compile_explain(model_or_fn, *example_inputs, training=False, **kwargs):
             leaves = [t for t in torch.utils._pytree.tree_leaves(out)
                       if isinstance(t, torch.Tensor) and t.requires_grad]
             leaves[0].float().sum().backward()
-    del captured, keep_graph
     text = [format_lowered(g) for g in lowered_graphs()[before:]]
     fused = [r for r in prof.records if r["compute"] == "fused_eltwise"]
     text.append(f"== programs run: {len(prof.records)} ({len(fused)} fused), "

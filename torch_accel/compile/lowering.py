@@ -1,8 +1,9 @@
 """Lowering an ATen FX graph (after AOTAutograd) into a schedule of chip
-programs: chains of element-wise ops become one fused program
-(torch.ops.accel.fused_eltwise), a matmul absorbs its bias and activation
-(torch.ops.accel.linear_act), and every other op stays an eager accel op of
-the graph, counted. Returns the rewritten graph and what it did."""
+programs: in-place state updates as eager runs them, whole-op patterns
+(patterns.py), matmul epilogues (torch.ops.accel.linear_act, addmm), and
+chains of element-wise ops as one fused program (torch.ops.accel.fused_eltwise);
+every other op stays an eager accel op of the graph, counted.
+docs/COMPILE.md describes the passes."""
 import dataclasses
 import operator
 
@@ -37,8 +38,7 @@ class LoweredGraph:
     folded_batch_norms: int = 0                                 # inference BN -> fusable affine map
     residual_epilogues: int = 0                                 # mm + tensor -> addmm epilogue
     eager_ops: dict = dataclasses.field(default_factory=dict)   # op -> count, accel programs
-    host_ops: dict = dataclasses.field(default_factory=dict)    # op -> count, no accel kernel
-    buffer_plan: list = dataclasses.field(default_factory=list)
+    host_ops: dict = dataclasses.field(default_factory=dict)    # op -> count, ran on the CPU
 
     @property
     def fused_ops(self):
@@ -133,7 +133,7 @@ def _layout_matches(inputs, outputs):
     return True
 
 
-def _emit_group(graph, nodes, steps, kind):
+def _emit_group(graph, nodes):
     """Replaces a group by one fused_eltwise call; returns its FusedGroup, or
     None when the group's outputs need a layout the op would not give them."""
     in_group = set(nodes)
@@ -334,7 +334,7 @@ def lower(gm, kind):
         real = [n for n in nodes if steps[n][0] != "identity"]
         if len(real) < 2:
             continue  # one op is already one program
-        group = _emit_group(graph, nodes, steps, kind)
+        group = _emit_group(graph, nodes)
         if group is not None:
             lowered.groups.append(group)
     graph.eliminate_dead_code()
