@@ -163,3 +163,13 @@ def test_compile_explain_and_dump(tmp_path, monkeypatch):
     assert "fused program 0: add.Tensor + gelu.default + mul.Tensor + add.Tensor" in text
     assert "L1-resident" in text and "DRAM buffer plan" in dump.read_text()
     assert "L1 " in text and "B/core" in text
+
+
+def test_symbolic_shapes_compile_once():
+    compiled = torch.compile(chain, backend="accel", dynamic=True)
+    b = torch.randn(96, device="accel")
+    for rows in (5, 9, 40):
+        x = torch.randn(rows, 96, device="accel")
+        torch.testing.assert_close(compiled(x, b).cpu(), chain(x, b).cpu())
+    stats = torch_accel.compile_stats()
+    assert stats["graphs"] == 1 and stats["fused_programs"] == 1

@@ -128,9 +128,13 @@ def _layout_matches(inputs, outputs):
     for out in outputs:
         made = torch.empty_like(like, dtype=out.dtype) if like is not None else \
             torch.empty(shape, dtype=out.dtype, device=out.device)
-        if out.numel() > 1 and made.stride() != out.stride():
+        if _strides_key(made) != _strides_key(out):  # symbolic strides compare by expression
             return False
     return True
+
+
+def _strides_key(t):
+    return tuple(str(s) for s in t.stride())
 
 
 def _emit_group(graph, nodes):
@@ -162,13 +166,14 @@ def _emit_group(graph, nodes):
     if not outputs:
         return None
     # The outputs take the layout they were traced with (later views rely on it).
-    strides = {tuple(_val(n).stride()) for n in outputs}
-    if len(strides) != 1 or not all(isinstance(s, int) for s in next(iter(strides))):
+    strides = {_strides_key(_val(n)) for n in outputs}
+    concrete = all(isinstance(s, int) for n in outputs for s in _val(n).stride())
+    if len(strides) != 1 or not concrete:
         if not _layout_matches([_val(n) for n in inputs], [_val(n) for n in outputs]):
             return None
         strides = None
     else:
-        strides = list(next(iter(strides)))
+        strides = list(_val(outputs[0]).stride())
     text = ";".join(lines) + " | " + ",".join(
         f"%{number[n]}:{DTYPE_NAMES[_val(n).dtype]}" for n in outputs)
     with graph.inserting_before(nodes[0]):
