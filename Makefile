@@ -1,7 +1,7 @@
 PYTHON ?= python3
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
 
-.PHONY: demo test setup build test-cpp test-python test-conformance conformance fuzz sanitize clean
+.PHONY: demo test setup build test-cpp test-python test-conformance conformance fuzz sanitize gpu-check clean
 
 demo: build
 	$(PYTHON) -m torch_accel demo
@@ -43,5 +43,10 @@ fuzz: build
 sanitize: setup
 	PYTHON=$(PYTHON) scripts/sanitize.sh
 
+# On a machine with a CUDA GPU and nvcc: build with the GPU executor, its
+# tests and bench/cuda.py (docs/CUDA.md).
+gpu-check:
+	PYTHON=$(PYTHON) scripts/gpu_check.sh
+
 clean:
-	rm -rf build *.egg-info torch_accel/_C*.so torch_accel/lib torch_accel/include torch_accel/share
+	rm -rf build build-gpu build-nocuda *.egg-info torch_accel/_C*.so torch_accel/lib torch_accel/include torch_accel/share

@@ -16,16 +16,22 @@ from ._cpu_check import require_avx2
 
 require_avx2()
 from . import _C  # noqa: F401, E402  (registers the device's kernels, allocator and hooks)
-from ._config import configure, presets, arch_info
+from ._config import configure, presets, arch_info, system_info
 from .fallback import fallback_stats, reset_fallback_stats, set_fallback_policy
 from .profiler import profile
 from .estimate import estimate  # noqa: E402  (the function; the module stays importable)
 from .compute import compute_config, set_compute_config, get_compute_config, ComputeConfig  # noqa: F401
+from .formats import block_float, pack_block_float, unpack_block_float, to_block_float, BlockFloatTensor  # noqa: F401, E402
+from . import mx  # noqa: F401, E402
+from .mx import mx_quantize, mx_encode, mx_matmul  # noqa: F401, E402
+from . import quant  # noqa: F401, E402
+from .quant import quantize  # noqa: F401, E402
+from .cuda_exec import cuda_stats, reset_cuda_stats  # noqa: E402
 from .compile import compile_stats, reset_compile_stats, compile_explain  # noqa: F401, E402  (backend "accel")
 from . import _exit  # noqa: F401, E402  (autograd's device threads finish before exit)
 
 __all__ = ["configure", "presets", "arch_info", "fallback_stats", "reset_fallback_stats",
-           "set_fallback_policy", "profile", "estimate"]
+           "set_fallback_policy", "profile", "estimate", "cuda_stats", "reset_cuda_stats"]
 __version__ = "0.1.0"
 # For LibTorch programs: CMAKE_PREFIX_PATH under which find_package(TorchAccel) succeeds.
 cmake_prefix_path = _os.path.join(_os.path.dirname(__file__), "share", "cmake")
@@ -49,3 +55,4 @@ def _register():
 
 _register()
 _config.apply_environment()
+cuda_exec.apply_environment()

@@ -57,6 +57,33 @@ def _report(args):
     return 0
 
 
+def _sweep(args):
+    import os
+    import torch
+    from .models import builtin, builtin_names
+    from .sweep import run_sweep, write_tables, plot, markdown_table
+    if args.model not in builtin_names():
+        raise SystemExit(f"unknown model {args.model!r}: one of {builtin_names()}")
+    model, example = builtin(args.model, 1, args.seq)
+
+    def make_input(batch):
+        return example.new_zeros((batch,) + tuple(example.shape[1:]))
+    split = lambda text, kind: [kind(v) for v in text.split(",") if v]  # noqa: E731
+    rows = run_sweep(model, make_input, split(args.chips, int), split(args.layouts, str),
+                     split(args.topologies, str), split(args.link_gbps, float) and
+                     [g * 1e9 / 8 for g in split(args.link_gbps, float)] or [None],
+                     base=args.base, batch_per_replica=args.batch_per_replica,
+                     training=not args.inference, dtype=getattr(torch, args.dtype))
+    os.makedirs(args.out, exist_ok=True)
+    write_tables(rows, os.path.join(args.out, "sweep.csv"), os.path.join(args.out, "sweep.md"))
+    plot(rows, os.path.join(args.out, "sweep.png"),
+         f"{args.model}, seq {args.seq}, {args.batch_per_replica} per replica"
+         + (" (forward)" if args.inference else " (training step)"))
+    print(markdown_table(rows))
+    print(f"wrote {args.out}/sweep.csv, sweep.md, sweep.png")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="torch-accel", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -76,6 +103,20 @@ def main(argv=None):
     est.add_argument("--save", default=None, help="write the profile JSON here")
     est.add_argument("--trace", default=None, help="write a Chrome trace here")
     est.add_argument("--roofline", default=None, help="write a roofline PNG here")
+    swp = commands.add_parser("sweep", help="step time and scaling efficiency of a model as chip "
+                                             "count, topology, links and layout vary")
+    swp.add_argument("model", help="llama3-8b, llama3-70b, llama-tiny, ...")
+    swp.add_argument("--chips", default="8,32,128,512,1024", help="comma-separated chip counts")
+    swp.add_argument("--layouts", default="8x1", help="comma-separated TPxPP, e.g. 8x1,8x4")
+    swp.add_argument("--topologies", default="mesh,torus", help="mesh, torus and/or torus3d")
+    swp.add_argument("--link-gbps", default="", help="comma-separated link speeds in Gb/s per "
+                                                     "direction (default: the base system's)")
+    swp.add_argument("--base", default="galaxy", help="system whose chips and links to use")
+    swp.add_argument("--seq", type=int, default=2048)
+    swp.add_argument("--batch-per-replica", type=int, default=8)
+    swp.add_argument("--dtype", default="bfloat16")
+    swp.add_argument("--inference", action="store_true", help="forward only")
+    swp.add_argument("--out", default="sweep_out")
     rep = commands.add_parser("report", help="print the table of a saved profile")
     rep.add_argument("profile")
     args = parser.parse_args(argv)
@@ -86,6 +127,8 @@ def main(argv=None):
         return _estimate(args)
     if args.command == "report":
         return _report(args)
+    if args.command == "sweep":
+        return _sweep(args)
     return 1
 
 

@@ -41,12 +41,24 @@ def _resolve(arch):
     return arch, None, ""
 
 
-def configure(arch=None, num_devices=None):
+def configure(arch=None, num_devices=None, system=None, cuda=None):
     """Chooses the chip and the number of devices, before the device is first used.
 
     arch: a preset name (see presets()), a path to a JSON or YAML architecture
     file, or a dict of fields. num_devices: accel:0 to accel:n-1.
+    system: a multi-chip system (torch_accel.systems): accel:i is its chip i,
+    the chips are its arch (unless arch is given), and copies between devices
+    cross its Ethernet links. cuda: True or False switches the GPU executor
+    (docs/CUDA.md) on or off, at any time; True raises RuntimeError naming why
+    when it cannot run.
     """
+    if cuda is not None and arch is None and num_devices is None and system is None:
+        return _set_cuda(cuda)
+    if system is not None:
+        _configure_system(system, arch, num_devices)
+        if cuda is not None:
+            _set_cuda(cuda)
+        return
     if num_devices is not None and (not isinstance(num_devices, int) or isinstance(num_devices, bool)):
         raise TypeError(f"num_devices must be an int, not {type(num_devices).__name__}")
     if num_devices is not None and not 1 <= num_devices <= 64:
@@ -56,6 +68,36 @@ def configure(arch=None, num_devices=None):
     if arch is not None:
         spec, json_text, origin = _resolve(arch)
     _C.configure(arch=spec, arch_json=json_text, origin=origin, num_devices=num_devices)
+    if num_devices is not None:  # a plain device count: no system, no links
+        _C.set_active_system(None)
+    if cuda is not None:
+        _set_cuda(cuda)
+
+
+def _set_cuda(on):
+    from . import cuda_exec
+    cuda_exec.set_enabled(on)
+
+
+def _configure_system(system, arch, num_devices):
+    from . import systems
+    text = systems.system_json(system)
+    doc = json.loads(text)
+    chips = doc["num_chips"]
+    if chips > 64:
+        raise ValueError(f"system '{doc['name']}' has {chips} chips, but the emulator runs at most "
+                         "64 devices; torch_accel.estimate(system=...) estimates larger systems")
+    if num_devices is not None and num_devices != chips:
+        raise ValueError(f"num_devices={num_devices} disagrees with system '{doc['name']}', "
+                         f"which has {chips} chips")
+    configure(arch=arch if arch is not None else doc["arch"], num_devices=chips)
+    _C.set_active_system(text)
+
+
+def system_info():
+    """The configured system as a dict, or None when devices have no links."""
+    text = _C.active_system_json()
+    return None if text is None else json.loads(text)
 
 
 def apply_environment():

@@ -52,6 +52,8 @@ def _virtual(t, batch_size=None, dtype=None, requires_grad=False):
     """An estimate tensor (no data) of t's shape and dtype; never a copy of t."""
     if not isinstance(t, torch.Tensor):
         return t
+    if hasattr(t, "_estimate_virtual"):  # a tensor stored in a chip format (formats.py)
+        return t._estimate_virtual(dtype if (dtype is not None and t.is_floating_point()) else None)
     shape = list(t.shape)
     if batch_size is not None and shape:
         shape[0] = batch_size
@@ -80,7 +82,9 @@ def _compute_scope(config):
 
 
 def estimate(model_or_fn, *example_inputs, arch="wormhole_n150", batch_size=None,
-             training=False, compute_config=None, dtype=None, optimizer="adamw", compile=False,
+             training=False, compute_config=None, dtype=None, optimizer="adamw", system=None,
+             tensor_parallel=None, data_parallel=None, pipeline_parallel=None,
+             sequence_parallel=None, num_microbatches=None, compile=False,
              **kwargs):
     """Estimates one call of `model_or_fn(*example_inputs, **kwargs)` on `arch`.
 
@@ -101,7 +105,23 @@ def estimate(model_or_fn, *example_inputs, arch="wormhole_n150", batch_size=None
     estimate itself took on the host, `.host_fallbacks` the ops eager would
     run on the CPU (op -> count), `.peak_memory_bytes` the most device memory
     the run's tensors held at once.
+
+    system, tensor_parallel, data_parallel, pipeline_parallel,
+    sequence_parallel, num_microbatches: estimate on many chips instead and
+    return a torch_accel.scale.ScaleEstimate (see torch_accel/scale.py).
     """
+    if any(v is not None for v in (system, tensor_parallel, data_parallel, pipeline_parallel,
+                                   sequence_parallel, num_microbatches)):
+        if compile:
+            raise ValueError("estimate: compile=True prices one chip's compiled schedule; it does "
+                             "not combine with system / *_parallel / num_microbatches")
+        from .scale import estimate_at_scale
+        return estimate_at_scale(
+            model_or_fn, *example_inputs, system=system, tensor_parallel=tensor_parallel,
+            data_parallel=data_parallel, pipeline_parallel=pipeline_parallel,
+            sequence_parallel=bool(sequence_parallel), training=training, batch_size=batch_size,
+            num_microbatches=num_microbatches, dtype=dtype, compute_config=compute_config,
+            optimizer=optimizer, arch=None if arch == "wormhole_n150" else arch, **kwargs)
     start = time.perf_counter()
     scope = _Scope(_arch_spec(arch))
     if training and not callable(optimizer) and optimizer not in _OPTIMIZERS:

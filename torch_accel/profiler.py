@@ -1,6 +1,7 @@
 """torch_accel.profile(): the programs that ran on the chip, one record each,
 with the performance model's estimate of what each would cost on the
 configured architecture (docs/PERFORMANCE_MODEL.md)."""
+import collections
 import contextlib
 import functools
 import json
@@ -135,6 +136,9 @@ class Profile:
             lines.append("-- host fallbacks (run on the CPU, not priced) --")
             for name, count in sorted(self.host_fallbacks.items(), key=lambda kv: (-kv[1], kv[0])):
                 lines.append(f"{name:<40}{count:>7}")
+        executors = collections.Counter(r.get("executor", "cpu") for r in self.records)
+        if set(executors) - {"cpu"}:  # the host's GPU executor (docs/CUDA.md) ran some
+            lines.append("host executors: " + ", ".join(f"{k} {n}" for k, n in sorted(executors.items())))
         lines.append(f"total: {len(self.records)} programs, {self.total_time_s * 1e6:.2f} us, "
                      f"{self.total_flops / 1e9:.3f} GFLOP, {self.total_dram_bytes / 1e6:.2f} MB DRAM, "
                      f"{self.total_energy_j * 1e3:.4f} mJ")
@@ -161,6 +165,7 @@ class Profile:
                 "ph": "X", "name": r["op"], "cat": r["op_class"], "pid": dev, "tid": 0,
                 "ts": start, "dur": dur,
                 "args": {"compute_kernel": r["compute"], "bound": r["bound"],
+                         "executor": r.get("executor", "cpu"),
                          "flops": r["flops"], "dram_bytes": cost["dram_bytes"],
                          "noc_bytes": r["noc_bytes"], "energy_j": r["energy_j"],
                          "cores": r["cores_used"], "tiles": r["tiles"],

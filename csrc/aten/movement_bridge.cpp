@@ -7,6 +7,8 @@
 
 #include "aten/engine_bridge.h"
 #include "glue/glue.h"
+#include "engine/plan_mode.h"
+#include "perf/collective_copy.h"
 
 namespace accel::aten {
 
@@ -92,6 +94,10 @@ bool device_copy(const at::Tensor& dst, const at::Tensor& src_in) {
   const engine::TensorRef out = same ? byte_ref(dst) : typed_ref(dst);
   const engine::TensorRef in = same ? byte_ref(src) : typed_ref(src);
   record_for(dst, run_program([&] { return engine::run_copies(current_arch(), "copy", {{out, in}}); }));
+  // Between the chips of a configured system the bytes also cross Ethernet.
+  if (src.device() != dst.device() && engine::executing())
+    perf::chip_to_chip_copy(src.device().index(), dst.device().index(),
+                            static_cast<double>(dst.numel() * dst.element_size()), current_arch());
   return true;
 }
 

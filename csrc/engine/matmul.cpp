@@ -6,9 +6,12 @@
 #include <functional>
 #include <vector>
 
+#include "engine/block_float.h"
+#include "engine/executor.h"
 #include "engine/matrix_engine.h"
 #include "engine/plan_mode.h"
 #include "kernels/matmul/epilogue.h"
+#include "perf/cost.h"
 
 namespace accel::engine {
 namespace {
@@ -31,12 +34,22 @@ struct Blocking {
 
 bool bias_is_row(const MatmulArgs& x) { return x.bias && x.bias->strides[1] == 0; }
 
+// An operand's data format: its chip block-float format, or its dtype's.
+std::string format_of(const TensorRef& t, const BlockFloatOperand* tiles) {
+  return tiles ? kernels::block_float_format_name(tiles->fmt) : dtype_name(t.dtype);
+}
+
+int64_t operand_tile_bytes(const chip::Arch& arch, const TensorRef& t, const BlockFloatOperand* tiles) {
+  return tiles ? perf::tile_bytes(format_of(t, tiles), arch)
+               : arch.tile_rows * arch.tile_cols * dtype_bytes(t.dtype);
+}
+
 std::vector<CircularBuffer> buffers(const chip::Arch& arch, const MatmulArgs& x, const Shape& s,
                                     const Blocking& b) {
   const int64_t area = arch.tile_rows * arch.tile_cols;
   std::vector<CircularBuffer> cbs{
-      {"in0", 2 * b.bm * b.bk, area * dtype_bytes(x.a.dtype)},
-      {"in1", 2 * b.bk * b.bn, area * dtype_bytes(x.b.dtype)},
+      {"in0", 2 * b.bm * b.bk, operand_tile_bytes(arch, x.a, x.a_tiles)},
+      {"in1", 2 * b.bk * b.bn, operand_tile_bytes(arch, x.b, x.b_tiles)},
       {"out", b.bm * b.bn, area * dtype_bytes(x.out.dtype)}};
   // Partial sums leave Dst between K blocks.
   if (s.Kt > b.bk || x.reduce_batch) cbs.push_back({"interm", b.bm * b.bn, area * 4});
@@ -76,30 +89,55 @@ const char* elem(const TensorRef& t, int64_t i, int64_t r, int64_t c) {
          (i * t.strides[0] + r * t.strides[1] + c * t.strides[2]) * dtype_bytes(t.dtype);
 }
 
+// An operand block as the matrix engine reads it: its first element and strides.
+struct BlockView {
+  const char* data;
+  int64_t row_stride, col_stride;
+};
+
+// Block [r0, r0 + rows) x [c0, c0 + cols) of operand t in batch i. A
+// block-float operand's tiles are expanded by the core's unpacker into
+// `scratch` on the way to the source registers.
+BlockView block_view(const TensorRef& t, const BlockFloatOperand* tiles, int64_t i, int64_t r0,
+                     int64_t rows, int64_t c0, int64_t cols, std::vector<char>& scratch) {
+  if (!tiles) return {elem(t, i, r0, c0), t.strides[1], t.strides[2]};
+  const auto strides = tiles->expand(r0, rows, c0, cols, t.dtype, scratch);
+  return {scratch.data(), strides[0], strides[1]};
+}
+
 // Reader + compute for one K block: the operands go to the matrix engine in
 // their DRAM format. fp32 and bf16 tiles need no conversion on the host, so
 // the reader's copy into L1 is elided and the engine reads them in place;
-// fp16 is unpacked to fp32 in the core's buffers.
+// fp16 is unpacked to fp32 in the core's buffers, block-float tiles to the
+// float32 or bfloat16 their dtype names.
 void multiply_block(const MatmulArgs& x, int64_t i, int64_t r0, int64_t mr, int64_t c0,
                     int64_t nc, int64_t k0, int64_t kc, float* acc, float beta) {
   const TensorRef &a = x.a, &b = x.b;
+  thread_local std::vector<char> a_tiles, b_tiles;
+  const BlockView va = block_view(a, x.a_tiles, i, r0, mr, k0, kc, a_tiles);
+  const BlockView vb = block_view(b, x.b_tiles, i, k0, kc, c0, nc, b_tiles);
   if (a.dtype == DType::F32) {
-    const MatrixView va{reinterpret_cast<const float*>(elem(a, i, r0, k0)), a.strides[1], a.strides[2]};
-    const MatrixView vb{reinterpret_cast<const float*>(elem(b, i, k0, c0)), b.strides[1], b.strides[2]};
-    return matrix_engine_gemm(mr, nc, kc, va, vb, acc, nc, beta, x.cfg);
+    auto view = [](const BlockView& v) {
+      return MatrixView{reinterpret_cast<const float*>(v.data), v.row_stride, v.col_stride};
+    };
+    return matrix_engine_gemm(mr, nc, kc, view(va), view(vb), acc, nc, beta, x.cfg);
   }
   if (a.dtype == DType::BF16) {
-    const MatrixViewBF16 va{reinterpret_cast<const c10::BFloat16*>(elem(a, i, r0, k0)), a.strides[1], a.strides[2]};
-    const MatrixViewBF16 vb{reinterpret_cast<const c10::BFloat16*>(elem(b, i, k0, c0)), b.strides[1], b.strides[2]};
-    return matrix_engine_gemm(mr, nc, kc, va, vb, acc, nc, beta, x.cfg);
+    auto view = [](const BlockView& v) {
+      return MatrixViewBF16{reinterpret_cast<const c10::BFloat16*>(v.data), v.row_stride, v.col_stride};
+    };
+    return matrix_engine_gemm(mr, nc, kc, view(va), view(vb), acc, nc, beta, x.cfg);
   }
   thread_local std::vector<float> in0, in1;
   in0.resize(mr * kc);
   in1.resize(kc * nc);
+  const int64_t a_bytes = dtype_bytes(a.dtype), b_bytes = dtype_bytes(b.dtype);
   for (int64_t r = 0; r < mr; ++r)
-    kernels::load_float_row(in0.data() + r * kc, elem(a, i, r0 + r, k0), a.dtype, a.strides[2], kc);
+    kernels::load_float_row(in0.data() + r * kc, va.data + r * va.row_stride * a_bytes, a.dtype,
+                            va.col_stride, kc);
   for (int64_t k = 0; k < kc; ++k)
-    kernels::load_float_row(in1.data() + k * nc, elem(b, i, k0 + k, c0), b.dtype, b.strides[2], nc);
+    kernels::load_float_row(in1.data() + k * nc, vb.data + k * vb.row_stride * b_bytes, b.dtype,
+                            vb.col_stride, nc);
   matrix_engine_gemm(mr, nc, kc, {in0.data(), kc, 1}, {in1.data(), nc, 1}, acc, nc, beta, x.cfg);
 }
 
@@ -108,9 +146,27 @@ struct Rect {
   int64_t i, r0, mr, c0, nc;
 };
 
+// Epilogue and writer for rows [r0, r0 + mr) x [c0, c0 + nc) of output batch
+// oi, from their matrix-engine sums (row-major, nc per row).
+void write_rows(const MatmulArgs& x, int64_t oi, int64_t r0, int64_t mr, int64_t c0, int64_t nc,
+                float* acc) {
+  thread_local std::vector<float> bias_row;
+  const bool with_bias = x.bias && x.beta != 0;
+  bias_row.resize(nc);
+  for (int64_t r = 0; r < mr; ++r) {
+    float* row = acc + r * nc;
+    if (with_bias)
+      kernels::load_float_row(bias_row.data(), elem(*x.bias, oi, r0 + r, c0), x.bias->dtype,
+                              x.bias->strides[2], nc);
+    kernels::matmul_epilogue_row(row, with_bias ? bias_row.data() : nullptr, nc, x.alpha, x.beta, x.act);
+    kernels::store_float_row(const_cast<char*>(elem(x.out, oi, r0 + r, c0)), x.out.dtype,
+                             x.out.strides[2], row, nc);
+  }
+}
+
 void run_rect(const MatmulArgs& x, const Shape& s, const Blocking& bl, const Rect& rect) {
   const int64_t i = rect.i, r0 = rect.r0, c0 = rect.c0, mr = rect.mr, nc = rect.nc;
-  thread_local std::vector<float> acc, bias_row;
+  thread_local std::vector<float> acc;
   acc.assign(mr * nc, 0.f);
   const int64_t k_step = bl.bk * kTile;
   bool first = true;
@@ -121,19 +177,7 @@ void run_rect(const MatmulArgs& x, const Shape& s, const Blocking& bl, const Rec
       first = false;
     }
   }
-  // Epilogue and writer, a row of the block at a time.
-  const bool with_bias = x.bias && x.beta != 0;
-  bias_row.resize(nc);
-  const int64_t oi = x.reduce_batch ? 0 : i;
-  for (int64_t r = 0; r < mr; ++r) {
-    float* row = acc.data() + r * nc;
-    if (with_bias)
-      kernels::load_float_row(bias_row.data(), elem(*x.bias, oi, r0 + r, c0), x.bias->dtype,
-                              x.bias->strides[2], nc);
-    kernels::matmul_epilogue_row(row, with_bias ? bias_row.data() : nullptr, nc, x.alpha, x.beta, x.act);
-    kernels::store_float_row(const_cast<char*>(elem(x.out, oi, r0 + r, c0)), x.out.dtype,
-                             x.out.strides[2], row, nc);
-  }
+  write_rows(x, x.reduce_batch ? 0 : i, r0, mr, c0, nc, acc.data());
 }
 
 // The blocks [begin, end) that one host thread emulates, merged into at most
@@ -168,6 +212,24 @@ std::vector<Rect> rects_of(const Shape& s, const Blocking& bl, int64_t begin, in
     b = i * per_batch + last;
   }
   return rects;
+}
+
+// The GPU executor (engine/executor.h) computes the whole product in one go;
+// the epilogue and writer stay on the host. False when it does not run.
+bool run_on_gpu(const char* op, const MatmulArgs& x, const Shape& s) {
+  if (!cuda_executor_on() || !executing() || x.a_tiles || x.b_tiles) return false;
+  auto operand = [](const TensorRef& t) {
+    return HostOperand{t.data, t.dtype, t.strides[0], t.strides[1], t.strides[2]};
+  };
+  std::vector<float> acc(s.out_batches * s.M * s.N);
+  if (!cuda_matrix_engine(op, s.batch, s.M, s.N, s.K, operand(x.a), operand(x.b), acc.data(),
+                          s.M * s.N, s.N, 0.f, x.reduce_batch, x.cfg))
+    return false;
+  at::parallel_for(0, s.out_batches * s.M, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row)
+      write_rows(x, row / s.M, row % s.M, 1, 0, s.N, acc.data() + row * s.N);
+  });
+  return true;
 }
 
 // Like run_on_cores, but hands each host thread the whole range of blocks of
@@ -213,7 +275,7 @@ ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArg
   check_l1(arch, op, buffers(arch, x, s, bl));
 
   const CoreSplit split = split_tiles(bl.blocks(s), arch.num_cores());
-  if (s.M > 0 && s.N > 0) {
+  if (s.M > 0 && s.N > 0 && !run_on_gpu(op, x, s)) {
     run_on_host_threads(split, [&](int64_t begin, int64_t end) {
       for (const Rect& r : rects_of(s, bl, begin, end)) run_rect(x, s, bl, r);
     });
@@ -222,7 +284,8 @@ ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArg
   const perf::MatmulShape shape{x.reduce_batch ? 1 : s.batch, s.Mt, s.Nt,
                                  x.reduce_batch ? s.batch * s.Kt : s.Kt,
                                  x.b.strides[0] != 0 && s.batch > 1};
-  ProgramRecord rec = matmul_program_record(arch, op, shape, x.a.dtype, x.b.dtype, x.out.dtype, x.cfg);
+  ProgramRecord rec = matmul_program_record(arch, op, shape, format_of(x.a, x.a_tiles),
+                                            format_of(x.b, x.b_tiles), dtype_name(x.out.dtype), x.cfg);
   static const perf::KernelRef kernels[] = {"matmul_block", "matmul_block_relu",
                                              "matmul_block_gelu", "matmul_block_gelu_tanh",
                                              "matmul_block_silu"};
@@ -241,16 +304,22 @@ ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArg
 ProgramRecord matmul_program_record(const chip::Arch& arch, const char* op,
                                     const perf::MatmulShape& shape, DType in0, DType in1,
                                     DType out, const ComputeConfig& cfg) {
-  const perf::MatmulPlan plan = perf::plan_matmul(shape, dtype_name(in0), dtype_name(in1),
-                                                  dtype_name(out), cfg.fp32_dest_acc, arch);
+  return matmul_program_record(arch, op, shape, dtype_name(in0), dtype_name(in1), dtype_name(out), cfg);
+}
+
+ProgramRecord matmul_program_record(const chip::Arch& arch, const char* op,
+                                    const perf::MatmulShape& shape, const std::string& in0,
+                                    const std::string& in1, const std::string& out,
+                                    const ComputeConfig& cfg) {
+  const perf::MatmulPlan plan = perf::plan_matmul(shape, in0, in1, out, cfg.fp32_dest_acc, arch);
   ProgramRecord rec;
   rec.op = op;
   rec.reader = perf::matmul_reader_name(plan.program);
   rec.compute = "matmul_block";
   rec.writer = "writer_untilize_interleaved";
-  rec.input_format = dtype_name(in0);
-  if (in1 != in0) rec.in1_format = dtype_name(in1);
-  rec.output_format = dtype_name(out);
+  rec.input_format = in0;
+  if (in1 != in0) rec.in1_format = in1;
+  rec.output_format = out;
   rec.math_fidelity = static_cast<int>(cfg.fidelity);
   rec.fp32_dest_acc = cfg.fp32_dest_acc;
   rec.batch = shape.batch;

@@ -15,6 +15,8 @@
 
 namespace accel::engine {
 
+struct BlockFloatOperand;
+
 enum class Activation { None, Relu, Gelu, GeluTanh, Silu };
 // "none", "relu", "gelu", "gelu_tanh", "silu"; nullopt for any other name.
 std::optional<Activation> activation_from_name(const std::string& name);
@@ -30,6 +32,12 @@ struct MatmulArgs {
   bool reduce_batch = false;
   Activation act = Activation::None;
   ComputeConfig cfg;
+  // An operand stored in a chip block-float format (engine/block_float.h):
+  // a or b then gives its sizes and the dtype its tiles expand to (float32 or
+  // bfloat16), and each core's unpacker expands the tiles of every block it
+  // reads. DRAM, L1 and the record count the block-float bytes.
+  const BlockFloatOperand* a_tiles = nullptr;
+  const BlockFloatOperand* b_tiles = nullptr;
 };
 
 ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArgs& args);
@@ -41,5 +49,10 @@ ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArg
 ProgramRecord matmul_program_record(const chip::Arch& arch, const char* op,
                                     const perf::MatmulShape& shape, DType in0, DType in1,
                                     DType out, const ComputeConfig& cfg);
+// The same by data-format name (perf/formats.cpp), for operands stored in chip formats.
+ProgramRecord matmul_program_record(const chip::Arch& arch, const char* op,
+                                    const perf::MatmulShape& shape, const std::string& in0,
+                                    const std::string& in1, const std::string& out,
+                                    const ComputeConfig& cfg);
 
 }  // namespace accel::engine

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "engine/executor.h"
 #include "engine/plan_mode.h"
 
 namespace accel::engine {
@@ -57,6 +58,7 @@ thread_local std::vector<ProgramRecord>* t_sink = nullptr;
 std::atomic<bool> g_recording{false};
 std::mutex g_mutex;
 std::vector<ProgramRecord> g_records;
+std::vector<const char*> g_executors;  // per record: engine/executor.h
 std::atomic<RecordObserver> g_observer{nullptr};
 }  // namespace
 
@@ -78,14 +80,22 @@ void record(ProgramRecord rec) {
     t_sink->push_back(std::move(rec));
     return;
   }
+  const char* executor = take_program_executor();
   if (RecordObserver observe = g_observer.load(std::memory_order_relaxed)) observe(rec);
   if (!recording()) return;
   std::lock_guard<std::mutex> lock(g_mutex);
   g_records.push_back(std::move(rec));
+  g_executors.push_back(executor);
 }
 
 std::vector<ProgramRecord> take_records() {
+  std::vector<const char*> executors;
+  return take_records(executors);
+}
+
+std::vector<ProgramRecord> take_records(std::vector<const char*>& executors) {
   std::lock_guard<std::mutex> lock(g_mutex);
+  executors = std::exchange(g_executors, {});
   return std::exchange(g_records, {});
 }
 

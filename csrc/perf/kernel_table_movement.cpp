@@ -21,6 +21,10 @@ constexpr KernelDesc kMovementKernels[] = {
     {"copy_tile", KernelRole::Compute, Engine::Fpu, 0, 0, kAnyFormat, kMovement},
     {"copy_tile_masked", KernelRole::Compute, Engine::Fpu, 0, 0, kAnyFormat, kMovement},
     {"transpose_wh_tile", KernelRole::Compute, Engine::Fpu, 0, 0, kAnyFormat, kMovement},
+    // A datacopy whose packer converts Dst to a block-float format (shared
+    // exponent per face row), or whose unpacker expands one (engine/block_float.h).
+    {"pack_block_float_tile", KernelRole::Compute, Engine::Fpu, 0, 0, kFloatFormats, kMovement},
+    {"unpack_block_float_tile", KernelRole::Compute, Engine::Fpu, 0, 0, kFloatFormats, kMovement},
     // Selections on the vector engine, priced from the record's FLOPs (one
     // compare or select per element) plus loads and a store.
     {"where_tile", KernelRole::Compute, Engine::Sfpu, 1, kInstructionsFromFlops, kAnyFormat,
@@ -36,6 +40,7 @@ constexpr KernelDesc kMovementKernels[] = {
     reader("reader_tilize_interleaved"),
     reader("reader_interleaved_tilize"),
     reader("reader_strided_tilize"),
+    reader("reader_block_float_tiles"),
     reader("reader_indexed_gather"),
     reader("reader_mask_tilize"),
     // Matmul programs (perf/matmul_plan.h): operand blocks multicast over a

@@ -108,4 +108,6 @@ PYBIND11_MODULE(_C, m) {
   m.def("fallback_policy", &accel::aten::fallback_policy);
   void bind_compute(py::module&); bind_compute(m);  // compute_bindings.cpp
   void bind_estimate(py::module&); bind_estimate(m);  // estimate_bindings.cpp
+  void bind_systems(py::module&); bind_systems(m);  // system_bindings.cpp
+  void bind_cuda(py::module&); bind_cuda(m);  // cuda_bindings.cpp
 }

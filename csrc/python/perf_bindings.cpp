@@ -7,6 +7,7 @@
 
 #include "chip/arch.h"
 #include "chip/runtime.h"
+#include "engine/executor.h"
 #include "engine/program.h"
 #include "glue/glue.h"
 #include "perf/clock.h"
@@ -152,12 +153,15 @@ void bind_perf(py::module& m) {
   // on the runtime's architecture.
   m.def("perf_take_records", [] {
     py::list out;
-    const auto records = accel::engine::take_records();
+    std::vector<const char*> executors;
+    const auto records = accel::engine::take_records(executors);
     if (records.empty()) return out;
     const accel::chip::Arch a = arch_for(std::nullopt);
-    for (const auto& r : records) {
+    for (size_t i = 0; i < records.size(); ++i) {
+      const auto& r = records[i];
       py::dict d = record_dict(r);
       d["cost"] = cost_dict(accel::perf::estimate_cost(r, a));
+      d["executor"] = executors[i];  // host executor (engine/executor.h); never priced
       out.append(d);
     }
     return out;

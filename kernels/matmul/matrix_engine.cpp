@@ -4,6 +4,8 @@
 #include <bit>
 #include <vector>
 
+#include "engine/executor.h"
+
 // at::native::cpublas::gemm is not exported from libtorch_cpu, but the BLAS it
 // wraps is: Fortran sgemm_, and MKL's bf16 x bf16 -> fp32 GEMM where torch
 // was built with MKL (weak, so other builds convert bf16 to fp32 instead).
@@ -150,6 +152,18 @@ void round_block_bf16(int64_t M, int64_t N, float* C, int64_t ldc) {
     for (int64_t n = 0; n < N; ++n) C[m * ldc + n] = round_bf16(C[m * ldc + n]);
 }
 
+// Conv and attention hand the engine one block at a time: blocks large enough
+// (engine/executor.h) go to the GPU executor when it is on.
+template <class V>
+bool gpu_gemm(int64_t M, int64_t N, int64_t K, V A, V B, DType dtype, float* C, int64_t ldc,
+              float beta, const ComputeConfig& cfg) {
+  if (!cuda_executor_on()) return false;
+  return cuda_matrix_engine("matrix-engine block", 1, M, N, K,
+                            {A.data, dtype, 0, A.row_stride, A.col_stride},
+                            {B.data, dtype, 0, B.row_stride, B.col_stride}, C, 0, ldc, beta,
+                            false, cfg);
+}
+
 }  // namespace
 
 float srca_hi(float x) { return keep_bits(x, kSrcAMask); }
@@ -161,6 +175,7 @@ float round_bf16(float x) {
 void matrix_engine_gemm(int64_t M, int64_t N, int64_t K, MatrixView A, MatrixView B,
                         float* C, int64_t ldc, float beta, const ComputeConfig& cfg) {
   if (M == 0 || N == 0) return;
+  if (gpu_gemm(M, N, K, A, B, DType::F32, C, ldc, beta, cfg)) return;
   if (cfg.fp32_dest_acc) return fidelity_passes(M, N, K, A, B, C, ldc, beta, cfg.fidelity);
   // A bf16 Dst: every 32-deep tile product lands in bf16 before the next one.
   if (K == 0) {
@@ -179,6 +194,7 @@ void matrix_engine_gemm(int64_t M, int64_t N, int64_t K, MatrixView A, MatrixVie
 void matrix_engine_gemm(int64_t M, int64_t N, int64_t K, MatrixViewBF16 A, MatrixViewBF16 B,
                         float* C, int64_t ldc, float beta, const ComputeConfig& cfg) {
   if (M == 0 || N == 0) return;
+  if (gpu_gemm(M, N, K, A, B, DType::BF16, C, ldc, beta, cfg)) return;
   TransposeType ta, tb;
   int64_t lda, ldb;
   if (gemm_bf16bf16f32_ != nullptr && K > 0 && cfg.fidelity == MathFidelity::HiFi4 && cfg.fp32_dest_acc &&
