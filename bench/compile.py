@@ -2,7 +2,7 @@
 the CPU: host time per call, and the modelled device time, DRAM bytes and
 program count of compiled against eager accel.
 
-    python bench/compile.py [--iters 10]
+    python -m bench.compile [--iters 10] [--threads 1]
 """
 import argparse
 import copy
