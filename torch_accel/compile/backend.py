@@ -28,8 +28,9 @@ def _merge(table, counts):
 def compile_stats():
     """What the accel backend compiled since the last reset: graphs (forward and
     backward count separately), fused programs and the ops they absorbed,
-    matmul epilogues, RMSNorm chains run as the chip's rms_norm program, and the ops left as eager accel programs ("eager_ops")
-    or with no accel kernel at all, run through the CPU fallback ("host_ops")."""
+    matmul epilogues, RMSNorm chains run as the chip's rms_norm program, and
+    the ops left as eager accel programs ("eager_ops") or run through the CPU
+    fallback ("host_ops", counted on each graph's first run)."""
     with _lock:
         out = dict(_stats)
         out["eager_ops"] = dict(_stats["eager_ops"])

@@ -57,28 +57,36 @@ def buffer_plan(gm):
 
 def format_lowered(lowered, gm=None):
     lines = [f"== accel compiled graph ({lowered.kind}) =="]
+    def tensors(items):
+        return ", ".join(f"{n} {list(s)} {d}" for n, s, d in items)
+
+    def counts(table):
+        return ", ".join(f"{k} x{v}" for k, v in sorted(table.items()))
+
     for i, g in enumerate(lowered.groups):
         read = sum(_nbytes(s, d) for _, s, d in g.inputs)
         written = sum(_nbytes(s, d) for _, s, d in g.outputs)
         kept = sum(_nbytes(s, d) for _, s, d in g.intermediates)
+        resident = ", ".join(n for n, _, _ in g.intermediates) or "-"
         lines.append(f"fused program {i}: {' + '.join(g.absorbed)}")
         lines.append(f"  program: {g.program}")
-        lines.append(f"  DRAM reads : {', '.join(f'{n} {list(s)} {d}' for n, s, d in g.inputs)} ({read} B)")
-        lines.append(f"  DRAM writes: {', '.join(f'{n} {list(s)} {d}' for n, s, d in g.outputs)} ({written} B)")
-        lines.append(f"  L1-resident (fp32 per tile, never in DRAM): "
-                     f"{', '.join(n for n, _, _ in g.intermediates) or '-'}; saves {2 * kept} B of DRAM traffic")
+        lines.append(f"  DRAM reads : {tensors(g.inputs)} ({read} B)")
+        lines.append(f"  DRAM writes: {tensors(g.outputs)} ({written} B)")
+        lines.append(f"  L1-resident (fp32 per tile, never in DRAM): {resident}; "
+                     f"saves {2 * kept} B of DRAM traffic")
     for mm, act in lowered.epilogues:
-        lines.append(f"matmul epilogue: {mm} + {act} -> accel::linear_act (activation applied per output block in L1)")
-    if lowered.native_norms:
-        lines.append(f"RMSNorm chains run as the rms_norm program: {lowered.native_norms}")
-    if lowered.residual_epilogues:
-        lines.append(f"matmul epilogue: mm + residual -> addmm (added per output block in L1): {lowered.residual_epilogues}")
-    if lowered.folded_batch_norms:
-        lines.append(f"inference batch norms as per-channel affine maps (fused onward): {lowered.folded_batch_norms}")
+        lines.append(f"matmul epilogue: {mm} + {act} -> accel::linear_act "
+                     "(activation applied per output block in L1)")
+    notes = (("RMSNorm chains run as the rms_norm program", lowered.native_norms),
+             ("matmul epilogue: mm + residual -> addmm (added per output block in L1)",
+              lowered.residual_epilogues),
+             ("inference batch norms as per-channel affine maps (fused onward)",
+              lowered.folded_batch_norms))
+    lines += [f"{text}: {n}" for text, n in notes if n]
     if lowered.eager_ops:
-        lines.append("eager accel programs: " + ", ".join(f"{k} x{v}" for k, v in sorted(lowered.eager_ops.items())))
+        lines.append("eager accel programs: " + counts(lowered.eager_ops))
     if lowered.host_ops:
-        lines.append("no accel kernel (CPU fallback): " + ", ".join(f"{k} x{v}" for k, v in sorted(lowered.host_ops.items())))
+        lines.append("no accel kernel (CPU fallback): " + counts(lowered.host_ops))
     if gm is not None:
         rows, buffers, peak = buffer_plan(gm)
         lines.append(f"DRAM buffer plan: {len(rows)} tensors in {len(buffers)} buffers, "
@@ -101,6 +109,9 @@ def compile_explain(model_or_fn, *example_inputs, training=False, **kwargs):
         if training:
             leaves = [t for t in torch.utils._pytree.tree_leaves(out)
                       if isinstance(t, torch.Tensor) and t.requires_grad]
+            if not leaves:
+                raise ValueError("compile_explain(training=True): the model returned no tensor "
+                                 "that requires grad")
             leaves[0].float().sum().backward()
     text = [format_lowered(g) for g in lowered_graphs()[before:]]
     fused = [r for r in prof.records if r["compute"] == "fused_eltwise"]
