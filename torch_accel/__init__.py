@@ -27,6 +27,7 @@ from .mx import mx_quantize, mx_encode, mx_matmul  # noqa: F401, E402
 from . import quant  # noqa: F401, E402
 from .quant import quantize  # noqa: F401, E402
 from .cuda_exec import cuda_stats, reset_cuda_stats  # noqa: E402
+from .compile import compile_stats, reset_compile_stats, compile_explain  # noqa: F401, E402  (backend "accel")
 from . import _exit  # noqa: F401, E402  (autograd's device threads finish before exit)
 from . import distributed  # noqa: F401, E402  (registers the "accel" process-group backend)
 

@@ -84,7 +84,8 @@ def _compute_scope(config):
 def estimate(model_or_fn, *example_inputs, arch="wormhole_n150", batch_size=None,
              training=False, compute_config=None, dtype=None, optimizer="adamw", system=None,
              tensor_parallel=None, data_parallel=None, pipeline_parallel=None,
-             sequence_parallel=None, num_microbatches=None, **kwargs):
+             sequence_parallel=None, num_microbatches=None, compile=False,
+             **kwargs):
     """Estimates one call of `model_or_fn(*example_inputs, **kwargs)` on `arch`.
 
     model_or_fn: an nn.Module (parameters on CPU or the meta device; they are
@@ -97,6 +98,8 @@ def estimate(model_or_fn, *example_inputs, arch="wormhole_n150", batch_size=None
     compute_config: a torch_accel.ComputeConfig or a dict with math_fidelity /
         fp32_dest_acc, the fidelity and accumulation of matrix-engine programs.
     dtype: run floating parameters and inputs in this dtype (e.g. torch.bfloat16).
+    compile: price what torch.compile(model, backend="accel") runs (its fused
+        programs) instead of the eager ops.
 
     Returns a torch_accel.profiler.Profile; `.estimate_wall_s` is how long the
     estimate itself took on the host, `.host_fallbacks` the ops eager would
@@ -109,6 +112,9 @@ def estimate(model_or_fn, *example_inputs, arch="wormhole_n150", batch_size=None
     """
     if any(v is not None for v in (system, tensor_parallel, data_parallel, pipeline_parallel,
                                    sequence_parallel, num_microbatches)):
+        if compile:
+            raise ValueError("estimate: compile=True prices one chip's compiled schedule; it does "
+                             "not combine with system / *_parallel / num_microbatches")
         from .scale import estimate_at_scale
         return estimate_at_scale(
             model_or_fn, *example_inputs, system=system, tensor_parallel=tensor_parallel,
@@ -141,6 +147,8 @@ def estimate(model_or_fn, *example_inputs, arch="wormhole_n150", batch_size=None
                 return torch.func.functional_call(model_or_fn, params, a, k, tie_weights=True)
         else:
             call = model_or_fn
+        if compile:
+            call = torch.compile(call, backend="accel", dynamic=False)
 
         recorded = []
         if not training:

@@ -72,7 +72,14 @@ attention_forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                   k.size(3) == q.size(3) && k.size(0) == q.size(0) && v.size(0) == q.size(0),
               "accel fused attention: incompatible query ", q.sizes(), ", key ", k.sizes(),
               " and value ", v.sizes());
-  at::Tensor out = at::empty({q.size(0), q.size(1), q.size(2), v.size(3)}, q.options());
+  // Laid out in q's dimension order, as the op's meta function (and so a
+  // compiled graph's later views) assumes.
+  std::array<int64_t, 4> order{0, 1, 2, 3}, inverse{};
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return q.stride(a) > q.stride(b); });
+  const std::array<int64_t, 4> shape{q.size(0), q.size(1), q.size(2), v.size(3)};
+  std::vector<int64_t> permuted;
+  for (int64_t i = 0; i < 4; ++i) permuted.push_back(shape[order[i]]), inverse[order[i]] = i;
+  at::Tensor out = at::empty(permuted, q.options()).permute(inverse);
   at::Tensor lse = at::empty({q.size(0), q.size(1), q.size(2)}, q.options().dtype(at::kFloat));
   engine::AttentionArgs x;
   x.q = ref4(q);
@@ -96,8 +103,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> attention_backward(
     const at::Tensor& lse, const at::Tensor&, const at::Tensor&, c10::SymInt, c10::SymInt,
     double dropout_p, bool is_causal, const at::Tensor&, const at::Tensor&, std::optional<double> scale) {
   TORCH_CHECK(dropout_p == 0.0, "accel fused attention takes dropout_p = 0, got ", dropout_p);
-  at::Tensor gq = at::empty(q.sizes(), q.options()), gk = at::empty(k.sizes(), k.options()),
-             gv = at::empty(v.sizes(), v.options());
+  at::Tensor gq = at::empty_like(q), gk = at::empty_like(k), gv = at::empty_like(v);
   const bool bias_grad = grad_input_mask[3] && attn_bias.defined() && attn_bias.is_floating_point();
   at::Tensor gmask = bias_grad ? at::empty({q.size(0), q.size(1), q.size(2), k.size(2)},
                                            q.options().dtype(at::kFloat))

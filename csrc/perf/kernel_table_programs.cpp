@@ -65,6 +65,10 @@ constexpr KernelDesc kPrograms[] = {
     sfpu("softmax_bw_sfpu", 4, "softmax"),
     sfpu("log_softmax_bw_sfpu", 4, "softmax"),
 
+    // The torch.compile backend's fused element-wise program (engine/fused.h):
+    // its record's FLOPs are the steps' vector-engine instructions.
+    sfpu("fused_eltwise", 1, "fused"),
+
     // Matrix-engine programs, with the fused activations of linear_act.
     matrix("matmul_block", "matmul"),
     matrix("matmul_block_relu", "matmul"),

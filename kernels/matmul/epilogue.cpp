@@ -1,5 +1,7 @@
 #include "kernels/matmul/epilogue.h"
 
+#include "kernels/eltwise/unary.h"
+
 #include <c10/util/BFloat16.h>
 #include <c10/util/Half.h>
 
@@ -41,18 +43,19 @@ void matmul_epilogue_row(float* row, const float* bias, int64_t n, float alpha, 
   if (bias != nullptr) {
     for (int64_t i = 0; i < n; ++i) row[i] += beta * bias[i];
   }
+  // The activation is the element-wise op's own tile kernel (SIMD where the
+  // host has it), in place on the row: the same numbers as the separate op.
+  Unary op;
   switch (act) {
     case Activation::None: return;
-    case Activation::Relu: return map_row(row, n, [](float x) { return x > 0 ? x : (x == x ? 0.f : x); });
-    case Activation::Gelu:
-      return map_row(row, n, [](float x) { return 0.5f * x * (1.0f + std::erf(x * float(M_SQRT1_2))); });
-    case Activation::GeluTanh:
-      return map_row(row, n, [](float x) {
-        const float k = float(M_2_SQRTPI * M_SQRT1_2);  // sqrt(2 / pi)
-        return 0.5f * x * (1.0f + std::tanh(k * (x + 0.044715f * x * x * x)));
-      });
-    case Activation::Silu: return map_row(row, n, [](float x) { return x / (1.0f + std::exp(-x)); });
+    case Activation::Relu: op = Unary::Relu; break;
+    case Activation::Gelu: op = Unary::Gelu; break;
+    case Activation::GeluTanh: op = Unary::GeluTanh; break;
+    case Activation::Silu: op = Unary::Silu; break;
+    default: return;
   }
+  const float* in[] = {row};
+  unary_kernel(op).f32(in, row, n, engine::KernelParams{});
 }
 
 void load_float_row(float* dst, const void* src, DType dt, int64_t stride, int64_t n) {

@@ -1,0 +1,262 @@
+#include "engine/fused.h"
+
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include <c10/util/SmallVector.h>
+
+#include "kernels/eltwise/simd.h"
+
+namespace accel::engine {
+namespace {
+
+constexpr int64_t kTile = 32;
+constexpr int64_t kTileElems = kTile * kTile;
+
+// The iteration space as [batch, rows, cols]; a 0-D or 1-D space is rows of 32.
+struct Grid {
+  int64_t batch = 1, rows = 0, cols = 0, row_tiles = 0, col_tiles = 0;
+  bool flat = false;
+  int64_t tiles() const { return batch * row_tiles * col_tiles; }
+};
+
+// Flat (rows of 32 consecutive elements, as a coalesced element-wise program
+// tiles) when the outputs are contiguous; otherwise the output's own
+// [batch, rows, cols], so a transposed output is still written tile by tile.
+Grid grid_for(const std::vector<TensorRef>& outputs) {
+  Grid g;
+  const TensorRef& out = outputs[0];
+  const int64_t n = out.numel();
+  g.flat = std::all_of(outputs.begin(), outputs.end(), [](const TensorRef& o) { return o.is_contiguous(); });
+  if (!g.flat && out.dim() <= 1)
+    throw std::invalid_argument("fused program: a 1-D output must be contiguous");
+  if (g.flat) {
+    g.cols = kTile;
+    g.rows = (n + kTile - 1) / kTile;
+  } else {
+    g.cols = out.sizes.back();
+    g.rows = out.sizes[out.dim() - 2];
+    g.batch = g.rows * g.cols == 0 ? 0 : n / (g.rows * g.cols);
+  }
+  g.row_tiles = (g.rows + kTile - 1) / kTile;
+  g.col_tiles = (g.cols + kTile - 1) / kTile;
+  return g;
+}
+
+int64_t row_offset(const TensorRef& t, const Grid& g, int64_t b, int64_t r) {
+  int64_t offset = r * t.strides[t.dim() - 2];
+  for (int64_t d = t.dim() - 3; d >= 0 && b > 0; --d) {
+    offset += (b % t.sizes[d]) * t.strides[d];
+    b /= t.sizes[d];
+  }
+  return offset;
+}
+
+int64_t col_stride(const TensorRef& t) { return t.dim() == 0 ? 0 : t.strides.back(); }
+
+// Reader: one run of a tile from DRAM into fp32 in L1 (the unpacker's job).
+void load_run(float* dst, const char* src, DType dt, int64_t stride, int64_t n) {
+  const auto& simd = kernels::simd_tile_math();
+  if (stride == 1 && dt == DType::F32) return (void)std::memcpy(dst, src, n * sizeof(float));
+  if (stride == 1 && dt == DType::BF16) return simd.bf16_to_float(src, dst, n);
+  if (stride == 1 && dt == DType::F16) return simd.half_to_float(src, dst, n);
+  if (stride == 0) {  // a broadcast value repeats along the run
+    load_run(dst, src, dt, 1, 1);
+    std::fill_n(dst + 1, n - 1, dst[0]);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    const char* p = src + i * stride * dtype_bytes(dt);
+    dst[i] = dt == DType::F32    ? *reinterpret_cast<const float*>(p)
+             : dt == DType::BF16 ? static_cast<float>(*reinterpret_cast<const c10::BFloat16*>(p))
+                                 : static_cast<float>(*reinterpret_cast<const c10::Half*>(p));
+  }
+}
+
+// Reader for a flat tile of an input that is not laid out like the output
+// (broadcast, transposed): n elements from linear index `first`, walked as an
+// odometer over its dimensions, one innermost run at a time.
+void gather_run(float* dst, const TensorRef& t, int64_t first, int64_t n) {
+  const int64_t nd = t.dim();
+  if (nd == 0) {  // a scalar: one value for the whole run
+    load_run(dst, static_cast<const char*>(t.data), t.dtype, 1, 1);
+    std::fill_n(dst + 1, n - 1, dst[0]);
+    return;
+  }
+  c10::SmallVector<int64_t, 6> idx(nd);
+  for (int64_t d = nd - 1, rem = first; d >= 0; --d) idx[d] = rem % t.sizes[d], rem /= t.sizes[d];
+  int64_t offset = t.offset_of(first);
+  const int64_t inner = t.sizes[nd - 1], inner_stride = t.strides[nd - 1], bytes = dtype_bytes(t.dtype);
+  for (int64_t i = 0; i < n;) {
+    const int64_t chunk = std::min(n - i, inner - idx[nd - 1]);
+    load_run(dst + i, static_cast<const char*>(t.data) + offset * bytes, t.dtype, inner_stride, chunk);
+    i += chunk;
+    offset += chunk * inner_stride;
+    idx[nd - 1] += chunk;
+    for (int64_t d = nd - 1; d > 0 && idx[d] == t.sizes[d]; --d) {
+      offset += t.strides[d - 1] - t.sizes[d] * t.strides[d];
+      idx[d] = 0;
+      ++idx[d - 1];
+    }
+  }
+}
+
+// Writer: packs a run from fp32 to the output's format, the only rounding.
+void store_run(char* dst, DType dt, int64_t stride, const float* src, int64_t n) {
+  const auto& simd = kernels::simd_tile_math();
+  if (stride == 1 && dt == DType::F32) return (void)std::memcpy(dst, src, n * sizeof(float));
+  if (stride == 1 && dt == DType::BF16) return simd.float_to_bf16(src, dst, n);
+  if (stride == 1 && dt == DType::F16) return simd.float_to_half(src, dst, n);
+  for (int64_t i = 0; i < n; ++i) {
+    char* p = dst + i * stride * dtype_bytes(dt);
+    if (dt == DType::F32) *reinterpret_cast<float*>(p) = src[i];
+    else if (dt == DType::BF16) *reinterpret_cast<c10::BFloat16*>(p) = c10::BFloat16(src[i]);
+    else *reinterpret_cast<c10::Half*>(p) = c10::Half(src[i]);
+  }
+}
+
+void check_operands(const kernels::fused::Program& program, const std::vector<TensorRef>& outputs,
+                    const std::vector<TensorRef>& inputs) {
+  const auto fail = [&](const std::string& why) {
+    throw std::invalid_argument("fused program '" + program.text + "': " + why);
+  };
+  if (int(inputs.size()) != program.num_inputs)
+    fail("takes " + std::to_string(program.num_inputs) + " inputs, got " + std::to_string(inputs.size()));
+  if (outputs.size() != program.outputs.size())
+    fail("has " + std::to_string(program.outputs.size()) + " outputs, got " + std::to_string(outputs.size()));
+  for (const auto* list : {&inputs, &outputs})
+    for (const auto& t : *list) {
+      if (t.dtype != DType::F32 && t.dtype != DType::BF16 && t.dtype != DType::F16)
+        fail(std::string("operands must be float32, bfloat16 or float16, got ") + dtype_name(t.dtype));
+      if (t.sizes != outputs[0].sizes) fail("operands must all have the output's shape (broadcast inputs first)");
+    }
+}
+
+// Per core: double-buffered input and output tiles in their formats, plus an
+// fp32 tile per step result and constant (Dst holds what fits; the rest is L1 scratch).
+std::vector<CircularBuffer> circular_buffers(const chip::Arch& arch, const kernels::fused::Program& program,
+                                             const std::vector<TensorRef>& outputs,
+                                             const std::vector<TensorRef>& inputs) {
+  const int64_t area = arch.tile_rows * arch.tile_cols;
+  std::vector<CircularBuffer> cbs;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    cbs.push_back({"in" + std::to_string(i), 2, area * dtype_bytes(inputs[i].dtype)});
+  for (size_t o = 0; o < outputs.size(); ++o)
+    cbs.push_back({"out" + std::to_string(o), 2, area * dtype_bytes(outputs[o].dtype)});
+  const int64_t scratch = int64_t(program.steps.size() + program.constants.size());
+  const int64_t in_dst = std::max<int64_t>(0, arch.dst_tiles(true) / 2);
+  if (scratch > in_dst) cbs.push_back({"fp32_scratch", scratch - in_dst, area * 4});
+  return cbs;
+}
+
+// The rows of tile t of a [batch, rows, cols] grid: body(batch, row, first col, offset in the tile, width).
+template <class Body>
+void for_each_run(const Grid& g, int64_t t, Body&& body) {
+  const int64_t b = t / (g.row_tiles * g.col_tiles);
+  const int64_t r0 = (t / g.col_tiles) % g.row_tiles * kTile, c0 = t % g.col_tiles * kTile;
+  const int64_t nr = std::min(kTile, g.rows - r0), nc = std::min(kTile, g.cols - c0);
+  for (int64_t r = 0; r < nr; ++r) body(b, r0 + r, c0, r * nc, nc);
+}
+
+}  // namespace
+
+ProgramRecord fused_program_record(const chip::Arch& arch, const kernels::fused::Program& program,
+                                   const std::vector<TensorRef>& outputs,
+                                   const std::vector<TensorRef>& inputs) {
+  static const perf::KernelRef reader("reader_tilize_interleaved");
+  static const perf::KernelRef compute("fused_eltwise");
+  static const perf::KernelRef writer("writer_untilize_interleaved");
+  check_operands(program, outputs, inputs);
+  const Grid g = grid_for(outputs);
+  const int64_t tiles = outputs[0].numel() > 0 ? g.tiles() : 0;
+  const CoreSplit split = split_tiles(tiles, arch.num_cores());
+  const int64_t area = arch.tile_rows * arch.tile_cols;
+  ProgramRecord rec;
+  rec.op = "fused[" + program.absorbed() + "]";
+  rec.reader = reader;
+  rec.compute = compute;
+  rec.writer = writer;
+  rec.input_format = dtype_name(inputs[0].dtype);
+  rec.output_format = dtype_name(outputs[0].dtype);
+  // The kernel is priced from FLOPs (one instruction each, plus a load per
+  // input and a store): FLOPs here are the steps' vector-engine instructions.
+  rec.flops = static_cast<int64_t>(program.arithmetic_instructions() * double(tiles * area) + 0.5);
+  // An input read whole costs its tiles; a broadcast one (stride 0 somewhere)
+  // is read once per core's L1 copy, so it costs the tiles of its own elements.
+  for (const auto& in : inputs) {
+    int64_t unique = 1;
+    for (int64_t d = 0; d < in.dim(); ++d)
+      if (in.strides[d] != 0) unique *= in.sizes[d];
+    const int64_t in_tiles = unique == outputs[0].numel() ? tiles : std::min(tiles, (unique + area - 1) / area);
+    rec.dram_read_bytes += in_tiles * area * dtype_bytes(in.dtype);
+  }
+  for (const auto& out : outputs) rec.dram_write_bytes += tiles * area * dtype_bytes(out.dtype);
+  rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;
+  rec.tiles = tiles;
+  rec.cores_used = split.cores_used;
+  rec.max_tiles_per_core = split.max_tiles();
+  rec.l1_bytes_per_core = check_l1(arch, rec.op, circular_buffers(arch, program, outputs, inputs));
+  return rec;
+}
+
+ProgramRecord run_fused(const chip::Arch& arch, const kernels::fused::Program& program,
+                        const std::vector<TensorRef>& outputs, const std::vector<TensorRef>& inputs) {
+  ProgramRecord rec = fused_program_record(arch, program, outputs, inputs);
+  const Grid g = grid_for(outputs);
+  const int64_t numel = outputs[0].numel();
+  const CoreSplit split = split_tiles(rec.tiles, arch.num_cores());
+  const int slots = program.num_values() + int(program.constants.size());
+  run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
+    // The core's fp32 tiles: inputs, step results, constants. Reused per host thread.
+    thread_local std::vector<float> l1;
+    if (l1.size() < size_t(slots * kTileElems)) l1.resize(slots * kTileElems);
+    std::vector<float*> values(slots);
+    for (int v = 0; v < slots; ++v) values[v] = l1.data() + v * kTileElems;
+    for (size_t c = 0; c < program.constants.size(); ++c)
+      std::fill_n(values[program.num_values() + c], kTileElems, program.constants[c]);
+    for (int64_t t = begin; t < end; ++t) {
+      if (g.flat) {
+        const int64_t first = t * kTileElems, n = std::min(kTileElems, numel - first);
+        for (size_t i = 0; i < inputs.size(); ++i) {
+          const TensorRef& in = inputs[i];
+          if (in.is_contiguous())
+            load_run(values[i], static_cast<const char*>(in.data) + first * dtype_bytes(in.dtype), in.dtype, 1, n);
+          else
+            gather_run(values[i], in, first, n);
+        }
+        kernels::fused::run_tile(program, values.data(), n);
+        for (size_t o = 0; o < outputs.size(); ++o)
+          store_run(static_cast<char*>(outputs[o].data) + first * dtype_bytes(outputs[o].dtype), outputs[o].dtype,
+                    1, values[program.outputs[o].value], n);
+        continue;
+      }
+      int64_t valid = 0;
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        const TensorRef& in = inputs[i];
+        for_each_run(g, t, [&](int64_t b, int64_t r, int64_t c0, int64_t at, int64_t n) {
+          const char* src = static_cast<const char*>(in.data) +
+                            (row_offset(in, g, b, r) + c0 * col_stride(in)) * dtype_bytes(in.dtype);
+          load_run(values[i] + at, src, in.dtype, col_stride(in), n);
+          valid = at + n;
+        });
+      }
+      kernels::fused::run_tile(program, values.data(), valid);
+      for (size_t o = 0; o < outputs.size(); ++o) {
+        const TensorRef& out = outputs[o];
+        const float* result = values[program.outputs[o].value];
+        for_each_run(g, t, [&](int64_t b, int64_t r, int64_t c0, int64_t at, int64_t n) {
+          char* dst = static_cast<char*>(out.data) +
+                      (row_offset(out, g, b, r) + c0 * col_stride(out)) * dtype_bytes(out.dtype);
+          store_run(dst, out.dtype, col_stride(out), result + at, n);
+        });
+      }
+    }
+  });
+  return rec;
+}
+
+}  // namespace accel::engine
