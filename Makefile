@@ -44,7 +44,7 @@ sanitize: setup
 	PYTHON=$(PYTHON) scripts/sanitize.sh
 
 # On a machine with a CUDA GPU and nvcc: build with the GPU executor, its
-# tests and bench/cuda.py (docs/CUDA.md).
+# tests and bench/gpu_executor.py (docs/CUDA.md).
 gpu-check:
 	PYTHON=$(PYTHON) scripts/gpu_check.sh
 

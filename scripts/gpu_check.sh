@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make gpu-check`: on a machine with a CUDA GPU (compute capability >= 9.0)
 # and nvcc on PATH, builds torch_accel with the GPU executor, runs the CUDA
-# tests (which must not skip here) and bench/cuda.py. Under ten minutes on one
+# tests (which must not skip here) and bench/gpu_executor.py. Under ten minutes on one
 # GPU with a warm or parallel build. See docs/CUDA.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,4 +35,4 @@ echo "== CUDA tests =="
 timeout 360 "$PYTHON" -m pytest tests/python/test_cuda*.py -q -p no:cacheprovider -rs
 
 echo "== benchmark =="
-timeout 240 "$PYTHON" bench/cuda.py
+timeout 240 "$PYTHON" bench/gpu_executor.py

@@ -1,6 +1,6 @@
 """The GPU executor's benchmark (docs/CUDA.md); part of `make gpu-check`.
 
-    python bench/cuda.py [--size 8192] [--steps 6]
+    python bench/gpu_executor.py [--size 8192] [--steps 6]
 
 1. x @ y, bf16 size^3, HiFi4 with fp32 accumulation: accel with the GPU
    executor (transfers from and to the emulated DRAM included) against the
@@ -104,9 +104,9 @@ def main():
     args = parser.parse_args()
     stats = torch_accel.cuda_stats()
     if not stats["available"]:
-        sys.exit(f"bench/cuda.py: {stats['reason']}")
+        sys.exit(f"bench/gpu_executor.py: {stats['reason']}")
     if not torch.cuda.is_available():
-        sys.exit("bench/cuda.py: torch has no CUDA here: the reference matmul cannot run")
+        sys.exit("bench/gpu_executor.py: torch has no CUDA here: the reference matmul cannot run")
     print(f"GPU: {torch.cuda.get_device_name(0)}; torch {torch.__version__}")
     matmul_ratio(args.size, args.repeat)
     gpt_ratio(args.steps, args)
