@@ -31,8 +31,13 @@ from .compile import compile_stats, reset_compile_stats, compile_explain  # noqa
 from . import _exit  # noqa: F401, E402  (autograd's device threads finish before exit)
 from . import distributed  # noqa: F401, E402  (registers the "accel" process-group backend)
 
-__all__ = ["configure", "presets", "arch_info", "fallback_stats", "reset_fallback_stats",
-           "set_fallback_policy", "profile", "estimate", "cuda_stats", "reset_cuda_stats"]
+__all__ = ["configure", "presets", "arch_info", "system_info", "fallback_stats",
+           "reset_fallback_stats", "set_fallback_policy", "profile", "estimate",
+           "compute_config", "set_compute_config", "get_compute_config",
+           "block_float", "pack_block_float", "unpack_block_float", "to_block_float",
+           "BlockFloatTensor", "mx_quantize", "mx_encode", "mx_matmul", "quantize",
+           "compile_stats", "reset_compile_stats", "compile_explain",
+           "cuda_stats", "reset_cuda_stats"]
 __version__ = "0.1.0"
 # For LibTorch programs: CMAKE_PREFIX_PATH under which find_package(TorchAccel) succeeds.
 cmake_prefix_path = _os.path.join(_os.path.dirname(__file__), "share", "cmake")

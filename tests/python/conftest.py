@@ -50,3 +50,12 @@ def fallback_is_error():
     """A fallback raises at the op that takes it, instead of failing the test at
     its end (the autouse fixture above restores the "warn" policy)."""
     torch_accel.set_fallback_policy("error")
+
+
+@pytest.fixture
+def fresh_dynamo():
+    """Compiled-graph tests start and end with no cached graphs or compile counts."""
+    torch._dynamo.reset()
+    torch_accel.reset_compile_stats()
+    yield
+    torch._dynamo.reset()

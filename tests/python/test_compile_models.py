@@ -11,12 +11,7 @@ from examples.gpt import GPT, GPTConfig
 from examples.vision import cnn
 
 
-@pytest.fixture(autouse=True)
-def _fresh_dynamo():
-    torch._dynamo.reset()
-    torch_accel.reset_compile_stats()
-    yield
-    torch._dynamo.reset()
+pytestmark = pytest.mark.usefixtures("fresh_dynamo")
 
 
 def _compare_grads(model, compiled_model):
