@@ -6,6 +6,7 @@ import warnings
 
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import torch_accel
 
@@ -25,6 +26,18 @@ def model_and_input(dtype=torch.float32):
     return m.to(dtype), torch.randn(16, 64, dtype=dtype)
 
 
+class ExactIntMatmul(TorchDispatchMode):
+    """aten::_int_mm as defined (exact int32 sums). On CPUs without AVX-512 VNNI,
+    oneDNN's CPU kernel saturates pairs of u8*s8 products to int16 and returns
+    wrong sums, so the CPU reference computes it in int64 instead."""
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func is torch.ops.aten._int_mm.default:
+            a, b = args
+            return (a.long() @ b.long()).int()
+        return func(*args, **(kwargs or {}))
+
+
 def on_both(config, dtype=torch.float32, reference_config=None):
     model, x = model_and_input(dtype)
     cpu = copy.deepcopy(model)
@@ -32,7 +45,10 @@ def on_both(config, dtype=torch.float32, reference_config=None):
     accel = copy.deepcopy(model).to("accel")
     quantize_(accel, config)
     with torch.no_grad():
-        return accel(x.to("accel")).cpu(), cpu(x), accel
+        got = accel(x.to("accel")).cpu()
+        with ExactIntMatmul():
+            expected = cpu(x)
+    return got, expected, accel
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
