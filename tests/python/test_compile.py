@@ -131,6 +131,23 @@ def test_bad_program_is_a_value_error():
         torch.ops.accel.fused_eltwise([x], "add %0 %1 | %2:float32")
 
 
+def test_fused_outputs_shared_values_and_in_place_reads_match_cpu():
+    # fp32 inputs are read and fp32 results written in place, the rest through
+    # the core's tile: one value as several outputs, an input as an output, a
+    # value read again after it is an output, a broadcast and a bf16 input, and
+    # a last tile that is partly empty (3700 elements).
+    x, y, s = torch.randn(37, 100), torch.randn(37, 100), torch.randn(100)
+    z = torch.randn(37, 100).bfloat16()
+    program = ("add %0 %1 alpha=1.0; mul %4 %2; mul %4 %3; neg %4"
+               " | %4:float32,%5:float32,%4:bfloat16,%0:float32,%4:float32,%6:float32,%7:float32")
+    outs = torch.ops.accel.fused_eltwise([t.to("accel") for t in (x, y, z, s)], program)
+    total = x + y
+    expected = [total, total * z.float(), total.bfloat16(), x, total, total * s, -total]
+    assert [o.dtype for o in outs] == [e.dtype for e in expected]
+    for out, want in zip(outs, expected):
+        torch.testing.assert_close(out.cpu(), want)
+
+
 def test_estimate_compile_prices_the_fused_schedule():
     model = torch.nn.Sequential(torch.nn.Linear(32, 64), torch.nn.GELU(), torch.nn.Linear(64, 32))
     x = torch.randn(64, 32)
