@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 
+#include "engine/movement_layout.h"
 #include "kernels/matmul/epilogue.h"
 
 namespace accel::engine {
@@ -33,20 +34,12 @@ const char* element(const TensorRef& t, const TileOrigin& o, int64_t r) {
 ProgramRecord record(const char* op, const char* reader, const char* compute, const char* writer,
                      const std::string& in_format, const std::string& out_format, int64_t tiles,
                      int64_t in_bytes, int64_t out_bytes, const CoreSplit& split, int64_t l1) {
-  ProgramRecord rec;
-  rec.op = op;
-  rec.reader = reader;
-  rec.compute = compute;
-  rec.writer = writer;
+  ProgramRecord rec = layout::base_record(op, split, tiles, l1, reader, compute, writer);
   rec.input_format = in_format;
   rec.output_format = out_format;
   rec.dram_read_bytes = in_bytes;
   rec.dram_write_bytes = out_bytes;
   rec.noc_bytes = in_bytes + out_bytes;
-  rec.tiles = tiles;
-  rec.cores_used = split.cores_used;
-  rec.max_tiles_per_core = split.max_tiles();
-  rec.l1_bytes_per_core = l1;
   return rec;
 }
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/tile_grid.h"
 #include "kernels/eltwise/simd.h"
 
 namespace accel::engine {
@@ -94,43 +95,13 @@ void store_row(char* dst, DType dt, int64_t stride, const C* src, int64_t n) {
   }
 }
 
-// The iteration space as [batch, rows, cols] for tiling.
-struct TileGrid {
-  int64_t batch, rows, cols, row_tiles, col_tiles;
-  bool flat;  // 1-D: rows of 32 consecutive elements
-  int64_t tiles() const { return batch * row_tiles * col_tiles; }
-};
-
-TileGrid grid_for(const TensorRef& out) {
-  TileGrid g{};
-  const int64_t n = out.numel();
-  g.flat = out.dim() <= 1;
-  if (g.flat) {
-    g.batch = 1;
-    g.cols = kTile;
-    g.rows = (n + kTile - 1) / kTile;
-  } else {
-    g.cols = out.sizes.back();
-    g.rows = out.sizes[out.dim() - 2];
-    g.batch = g.rows * g.cols == 0 ? 0 : n / (g.rows * g.cols);
-  }
-  g.row_tiles = (g.rows + kTile - 1) / kTile;
-  g.col_tiles = (g.cols + kTile - 1) / kTile;
-  return g;
-}
+TileGrid grid_for(const TensorRef& out) { return tile_grid(out, out.dim() <= 1); }
 
 // Element offset of (batch b, row r, col 0) in tensor t.
 int64_t row_offset(const TensorRef& t, const TileGrid& g, int64_t b, int64_t r) {
   if (g.flat) return t.dim() == 0 ? 0 : r * kTile * t.strides[0];
-  int64_t offset = r * t.strides[t.dim() - 2];
-  for (int64_t d = t.dim() - 3; d >= 0 && b > 0; --d) {
-    offset += (b % t.sizes[d]) * t.strides[d];
-    b /= t.sizes[d];
-  }
-  return offset;
+  return batch_row_offset(t, b, r);
 }
-
-int64_t col_stride(const TensorRef& t) { return t.dim() == 0 ? 0 : t.strides.back(); }
 
 template <class C>
 constexpr DType dtype_of() {

@@ -1,15 +1,12 @@
 #include "engine/fused.h"
 
-#include <c10/util/BFloat16.h>
-#include <c10/util/Half.h>
-
 #include <algorithm>
-#include <cstring>
 #include <stdexcept>
 
 #include <c10/util/SmallVector.h>
 
-#include "kernels/eltwise/simd.h"
+#include "engine/tile_grid.h"
+#include "kernels/matmul/epilogue.h"
 
 namespace accel::engine {
 namespace {
@@ -17,64 +14,23 @@ namespace {
 constexpr int64_t kTile = 32;
 constexpr int64_t kTileElems = kTile * kTile;
 
-// The iteration space as [batch, rows, cols]; a 0-D or 1-D space is rows of 32.
-struct Grid {
-  int64_t batch = 1, rows = 0, cols = 0, row_tiles = 0, col_tiles = 0;
-  bool flat = false;
-  int64_t tiles() const { return batch * row_tiles * col_tiles; }
-};
-
-// Flat (rows of 32 consecutive elements, as a coalesced element-wise program
-// tiles) when the outputs are contiguous; otherwise the output's own
-// [batch, rows, cols], so a transposed output is still written tile by tile.
-Grid grid_for(const std::vector<TensorRef>& outputs) {
-  Grid g;
-  const TensorRef& out = outputs[0];
-  const int64_t n = out.numel();
-  g.flat = std::all_of(outputs.begin(), outputs.end(), [](const TensorRef& o) { return o.is_contiguous(); });
-  if (!g.flat && out.dim() <= 1)
+// Flat (as a coalesced element-wise program tiles) when the outputs are
+// contiguous; otherwise the output's own [batch, rows, cols].
+TileGrid grid_for(const std::vector<TensorRef>& outputs) {
+  const bool flat = std::all_of(outputs.begin(), outputs.end(), [](const TensorRef& o) { return o.is_contiguous(); });
+  if (!flat && outputs[0].dim() <= 1)
     throw std::invalid_argument("fused program: a 1-D output must be contiguous");
-  if (g.flat) {
-    g.cols = kTile;
-    g.rows = (n + kTile - 1) / kTile;
-  } else {
-    g.cols = out.sizes.back();
-    g.rows = out.sizes[out.dim() - 2];
-    g.batch = g.rows * g.cols == 0 ? 0 : n / (g.rows * g.cols);
-  }
-  g.row_tiles = (g.rows + kTile - 1) / kTile;
-  g.col_tiles = (g.cols + kTile - 1) / kTile;
-  return g;
+  return tile_grid(outputs[0], flat);
 }
-
-int64_t row_offset(const TensorRef& t, const Grid& g, int64_t b, int64_t r) {
-  int64_t offset = r * t.strides[t.dim() - 2];
-  for (int64_t d = t.dim() - 3; d >= 0 && b > 0; --d) {
-    offset += (b % t.sizes[d]) * t.strides[d];
-    b /= t.sizes[d];
-  }
-  return offset;
-}
-
-int64_t col_stride(const TensorRef& t) { return t.dim() == 0 ? 0 : t.strides.back(); }
 
 // Reader: one run of a tile from DRAM into fp32 in L1 (the unpacker's job).
 void load_run(float* dst, const char* src, DType dt, int64_t stride, int64_t n) {
-  const auto& simd = kernels::simd_tile_math();
-  if (stride == 1 && dt == DType::F32) return (void)std::memcpy(dst, src, n * sizeof(float));
-  if (stride == 1 && dt == DType::BF16) return simd.bf16_to_float(src, dst, n);
-  if (stride == 1 && dt == DType::F16) return simd.half_to_float(src, dst, n);
   if (stride == 0) {  // a broadcast value repeats along the run
-    load_run(dst, src, dt, 1, 1);
+    kernels::load_float_row(dst, src, dt, 1, 1);
     std::fill_n(dst + 1, n - 1, dst[0]);
     return;
   }
-  for (int64_t i = 0; i < n; ++i) {
-    const char* p = src + i * stride * dtype_bytes(dt);
-    dst[i] = dt == DType::F32    ? *reinterpret_cast<const float*>(p)
-             : dt == DType::BF16 ? static_cast<float>(*reinterpret_cast<const c10::BFloat16*>(p))
-                                 : static_cast<float>(*reinterpret_cast<const c10::Half*>(p));
-  }
+  kernels::load_float_row(dst, src, dt, stride, n);
 }
 
 // Reader for a flat tile of an input that is not laid out like the output
@@ -102,20 +58,6 @@ void gather_run(float* dst, const TensorRef& t, int64_t first, int64_t n) {
       idx[d] = 0;
       ++idx[d - 1];
     }
-  }
-}
-
-// Writer: packs a run from fp32 to the output's format, the only rounding.
-void store_run(char* dst, DType dt, int64_t stride, const float* src, int64_t n) {
-  const auto& simd = kernels::simd_tile_math();
-  if (stride == 1 && dt == DType::F32) return (void)std::memcpy(dst, src, n * sizeof(float));
-  if (stride == 1 && dt == DType::BF16) return simd.float_to_bf16(src, dst, n);
-  if (stride == 1 && dt == DType::F16) return simd.float_to_half(src, dst, n);
-  for (int64_t i = 0; i < n; ++i) {
-    char* p = dst + i * stride * dtype_bytes(dt);
-    if (dt == DType::F32) *reinterpret_cast<float*>(p) = src[i];
-    else if (dt == DType::BF16) *reinterpret_cast<c10::BFloat16*>(p) = c10::BFloat16(src[i]);
-    else *reinterpret_cast<c10::Half*>(p) = c10::Half(src[i]);
   }
 }
 
@@ -155,7 +97,7 @@ std::vector<CircularBuffer> circular_buffers(const chip::Arch& arch, const kerne
 
 // The rows of tile t of a [batch, rows, cols] grid: body(batch, row, first col, offset in the tile, width).
 template <class Body>
-void for_each_run(const Grid& g, int64_t t, Body&& body) {
+void for_each_run(const TileGrid& g, int64_t t, Body&& body) {
   const int64_t b = t / (g.row_tiles * g.col_tiles);
   const int64_t r0 = (t / g.col_tiles) % g.row_tiles * kTile, c0 = t % g.col_tiles * kTile;
   const int64_t nr = std::min(kTile, g.rows - r0), nc = std::min(kTile, g.cols - c0);
@@ -171,7 +113,7 @@ ProgramRecord fused_program_record(const chip::Arch& arch, const kernels::fused:
   static const perf::KernelRef compute("fused_eltwise");
   static const perf::KernelRef writer("writer_untilize_interleaved");
   check_operands(program, outputs, inputs);
-  const Grid g = grid_for(outputs);
+  const TileGrid g = grid_for(outputs);
   const int64_t tiles = outputs[0].numel() > 0 ? g.tiles() : 0;
   const CoreSplit split = split_tiles(tiles, arch.num_cores());
   const int64_t area = arch.tile_rows * arch.tile_cols;
@@ -206,7 +148,7 @@ ProgramRecord fused_program_record(const chip::Arch& arch, const kernels::fused:
 ProgramRecord run_fused(const chip::Arch& arch, const kernels::fused::Program& program,
                         const std::vector<TensorRef>& outputs, const std::vector<TensorRef>& inputs) {
   ProgramRecord rec = fused_program_record(arch, program, outputs, inputs);
-  const Grid g = grid_for(outputs);
+  const TileGrid g = grid_for(outputs);
   const int64_t numel = outputs[0].numel();
   const CoreSplit split = split_tiles(rec.tiles, arch.num_cores());
   const int slots = program.num_values() + int(program.constants.size());
@@ -249,7 +191,7 @@ ProgramRecord run_fused(const chip::Arch& arch, const kernels::fused::Program& p
         kernels::fused::run_tile(program, values.data(), n);
         for (size_t o = 0; o < outputs.size(); ++o)
           if (!in_place[o])
-            store_run(static_cast<char*>(outputs[o].data) + first * dtype_bytes(outputs[o].dtype), outputs[o].dtype,
+            kernels::store_float_row(static_cast<char*>(outputs[o].data) + first * dtype_bytes(outputs[o].dtype), outputs[o].dtype,
                       1, values[program.outputs[o].value], n);
         continue;
       }
@@ -259,7 +201,7 @@ ProgramRecord run_fused(const chip::Arch& arch, const kernels::fused::Program& p
         const TensorRef& in = inputs[i];
         for_each_run(g, t, [&](int64_t b, int64_t r, int64_t c0, int64_t at, int64_t n) {
           const char* src = static_cast<const char*>(in.data) +
-                            (row_offset(in, g, b, r) + c0 * col_stride(in)) * dtype_bytes(in.dtype);
+                            (batch_row_offset(in, b, r) + c0 * col_stride(in)) * dtype_bytes(in.dtype);
           load_run(values[i] + at, src, in.dtype, col_stride(in), n);
           valid = at + n;
         });
@@ -270,8 +212,8 @@ ProgramRecord run_fused(const chip::Arch& arch, const kernels::fused::Program& p
         const float* result = values[program.outputs[o].value];
         for_each_run(g, t, [&](int64_t b, int64_t r, int64_t c0, int64_t at, int64_t n) {
           char* dst = static_cast<char*>(out.data) +
-                      (row_offset(out, g, b, r) + c0 * col_stride(out)) * dtype_bytes(out.dtype);
-          store_run(dst, out.dtype, col_stride(out), result + at, n);
+                      (batch_row_offset(out, b, r) + c0 * col_stride(out)) * dtype_bytes(out.dtype);
+          kernels::store_float_row(dst, out.dtype, col_stride(out), result + at, n);
         });
       }
     }

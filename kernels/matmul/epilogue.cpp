@@ -1,5 +1,6 @@
 #include "kernels/matmul/epilogue.h"
 
+#include "kernels/eltwise/simd.h"
 #include "kernels/eltwise/unary.h"
 
 #include <c10/util/BFloat16.h>
@@ -59,6 +60,9 @@ void matmul_epilogue_row(float* row, const float* bias, int64_t n, float alpha, 
 }
 
 void load_float_row(float* dst, const void* src, DType dt, int64_t stride, int64_t n) {
+  const auto& simd = simd_tile_math();
+  if (stride == 1 && dt == DType::BF16) return simd.bf16_to_float(src, dst, n);
+  if (stride == 1 && dt == DType::F16) return simd.half_to_float(src, dst, n);
   switch (dt) {
     case DType::BF16: return load_typed(dst, static_cast<const c10::BFloat16*>(src), stride, n);
     case DType::F16: return load_typed(dst, static_cast<const c10::Half*>(src), stride, n);
@@ -67,6 +71,9 @@ void load_float_row(float* dst, const void* src, DType dt, int64_t stride, int64
 }
 
 void store_float_row(void* dst, DType dt, int64_t stride, const float* src, int64_t n) {
+  const auto& simd = simd_tile_math();
+  if (stride == 1 && dt == DType::BF16) return simd.float_to_bf16(src, dst, n);
+  if (stride == 1 && dt == DType::F16) return simd.float_to_half(src, dst, n);
   switch (dt) {
     case DType::BF16: return store_typed(static_cast<c10::BFloat16*>(dst), stride, src, n);
     case DType::F16: return store_typed(static_cast<c10::Half*>(dst), stride, src, n);
