@@ -143,16 +143,25 @@ template <class C, class Acc>
 void fold_cols(const Plan& p, const Acc& acc, typename Acc::State* st, const UnitGeom& g,
                int64_t r0, int64_t r1, C* tile) {
   if (r0 >= r1) return;
+  const int64_t elem = dtype_bytes(p.in_dtype), col_in = p.kept.back().in;
+  // Unit-stride columns already in the compute format, on rows one stride
+  // apart: the tile is read in place (the same values, in the same order).
+  if (col_in == 1 && p.red.size() == 1 && same_format<C>(p.in_dtype)) {
+    const int64_t ld = p.red[0].in;
+    const C* base = reinterpret_cast<const C*>(p.in_data) + g.in;
+    for (int64_t r = r0; r < r1; r += kTileWidth)
+      acc.cols(st, base + r * ld, std::min(kTileWidth, r1 - r), g.w, ld, r);
+    return;
+  }
   RedWalk walk(p.red);
   walk.seek(r0);
-  const int64_t elem = dtype_bytes(p.in_dtype), col_in = p.kept.back().in;
   for (int64_t r = r0; r < r1;) {
     const int64_t rows = std::min(kTileWidth, r1 - r);
     for (int64_t i = 0; i < rows; ++i) {
       load_run(tile + i * g.w, p.in_data + (g.in + walk.offset) * elem, p.in_dtype, col_in, g.w);
       if (r + i + 1 < r1) walk.advance(1);
     }
-    acc.cols(st, tile, rows, g.w, r);
+    acc.cols(st, tile, rows, g.w, g.w, r);
     r += rows;
   }
 }

@@ -1,8 +1,8 @@
 // The compute half of the reduction programs. Each accumulator folds one
 // tile's worth of values into a State: row() a run along the reduced axis
-// (one output), cols() a [rows x w] tile whose columns are w outputs. States
-// of consecutive pieces of the reduced axis merge in order, so first-index
-// ties and NaN propagation agree with ATen's.
+// (one output), cols() a [rows x w] block, rows ld apart, whose columns are
+// w outputs. States of consecutive pieces of the reduced axis merge in
+// order, so first-index ties and NaN propagation agree with ATen's.
 #pragma once
 
 #include <ATen/cpu/vec/vec.h>
@@ -85,14 +85,21 @@ inline C sum_of(const C* x, int64_t n) {
                  [](C a, C b) { return a + b; });
 }
 
-// Column folds: out[j] = op over rows of map(t[r * w + j]); the compiler
+// Column folds: out[j] = op over rows of map(t[r * ld + j]); the compiler
 // vectorizes across the independent columns.
 template <class C, class SMap, class SOp>
-inline void fold_cols(const C* t, int64_t rows, int64_t w, C init, SMap smap, SOp sop, C* out) {
+inline void fold_cols(const C* t, int64_t rows, int64_t w, int64_t ld, C init, SMap smap, SOp sop,
+                      C* out) {
   for (int64_t j = 0; j < w; ++j) out[j] = init;
   for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < w; ++j) out[j] = sop(out[j], smap(t[r * w + j]));
+    for (int64_t j = 0; j < w; ++j) out[j] = sop(out[j], smap(t[r * ld + j]));
 }
+
+// out[j] = sum over r of t[r * ld + j], each column added in row order from
+// zero (fold_cols' order, so results match it bit for bit), with the host's
+// widest vectors across the columns (col_math.cpp).
+void col_sums(float* out, const float* t, int64_t rows, int64_t w, int64_t ld);
+void col_sums(double* out, const double* t, int64_t rows, int64_t w, int64_t ld);
 
 // Tile partials summed in a cascade of three fp32 levels (32 tiles, 1024
 // tiles, the rest), so long reductions keep pairwise-like error.
@@ -135,10 +142,11 @@ struct SumAcc {
       s.add(sum_of(x, n));
     }
   }
-  void cols(State* s, const C* t, int64_t rows, int64_t w, int64_t) const {
+  void cols(State* s, const C* t, int64_t rows, int64_t w, int64_t ld, int64_t) const {
     C tmp[kTileWidth];
-    if (skip_nan) fold_cols(t, rows, w, C(0), [](C v) { return is_nan(v) ? C(0) : v; }, std::plus<C>(), tmp);
-    else fold_cols(t, rows, w, C(0), Identity{}, std::plus<C>(), tmp);
+    if (skip_nan) fold_cols(t, rows, w, ld, C(0), [](C v) { return is_nan(v) ? C(0) : v; }, std::plus<C>(), tmp);
+    else if constexpr (kFloat<C>) col_sums(tmp, t, rows, w, ld);
+    else fold_cols(t, rows, w, ld, C(0), Identity{}, std::plus<C>(), tmp);
     for (int64_t j = 0; j < w; ++j) s[j].add(tmp[j]);
   }
   void merge(State& a, const State& b) const { a.hi += b.total(); }
@@ -158,9 +166,9 @@ struct ProdAcc {
     s *= fold<C>(x, n, C(1), Identity{}, Identity{}, [](Vec<C> a, Vec<C> b) { return a * b; },
                  [](C a, C b) { return a * b; });
   }
-  void cols(State* s, const C* t, int64_t rows, int64_t w, int64_t) const {
+  void cols(State* s, const C* t, int64_t rows, int64_t w, int64_t ld, int64_t) const {
     C tmp[kTileWidth];
-    fold_cols(t, rows, w, C(1), Identity{}, std::multiplies<C>(), tmp);
+    fold_cols(t, rows, w, ld, C(1), Identity{}, std::multiplies<C>(), tmp);
     for (int64_t j = 0; j < w; ++j) s[j] *= tmp[j];
   }
   void merge(State& a, const State& b) const { a *= b; }
@@ -184,9 +192,9 @@ struct ExtremeAcc {
   static C pick(C a, C b) { return kMax ? max_nan(a, b) : min_nan(a, b); }
   State init() const { return kMax ? lowest<C>() : highest<C>(); }
   void row(State& s, const C* x, int64_t n, int64_t) const { s = pick(s, extreme_of<C, kMax>(x, n)); }
-  void cols(State* s, const C* t, int64_t rows, int64_t w, int64_t) const {
+  void cols(State* s, const C* t, int64_t rows, int64_t w, int64_t ld, int64_t) const {
     for (int64_t r = 0; r < rows; ++r)
-      for (int64_t j = 0; j < w; ++j) s[j] = pick(s[j], t[r * w + j]);
+      for (int64_t j = 0; j < w; ++j) s[j] = pick(s[j], t[r * ld + j]);
   }
   void merge(State& a, const State& b) const { a = pick(a, b); }
   Result<C> finish(const State& s, int64_t) const { return {s}; }
@@ -218,10 +226,10 @@ struct ArgAcc {
       }
     }
   }
-  void cols(State* s, const C* t, int64_t rows, int64_t w, int64_t r0) const {
+  void cols(State* s, const C* t, int64_t rows, int64_t w, int64_t ld, int64_t r0) const {
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t j = 0; j < w; ++j)
-        if (better(t[r * w + j], s[j])) s[j] = {t[r * w + j], r0 + r};
+        if (better(t[r * ld + j], s[j])) s[j] = {t[r * ld + j], r0 + r};
   }
   void merge(State& a, const State& b) const {
     if (b.i >= 0 && better(b.v, a)) a = b;
@@ -255,13 +263,13 @@ struct VarAcc {
                          [](Vec<C> a, Vec<C> b) { return a + b; }, [](C a, C b) { return a + b; });
     combine(s, static_cast<double>(n), m, m2);
   }
-  void cols(State* s, const C* t, int64_t rows, int64_t w, int64_t) const {
+  void cols(State* s, const C* t, int64_t rows, int64_t w, int64_t ld, int64_t) const {
     if (rows == 0) return;
     C m[kTileWidth], m2[kTileWidth];
-    fold_cols(t, rows, w, C(0), Identity{}, std::plus<C>(), m);
+    fold_cols(t, rows, w, ld, C(0), Identity{}, std::plus<C>(), m);
     for (int64_t j = 0; j < w; ++j) m[j] /= static_cast<C>(rows), m2[j] = 0;
     for (int64_t r = 0; r < rows; ++r)
-      for (int64_t j = 0; j < w; ++j) m2[j] += (t[r * w + j] - m[j]) * (t[r * w + j] - m[j]);
+      for (int64_t j = 0; j < w; ++j) m2[j] += (t[r * ld + j] - m[j]) * (t[r * ld + j] - m[j]);
     for (int64_t j = 0; j < w; ++j) combine(s[j], static_cast<double>(rows), m[j], m2[j]);
   }
   void merge(State& a, const State& b) const { combine(a, b.n, b.mean, b.m2); }
@@ -285,10 +293,10 @@ struct LogicalAcc {
         return;
       }
   }
-  void cols(State* s, const C* t, int64_t rows, int64_t w, int64_t) const {
+  void cols(State* s, const C* t, int64_t rows, int64_t w, int64_t ld, int64_t) const {
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t j = 0; j < w; ++j)
-        if ((t[r * w + j] != C(0)) != kAll) s[j] = !kAll;
+        if ((t[r * ld + j] != C(0)) != kAll) s[j] = !kAll;
   }
   void merge(State& a, const State& b) const { a = kAll ? (a && b) : (a || b); }
   Result<C> finish(const State& s, int64_t) const { return {static_cast<C>(s)}; }
@@ -337,10 +345,10 @@ struct NormAcc {
     if (mode == Max || mode == Min) s.ext = pick(s.ext, t);
     else s.sum.add(t);
   }
-  void cols(State* s, const C* t, int64_t rows, int64_t w, int64_t r0) const {
+  void cols(State* s, const C* t, int64_t rows, int64_t w, int64_t ld, int64_t r0) const {
     for (int64_t j = 0; j < w; ++j) {
       C col[kTileWidth];
-      for (int64_t r = 0; r < rows; ++r) col[r] = t[r * w + j];
+      for (int64_t r = 0; r < rows; ++r) col[r] = t[r * ld + j];
       row(s[j], col, rows, r0);
     }
   }
@@ -389,10 +397,10 @@ struct LogSumExpAcc {
                         [](Vec<C> a, Vec<C> b) { return a + b; }, [](C a, C b) { return a + b; });
     combine(st, m, s);
   }
-  void cols(State* s, const C* t, int64_t rows, int64_t w, int64_t r0) const {
+  void cols(State* s, const C* t, int64_t rows, int64_t w, int64_t ld, int64_t r0) const {
     for (int64_t j = 0; j < w; ++j) {
       C col[kTileWidth];
-      for (int64_t r = 0; r < rows; ++r) col[r] = t[r * w + j];
+      for (int64_t r = 0; r < rows; ++r) col[r] = t[r * ld + j];
       row(s[j], col, rows, r0);
     }
   }
