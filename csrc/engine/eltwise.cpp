@@ -27,6 +27,8 @@ void load_typed(C* dst, const S* src, int64_t stride, int64_t n) {
   }
   if (stride == 1) {
     for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<C>(src[i]);
+  } else if (stride == 0) {  // a broadcast scalar: one conversion, then a fill
+    std::fill_n(dst, n, static_cast<C>(src[0]));
   } else {
     for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<C>(src[i * stride]);
   }

@@ -82,9 +82,16 @@ void copy_unit(const CopyPlan& p, const CopyOptions& o, int64_t u) {
   }
 
   const bool in_place = out.data == in.data && os == is && out.dtype == in.dtype;
+  // A page's rows are consecutive: each row's offsets step from the last one's
+  // along the row dim, and are recomputed (two divisions per dim) only where
+  // that dim wraps.
+  const int64_t row_dim_size = nd >= 2 ? p.s.sizes[nd - 2] : 1;
+  int64_t off[2] = {0, 0}, next_row = -1, row_pos = 0;
   p.pages.for_runs(u, [&](int64_t row, int64_t c0, int64_t c1) {
-    int64_t off[2];
-    layout::row_offsets(p.s, row, off);
+    if (row != next_row) {
+      layout::row_offsets(p.s, row, off);
+      row_pos = row % row_dim_size;
+    }
     char* dst = obase + off[0] * oe;
     const char* src = ibase + off[1] * ie;
     const int64_t ocs = os[nd - 1], ics = is[nd - 1];
@@ -100,6 +107,12 @@ void copy_unit(const CopyPlan& p, const CopyOptions& o, int64_t u) {
     if (!in_place && k1 > k0)
       kernels::move_run(dst + k0 * ocs * oe, out.dtype, ocs, src + k0 * ics * ie, in.dtype, ics,
                         k1 - k0);
+    next_row = -1;
+    if (nd >= 2 && ++row_pos < row_dim_size) {
+      next_row = row + 1;
+      off[0] += os[nd - 2];
+      off[1] += is[nd - 2];
+    }
   });
 }
 

@@ -18,6 +18,8 @@ constexpr int64_t kTile = 32;
 
 const char* at(const TensorRef& t, int64_t i) { return static_cast<const char*>(t.data) + i * dtype_bytes(t.dtype); }
 char* at_w(const TensorRef& t, int64_t i) { return static_cast<char*>(t.data) + i * dtype_bytes(t.dtype); }
+const float* f32_at(const TensorRef& t, int64_t i) { return static_cast<const float*>(t.data) + i; }
+float* f32_at_w(const TensorRef& t, int64_t i) { return static_cast<float*>(t.data) + i; }
 
 // A parameter row in fp32, or null when absent.
 const float* load_param(const TensorRef& t, int slot, int64_t n) {
@@ -57,6 +59,9 @@ ProgramRecord run_row_norm(const chip::Arch& arch, const RowNormArgs& a) {
                       {{"stats", 2, arch.tile_rows * arch.tile_cols * 4}});
   const CoreSplit split = split_tiles(ceil_div(a.rows, kTile), arch.num_cores());
   const float eps = static_cast<float>(a.eps);
+  // fp32 rows are read (and written) where they lie: the L1 copy would hold
+  // the same values.
+  const bool x_f32 = a.x.dtype == DType::F32, y_f32 = a.y.dtype == DType::F32;
   if (a.rows > 0 && n > 0) {
     run_on_cores(split, [&](int64_t, int64_t u0, int64_t u1) {
       const float* w = load_param(a.weight, 2, n);
@@ -67,6 +72,10 @@ ProgramRecord run_row_norm(const chip::Arch& arch, const RowNormArgs& a) {
         Moments mo;
         for (int64_t c = 0; c < n; c += p.chunk) {
           const int64_t len = std::min(p.chunk, n - c);
+          if (x_f32) {
+            mo.merge(f32_at(a.x, base + c), len, a.rms);
+            continue;
+          }
           float* dst = p.resident ? buf + c : buf;
           k::to_f32(dst, at(a.x, base + c), a.x.dtype, len);
           mo.merge(dst, len, a.rms);
@@ -75,9 +84,15 @@ ProgramRecord run_row_norm(const chip::Arch& arch, const RowNormArgs& a) {
         const float rstd = 1.f / std::sqrt(static_cast<float>(mo.m2 / n) + eps);
         for (int64_t c = 0; c < n; c += p.chunk) {
           const int64_t len = std::min(p.chunk, n - c);
+          const float* wc = w ? w + c : nullptr;
+          const float* bc = b ? b + c : nullptr;
+          if (x_f32 && y_f32) {
+            k::normalize_affine(f32_at_w(a.y, base + c), f32_at(a.x, base + c), len, mean, rstd, wc, bc);
+            continue;
+          }
           float* src = p.resident ? buf + c : buf;
-          if (!p.resident) k::to_f32(src, at(a.x, base + c), a.x.dtype, len);
-          k::normalize_affine(src, src, len, mean, rstd, w ? w + c : nullptr, b ? b + c : nullptr);
+          if (!p.resident || x_f32) k::to_f32(src, at(a.x, base + c), a.x.dtype, len);
+          k::normalize_affine(src, src, len, mean, rstd, wc, bc);
           k::from_f32(at_w(a.y, base + c), a.y.dtype, src, len);
         }
         if (present(a.mean)) k::store_one(a.mean.data, a.mean.dtype, r, mean);
@@ -111,6 +126,7 @@ ProgramRecord run_row_norm_backward(const chip::Arch& arch, const RowNormGradArg
   // Each core accumulates its rows' dgamma/dbeta; the partials are summed after.
   std::vector<float> dw_part(want_dw ? split.cores_used * n : 0, 0.f);
   std::vector<float> db_part(want_db ? split.cores_used * n : 0, 0.f);
+  const bool x_f32 = a.x.dtype == DType::F32;  // read in place, as in the forward
   if (a.rows > 0 && n > 0) {
     run_on_cores(split, [&](int64_t core, int64_t u0, int64_t u1) {
       const float* w = load_param(a.weight, 2, n);
@@ -126,9 +142,10 @@ ProgramRecord run_row_norm_backward(const chip::Arch& arch, const RowNormGradArg
         float sum_ax = 0, sum_a = 0;
         for (int64_t c = 0; c < n; c += p.chunk) {
           const int64_t len = std::min(p.chunk, n - c);
-          float *gc = p.resident ? g + c : g, *xc = p.resident ? x + c : x;
+          float* gc = p.resident ? g + c : g;
+          const float* xc = x_f32 ? f32_at(a.x, base + c) : p.resident ? x + c : x;
           k::to_f32(gc, at(a.grad, base + c), a.grad.dtype, len);
-          k::to_f32(xc, at(a.x, base + c), a.x.dtype, len);
+          if (!x_f32) k::to_f32(x + (p.resident ? c : 0), at(a.x, base + c), a.x.dtype, len);
           if (dwp) k::acc_gxhat(dwp + c, gc, xc, len, mean, rstd);
           if (dbp) k::acc_add(dbp + c, gc, len);
           if (!want_dx) continue;
@@ -142,11 +159,16 @@ ProgramRecord run_row_norm_backward(const chip::Arch& arch, const RowNormGradArg
         const float k2 = -rstd * rstd * c1, k3 = rstd * (rstd * c1 * mean - c2);
         for (int64_t c = 0; c < n; c += p.chunk) {
           const int64_t len = std::min(p.chunk, n - c);
-          float *gc = p.resident ? g + c : g, *xc = p.resident ? x + c : x;
+          float* gc = p.resident ? g + c : g;
+          const float* xc = x_f32 ? f32_at(a.x, base + c) : p.resident ? x + c : x;
           if (!p.resident) {
             k::to_f32(gc, at(a.grad, base + c), a.grad.dtype, len);
-            k::to_f32(xc, at(a.x, base + c), a.x.dtype, len);
+            if (!x_f32) k::to_f32(x, at(a.x, base + c), a.x.dtype, len);
             if (w) k::mul_v(gc, gc, w + c, len);
+          }
+          if (a.dx.dtype == DType::F32) {
+            k::lin2(f32_at_w(a.dx, base + c), gc, xc, len, rstd, k2, k3);
+            continue;
           }
           k::lin2(gc, gc, xc, len, rstd, k2, k3);
           k::from_f32(at_w(a.dx, base + c), a.dx.dtype, gc, len);
