@@ -70,20 +70,7 @@ const engine::TileKernel& kernel_of(const ForeachOp& op) {
 // The i-th element-wise operand an argument contributes. A lone tensor is a
 // 0-dim scalar for every job, except addcmul/addcdiv's `Tensor scalars`,
 // which holds one value per job.
-// A Scalar operand as a wrapped number. Against fp32 data it is wrapped as the
-// fp32 value the tile would hold anyway (a double is rounded to float when
-// read), so the reader broadcasts it without converting per element; its
-// promotion is a wrapped number's either way.
-at::Tensor wrap_scalar(const at::Scalar& s, at::ScalarType self_dtype) {
-  if (self_dtype != at::kFloat || !(s.isFloatingPoint() || s.isIntegral(false)))
-    return at::native::wrapped_scalar_tensor(s);
-  at::Tensor t = at::empty({}, at::TensorOptions().dtype(at::kFloat));
-  *t.data_ptr<float>() = s.isFloatingPoint() ? static_cast<float>(s.toDouble()) : static_cast<float>(s.toLong());
-  t.unsafeGetTensorImpl()->set_wrapped_number(true);
-  return t;
-}
-
-at::Tensor operand_at(const c10::IValue& arg, size_t i, bool per_job_values, at::ScalarType self_dtype) {
+at::Tensor operand_at(const c10::IValue& arg, size_t i, bool per_job_values) {
   if (arg.isTensorList()) return arg.toTensorList().get(i);
   if (arg.isTensor()) {
     const at::Tensor t = arg.toTensor();
@@ -92,8 +79,8 @@ at::Tensor operand_at(const c10::IValue& arg, size_t i, bool per_job_values, at:
                 " dimensions and ", t.numel(), " elements.");
     return t;
   }
-  if (arg.isScalar()) return wrap_scalar(arg.toScalar(), self_dtype);
-  if (arg.isList()) return wrap_scalar(arg.toListRef()[i].toScalar(), self_dtype);
+  if (arg.isScalar()) return at::native::wrapped_scalar_tensor(arg.toScalar());
+  if (arg.isList()) return at::native::wrapped_scalar_tensor(arg.toListRef()[i].toScalar());
   TORCH_INTERNAL_ASSERT(false, "unexpected _foreach argument ", arg.tagKind());
 }
 
@@ -170,7 +157,7 @@ void foreach_kernel(const c10::OperatorHandle& handle, torch::jit::Stack* stack)
     engine::KernelParams p = scalar_params;
     for (size_t a : operand_args) {
       const bool value_arg = scaled_product && a == n_args - 1;
-      at::Tensor t = operand_at(args[a], i, value_arg, value_arg ? at::kDouble : in[0].scalar_type());
+      at::Tensor t = operand_at(args[a], i, value_arg);
       if (value_arg) p.alpha = t.item().toDouble();
       else in.push_back(std::move(t));
     }
