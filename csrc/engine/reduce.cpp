@@ -137,6 +137,14 @@ void fold_row(const Plan& p, const Acc& acc, typename Acc::State& st, int64_t ba
   if (filled) acc.row(st, tile, filled, tile_r0);
 }
 
+// Column mode over unit-stride columns already in the compute format, on rows
+// one stride apart: tiles can be read in place (the same values, in the same
+// order).
+template <class C>
+bool cols_in_place(const Plan& p) {
+  return p.column && p.kept.back().in == 1 && p.red.size() == 1 && same_format<C>(p.in_dtype);
+}
+
 // Reader + compute for a block of w outputs along the column dim: tiles of
 // 32 reduced rows x w columns.
 template <class C, class Acc>
@@ -144,15 +152,6 @@ void fold_cols(const Plan& p, const Acc& acc, typename Acc::State* st, const Uni
                int64_t r0, int64_t r1, C* tile) {
   if (r0 >= r1) return;
   const int64_t elem = dtype_bytes(p.in_dtype), col_in = p.kept.back().in;
-  // Unit-stride columns already in the compute format, on rows one stride
-  // apart: the tile is read in place (the same values, in the same order).
-  if (col_in == 1 && p.red.size() == 1 && same_format<C>(p.in_dtype)) {
-    const int64_t ld = p.red[0].in;
-    const C* base = reinterpret_cast<const C*>(p.in_data) + g.in;
-    for (int64_t r = r0; r < r1; r += kTileWidth)
-      acc.cols(st, base + r * ld, std::min(kTileWidth, r1 - r), g.w, ld, r);
-    return;
-  }
   RedWalk walk(p.red);
   walk.seek(r0);
   for (int64_t r = r0; r < r1;) {
@@ -182,11 +181,11 @@ void write_unit(const Plan& p, const Acc& acc, const UnitGeom& g, const typename
   }
 }
 
-template <class C, class Acc>
-void execute(const Plan& p, const Acc& acc, const CoreSplit& split, int64_t num_cores) {
+// Each core's items (unit, piece of the reduced axis) one after another.
+template <class C, class Acc, class Finish>
+void run_items(const Plan& p, const Acc& acc, const CoreSplit& split, const Finish& finish_item) {
   using State = typename Acc::State;
-  const int64_t S = p.splits, width = p.column ? kTileWidth : 1;
-  std::vector<State> partials(S > 1 ? p.units * S * width : 0);
+  const int64_t S = p.splits;
   run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
     std::vector<C> tile(kTileElems);  // the core's input circular buffer
     State st[kTileWidth];
@@ -197,10 +196,62 @@ void execute(const Plan& p, const Acc& acc, const CoreSplit& split, int64_t num_
       for (int64_t j = 0; j < g.w; ++j) st[j] = acc.init();
       if (p.column) fold_cols<C>(p, acc, st, g, r0, r1, tile.data());
       else if (r0 < r1) fold_row<C>(p, acc, st[0], g.in, r0, r1, tile.data());
-      if (S == 1) write_unit<C>(p, acc, g, st);
-      else std::copy(st, st + g.w, partials.begin() + item * width);
+      finish_item(item, g, st);
     }
   });
+}
+
+// The same items computed in a host-friendly order when the columns are read
+// in place (cols_in_place): a panel is up to kPanelBlocks neighbouring column
+// blocks of one outer index and one piece of the reduced axis, swept one tile
+// row at a time, so the blocks' independent column chains overlap and the
+// rows stream in memory order. Each column still folds its tiles in the same
+// order, so the results are the items' own; only the host's loop order differs.
+constexpr int64_t kPanelBlocks = 8;
+
+template <class C, class Acc, class Finish>
+void run_panels(const Plan& p, const Acc& acc, int64_t num_cores, const Finish& finish_item) {
+  using State = typename Acc::State;
+  const int64_t S = p.splits, blocks = p.col_blocks, ld = p.red[0].in;
+  const int64_t groups = (blocks + kPanelBlocks - 1) / kPanelBlocks;
+  const int64_t panels = p.units / blocks * groups * S;
+  const C* in = reinterpret_cast<const C*>(p.in_data);
+  run_on_cores(split_tiles(panels, num_cores), [&](int64_t, int64_t begin, int64_t end) {
+    State st[kPanelBlocks * kTileWidth];
+    UnitGeom gs[kPanelBlocks];
+    for (int64_t panel = begin; panel < end; ++panel) {
+      const int64_t s = panel % S, outer = panel / S / groups, b0 = panel / S % groups * kPanelBlocks;
+      const int64_t nb = std::min(kPanelBlocks, blocks - b0);
+      const int64_t r0 = s * p.r_chunk, r1 = std::min(p.R, r0 + p.r_chunk);
+      for (int64_t b = 0; b < nb; ++b) {
+        gs[b] = geom(p, outer * blocks + b0 + b);
+        for (int64_t j = 0; j < gs[b].w; ++j) st[b * kTileWidth + j] = acc.init();
+      }
+      for (int64_t r = r0; r < r1; r += kTileWidth) {
+        const int64_t rows = std::min(kTileWidth, r1 - r);
+        for (int64_t b = 0; b < nb; ++b)
+          acc.cols(st + b * kTileWidth, in + gs[b].in + r * ld, rows, gs[b].w, ld, r);
+      }
+      for (int64_t b = 0; b < nb; ++b)
+        finish_item((outer * blocks + b0 + b) * S + s, gs[b], st + b * kTileWidth);
+    }
+  });
+}
+
+template <class C, class Acc>
+void execute(const Plan& p, const Acc& acc, const CoreSplit& split, int64_t num_cores) {
+  using State = typename Acc::State;
+  const int64_t S = p.splits, width = p.column ? kTileWidth : 1;
+  std::vector<State> partials(S > 1 ? p.units * S * width : 0);
+  const auto finish_item = [&](int64_t item, const UnitGeom& g, const State* st) {
+    if (S == 1) write_unit<C>(p, acc, g, st);
+    else std::copy(st, st + g.w, partials.begin() + item * width);
+  };
+  if (cols_in_place<C>(p)) {
+    run_panels<C>(p, acc, num_cores, finish_item);
+  } else {
+    run_items<C>(p, acc, split, finish_item);
+  }
   if (S == 1) return;
   // Combine step: each unit's partials, in reduced-axis order, on one core.
   run_on_cores(split_tiles(p.units, num_cores), [&](int64_t, int64_t begin, int64_t end) {
