@@ -126,7 +126,9 @@ ProgramRecord run_row_norm_backward(const chip::Arch& arch, const RowNormGradArg
   // Each core accumulates its rows' dgamma/dbeta; the partials are summed after.
   std::vector<float> dw_part(want_dw ? split.cores_used * n : 0, 0.f);
   std::vector<float> db_part(want_db ? split.cores_used * n : 0, 0.f);
-  const bool x_f32 = a.x.dtype == DType::F32;  // read in place, as in the forward
+  // fp32 operands are read where they lie, as in the forward; a = g * gamma is
+  // recomputed where it is needed instead of kept (the same products).
+  const bool x_f32 = a.x.dtype == DType::F32, g_f32 = a.grad.dtype == DType::F32;
   if (a.rows > 0 && n > 0) {
     run_on_cores(split, [&](int64_t core, int64_t u0, int64_t u1) {
       const float* w = load_param(a.weight, 2, n);
@@ -134,6 +136,15 @@ ProgramRecord run_row_norm_backward(const chip::Arch& arch, const RowNormGradArg
       float *g = scratch(0, cap), *x = scratch(1, cap);
       float* dwp = want_dw ? dw_part.data() + core * n : nullptr;
       float* dbp = want_db ? db_part.data() + core * n : nullptr;
+      // Chunk c of the row in fp32: in place, or converted into the L1 buffer
+      // (when `load`; a resident row's buffer keeps it for pass 2).
+      const auto operand = [&](const TensorRef& t, bool in_place, float* buf, int64_t base, int64_t c,
+                               int64_t len, bool load) -> const float* {
+        if (in_place) return f32_at(t, base + c);
+        float* dst = p.resident ? buf + c : buf;
+        if (load) k::to_f32(dst, at(t, base + c), t.dtype, len);
+        return dst;
+      };
       for (int64_t r = u0 * kTile; r < std::min(u1 * kTile, a.rows); ++r) {
         const int64_t base = r * n;
         const float mean = present(a.mean) ? k::load_one(a.mean.data, a.mean.dtype, r) : 0.f;
@@ -142,16 +153,12 @@ ProgramRecord run_row_norm_backward(const chip::Arch& arch, const RowNormGradArg
         float sum_ax = 0, sum_a = 0;
         for (int64_t c = 0; c < n; c += p.chunk) {
           const int64_t len = std::min(p.chunk, n - c);
-          float* gc = p.resident ? g + c : g;
-          const float* xc = x_f32 ? f32_at(a.x, base + c) : p.resident ? x + c : x;
-          k::to_f32(gc, at(a.grad, base + c), a.grad.dtype, len);
-          if (!x_f32) k::to_f32(x + (p.resident ? c : 0), at(a.x, base + c), a.x.dtype, len);
-          if (dwp) k::acc_gxhat(dwp + c, gc, xc, len, mean, rstd);
-          if (dbp) k::acc_add(dbp + c, gc, len);
-          if (!want_dx) continue;
-          if (w) k::mul_v(gc, gc, w + c, len);
-          sum_ax += k::row_dot_dev(gc, xc, len, mean);
-          if (!a.rms) sum_a += k::row_sum(gc, len);
+          const float* gc = operand(a.grad, g_f32, g, base, c, len, true);
+          const float* xc = operand(a.x, x_f32, x, base, c, len, true);
+          const k::NormGradSums sums = k::norm_grad_pass1(dwp ? dwp + c : nullptr, dbp ? dbp + c : nullptr,
+                                                          gc, w ? w + c : nullptr, xc, len, mean, rstd, want_dx);
+          sum_ax += sums.dot_dev;
+          if (!a.rms) sum_a += sums.sum;
         }
         if (!want_dx) continue;
         // dx = rstd * (a - mean(a) - xhat * mean(a * xhat)) in affine form.
@@ -159,19 +166,15 @@ ProgramRecord run_row_norm_backward(const chip::Arch& arch, const RowNormGradArg
         const float k2 = -rstd * rstd * c1, k3 = rstd * (rstd * c1 * mean - c2);
         for (int64_t c = 0; c < n; c += p.chunk) {
           const int64_t len = std::min(p.chunk, n - c);
-          float* gc = p.resident ? g + c : g;
-          const float* xc = x_f32 ? f32_at(a.x, base + c) : p.resident ? x + c : x;
-          if (!p.resident) {
-            k::to_f32(gc, at(a.grad, base + c), a.grad.dtype, len);
-            if (!x_f32) k::to_f32(x, at(a.x, base + c), a.x.dtype, len);
-            if (w) k::mul_v(gc, gc, w + c, len);
-          }
+          const float* gc = operand(a.grad, g_f32, g, base, c, len, !p.resident);
+          const float* xc = operand(a.x, x_f32, x, base, c, len, !p.resident);
           if (a.dx.dtype == DType::F32) {
-            k::lin2(f32_at_w(a.dx, base + c), gc, xc, len, rstd, k2, k3);
+            k::lin2_scaled(f32_at_w(a.dx, base + c), gc, w ? w + c : nullptr, xc, len, rstd, k2, k3);
             continue;
           }
-          k::lin2(gc, gc, xc, len, rstd, k2, k3);
-          k::from_f32(at_w(a.dx, base + c), a.dx.dtype, gc, len);
+          float* out = p.resident ? g + c : g;  // gc's own buffer (or free when gc is in place)
+          k::lin2_scaled(out, gc, w ? w + c : nullptr, xc, len, rstd, k2, k3);
+          k::from_f32(at_w(a.dx, base + c), a.dx.dtype, out, len);
         }
       }
     });

@@ -208,6 +208,57 @@ ACCEL_CLONES void acc_gxhat(float* acc, const float* g, const float* x, int64_t 
   for (int64_t i = 0; i < n; ++i) acc[i] += g[i] * ((x[i] - mean) * rstd);
 }
 
+namespace {
+// kLanes floats as one vector (a zmm, two ymm or four xmm per clone): lane j
+// holds what ACCEL_LANE_SUM's acc[j] does. Two running sums in one loop are
+// more than GCC's vectorizer turns into plain lane adds by itself.
+typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
+__attribute__((always_inline)) inline Lanes load_lanes(const float* p) {
+  Lanes v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// ACCEL_LANE_SUM's a * (x - c) and a for a = g * w (or g), in one sweep.
+template <bool kScaled>
+__attribute__((always_inline)) inline NormGradSums lane_sums(const float* g, const float* w,
+                                                             const float* x, int64_t n, float c) {
+  Lanes dot = {}, sum = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    Lanes a = load_lanes(g + i);
+    if constexpr (kScaled) a = a * load_lanes(w + i);
+    dot += a * (load_lanes(x + i) - c);
+    sum += a;
+  }
+  NormGradSums s;
+  for (int64_t k = i; k < n; ++k) {
+    const float a = kScaled ? g[k] * w[k] : g[k];
+    s.dot_dev += a * (x[k] - c);
+    s.sum += a;
+  }
+  for (int j = 0; j < kLanes; ++j) s.dot_dev += dot[j];
+  for (int j = 0; j < kLanes; ++j) s.sum += sum[j];
+  return s;
+}
+}  // namespace
+
+ACCEL_CLONES NormGradSums norm_grad_pass1(float* dw, float* db, const float* g, const float* w,
+                                          const float* x, int64_t n, float mean, float rstd, bool sums) {
+  if (dw)
+    for (int64_t i = 0; i < n; ++i) dw[i] += g[i] * ((x[i] - mean) * rstd);
+  if (db)
+    for (int64_t i = 0; i < n; ++i) db[i] += g[i];
+  if (!sums) return {};
+  return w ? lane_sums<true>(g, w, x, n, mean) : lane_sums<false>(g, w, x, n, mean);
+}
+
+ACCEL_CLONES void lin2_scaled(float* y, const float* g, const float* w, const float* x, int64_t n,
+                              float k1, float k2, float k3) {
+  if (!w) return lin2(y, g, x, n, k1, k2, k3);
+  for (int64_t i = 0; i < n; ++i) y[i] = (g[i] * w[i]) * k1 + x[i] * k2 + k3;
+}
+
 ACCEL_CLONES void acc_add(float* acc, const float* g, int64_t n) {
   for (int64_t i = 0; i < n; ++i) acc[i] += g[i];
 }

@@ -38,6 +38,18 @@ void lin2(float* y, const float* g, const float* x, int64_t n, float k1, float k
 // acc += g * (x - mean) * rstd, and acc += g: the weight and bias gradients.
 void acc_gxhat(float* acc, const float* g, const float* x, int64_t n, float mean, float rstd);
 void acc_add(float* acc, const float* g, int64_t n);
+// One row's pass 1 of the layer/RMS norm backward in one sweep: dw += g * ((x
+// - mean) * rstd) and db += g (either may be null); with `sums`, a = g * w
+// (w null: a = g) and the returned row sums of a * (x - mean) and of a, each
+// in row_dot_dev's / row_sum's lane order (so bit for bit theirs).
+struct NormGradSums {
+  float dot_dev = 0, sum = 0;
+};
+NormGradSums norm_grad_pass1(float* dw, float* db, const float* g, const float* w, const float* x,
+                             int64_t n, float mean, float rstd, bool sums);
+// y = (g * w) * k1 + x * k2 + k3 (w null: lin2); y may alias g.
+void lin2_scaled(float* y, const float* g, const float* w, const float* x, int64_t n, float k1,
+                 float k2, float k3);
 // y = x * a + b, elementwise scalars. x and y may alias.
 void axpb(float* y, const float* x, int64_t n, float a, float b);
 // y = ((x - mean) * rstd) * w + b with per-element w/b (either may be null).
