@@ -1,6 +1,7 @@
 // The _foreach_* ops (optimizer steps, gradient clipping and scaling) as
 // multi-tensor programs: each tensor's element-wise job follows the single-
 // tensor op's own promotion rules, and all jobs share one launch on the cores.
+#include <ATen/MemoryOverlap.h>
 #include <ATen/ScalarOps.h>
 #include <ATen/TensorIterator.h>
 #include <ATen/core/dispatch/Dispatcher.h>
@@ -122,6 +123,42 @@ bool tile_dtypes(const std::vector<at::Tensor>& ts) {
   return true;
 }
 
+// A job TensorIterator would flatten to one dim without changing a dtype: a
+// contiguous floating self, tensor operands of its dtype, sizes and device,
+// contiguous, and wrapped (CPU) real numbers, which stay as they are.
+bool simple(const std::vector<at::Tensor>& in) {
+  const at::Tensor& self = in[0];
+  if (!at::isFloatingType(self.scalar_type()) || self.dim() == 0 || self.numel() == 0 ||
+      !self.is_contiguous())
+    return false;
+  for (size_t k = 1; k < in.size(); ++k) {
+    const at::Tensor& t = in[k];
+    if (t.unsafeGetTensorImpl()->is_wrapped_number()) {
+      if (at::isComplexType(t.scalar_type())) return false;
+      continue;
+    }
+    if (t.scalar_type() != self.scalar_type() || t.device() != self.device() ||
+        !t.sizes().equals(self.sizes()) || !t.is_contiguous())
+      return false;
+  }
+  return true;
+}
+
+// The job of a simple() operand list (self the first input, as in the
+// iterator): every operand a run of numel elements,
+// a wrapped number repeated (stride 0).
+engine::EltwiseJob flat_job(const at::Tensor& out, const std::vector<at::Tensor>& in,
+                            const engine::KernelParams& params) {
+  const int64_t n = out.numel();
+  const auto ref = [n](const at::Tensor& t) {
+    const bool repeated = t.unsafeGetTensorImpl()->is_wrapped_number();
+    return engine::TensorRef{t.data_ptr(), engine_dtype(t.scalar_type()), {n}, {repeated ? 0 : 1}};
+  };
+  engine::EltwiseJob job{ref(out), {}, params};
+  for (const at::Tensor& t : in) job.inputs.push_back(ref(t));
+  return job;
+}
+
 void foreach_kernel(const c10::OperatorHandle& handle, torch::jit::Stack* stack) {
   const auto& schema = handle.schema();
   std::string base = schema.name().substr(std::string("aten::_foreach_").size());
@@ -149,40 +186,57 @@ void foreach_kernel(const c10::OperatorHandle& handle, torch::jit::Stack* stack)
     operand_args.push_back(a);
   }
 
-  // Per tensor: its operands and iterator, built as the single-tensor op would.
-  std::vector<at::TensorIterator> iters;
+  // Per tensor: its operands and job. A Scalar argument is one wrapped number
+  // shared by every job.
+  std::vector<c10::optional<at::Tensor>> shared(n_args);
+  for (size_t a : operand_args)
+    if (args[a].isScalar()) shared[a] = at::native::wrapped_scalar_tensor(args[a].toScalar());
+  std::vector<at::TensorIterator> iters;   // the jobs built by TensorIterator
+  std::vector<std::vector<at::Tensor>> simple_operands;  // held for the launch
   std::vector<engine::EltwiseJob> jobs;
+  std::vector<at::ScalarType> job_dtype;
+  std::vector<at::Tensor> outs;
   for (size_t i = 0; i < self.size(); ++i) {
     std::vector<at::Tensor> in{self.get(i)};
     engine::KernelParams p = scalar_params;
     for (size_t a : operand_args) {
       const bool value_arg = scaled_product && a == n_args - 1;
-      at::Tensor t = operand_at(args[a], i, value_arg);
+      at::Tensor t = shared[a] ? *shared[a] : operand_at(args[a], i, value_arg);
       if (value_arg) p.alpha = t.item().toDouble();
       else in.push_back(std::move(t));
     }
     if (!tile_dtypes(in)) return boxed_fallback(handle, stack);
+    if (simple(in)) {
+      // What TensorIterator would build, without building it.
+      at::Tensor out = in_place ? in[0] : at::empty(in[0].sizes(), in[0].options());
+      if (in_place)
+        for (size_t k = 1; k < in.size(); ++k) at::assert_no_partial_overlap(out, in[k]);
+      jobs.push_back(flat_job(out, in, p));
+      job_dtype.push_back(in[0].scalar_type());
+      outs.push_back(std::move(out));
+      simple_operands.push_back(std::move(in));
+      continue;
+    }
     iters.push_back(build(*op, in_place ? in[0] : at::Tensor(), in));
     jobs.push_back(eltwise_job(iters.back(), p));
+    job_dtype.push_back(op->shape == Shape::Ternary ? iters.back().dtype(0) : iters.back().common_dtype());
+    outs.push_back(iters.back().output());
   }
 
   torch::jit::drop(*stack, n_args);
   if (!jobs.empty()) {
     // A list of mixed dtypes runs one program per compute dtype.
     std::map<at::ScalarType, std::vector<engine::EltwiseJob>> by_dtype;
-    for (size_t i = 0; i < jobs.size(); ++i) {
-      const auto dt = op->shape == Shape::Ternary ? iters[i].dtype(0) : iters[i].common_dtype();
-      by_dtype[dt].push_back(std::move(jobs[i]));
-    }
+    for (size_t i = 0; i < jobs.size(); ++i) by_dtype[job_dtype[i]].push_back(std::move(jobs[i]));
     const std::string name = schema.name() + (schema.overload_name().empty() ? "" : "." + schema.overload_name());
     for (auto& [dt, group] : by_dtype)
       launch_eltwise_multi(name.c_str(), kernel_of(*op), group, engine_dtype(dt),
-                           iters[0].device(0).index());
+                           self.get(0).device().index());
   }
   if (!in_place) {
-    c10::List<at::Tensor> outs;
-    for (auto& it : iters) outs.push_back(it.output());
-    stack->emplace_back(std::move(outs));
+    c10::List<at::Tensor> list;
+    for (auto& t : outs) list.push_back(std::move(t));
+    stack->emplace_back(std::move(list));
   }
 }
 

@@ -204,10 +204,6 @@ ACCEL_CLONES void lin2(float* y, const float* g, const float* x, int64_t n, floa
   for (int64_t i = 0; i < n; ++i) y[i] = g[i] * k1 + x[i] * k2 + k3;
 }
 
-ACCEL_CLONES void acc_gxhat(float* acc, const float* g, const float* x, int64_t n, float mean, float rstd) {
-  for (int64_t i = 0; i < n; ++i) acc[i] += g[i] * ((x[i] - mean) * rstd);
-}
-
 namespace {
 // kLanes floats as one vector (a zmm, two ymm or four xmm per clone): lane j
 // holds what ACCEL_LANE_SUM's acc[j] does. Two running sums in one loop are

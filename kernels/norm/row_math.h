@@ -35,8 +35,7 @@ float exp_shift_sum_only(const float* x, int64_t n, float shift);
 float row_dot_dev(const float* g, const float* x, int64_t n, float c);
 // y = g * k1 + x * k2 + k3: every normalisation's input gradient in affine form.
 void lin2(float* y, const float* g, const float* x, int64_t n, float k1, float k2, float k3);
-// acc += g * (x - mean) * rstd, and acc += g: the weight and bias gradients.
-void acc_gxhat(float* acc, const float* g, const float* x, int64_t n, float mean, float rstd);
+// acc += g (partial sums of a bias gradient).
 void acc_add(float* acc, const float* g, int64_t n);
 // One row's pass 1 of the layer/RMS norm backward in one sweep: dw += g * ((x
 // - mean) * rstd) and db += g (either may be null); with `sums`, a = g * w
