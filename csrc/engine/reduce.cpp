@@ -168,16 +168,25 @@ void fold_cols(const Plan& p, const Acc& acc, typename Acc::State* st, const Uni
 // Writer: finished results of one unit, packed to each output's format.
 template <class C, class Acc>
 void write_unit(const Plan& p, const Acc& acc, const UnitGeom& g, const typename Acc::State* st) {
+  char* dst[kOuts];
+  int64_t step[kOuts];  // bytes between the unit's outputs
+  for (int o = 0; o < kOuts; ++o) {
+    if (!p.out_data[o]) continue;
+    const int64_t elem = dtype_bytes(p.out_dtype[o]);
+    dst[o] = p.out_data[o] + g.out[o] * elem;
+    step[o] = (p.column ? p.kept.back().out[o] : 0) * elem;
+  }
+  // Values alone, stored in the compute format: no conversion to pick.
+  if (p.out_data[0] && !p.out_data[1] && !p.out_data[2] && same_format<C>(p.out_dtype[0])) {
+    for (int64_t j = 0; j < g.w; ++j)
+      *reinterpret_cast<C*>(dst[0] + j * step[0]) = acc.finish(st[j], p.R).value;
+    return;
+  }
   for (int64_t j = 0; j < g.w; ++j) {
     const Result<C> res = acc.finish(st[j], p.R);
-    for (int o = 0; o < kOuts; ++o) {
-      if (!p.out_data[o]) continue;
-      const int64_t step = p.column ? p.kept.back().out[o] : 0;
-      char* dst = p.out_data[o] + (g.out[o] + j * step) * dtype_bytes(p.out_dtype[o]);
-      if (o == 0) store_one(dst, p.out_dtype[o], res.value);
-      else if (o == 1) store_one<int64_t>(dst, p.out_dtype[o], res.index);
-      else store_one(dst, p.out_dtype[o], res.mean);
-    }
+    if (p.out_data[0]) store_one(dst[0] + j * step[0], p.out_dtype[0], res.value);
+    if (p.out_data[1]) store_one<int64_t>(dst[1] + j * step[1], p.out_dtype[1], res.index);
+    if (p.out_data[2]) store_one(dst[2] + j * step[2], p.out_dtype[2], res.mean);
   }
 }
 
