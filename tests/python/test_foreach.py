@@ -103,3 +103,18 @@ def test_scalar_tensor_must_be_0_dim():
     a = [torch.ones(2, device="accel")]
     with pytest.raises(RuntimeError, match="0 dim"):
         torch._foreach_mul(a, torch.ones(2, device="accel"))
+
+
+@pytest.mark.parametrize("name", ["add_list_alpha", "add_scalar", "mul_list", "div_scalar", "sqrt", "lerp_scalar",
+                                  "addcdiv_scalar", "addcmul_scalarlist"])
+def test_flat_jobs_same_bits_as_strided(name):
+    # Contiguous same-shape lists are built as flat jobs without a
+    # TensorIterator; transposed views of the same values take the iterator.
+    # Both run the same kernel on the same values.
+    gen = torch.Generator().manual_seed(5)
+    make = lambda: [torch.randn(s, generator=gen) for s in [(6, 40), (33, 7)]]
+    a, b, c = make(), make(), [t.abs() + 0.5 for t in make()]
+    flat = [[t.to("accel") for t in ts] for ts in (a, b, c)]
+    strided = [[t.t().contiguous().to("accel").t() for t in ts] for ts in (a, b, c)]
+    for x, y in zip(CASES[name](*flat), CASES[name](*strided)):
+        assert torch.equal(x.cpu(), y.cpu())
