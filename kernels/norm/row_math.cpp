@@ -237,10 +237,43 @@ __attribute__((always_inline)) inline NormGradSums lane_sums(const float* g, con
   for (int j = 0; j < kLanes; ++j) s.sum += sum[j];
   return s;
 }
+
+// The usual pass 1 (both parameter gradients and the sums) as one sweep over
+// g and x: the same products as the separate loops, each computed once.
+template <bool kScaled>
+__attribute__((always_inline)) inline NormGradSums fused_pass1(float* dw, float* db, const float* g,
+                                                               const float* w, const float* x, int64_t n,
+                                                               float mean, float rstd) {
+  Lanes dot = {}, sum = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const Lanes gv = load_lanes(g + i), dev = load_lanes(x + i) - mean;
+    const Lanes dwv = load_lanes(dw + i) + gv * (dev * rstd), dbv = load_lanes(db + i) + gv;
+    std::memcpy(dw + i, &dwv, sizeof dwv);
+    std::memcpy(db + i, &dbv, sizeof dbv);
+    Lanes a = gv;
+    if constexpr (kScaled) a = a * load_lanes(w + i);
+    dot += a * dev;
+    sum += a;
+  }
+  NormGradSums s;
+  for (int64_t k = i; k < n; ++k) {
+    dw[k] += g[k] * ((x[k] - mean) * rstd);
+    db[k] += g[k];
+    const float a = kScaled ? g[k] * w[k] : g[k];
+    s.dot_dev += a * (x[k] - mean);
+    s.sum += a;
+  }
+  for (int j = 0; j < kLanes; ++j) s.dot_dev += dot[j];
+  for (int j = 0; j < kLanes; ++j) s.sum += sum[j];
+  return s;
+}
 }  // namespace
 
 ACCEL_CLONES NormGradSums norm_grad_pass1(float* dw, float* db, const float* g, const float* w,
                                           const float* x, int64_t n, float mean, float rstd, bool sums) {
+  if (dw && db && sums)
+    return w ? fused_pass1<true>(dw, db, g, w, x, n, mean, rstd) : fused_pass1<false>(dw, db, g, w, x, n, mean, rstd);
   if (dw)
     for (int64_t i = 0; i < n; ++i) dw[i] += g[i] * ((x[i] - mean) * rstd);
   if (db)
