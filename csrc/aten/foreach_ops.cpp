@@ -145,8 +145,8 @@ bool simple(const std::vector<at::Tensor>& in) {
 }
 
 // The job of a simple() operand list (self the first input, as in the
-// iterator): every operand a run of numel elements,
-// a wrapped number repeated (stride 0).
+// iterator): every operand a run of numel elements, a wrapped number repeated
+// (stride 0).
 engine::EltwiseJob flat_job(const at::Tensor& out, const std::vector<at::Tensor>& in,
                             const engine::KernelParams& params) {
   const int64_t n = out.numel();
