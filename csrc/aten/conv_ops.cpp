@@ -4,15 +4,23 @@
 // both run as implicit-GEMM programs on the cores, for 1-D, 2-D and 3-D
 // windows alike.
 #include <ATen/core/Tensor.h>
+#include <ATen/ops/convolution.h>
+#include <ATen/ops/convolution_backward.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
 #include <torch/library.h>
 
 #include <array>
+#include <cstdlib>
+#include <cstring>
 
 #include "aten/conv_launch.h"
 #include "aten/fallback.h"
+#include "aten/host_view.h"
+#include "engine/compute_config.h"
 #include "engine/conv.h"
+#include "engine/executor.h"
+#include "engine/plan_mode.h"
 
 namespace accel::aten {
 namespace {
@@ -36,6 +44,31 @@ engine::Conv2dArgs args_of(at::IntArrayRef stride, at::IntArrayRef padding, at::
     a.dilation[d] = at_(dilation, i);
   }
   return a;
+}
+
+// Where the chip's arithmetic is what the host's own convolution computes,
+// the host computes it that way: fp32 operands at HiFi4 with fp32
+// accumulation are exact products summed in fp32, which oneDNN's fp32
+// convolution also gives (the order of the sums aside, as with BLAS for the
+// matmul programs). The chip's program is still planned, checked against L1
+// and recorded: only the host's arithmetic differs. Small maps gain most (the
+// im2col reader walks them in short runs). TORCH_ACCEL_LIBRARY_CONV=0 keeps
+// the im2col programs on every convolution.
+bool library_conv(std::initializer_list<at::Tensor> operands) {
+  const engine::ComputeConfig cfg = engine::current_compute_config();
+  if (cfg.fidelity != engine::MathFidelity::HiFi4 || !cfg.fp32_dest_acc) return false;
+  if (!engine::executing() || engine::cuda_executor_on()) return false;
+  for (const auto& t : operands)
+    if (t.defined() && t.scalar_type() != at::kFloat) return false;
+  const char* env = std::getenv("TORCH_ACCEL_LIBRARY_CONV");
+  return env == nullptr || std::strcmp(env, "0") != 0;
+}
+
+// The chip's program for `program`, planned and priced but not executed.
+template <class F>
+engine::ProgramRecord planned(F&& program) {
+  engine::PlanOnlyScope plan_only;
+  return program();
 }
 
 void check_same_type(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias) {
@@ -77,9 +110,19 @@ at::Tensor convolution(const at::Tensor& input_, const at::Tensor& weight_,
     const auto x = ref_of(input), w = ref_of(weight), o = ref_of(out);
     std::optional<engine::TensorRef> b;
     if (bias.defined()) b = ref_of(bias);
+    const bool on_library = library_conv({input_, weight_, bias});
     launch_program(out, [&](const chip::Arch& arch) {
-      return transposed ? engine::conv2d_input_grad(arch, x, w, b ? &*b : nullptr, o, a)
-                        : engine::conv2d_forward(arch, x, w, b ? &*b : nullptr, o, a);
+      auto program = [&] {
+        return transposed ? engine::conv2d_input_grad(arch, x, w, b ? &*b : nullptr, o, a)
+                          : engine::conv2d_forward(arch, x, w, b ? &*b : nullptr, o, a);
+      };
+      if (!on_library) return program();
+      engine::ProgramRecord rec = planned(program);
+      host_view(is1d ? out.squeeze(2) : out)
+          .copy_(at::convolution(host_view(input_), host_view(weight_),
+                                 bias.defined() ? host_view(bias) : at::Tensor(), stride, padding,
+                                 dilation, transposed, output_padding, groups));
+      return rec;
     });
   }
   return is1d ? out.squeeze(2) : out;
@@ -103,11 +146,27 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> convolution_backward(
   const auto a = args_of(stride, padding, dilation, groups, input_.dim() - 2);
   at::Tensor gi, gw, gb;
   const auto go = ref_of(grad_out);
+  // The library computes both gradients in one call; each keeps its program.
+  at::Tensor library_gi, library_gw;
+  if ((mask[0] || mask[1]) && library_conv({grad_out_, input_, weight_}) && grad_out_.numel() > 0) {
+    std::tie(library_gi, library_gw, std::ignore) = at::convolution_backward(
+        host_view(grad_out_), host_view(input_), host_view(weight_), std::nullopt, stride, padding,
+        dilation, transposed, output_padding, groups, {mask[0], mask[1], false});
+  }
+  // The program of `run`, and the library's result copied out when it ran.
+  auto run_or_copy = [&](const at::Tensor& dst, const at::Tensor& library_result, auto&& run) {
+    launch_program(dst, [&](const chip::Arch& arch) {
+      if (!library_result.defined()) return run(arch);
+      engine::ProgramRecord rec = planned([&] { return run(arch); });
+      host_view(is1d ? dst.squeeze(2) : dst).copy_(library_result);
+      return rec;
+    });
+  };
   if (mask[0]) {
     gi = at::empty_like(input, input.suggest_memory_format());
     if (gi.numel() > 0) {
       const auto w = ref_of(weight), g = ref_of(gi);
-      launch_program(gi, [&](const chip::Arch& arch) {
+      run_or_copy(gi, library_gi, [&](const chip::Arch& arch) {
         return transposed ? engine::conv2d_forward(arch, go, w, nullptr, g, a)
                           : engine::conv2d_input_grad(arch, go, w, nullptr, g, a);
       });
@@ -118,7 +177,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> convolution_backward(
     gw = at::empty_like(weight, weight.suggest_memory_format());
     if (gw.numel() > 0) {
       const auto x = ref_of(input), g = ref_of(gw);
-      launch_program(gw, [&](const chip::Arch& arch) {
+      run_or_copy(gw, library_gw, [&](const chip::Arch& arch) {
         return transposed ? engine::conv2d_weight_grad(arch, x, go, g, a)
                           : engine::conv2d_weight_grad(arch, go, x, g, a);
       });
