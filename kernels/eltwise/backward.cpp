@@ -40,6 +40,7 @@ ACCEL_BACKWARD_OP(SiluOp, g * (R(1) / (R(1) + std::exp(-x))) *
 ACCEL_BACKWARD_OP(SigmoidOp, g * (R(1) - x) * x)
 ACCEL_BACKWARD_OP(TanhOp, g * (R(1) - x * x))
 ACCEL_BACKWARD_OP(LeakyReluOp, x > R(0) ? g : g * R(p.alpha))
+// As ATen (torch 2.13): the gradient at -3 is 0 and at 3 the full gradient.
 ACCEL_BACKWARD_OP(HardswishOp, x <= R(-3) ? R(0) : x < R(3) ? g * (x / R(3) + R(0.5)) : g)
 // ATen multiplies by 1/6 rounded to float, in double too.
 ACCEL_BACKWARD_OP(HardsigmoidOp, x > R(-3) && x < R(3) ? g * R(1.0f / 6.0f) : R(0))
