@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/executor.h"
+#include "kernels/matmul/bf16_gemm.h"
 
 // at::native::cpublas::gemm is not exported from libtorch_cpu, but the BLAS it
 // wraps is: Fortran sgemm_, and MKL's bf16 x bf16 -> fp32 GEMM where torch
@@ -195,12 +196,19 @@ void matrix_engine_gemm(int64_t M, int64_t N, int64_t K, MatrixViewBF16 A, Matri
                         float* C, int64_t ldc, float beta, const ComputeConfig& cfg) {
   if (M == 0 || N == 0) return;
   if (gpu_gemm(M, N, K, A, B, DType::BF16, C, ldc, beta, cfg)) return;
-  TransposeType ta, tb;
-  int64_t lda, ldb;
-  if (gemm_bf16bf16f32_ != nullptr && K > 0 && cfg.fidelity == MathFidelity::HiFi4 && cfg.fp32_dest_acc &&
-      blas_layout(A, M, K, ta, lda) && blas_layout(B, K, N, tb, ldb)) {
-    blas(tb, ta, N, M, K, B.data, ldb, A.data, lda, beta, C, ldc);
-    return;
+  if (cfg.fidelity == MathFidelity::HiFi4 && cfg.fp32_dest_acc) {
+    // The host's bf16 dot products where it has them (see bf16_gemm.h); MKL's
+    // bf16 GEMM otherwise, which on some CPUs runs at fp32 speed.
+    if (kernels::bf16_dot_gemm(M, N, K, {A.data, A.row_stride, A.col_stride},
+                               {B.data, B.row_stride, B.col_stride}, C, ldc, beta))
+      return;
+    TransposeType ta, tb;
+    int64_t lda, ldb;
+    if (gemm_bf16bf16f32_ != nullptr && K > 0 && blas_layout(A, M, K, ta, lda) &&
+        blas_layout(B, K, N, tb, ldb)) {
+      blas(tb, ta, N, M, K, B.data, ldb, A.data, lda, beta, C, ldc);
+      return;
+    }
   }
   thread_local std::vector<float> fa, fb;
   matrix_engine_gemm(M, N, K, pack(A, M, K, fa, identity), pack(B, K, N, fb, identity), C, ldc,
