@@ -3,6 +3,7 @@
 // epilogues and the L1 plan.
 #include <gtest/gtest.h>
 
+#include <ATen/Context.h>
 #include <c10/util/BFloat16.h>
 
 #include <cmath>
@@ -12,6 +13,7 @@
 #include "chip/arch.h"
 #include "engine/matmul.h"
 #include "engine/matrix_engine.h"
+#include "kernels/matmul/bf16_gemm.h"
 
 using namespace accel;
 using engine::ComputeConfig;
@@ -144,6 +146,77 @@ TEST(MatrixEngine, Bf16OperandsAccumulateInFp32) {
   auto ref = reference(M, N, K, {a32.data(), K, 1}, {b32.data(), N, 1}, id, id);
   for (auto& r : ref) r += 0.5;
   EXPECT_LT(max_abs_diff(c, ref), 1e-4);
+}
+
+// torch.backends.mkldnn.enabled: off, bf16 products take the BLAS path.
+struct MkldnnEnabled {
+  const bool previous = at::globalContext().userEnabledMkldnn();
+  explicit MkldnnEnabled(bool on) { at::globalContext().setUserEnabledMkldnn(on); }
+  ~MkldnnEnabled() { at::globalContext().setUserEnabledMkldnn(previous); }
+};
+
+// A bf16 operand of rows x cols stored as given: transposed or every other column.
+struct Bf16Matrix {
+  std::vector<c10::BFloat16> storage;
+  engine::MatrixViewBF16 view;
+  Bf16Matrix(int64_t rows, int64_t cols, int layout, unsigned seed) {
+    const auto v = normal(rows * cols * 2, seed);
+    storage.assign(v.begin(), v.end());
+    if (layout == 0) view = {storage.data(), cols, 1};
+    else if (layout == 1) view = {storage.data(), 1, rows};
+    else view = {storage.data(), 2 * cols, 2};
+  }
+  double at(int64_t r, int64_t c) const { return double(view.data[r * view.row_stride + c * view.col_stride]); }
+};
+
+// Every bf16 product is exact in fp32, so the fp32 sums stay within the
+// classic bound of K roundings of the sum of |products| (and one for beta C).
+void expect_fp32_sums_of_bf16_products(int64_t M, int64_t N, int64_t K, int la, int lb, float beta) {
+  SCOPED_TRACE(::testing::Message() << "M=" << M << " N=" << N << " K=" << K << " layouts " << la
+                                    << lb << " beta=" << beta);
+  const Bf16Matrix A(M, K, la, unsigned(M * 7 + K)), B(K, N, lb, unsigned(N * 3 + K));
+  const int64_t ldc = N + 3;
+  const auto c0 = normal(M * ldc, 99);
+  std::vector<float> c(c0);
+  if (beta == 0) std::fill(c.begin(), c.end(), std::nanf(""));  // must not be read
+  engine::matrix_engine_gemm(M, N, K, A.view, B.view, c.data(), ldc, beta, ComputeConfig{});
+  const double unit = std::ldexp(1.0, -24);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      double want = beta == 0 ? 0.0 : double(beta) * c0[m * ldc + n], magnitude = std::abs(want);
+      for (int64_t k = 0; k < K; ++k) {
+        want += A.at(m, k) * B.at(k, n);
+        magnitude += std::abs(A.at(m, k) * B.at(k, n));
+      }
+      ASSERT_LE(std::abs(c[m * ldc + n] - want), 2 * (K + 2) * unit * magnitude)
+          << "at " << m << "," << n << " (" << c[m * ldc + n] << " vs " << want << ")";
+    }
+  for (int64_t m = 0; m < M; ++m)  // the padding between rows is not C's
+    for (int64_t n = N; n < ldc; ++n) {
+      if (beta == 0) ASSERT_TRUE(std::isnan(c[m * ldc + n]));
+      else ASSERT_EQ(c[m * ldc + n], c0[m * ldc + n]);
+    }
+}
+
+TEST(MatrixEngine, Bf16ProductsSumInFp32OnOddShapesAndViews) {
+  // Shapes off the 32/64 blocks, K = 1, M = 1, and K past one 512-deep chunk.
+  const int64_t shapes[][3] = {{1, 1, 1}, {1, 65, 37}, {33, 70, 1}, {45, 70, 37}, {65, 130, 129}, {9, 20, 1031}};
+  for (bool dot_products : {true, false}) {
+    const MkldnnEnabled mkldnn(dot_products);
+    for (const auto& s : shapes)
+      for (int la : {0, 1})
+        for (int lb : {0, 1, 2})
+          for (float beta : {0.f, 1.f, 0.5f}) expect_fp32_sums_of_bf16_products(s[0], s[1], s[2], la, lb, beta);
+  }
+}
+
+TEST(MatrixEngine, Bf16DotGemmStepsAsideWhenMkldnnIsOff) {
+  const std::vector<c10::BFloat16> a(4, c10::BFloat16(1.f)), b(4, c10::BFloat16(2.f));
+  std::vector<float> c(4, 7.f);
+  const MkldnnEnabled off(false);
+  EXPECT_FALSE(kernels::bf16_dot_gemm_available());
+  EXPECT_FALSE(kernels::bf16_dot_gemm(2, 2, 2, {a.data(), 2, 1}, {b.data(), 2, 1}, c.data(), 2, 0.f));
+  EXPECT_EQ(c, std::vector<float>(4, 7.f));
 }
 
 TEST(MatmulProgram, PartialTilesBatchBroadcastBiasAndActivation) {
