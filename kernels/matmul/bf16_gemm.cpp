@@ -21,12 +21,32 @@ constexpr int64_t kBlockM = 64;
 constexpr int64_t kPanelM = 256;
 constexpr int64_t kChunkK = 512;  // even: every chunk after the first starts a pair
 
-uint16_t bits(c10::BFloat16 x) { return x.x; }
 uint32_t pair(uint16_t lo, uint16_t hi) { return uint32_t(lo) | uint32_t(hi) << 16; }
+
+struct Masked {  // what the mask keeps: a plain AND, so the packing loops vectorize
+  uint16_t mask;
+  uint16_t operator()(c10::BFloat16 x) const { return x.x & mask; }
+};
+struct Remainder {  // x minus its masked head: exact, and a bf16 value again
+  uint16_t mask;
+  uint16_t operator()(c10::BFloat16 x) const {
+    const float head = c10::BFloat16(x.x & mask, c10::BFloat16::from_bits());
+    return c10::BFloat16(float(x) - head).x;
+  }
+};
+
+// Calls f with the functor that selects `sel`'s bits.
+template <class F>
+void with_selector(Bf16Bits sel, F f) {
+  if (sel.remainder) f(Remainder{sel.keep_mask});
+  else f(Masked{sel.keep_mask});
+}
 
 // Rows [k0, k0 + kc) of B as VNNI words, block after block of kBlockN
 // columns; the last block's spare columns and an odd chunk's spare row are 0.
-void pack_b_vnni(Bf16Operand B, int64_t k0, int64_t kc, int64_t N, std::vector<uint32_t>& out) {
+template <class Select>
+void pack_b_vnni(Bf16Operand B, int64_t k0, int64_t kc, int64_t N, Select bits,
+                 std::vector<uint32_t>& out) {
   const int64_t pairs = (kc + 1) / 2, blocks = (N + kBlockN - 1) / kBlockN;
   out.assign(blocks * pairs * kBlockN, 0u);
   for (int64_t nb = 0; nb < blocks; ++nb) {
@@ -57,32 +77,35 @@ void pack_b_vnni(Bf16Operand B, int64_t k0, int64_t kc, int64_t N, std::vector<u
   }
 }
 
-// A as the ukernel reads it: rows of K contiguous elements, lda apart.
-const c10::BFloat16* row_major_a(int64_t M, int64_t K, Bf16Operand A, int64_t& lda,
-                                 std::vector<c10::BFloat16>& scratch) {
-  if ((A.col_stride == 1 || K == 1) && (M == 1 || A.row_stride >= K)) {
+// A as the ukernel reads it: rows of K contiguous elements, lda apart, of
+// the bits a_bits selects.
+const c10::BFloat16* row_major_a(int64_t M, int64_t K, Bf16Operand A, Bf16Bits a_bits,
+                                 int64_t& lda, std::vector<uint16_t>& scratch) {
+  if (a_bits.whole() && (A.col_stride == 1 || K == 1) && (M == 1 || A.row_stride >= K)) {
     lda = M == 1 ? K : A.row_stride;
     return A.data;
   }
   scratch.resize(M * K);
-  for (int64_t r = 0; r < M; ++r)
-    for (int64_t k = 0; k < K; ++k) scratch[r * K + k] = A.data[r * A.row_stride + k * A.col_stride];
+  with_selector(a_bits, [&](auto bits) {
+    for (int64_t r = 0; r < M; ++r)
+      for (int64_t k = 0; k < K; ++k) scratch[r * K + k] = bits(A.data[r * A.row_stride + k * A.col_stride]);
+  });
   lda = K;
-  return scratch.data();
+  return reinterpret_cast<const c10::BFloat16*>(scratch.data());
 }
 
 void run(int64_t M, int64_t N, int64_t K, Bf16Operand A, Bf16Operand B, float* C, int64_t ldc,
-         float beta) {
+         float beta, Bf16Bits a_bits, Bf16Bits b_bits) {
   thread_local std::vector<uint32_t> packed_b;
-  thread_local std::vector<c10::BFloat16> a_scratch;
+  thread_local std::vector<uint16_t> a_scratch;
   int64_t lda = 0;
-  const c10::BFloat16* a = row_major_a(M, K, A, lda, a_scratch);
+  const c10::BFloat16* a = row_major_a(M, K, A, a_bits, lda, a_scratch);
   if (beta != 0 && beta != 1)
     for (int64_t m = 0; m < M; ++m)
       for (int64_t n = 0; n < N; ++n) C[m * ldc + n] *= beta;
   for (int64_t k0 = 0; k0 < K; k0 += kChunkK) {
     const int64_t kc = std::min(kChunkK, K - k0), pairs = (kc + 1) / 2;
-    pack_b_vnni(B, k0, kc, N, packed_b);
+    with_selector(b_bits, [&](auto bits) { pack_b_vnni(B, k0, kc, N, bits, packed_b); });
     const auto* b = reinterpret_cast<const c10::BFloat16*>(packed_b.data());
     const bool add_c = k0 > 0 || beta != 0;
     for (int64_t p0 = 0; p0 < M; p0 += kPanelM) {
@@ -120,7 +143,7 @@ bool ukernel_computes_exactly() {
   for (int64_t i = 0; i < K * N; ++i) b[i] = float(i % 5 - 2);
   std::vector<float> c(M * N, 0.f);
   try {
-    run(M, N, K, {a.data(), K, 1}, {b.data(), N, 1}, c.data(), N, 0.f);
+    run(M, N, K, {a.data(), K, 1}, {b.data(), N, 1}, c.data(), N, 0.f, {}, {});
   } catch (const std::exception&) {
     return false;
   }
@@ -142,7 +165,7 @@ bool bf16_dot_gemm_available() {
 }
 
 bool bf16_dot_gemm(int64_t M, int64_t N, int64_t K, Bf16Operand A, Bf16Operand B, float* C,
-                   int64_t ldc, float beta) {
+                   int64_t ldc, float beta, Bf16Bits a_bits, Bf16Bits b_bits) {
   if (!bf16_dot_gemm_available()) return false;
   if (M == 0 || N == 0) return true;
   if (K == 0) {
@@ -150,7 +173,7 @@ bool bf16_dot_gemm(int64_t M, int64_t N, int64_t K, Bf16Operand A, Bf16Operand B
       for (int64_t n = 0; n < N; ++n) C[m * ldc + n] = beta == 0 ? 0.f : beta * C[m * ldc + n];
     return true;
   }
-  run(M, N, K, A, B, C, ldc, beta);
+  run(M, N, K, A, B, C, ldc, beta, a_bits, b_bits);
   return true;
 }
 

@@ -18,6 +18,16 @@ struct Bf16Operand {
   int64_t col_stride;
 };
 
+// The bits of an operand's values that take part in a product: those the
+// mask keeps, or with `remainder` the rest (x minus its masked head). Both
+// are bf16 values again, which is how the matrix engine's lower-fidelity
+// passes on bf16 operands run on the same instructions.
+struct Bf16Bits {
+  uint16_t keep_mask = 0xFFFF;
+  bool remainder = false;
+  bool whole() const { return keep_mask == 0xFFFF && !remainder; }
+};
+
 // Whether bf16_dot_gemm runs here: the CPU has bf16 dot products, torch's
 // oneDNN ukernel is built in and enabled (torch.backends.mkldnn.enabled), and
 // a first small product through it came out exact.
@@ -26,7 +36,9 @@ bool bf16_dot_gemm_available();
 // C[M,N] = beta * C + A[M,K] B[K,N], C row-major with leading dimension ldc;
 // beta == 0 never reads C. Returns false, leaving C untouched, when
 // bf16_dot_gemm_available() is false; the caller then computes it otherwise.
+// The products are of the bits a_bits and b_bits select. The dot-product
+// instructions treat subnormal inputs and results as zero.
 bool bf16_dot_gemm(int64_t M, int64_t N, int64_t K, Bf16Operand A, Bf16Operand B, float* C,
-                   int64_t ldc, float beta);
+                   int64_t ldc, float beta, Bf16Bits a_bits = {}, Bf16Bits b_bits = {});
 
 }  // namespace accel::kernels

@@ -210,6 +210,37 @@ TEST(MatrixEngine, Bf16ProductsSumInFp32OnOddShapesAndViews) {
   }
 }
 
+TEST(MatrixEngine, Bf16OperandsMatchFloatOperandsBitForBitAtEveryFidelity) {
+  // bf16 values in +-[1, 2): every pass's products are multiples of 2^-14
+  // below 4, so 64-deep fp32 sums are exact in any order, and with a bf16
+  // Dst so is each rounding. bf16 and float operands must then agree exactly.
+  const int64_t M = 35, N = 70, K = 64;
+  std::mt19937 gen(17);
+  std::uniform_real_distribution<float> mag(1.f, 2.f);
+  std::bernoulli_distribution sign;
+  std::vector<c10::BFloat16> a(M * K), b(K * N);
+  for (auto* v : {&a, &b})
+    for (auto& x : *v) x = sign(gen) ? mag(gen) : -mag(gen);
+  const std::vector<float> a32(a.begin(), a.end()), b32(b.begin(), b.end());
+  const MatrixView A{a32.data(), 1, M}, B{b32.data(), N, 1};  // A stored transposed
+  for (bool dot_products : {true, false})
+    for (bool fp32_dst : {true, false})
+      for (int f = 1; f <= 4; ++f) {
+        SCOPED_TRACE(::testing::Message() << "fidelity " << f << " fp32 Dst " << fp32_dst << " dot " << dot_products);
+        const MkldnnEnabled mkldnn(dot_products);
+        const ComputeConfig cfg{MathFidelity(f), fp32_dst};
+        std::vector<float> c(M * N, std::nanf(""));
+        engine::matrix_engine_gemm(M, N, K, engine::MatrixViewBF16{a.data(), 1, M},
+                                   engine::MatrixViewBF16{b.data(), N, 1}, c.data(), N, 0.f, cfg);
+        const auto want = run_engine(M, N, K, A, B, cfg);
+        for (int64_t i = 0; i < M * N; ++i) ASSERT_EQ(c[i], want[i]) << "at " << i;
+        if (f == 1 && fp32_dst) {
+          const auto ref = reference(M, N, K, A, B, engine::srca_hi, engine::srcb_hi);
+          for (int64_t i = 0; i < M * N; ++i) ASSERT_EQ(double(c[i]), ref[i]) << "at " << i;
+        }
+      }
+}
+
 TEST(MatrixEngine, Bf16DotGemmStepsAsideWhenMkldnnIsOff) {
   const std::vector<c10::BFloat16> a(4, c10::BFloat16(1.f)), b(4, c10::BFloat16(2.f));
   std::vector<float> c(4, 7.f);
