@@ -48,10 +48,12 @@ template <class Select>
 void pack_b_vnni(Bf16Operand B, int64_t k0, int64_t kc, int64_t N, Select bits,
                  std::vector<uint32_t>& out) {
   const int64_t pairs = (kc + 1) / 2, blocks = (N + kBlockN - 1) / kBlockN;
-  out.assign(blocks * pairs * kBlockN, 0u);
+  out.resize(blocks * pairs * kBlockN);
   for (int64_t nb = 0; nb < blocks; ++nb) {
     const int64_t n0 = nb * kBlockN, nc = std::min(kBlockN, N - n0);
     uint32_t* block = out.data() + nb * pairs * kBlockN;
+    if (nc < kBlockN)
+      for (int64_t p = 0; p < pairs; ++p) std::fill(block + p * kBlockN + nc, block + (p + 1) * kBlockN, 0u);
     if (B.col_stride == 1) {  // rows are contiguous: interleave two of them
       for (int64_t p = 0; p < pairs; ++p) {
         const c10::BFloat16* lo = B.data + (k0 + 2 * p) * B.row_stride + n0;
