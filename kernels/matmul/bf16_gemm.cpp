@@ -135,11 +135,11 @@ bool cpu_has_bf16_dot() {
 #endif
 }
 
-// One product with an odd K and a partial column block, in small integers
-// so that every sum is exact: a torch build whose ukernel is missing, throws
-// or reads another layout of B leaves this path off.
+// One product with partial row, column and K blocks (an odd K past one AMX
+// tile) in small integers, so that every sum is exact: a torch build whose
+// ukernel is missing, throws or reads another layout of B leaves this path off.
 bool ukernel_computes_exactly() {
-  constexpr int64_t M = 3, K = 5, N = 70;
+  constexpr int64_t M = 17, K = 37, N = 70;
   std::vector<c10::BFloat16> a(M * K), b(K * N);
   for (int64_t i = 0; i < M * K; ++i) a[i] = float(i % 7 - 3);
   for (int64_t i = 0; i < K * N; ++i) b[i] = float(i % 5 - 2);
