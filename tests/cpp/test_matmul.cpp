@@ -6,6 +6,7 @@
 #include <ATen/Context.h>
 #include <c10/util/BFloat16.h>
 
+#include <bit>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -133,6 +134,24 @@ TEST(MatrixEngine, Bf16DestinationRoundsEachKTile) {
     differs += std::abs(c[i] - exact[i]) > 1e-5;
   }
   EXPECT_GT(differs, M * N / 2);
+}
+
+TEST(MatrixEngine, Bf16DestinationRoundsToNearestEven) {
+  // K = 0 leaves beta C, rounded as a bf16 Dst holds it: every value,
+  // exact ties (odd and even heads) and the row tails past a SIMD width.
+  const int64_t M = 7, N = 45;
+  std::mt19937 gen(21);
+  std::vector<float> c(M * N);
+  for (auto& x : c) {
+    uint32_t bits = gen();
+    if (gen() % 2) bits = (bits & 0xFFFF0000u) | 0x8000u;  // halfway between two bf16 values
+    x = std::bit_cast<float>(bits);
+    if (!std::isfinite(x)) x = 1.f;
+  }
+  auto out = c;
+  engine::matrix_engine_gemm(M, N, 0, MatrixView{nullptr, 0, 1}, MatrixView{nullptr, 1, 0}, out.data(), N,
+                             1.f, {MathFidelity::HiFi4, false});
+  for (int64_t i = 0; i < M * N; ++i) ASSERT_EQ(out[i], engine::round_bf16(c[i])) << "at " << i;
 }
 
 TEST(MatrixEngine, Bf16OperandsAccumulateInFp32) {
