@@ -76,6 +76,11 @@ constexpr KernelDesc kPrograms[] = {
     matrix("matmul_block_gelu_tanh", "matmul"),
     matrix("matmul_block_silu", "matmul"),
     matrix("conv_implicit_gemm_fp32acc", "conv"),
+    // accel::conv_act: the activation applied by the writer's epilogue.
+    matrix("conv_implicit_gemm_relu", "conv"),
+    matrix("conv_implicit_gemm_gelu", "conv"),
+    matrix("conv_implicit_gemm_gelu_tanh", "conv"),
+    matrix("conv_implicit_gemm_silu", "conv"),
     matrix("conv_wgrad_gemm_fp32acc", "conv"),
     matrix("sdpa_flash", "attention"),
     matrix("sdpa_flash_backward", "attention"),

@@ -4,13 +4,94 @@
 #include <c10/util/Half.h>
 
 #include <stdexcept>
+#include <vector>
+
+#include "kernels/matmul/epilogue.h"
 
 namespace accel::kernels {
 namespace {
 
+// The epilogue on n values of one run: channel c's values (per_channel) or
+// one pixel's channels c, c+1, ... (else), residual read with `res_stride`.
+// Each step rounds to fp32 as the separate element-wise op would, and the
+// activation is the element-wise op's own tile kernel (matmul_epilogue_row).
+void epilogue_run(const FeatureOut& o, float* v, int64_t n, int64_t c, bool per_channel,
+                  const void* res, int64_t res_stride) {
+  if (o.scale) {
+    if (per_channel) {
+      const float s = o.scale[c];
+      for (int64_t i = 0; i < n; ++i) v[i] *= s;
+    } else {
+      for (int64_t i = 0; i < n; ++i) v[i] *= o.scale[c + i];
+    }
+  }
+  if (o.shift) {
+    if (per_channel) {
+      const float s = o.shift[c];
+      for (int64_t i = 0; i < n; ++i) v[i] += s;
+    } else {
+      for (int64_t i = 0; i < n; ++i) v[i] += o.shift[c + i];
+    }
+  }
+  if (res) {
+    thread_local std::vector<float> r;
+    r.resize(n);
+    load_float_row(r.data(), res, o.residual_dtype, res_stride, n);
+    for (int64_t i = 0; i < n; ++i) v[i] += r[i];
+  }
+  matmul_epilogue_row(v, nullptr, n, 1.f, 0.f, o.act);
+}
+
+// The element of the residual map at pixel p, channel c.
+const void* residual_at(const FeatureOut& o, const Pixel& p, int64_t c) {
+  const int64_t off = p.n * o.rn + c * o.rc + p.od * o.rd + p.oh * o.rh + p.ow * o.rw;
+  return static_cast<const char*>(o.residual) + off * engine::dtype_bytes(o.residual_dtype);
+}
+
+// store_typed with the epilogue: each run goes through an fp32 buffer.
+void store_with_epilogue(const FeatureOut& o, const float* acc, bool channel_major, int64_t m0,
+                         int64_t mb, int64_t n0, int64_t nb) {
+  thread_local std::vector<float> buf;
+  const int64_t elem = engine::dtype_bytes(o.dtype);
+  char* base = static_cast<char*>(o.data);
+  auto bias_of = [&](int64_t c) { return o.bias ? o.bias[c] : 0.f; };
+  if (channel_major) {
+    buf.resize(std::min(mb, o.OW));
+    for (int64_t j = 0; j < nb; ++j) {
+      const int64_t c = o.c0 + n0 + j;
+      const float b = bias_of(c);
+      const float* src = acc + j * mb;
+      int64_t m = m0;
+      while (m < m0 + mb) {
+        const Pixel p = decode_pixel(m, o.OD, o.OH, o.OW);
+        const int64_t run = std::min(m0 + mb - m, o.OW - p.ow);
+        if (static_cast<int64_t>(buf.size()) < run) buf.resize(run);
+        for (int64_t i = 0; i < run; ++i) buf[i] = o.bias ? src[i] + b : src[i];
+        epilogue_run(o, buf.data(), run, c, true, o.residual ? residual_at(o, p, c) : nullptr, o.rw);
+        const int64_t at = p.n * o.sn + c * o.sc + p.od * o.sd + p.oh * o.sh + p.ow * o.sw;
+        store_float_row(base + at * elem, o.dtype, o.sw, buf.data(), run);
+        src += run;
+        m += run;
+      }
+    }
+    return;
+  }
+  buf.resize(nb);
+  const int64_t c = o.c0 + n0;
+  for (int64_t i = 0; i < mb; ++i) {
+    const Pixel p = decode_pixel(m0 + i, o.OD, o.OH, o.OW);
+    const float* src = acc + i * nb;
+    for (int64_t j = 0; j < nb; ++j) buf[j] = o.bias ? src[j] + o.bias[c + j] : src[j];
+    epilogue_run(o, buf.data(), nb, c, false, o.residual ? residual_at(o, p, c) : nullptr, o.rc);
+    const int64_t at = p.n * o.sn + c * o.sc + p.od * o.sd + p.oh * o.sh + p.ow * o.sw;
+    store_float_row(base + at * elem, o.dtype, o.sc, buf.data(), nb);
+  }
+}
+
 template <class T>
 void store_typed(const FeatureOut& o, const float* acc, bool channel_major, int64_t m0, int64_t mb,
                  int64_t n0, int64_t nb) {
+  if (o.has_epilogue()) return store_with_epilogue(o, acc, channel_major, m0, mb, n0, nb);
   T* base = static_cast<T*>(o.data);
   auto bias_of = [&](int64_t j) { return o.bias ? o.bias[o.c0 + n0 + j] : 0.f; };
   if (channel_major) {

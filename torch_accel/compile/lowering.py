@@ -10,6 +10,7 @@ import operator
 import torch
 import torch.fx
 
+from .conv_fusion import fuse_conv_epilogues
 from .patterns import fold_batch_norm_eval, fuse_matmul_residual, fuse_rms_norm
 from .steps import DTYPE_NAMES, FLOAT_DTYPES, step_for
 
@@ -37,6 +38,7 @@ class LoweredGraph:
     native_norms: int = 0                                       # RMSNorm chains -> rms_norm program
     folded_batch_norms: int = 0                                 # inference BN -> fusable affine map
     residual_epilogues: int = 0                                 # mm + tensor -> addmm epilogue
+    conv_epilogues: list = dataclasses.field(default_factory=list)  # (absorbed ops, act) -> conv_act
     eager_ops: dict = dataclasses.field(default_factory=dict)   # op -> count, accel programs
     host_ops: dict = dataclasses.field(default_factory=dict)    # op -> count, ran on the CPU
 
@@ -333,6 +335,7 @@ def lower(gm, kind):
     graph.eliminate_dead_code()
     lowered.native_norms = fuse_rms_norm(graph)
     lowered.folded_batch_norms = fold_batch_norm_eval(graph)
+    lowered.conv_epilogues = fuse_conv_epilogues(graph)
     lowered.residual_epilogues = fuse_matmul_residual(graph)
     _fuse_matmul_epilogues(graph, lowered)
     for nodes, steps in _partition(graph):
