@@ -72,12 +72,11 @@ def _batch_norm_affine(graph, bn, channels):
     if not all(isinstance(p, torch.Tensor) and p.shape == (channels,) and p.is_floating_point() for p in params):
         return None
     stat = params[3].to(torch.float32)
-
-    def f32(t):
-        if _val(t).dtype == torch.float32:
-            return t
-        return _emit(graph, prims.convert_element_type.default, (t, torch.float32), stat)
-    w, b, mean, var = (f32(t) for t in (w, b, mean, var))
+    # Only var is cast: the products promote w, mean and b to float32, so the
+    # five [C] ops stay one fused program (a cast of a graph input would start
+    # its own).
+    if params[3].dtype != torch.float32:
+        var = _emit(graph, prims.convert_element_type.default, (var, torch.float32), stat)
     inv = _emit(graph, aten.rsqrt.default, (_emit(graph, aten.add.Tensor, (var, eps), stat),), stat)
     scale = _emit(graph, aten.mul.Tensor, (inv, w), stat)
     shift = _emit(graph, aten.sub.Tensor, (b, _emit(graph, aten.mul.Tensor, (mean, scale), stat)), stat)
@@ -170,7 +169,7 @@ def fuse_conv_epilogues(graph):
                         graph.erase_node(u)
             graph.erase_node(n)
         graph.erase_node(conv)
-        names = ["convolution"] + [("batch_norm" if n is parts.get("bn") else str(n.target).replace("aten.", ""))
+        names = ["convolution"] + [("batch_norm" if n is parts.get("bn") else n.target.overloadpacket.__name__)
                                    for n in chain]
         fused.append((names, parts.get("act", "none")))
     graph.eliminate_dead_code()
