@@ -3,6 +3,7 @@
 #include <c10/util/BFloat16.h>
 #include <c10/util/Half.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <vector>
 
@@ -11,35 +12,31 @@
 namespace accel::kernels {
 namespace {
 
-// The epilogue on n values of one run: channel c's values (per_channel) or
-// one pixel's channels c, c+1, ... (else), residual read with `res_stride`.
-// Each step rounds to fp32 as the separate element-wise op would, and the
-// activation is the element-wise op's own tile kernel (matmul_epilogue_row).
-void epilogue_run(const FeatureOut& o, float* v, int64_t n, int64_t c, bool per_channel,
-                  const void* res, int64_t res_stride) {
-  if (o.scale) {
-    if (per_channel) {
-      const float s = o.scale[c];
-      for (int64_t i = 0; i < n; ++i) v[i] *= s;
-    } else {
-      for (int64_t i = 0; i < n; ++i) v[i] *= o.scale[c + i];
-    }
+// The per-channel part of the epilogue on n values: channel c's (per_channel)
+// or one pixel's channels c, c+1, ... (else). Each step rounds to fp32 as the
+// separate element-wise op would.
+void affine_run(const FeatureOut& o, const float* src, float* v, int64_t n, int64_t c, bool per_channel) {
+  if (per_channel) {
+    const float b = o.bias ? o.bias[c] : 0.f, s = o.scale ? o.scale[c] : 1.f;
+    const float t = o.shift ? o.shift[c] : 0.f;
+    if (o.bias) for (int64_t i = 0; i < n; ++i) v[i] = src[i] + b;
+    else std::copy(src, src + n, v);
+    if (o.scale) for (int64_t i = 0; i < n; ++i) v[i] *= s;
+    if (o.shift) for (int64_t i = 0; i < n; ++i) v[i] += t;
+    return;
   }
-  if (o.shift) {
-    if (per_channel) {
-      const float s = o.shift[c];
-      for (int64_t i = 0; i < n; ++i) v[i] += s;
-    } else {
-      for (int64_t i = 0; i < n; ++i) v[i] += o.shift[c + i];
-    }
-  }
-  if (res) {
-    thread_local std::vector<float> r;
-    r.resize(n);
-    load_float_row(r.data(), res, o.residual_dtype, res_stride, n);
-    for (int64_t i = 0; i < n; ++i) v[i] += r[i];
-  }
-  matmul_epilogue_row(v, nullptr, n, 1.f, 0.f, o.act);
+  if (o.bias) for (int64_t i = 0; i < n; ++i) v[i] = src[i] + o.bias[c + i];
+  else std::copy(src, src + n, v);
+  if (o.scale) for (int64_t i = 0; i < n; ++i) v[i] *= o.scale[c + i];
+  if (o.shift) for (int64_t i = 0; i < n; ++i) v[i] += o.shift[c + i];
+}
+
+// v[i] += the residual's n values from res, `stride` elements apart.
+void add_residual(const FeatureOut& o, float* v, int64_t n, const void* res, int64_t stride) {
+  thread_local std::vector<float> r;
+  r.resize(n);
+  load_float_row(r.data(), res, o.residual_dtype, stride, n);
+  for (int64_t i = 0; i < n; ++i) v[i] += r[i];
 }
 
 // The element of the residual map at pixel p, channel c.
@@ -48,44 +45,57 @@ const void* residual_at(const FeatureOut& o, const Pixel& p, int64_t c) {
   return static_cast<const char*>(o.residual) + off * engine::dtype_bytes(o.residual_dtype);
 }
 
-// store_typed with the epilogue: each run goes through an fp32 buffer.
+// A block's runs of pixels of one image that are evenly spaced in the output
+// (and the residual): f(first pixel m, run length, decoded pixel). Where the
+// image's rows follow each other, a run spans the image, else one row.
+template <class F>
+void for_runs(const FeatureOut& o, int64_t m0, int64_t mb, F f) {
+  const bool flat = o.sh == o.OW * o.sw && o.sd == o.OH * o.sh &&
+                    (!o.residual || (o.rh == o.OW * o.rw && o.rd == o.OH * o.rh));
+  const int64_t span = flat ? o.OD * o.OH * o.OW : o.OW;
+  for (int64_t m = m0; m < m0 + mb;) {
+    const Pixel p = decode_pixel(m, o.OD, o.OH, o.OW);
+    const int64_t at = flat ? (p.od * o.OH + p.oh) * o.OW + p.ow : p.ow;
+    const int64_t run = std::min(m0 + mb - m, span - at);
+    f(m - m0, run, p);
+    m += run;
+  }
+}
+
+// store_typed with the epilogue: the block goes through an fp32 buffer, the
+// activation (the element-wise op's own tile kernel, matmul_epilogue_row)
+// runs once over all of it.
 void store_with_epilogue(const FeatureOut& o, const float* acc, bool channel_major, int64_t m0,
                          int64_t mb, int64_t n0, int64_t nb) {
   thread_local std::vector<float> buf;
+  buf.resize(mb * nb);
   const int64_t elem = engine::dtype_bytes(o.dtype);
   char* base = static_cast<char*>(o.data);
-  auto bias_of = [&](int64_t c) { return o.bias ? o.bias[c] : 0.f; };
+  const int64_t c0 = o.c0 + n0;
+  auto out_at = [&](const Pixel& p, int64_t c) {
+    return base + (p.n * o.sn + c * o.sc + p.od * o.sd + p.oh * o.sh + p.ow * o.sw) * elem;
+  };
   if (channel_major) {
-    buf.resize(std::min(mb, o.OW));
-    for (int64_t j = 0; j < nb; ++j) {
-      const int64_t c = o.c0 + n0 + j;
-      const float b = bias_of(c);
-      const float* src = acc + j * mb;
-      int64_t m = m0;
-      while (m < m0 + mb) {
-        const Pixel p = decode_pixel(m, o.OD, o.OH, o.OW);
-        const int64_t run = std::min(m0 + mb - m, o.OW - p.ow);
-        if (static_cast<int64_t>(buf.size()) < run) buf.resize(run);
-        for (int64_t i = 0; i < run; ++i) buf[i] = o.bias ? src[i] + b : src[i];
-        epilogue_run(o, buf.data(), run, c, true, o.residual ? residual_at(o, p, c) : nullptr, o.rw);
-        const int64_t at = p.n * o.sn + c * o.sc + p.od * o.sd + p.oh * o.sh + p.ow * o.sw;
-        store_float_row(base + at * elem, o.dtype, o.sw, buf.data(), run);
-        src += run;
-        m += run;
-      }
-    }
+    for (int64_t j = 0; j < nb; ++j) affine_run(o, acc + j * mb, buf.data() + j * mb, mb, c0 + j, true);
+    if (o.residual)
+      for_runs(o, m0, mb, [&](int64_t i, int64_t run, const Pixel& p) {
+        for (int64_t j = 0; j < nb; ++j)
+          add_residual(o, buf.data() + j * mb + i, run, residual_at(o, p, c0 + j), o.rw);
+      });
+    matmul_epilogue_row(buf.data(), nullptr, mb * nb, 1.f, 0.f, o.act);
+    for_runs(o, m0, mb, [&](int64_t i, int64_t run, const Pixel& p) {
+      for (int64_t j = 0; j < nb; ++j)
+        store_float_row(out_at(p, c0 + j), o.dtype, o.sw, buf.data() + j * mb + i, run);
+    });
     return;
   }
-  buf.resize(nb);
-  const int64_t c = o.c0 + n0;
-  for (int64_t i = 0; i < mb; ++i) {
-    const Pixel p = decode_pixel(m0 + i, o.OD, o.OH, o.OW);
-    const float* src = acc + i * nb;
-    for (int64_t j = 0; j < nb; ++j) buf[j] = o.bias ? src[j] + o.bias[c + j] : src[j];
-    epilogue_run(o, buf.data(), nb, c, false, o.residual ? residual_at(o, p, c) : nullptr, o.rc);
-    const int64_t at = p.n * o.sn + c * o.sc + p.od * o.sd + p.oh * o.sh + p.ow * o.sw;
-    store_float_row(base + at * elem, o.dtype, o.sc, buf.data(), nb);
-  }
+  for (int64_t i = 0; i < mb; ++i) affine_run(o, acc + i * nb, buf.data() + i * nb, nb, c0, false);
+  if (o.residual)
+    for (int64_t i = 0; i < mb; ++i)
+      add_residual(o, buf.data() + i * nb, nb, residual_at(o, decode_pixel(m0 + i, o.OD, o.OH, o.OW), c0), o.rc);
+  matmul_epilogue_row(buf.data(), nullptr, mb * nb, 1.f, 0.f, o.act);
+  for (int64_t i = 0; i < mb; ++i)
+    store_float_row(out_at(decode_pixel(m0 + i, o.OD, o.OH, o.OW), c0), o.dtype, o.sc, buf.data() + i * nb, nb);
 }
 
 template <class T>
