@@ -4,6 +4,7 @@
 #include <c10/util/Half.h>
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 #include <vector>
 
@@ -33,9 +34,15 @@ void affine_run(const FeatureOut& o, const float* src, float* v, int64_t n, int6
 
 // v[i] += the residual's n values from res, `stride` elements apart.
 void add_residual(const FeatureOut& o, float* v, int64_t n, const void* res, int64_t stride) {
-  thread_local std::vector<float> r;
-  r.resize(n);
-  load_float_row(r.data(), res, o.residual_dtype, stride, n);
+  if (o.residual_dtype == engine::DType::F32) {
+    const float* r = static_cast<const float*>(res);
+    for (int64_t i = 0; i < n; ++i) v[i] += r[i * stride];
+    return;
+  }
+  thread_local std::vector<float> widened;
+  widened.resize(n);
+  float* const r = widened.data();
+  load_float_row(r, res, o.residual_dtype, stride, n);
   for (int64_t i = 0; i < n; ++i) v[i] += r[i];
 }
 
@@ -67,35 +74,39 @@ void for_runs(const FeatureOut& o, int64_t m0, int64_t mb, F f) {
 // runs once over all of it.
 void store_with_epilogue(const FeatureOut& o, const float* acc, bool channel_major, int64_t m0,
                          int64_t mb, int64_t n0, int64_t nb) {
-  thread_local std::vector<float> buf;
-  buf.resize(mb * nb);
+  thread_local std::vector<float> buffer;
+  buffer.resize(mb * nb);
+  float* const v = buffer.data();  // once: each thread_local access is a call
   const int64_t elem = engine::dtype_bytes(o.dtype);
   char* base = static_cast<char*>(o.data);
   const int64_t c0 = o.c0 + n0;
   auto out_at = [&](const Pixel& p, int64_t c) {
     return base + (p.n * o.sn + c * o.sc + p.od * o.sd + p.oh * o.sh + p.ow * o.sw) * elem;
   };
+  auto store = [&](char* dst, int64_t stride, const float* src, int64_t n) {
+    if (o.dtype == engine::DType::F32 && stride == 1) std::memcpy(dst, src, n * sizeof(float));
+    else store_float_row(dst, o.dtype, stride, src, n);
+  };
   if (channel_major) {
-    for (int64_t j = 0; j < nb; ++j) affine_run(o, acc + j * mb, buf.data() + j * mb, mb, c0 + j, true);
+    for (int64_t j = 0; j < nb; ++j) affine_run(o, acc + j * mb, v + j * mb, mb, c0 + j, true);
     if (o.residual)
       for_runs(o, m0, mb, [&](int64_t i, int64_t run, const Pixel& p) {
-        for (int64_t j = 0; j < nb; ++j)
-          add_residual(o, buf.data() + j * mb + i, run, residual_at(o, p, c0 + j), o.rw);
+        for (int64_t j = 0; j < nb; ++j) add_residual(o, v + j * mb + i, run, residual_at(o, p, c0 + j), o.rw);
       });
-    matmul_epilogue_row(buf.data(), nullptr, mb * nb, 1.f, 0.f, o.act);
+    matmul_epilogue_row(v, nullptr, mb * nb, 1.f, 0.f, o.act);
     for_runs(o, m0, mb, [&](int64_t i, int64_t run, const Pixel& p) {
-      for (int64_t j = 0; j < nb; ++j)
-        store_float_row(out_at(p, c0 + j), o.dtype, o.sw, buf.data() + j * mb + i, run);
+      char* dst = out_at(p, c0);
+      for (int64_t j = 0; j < nb; ++j) store(dst + j * o.sc * elem, o.sw, v + j * mb + i, run);
     });
     return;
   }
-  for (int64_t i = 0; i < mb; ++i) affine_run(o, acc + i * nb, buf.data() + i * nb, nb, c0, false);
+  for (int64_t i = 0; i < mb; ++i) affine_run(o, acc + i * nb, v + i * nb, nb, c0, false);
   if (o.residual)
     for (int64_t i = 0; i < mb; ++i)
-      add_residual(o, buf.data() + i * nb, nb, residual_at(o, decode_pixel(m0 + i, o.OD, o.OH, o.OW), c0), o.rc);
-  matmul_epilogue_row(buf.data(), nullptr, mb * nb, 1.f, 0.f, o.act);
+      add_residual(o, v + i * nb, nb, residual_at(o, decode_pixel(m0 + i, o.OD, o.OH, o.OW), c0), o.rc);
+  matmul_epilogue_row(v, nullptr, mb * nb, 1.f, 0.f, o.act);
   for (int64_t i = 0; i < mb; ++i)
-    store_float_row(out_at(decode_pixel(m0 + i, o.OD, o.OH, o.OW), c0), o.dtype, o.sc, buf.data() + i * nb, nb);
+    store(out_at(decode_pixel(m0 + i, o.OD, o.OH, o.OW), c0), o.sc, v + i * nb, nb);
 }
 
 template <class T>
