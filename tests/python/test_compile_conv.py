@@ -161,6 +161,17 @@ def test_conv1d_grouped_and_partial_epilogues(host_path):
     torch.testing.assert_close(got.cpu(), (F.conv1d(x, w, stride=2, padding=2, groups=2) + residual).cpu())
 
 
+def test_conv3d_epilogue(host_path):
+    torch.manual_seed(6)
+    x = torch.randn(2, 3, 5, 6, 4).to("accel")
+    w, b = torch.randn(4, 3, 3, 3, 3).to("accel"), torch.randn(4).to("accel")
+    shift, residual = torch.randn(4).to("accel"), torch.randn(2, 4, 5, 6, 4).to("accel")
+    got = torch.ops.accel.conv_act(x, w, b, [1, 1, 1], [1, 1, 1], [1, 1, 1], 1, None, shift, residual,
+                                   "gelu_tanh")
+    y = F.conv3d(x, w, b, padding=1) + shift.view(4, 1, 1, 1) + residual
+    torch.testing.assert_close(got.cpu(), F.gelu(y, approximate="tanh").cpu())
+
+
 def test_bad_arguments_raise():
     x, w = torch.randn(1, 2, 5, 5).to("accel"), torch.randn(3, 2, 3, 3).to("accel")
     with pytest.raises(ValueError, match="act must be one of"):
@@ -183,6 +194,7 @@ def test_training_forward_keeps_what_the_backward_saves():
     x = torch.randn(2, 3, 6, 6).to("accel")
     out, out_c = model(x), compiled(x)
     torch.testing.assert_close(out_c.cpu(), out.cpu())
+    assert torch_accel.compile_stats()["conv_epilogues"] == 1
     out.square().sum().backward()
     out_c.square().sum().backward()
     for p, q in zip(model.parameters(), twin.parameters()):

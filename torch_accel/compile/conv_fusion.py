@@ -13,6 +13,7 @@ import torch
 aten = torch.ops.aten
 prims = torch.ops.prims
 _ACTIVATIONS = {aten.relu.default: "relu", aten.silu.default: "silu"}
+_FLOATS = (torch.float32, torch.bfloat16, torch.float16)  # what accel::conv_act reads
 
 
 def _val(node):
@@ -44,7 +45,7 @@ def _other_operand(node, tail):
 def _per_channel(value, out, channels):
     """Whether value broadcasts over out as one float per output channel."""
     v = _val(value)
-    if not isinstance(v, torch.Tensor) or not v.is_floating_point() or v.numel() != channels \
+    if not isinstance(v, torch.Tensor) or v.dtype not in _FLOATS or v.numel() != channels \
             or v.dim() > out.dim() or v.device != out.device:
         return False
     shape = [1] * (out.dim() - v.dim()) + list(v.shape)
@@ -69,7 +70,7 @@ def _batch_norm_affine(graph, bn, channels):
     if len(live) != 1 or live[0].args[1] != 0:
         return None
     params = [_val(t) for t in (w, b, mean, var)]
-    if not all(isinstance(p, torch.Tensor) and p.shape == (channels,) and p.is_floating_point() for p in params):
+    if not all(isinstance(p, torch.Tensor) and p.shape == (channels,) and p.dtype in _FLOATS for p in params):
         return None
     stat = params[3].to(torch.float32)
     # Only var is cast: the products promote w, mean and b to float32, so the
@@ -137,7 +138,7 @@ def fuse_conv_epilogues(graph):
         x, w, bias, stride, padding, dilation, transposed, _output_padding, groups = conv.args
         out = _val(conv)
         if transposed or not isinstance(out, torch.Tensor) or out.device.type != "accel" \
-                or out.dtype not in (torch.float32, torch.bfloat16, torch.float16) or out.dim() < 3:
+                or out.dtype not in _FLOATS or out.dim() < 3:
             continue
         found = _match(conv)
         if found is None:
