@@ -106,7 +106,6 @@ std::vector<int64_t> output_size(const at::Tensor& input, const at::Tensor& weig
 struct EpilogueOperands {
   at::Tensor scale, shift, residual;
   engine::Activation act = engine::Activation::None;
-  bool any() const { return scale.defined() || shift.defined() || residual.defined() || act != engine::Activation::None; }
 };
 
 // The library's result written into out through the program's writer, with the epilogue.
@@ -168,11 +167,13 @@ at::Tensor convolution(const at::Tensor& input_, const at::Tensor& weight_,
 }
 
 // accel::conv_act(x, w, bias, stride, padding, dilation, groups, scale, shift,
-// residual, act) = act(conv(x, w, bias) * scale[c] + shift[c] + residual):
+// residual, act) = act((conv(x, w) + bias) * scale[c] + shift[c] + residual):
 // one convolution program whose writer applies the rest to each output block
 // before write-back. A fusion target of the torch.compile backend
 // (torch_accel/compile/conv_fusion.py); no autograd.
 EpilogueOperands epilogue_operands(const at::Tensor& x, const at::Tensor& w,
+                                   const std::optional<at::Tensor>& bias, at::IntArrayRef stride,
+                                   at::IntArrayRef padding, at::IntArrayRef dilation, int64_t groups,
                                    const std::optional<at::Tensor>& scale,
                                    const std::optional<at::Tensor>& shift,
                                    const std::optional<at::Tensor>& residual, std::string_view act) {
@@ -181,6 +182,22 @@ EpilogueOperands epilogue_operands(const at::Tensor& x, const at::Tensor& w,
               w.dim(), "-D");
   TORCH_CHECK(float_tile_dtype(x), "conv_act: expected float32, bfloat16 or float16 operands, got ",
               x.scalar_type());
+  TORCH_CHECK(!bias || !bias->defined() || (bias->dim() == 1 && bias->size(0) == w.size(0)),
+              "conv_act: bias must have shape [", w.size(0), "], got ", bias->sizes());
+  const int64_t spatial = x.dim() - 2;
+  for (auto [name, v, least] : {std::tuple{"stride", stride, 1}, std::tuple{"padding", padding, 0},
+                                std::tuple{"dilation", dilation, 1}}) {
+    TORCH_CHECK(v.size() == 1 || static_cast<int64_t>(v.size()) == spatial, "conv_act: ", name,
+                " must have 1 or ", spatial, " values, got ", v);
+    for (int64_t e : v) TORCH_CHECK(e >= least, "conv_act: ", name, " must be at least ", least, ", got ", v);
+  }
+  TORCH_CHECK(groups >= 1 && w.size(0) % groups == 0 && x.size(1) == w.size(1) * groups,
+              "conv_act: input ", x.sizes(), " and weight ", w.sizes(), " do not match groups=", groups);
+  const auto size = output_size(as4d(x), as4d(w), args_of(stride, padding, dilation, groups, spatial),
+                                false, x.dim() == 3, {});
+  for (int64_t d : size)
+    TORCH_CHECK(d > 0, "conv_act: the output size ", at::IntArrayRef(size), " is too small for input ",
+                x.sizes(), " and weight ", w.sizes());
   EpilogueOperands e;
   const auto a = engine::activation_from_name(std::string(act));
   TORCH_CHECK_VALUE(a.has_value(), "conv_act: act must be one of none, relu, gelu, gelu_tanh, silu, got '",
@@ -196,6 +213,10 @@ EpilogueOperands epilogue_operands(const at::Tensor& x, const at::Tensor& w,
   if (residual && residual->defined()) {
     TORCH_CHECK(float_tile_dtype(*residual), "conv_act: residual must be a float tensor, got ",
                 residual->scalar_type());
+    std::vector<int64_t> expect = size;
+    if (x.dim() == 3) expect.erase(expect.begin() + 2);  // a 1-D output has no unit height
+    TORCH_CHECK(residual->sizes() == at::IntArrayRef(expect), "conv_act: residual must have the output's shape ",
+                at::IntArrayRef(expect), ", got ", residual->sizes());
     e.residual = *residual;
   }
   return e;
@@ -206,15 +227,8 @@ at::Tensor conv_act(const at::Tensor& x, const at::Tensor& w, const std::optiona
                     int64_t groups, const std::optional<at::Tensor>& scale,
                     const std::optional<at::Tensor>& shift, const std::optional<at::Tensor>& residual,
                     std::string_view act) {
-  const EpilogueOperands e = epilogue_operands(x, w, scale, shift, residual, act);
-  if (e.residual.defined()) {
-    const auto a = args_of(stride, padding, dilation, groups, x.dim() - 2);
-    const auto size = output_size(as4d(x), as4d(w), a, false, x.dim() == 3, {});
-    std::vector<int64_t> expect = size;
-    if (x.dim() == 3) expect.erase(expect.begin() + 2);
-    TORCH_CHECK(e.residual.sizes() == at::IntArrayRef(expect), "conv_act: residual must have the output's shape ",
-                at::IntArrayRef(expect), ", got ", e.residual.sizes());
-  }
+  const EpilogueOperands e =
+      epilogue_operands(x, w, bias, stride, padding, dilation, groups, scale, shift, residual, act);
   return conv_forward(x, w, bias.value_or(at::Tensor()), stride, padding, dilation, false, {0}, groups, e);
 }
 
@@ -223,7 +237,7 @@ at::Tensor conv_act_meta(const at::Tensor& x, const at::Tensor& w, const std::op
                          int64_t groups, const std::optional<at::Tensor>& scale,
                          const std::optional<at::Tensor>& shift,
                          const std::optional<at::Tensor>& residual, std::string_view act) {
-  epilogue_operands(x, w, scale, shift, residual, act);
+  epilogue_operands(x, w, bias, stride, padding, dilation, groups, scale, shift, residual, act);
   const at::Tensor input = as4d(x);
   const auto a = args_of(stride, padding, dilation, groups, x.dim() - 2);
   auto size = output_size(input, as4d(w), a, false, x.dim() == 3, {});

@@ -179,6 +179,12 @@ def test_bad_arguments_raise():
     with pytest.raises(RuntimeError, match="scale must be a float vector of the 3 output channels"):
         torch.ops.accel.conv_act(x, w, None, [1, 1], [0, 0], [1, 1], 1, torch.ones(2).to("accel"),
                                  None, None, "relu")
+    with pytest.raises(RuntimeError, match="do not match groups=2"):
+        torch.ops.accel.conv_act(x, w, None, [1, 1], [0, 0], [1, 1], 2, None, None, None, "relu")
+    with pytest.raises(RuntimeError, match="stride must be at least 1"):
+        torch.ops.accel.conv_act(x, w, None, [0, 1], [0, 0], [1, 1], 1, None, None, None, "relu")
+    with pytest.raises(RuntimeError, match="output size .* is too small"):
+        torch.ops.accel.conv_act(x, w, None, [1, 1], [0, 0], [4, 4], 1, None, None, None, "relu")
     with pytest.raises(RuntimeError, match="residual must have the output's shape"):
         torch.ops.accel.conv_act(x, w, None, [1, 1], [0, 0], [1, 1], 1, None, None,
                                  torch.ones(1, 3, 5, 5).to("accel"), "relu")
