@@ -192,9 +192,67 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> add_rms_norm(const at::Tensor& x,
   return {sum, y, rstd};
 }
 
+// grad_input = the norm's input gradient + grad_sum: the gradient of both
+// operands of the forward's residual add, in the norm backward's program.
+std::vector<at::Tensor> add_row_norm_backward(const at::Tensor& grad_out, const at::Tensor& grad_sum,
+                                              const at::Tensor& sum_in, at::IntArrayRef shape,
+                                              const std::optional<at::Tensor>& mean_opt, const at::Tensor& rstd_in,
+                                              const std::optional<at::Tensor>& w_opt,
+                                              const std::optional<at::Tensor>& b_opt, at::IntArrayRef mask,
+                                              bool rms, bool meta) {
+  const char* op = rms ? "add_rms_norm_backward" : "add_layer_norm_backward";
+  const at::Tensor w = dense(w_opt), b = dense(b_opt);
+  check_add_norm(op, grad_out, grad_sum, shape, w, b);
+  TORCH_CHECK(sum_in.sizes().equals(grad_out.sizes()) && tile_float_type(sum_in.scalar_type()), op,
+              ": expected the forward's sum of shape ", grad_out.sizes(), ", got ", sum_in.sizes(), " ",
+              sum_in.scalar_type());
+  TORCH_CHECK_VALUE(mask.size() == (rms ? 2u : 3u), op, ": output_mask must have ", rms ? 2 : 3, " entries");
+  const auto [rows, cols] = check_add_norm(op, sum_in, sum_in, shape, w, b);
+  at::Tensor dx = at::empty(sum_in.sizes(), sum_in.options());
+  at::Tensor dw = mask[1] && w.defined() ? at::empty(w.sizes(), w.options()) : at::Tensor();
+  at::Tensor db = !rms && mask[2] && b.defined() ? at::empty(b.sizes(), b.options()) : at::Tensor();
+  if (!meta) {
+    const at::Tensor x = dense(sum_in), g = dense(grad_out), gs = dense(grad_sum), rs = dense(rstd_in);
+    const at::Tensor mu = rms ? at::Tensor() : dense(mean_opt);
+    norm::launch(x, [&](const chip::Arch& arch) {
+      engine::RowNormGradArgs a{ref_of(g), ref_of(x), ref_of(mu), ref_of(rs), ref_of(w), ref_of(dx), ref_of(dw),
+                                ref_of(db), rows,      cols,      rms,        ref_of(gs)};
+      return engine::run_row_norm_backward(arch, a);
+    });
+  }
+  if (rms) return {dx, dw};
+  return {dx, dw, db};
+}
+
+template <bool Meta>
+std::tuple<at::Tensor, at::Tensor, at::Tensor> add_layer_norm_backward(
+    const at::Tensor& grad_out, const at::Tensor& grad_sum, const at::Tensor& sum, at::IntArrayRef shape,
+    const at::Tensor& mean, const at::Tensor& rstd, const std::optional<at::Tensor>& w,
+    const std::optional<at::Tensor>& b, at::IntArrayRef mask) {
+  auto r = add_row_norm_backward(grad_out, grad_sum, sum, shape, mean, rstd, w, b, mask, false, Meta);
+  return {r[0], r[1], r[2]};
+}
+
+template <bool Meta>
+std::tuple<at::Tensor, at::Tensor> add_rms_norm_backward(const at::Tensor& grad_out, const at::Tensor& grad_sum,
+                                                         const at::Tensor& sum, at::IntArrayRef shape,
+                                                         const at::Tensor& rstd, const std::optional<at::Tensor>& w,
+                                                         at::IntArrayRef mask) {
+  auto r = add_row_norm_backward(grad_out, grad_sum, sum, shape, std::nullopt, rstd, w, std::nullopt, mask, true,
+                                 Meta);
+  return {r[0], r[1]};
+}
+
 }  // namespace
 
 TORCH_LIBRARY_FRAGMENT(accel, m) {
+  // The backward of a residual add + norm: the norm's input gradient plus
+  // grad_sum (the sum's gradient from its other readers), and the parameters'
+  // gradients where output_mask asks.
+  m.def("add_layer_norm_backward(Tensor grad_out, Tensor grad_sum, Tensor sum, int[] normalized_shape, "
+        "Tensor mean, Tensor rstd, Tensor? weight, Tensor? bias, int[] output_mask) -> (Tensor, Tensor, Tensor)");
+  m.def("add_rms_norm_backward(Tensor grad_out, Tensor grad_sum, Tensor sum, int[] normalized_shape, "
+        "Tensor rstd, Tensor? weight, int[] output_mask) -> (Tensor, Tensor)");
   m.def("add_layer_norm(Tensor x, Tensor residual, int[] normalized_shape, Tensor? weight, Tensor? bias, "
         "float eps) -> (Tensor sum, Tensor out, Tensor mean, Tensor rstd)");
   m.def("add_rms_norm(Tensor x, Tensor residual, int[] normalized_shape, Tensor? weight, float? eps) -> "
@@ -209,12 +267,16 @@ TORCH_LIBRARY_IMPL(accel, PrivateUse1, m) {
   m.impl("add_layer_norm", add_layer_norm<false>);
   m.impl("add_rms_norm", add_rms_norm<false>);
   m.impl("scale_mask_softmax", scale_mask_softmax);
+  m.impl("add_layer_norm_backward", add_layer_norm_backward<false>);
+  m.impl("add_rms_norm_backward", add_rms_norm_backward<false>);
 }
 
 TORCH_LIBRARY_IMPL(accel, Meta, m) {
   m.impl("add_layer_norm", add_layer_norm<true>);
   m.impl("add_rms_norm", add_rms_norm<true>);
   m.impl("scale_mask_softmax", scale_mask_softmax_meta);
+  m.impl("add_layer_norm_backward", add_layer_norm_backward<true>);
+  m.impl("add_rms_norm_backward", add_rms_norm_backward<true>);
 }
 
 }  // namespace accel::aten

@@ -69,6 +69,8 @@ constexpr KernelDesc kPrograms[] = {
     // mask (1) ahead of the softmax.
     sfpu("add_layer_norm_sfpu", 8, "norm"),
     sfpu("add_rms_norm_sfpu", 6, "norm"),
+    sfpu("add_layer_norm_bw_sfpu", 9, "norm"),  // and the residual's gradient added (1)
+    sfpu("add_rms_norm_bw_sfpu", 9, "norm"),
     sfpu("scale_softmax_sfpu", 6, "softmax"),
     sfpu("scale_mask_softmax_sfpu", 7, "softmax"),
 

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 import torch_accel
 from examples.gpt import Block, GPTConfig
+from torch_accel.compile.backend import lowered_graphs
 
 pytestmark = pytest.mark.usefixtures("fresh_dynamo")
 
@@ -96,6 +97,11 @@ def _prenorm(x, y, w, b):
     return h2, F.layer_norm(h2, (h.shape[-1],), w, b)
 
 
+def _fusions(kind):
+    """The norm fusions of every compiled graph of `kind` (forward, backward, inference)."""
+    return [f for g in lowered_graphs() if g.kind == kind for f in g.norm_fusions]
+
+
 def _compiled_vs_eager(fn, *inputs, grads=True):
     args = [t.detach().clone().requires_grad_(grads and t.is_floating_point()) for t in inputs]
     args_c = [t.detach().clone().requires_grad_(grads and t.is_floating_point()) for t in inputs]
@@ -118,8 +124,12 @@ def test_compiled_residual_layer_norm_matches_eager_with_grads(dtype):
     w, b = _accel(torch.randn(64, dtype=dtype), torch.randn(64, dtype=dtype))
     _compiled_vs_eager(_prenorm, x, y, w, b)
     stats = torch_accel.compile_stats()
-    assert stats["norm_fusions"] == 2  # both pairs, in the training forward (the backward gets h, mean, rstd)
+    # Both pairs in the training forward (the backward still gets h, mean and rstd),
+    # and in the backward both norms' input gradients meet the residual's gradient.
+    assert len(_fusions("forward")) == 2 and len(_fusions("backward")) == 2
+    assert stats["norm_fusions"] == 4
     assert "native_layer_norm.default" not in stats["eager_ops"]
+    assert "native_layer_norm_backward.default" not in stats["eager_ops"]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -258,7 +268,9 @@ def test_gpt_block_compiles_and_matches_eager():
     compiled(x).square().mean().backward()
     for (name, p), (_, q) in zip(block.named_parameters(), twin.named_parameters()):
         torch.testing.assert_close(q.grad.cpu(), p.grad.cpu(), msg=lambda m: f"{name}: {m}")
-    assert torch_accel.compile_stats()["norm_fusions"] == 1  # x + attn(...) into ln2
+    assert len(_fusions("forward")) == 1  # x + attn(...) into ln2
+    # ln1's input gradient plus the residual's gradient of the block's input x.
+    assert len(_fusions("backward")) == 1
 
 
 def test_transformers_gpt2_eager_attention_matches_eager():

@@ -17,7 +17,8 @@ from .steps import DTYPE_NAMES, FLOAT_DTYPES, step_for
 aten = torch.ops.aten
 _ACTIVATIONS = {aten.relu.default: "relu", aten.silu.default: "silu"}
 _NOT_PROGRAMS = {operator.getitem}  # graph plumbing, no program of its own
-_FUSED_TARGETS = ("fused_eltwise", "linear_act", "add_layer_norm", "add_rms_norm", "scale_mask_softmax")
+_FUSED_TARGETS = ("fused_eltwise", "linear_act", "add_layer_norm", "add_rms_norm", "scale_mask_softmax",
+                  "add_layer_norm_backward", "add_rms_norm_backward")
 
 
 @dataclasses.dataclass

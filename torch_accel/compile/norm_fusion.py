@@ -13,6 +13,12 @@ results never make a DRAM round trip (csrc/engine/norm_fused.h).
   or filled where a bool mask says (masked_fill, where):
   accel::scale_mask_softmax, one program instead of up to five.
 
+- In a backward graph, the norm's input gradient plus the residual's
+  gradient (the add that joins the two paths into the sum's gradient):
+  accel::add_layer_norm_backward / add_rms_norm_backward add it on the row
+  before the store, one program and a DRAM round trip of the norm's
+  gradient fewer.
+
 A node is absorbed only when nothing else reads it (the sum of a residual add
 is an output of the fused op, so its other readers are served)."""
 import math
@@ -201,6 +207,45 @@ def _fuse_softmax(graph, sm):
     return [str(n.target).replace("aten.", "").replace("prims.", "") for n in reversed(absorbed)]
 
 
+def _fuse_norm_backward_add(graph, nb, order):
+    """native_layer_norm_backward / _fused_rms_norm_backward whose input
+    gradient only meets the residual's gradient in an add: the add runs in the
+    norm backward's program. True when rewritten."""
+    rms = nb.target == aten._fused_rms_norm_backward.default
+    items = {u.args[1]: u for u in nb.users if u.target == operator.getitem}
+    dx = items.get(0)
+    if nb.kwargs or len(items) != len(nb.users) or dx is None or len(dx.users) != 1:
+        return False
+    add = next(iter(dx.users))
+    if not _call(add, aten.add.Tensor) or add.kwargs or len(add.args) != 2:
+        return False
+    other = add.args[1] if add.args[0] is dx else add.args[0]
+    if other is dx or not (_dense(other) and _dense(dx) and _dense(add)):
+        return False
+    if not (_val(other).shape == _val(dx).shape and _val(other).dtype == _val(dx).dtype == _val(add).dtype):
+        return False
+    if not _precedes(order, other, nb):  # the fused op takes the norm backward's place
+        return False
+    if rms:
+        grad, x, shape, rstd, weight, mask = nb.args
+        target, args = torch.ops.accel.add_rms_norm_backward.default, (grad, other, x, list(shape), rstd, weight)
+    else:
+        grad, x, shape, mean, rstd, weight, bias, mask = nb.args
+        target = torch.ops.accel.add_layer_norm_backward.default
+        args = (grad, other, x, list(shape), mean, rstd, weight, bias)
+    if not mask[0] or any(isinstance(s, torch.SymInt) for s in shape):
+        return False
+    with graph.inserting_before(nb):
+        fused = _emit(graph, target, args + ([int(m) for m in mask],), _val(nb))
+    for i, item in items.items():
+        item.args = (fused, i)
+    add.replace_all_uses_with(dx)
+    dx.meta["val"] = _val(add)
+    graph.erase_node(add)
+    graph.erase_node(nb)
+    return True
+
+
 def fuse_norm_neighbours(graph):
     """Rewrites every residual add + norm pair and every softmax with a scale,
     mask or cast around it; returns one line per fused program."""
@@ -212,6 +257,11 @@ def fuse_norm_neighbours(graph):
             source = str(node.target).replace("aten.", "")
             if _fuse_add_norm(graph, node, order):
                 done.append(f"add + {source} -> accel::{name} (the sum stays in L1 for the norm)")
+        elif _call(node, aten.native_layer_norm_backward.default, aten._fused_rms_norm_backward.default):
+            source = str(node.target).replace("aten.", "")
+            if _fuse_norm_backward_add(graph, node, order):
+                done.append(f"{source} + add -> accel::add_{'rms' if 'rms' in source else 'layer'}_norm_backward "
+                            "(the residual's gradient added on the row)")
         elif _call(node, aten._softmax.default):
             absorbed = _fuse_softmax(graph, node)
             if absorbed:
