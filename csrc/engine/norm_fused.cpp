@@ -61,10 +61,23 @@ ACCEL_FUSED_CLONES void fill_masked(float* x, const uint8_t* mask, int64_t n, bo
   for (int64_t i = 0; i < n; ++i) x[i] = ((mask[i] != 0) == keep_when) ? x[i] : fill;
 }
 
+// sum = buf = x + y in one pass: fp32 operands need no copy into L1 first.
+ACCEL_FUSED_CLONES void add_store(float* sum, float* buf, const float* x, const float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i] + y[i];
+    buf[i] = v;
+    sum[i] = v;
+  }
+}
+
 // The sum row [c, c + len) of row r into buf (fp32), stored to DRAM in sum's
 // format; buf then holds the stored (rounded) values the norm and the
 // backward both see.
 void add_chunk(const AddRowNormArgs& a, float* buf, float* other, int64_t base, int64_t len) {
+  if (a.x.dtype == DType::F32 && a.sum.dtype == DType::F32) {
+    return add_store(reinterpret_cast<float*>(at_w(a.sum, base)), buf, reinterpret_cast<const float*>(at(a.x, base)),
+                     reinterpret_cast<const float*>(at(a.residual, base)), len);
+  }
   k::to_f32(buf, at(a.x, base), a.x.dtype, len);
   k::to_f32(other, at(a.residual, base), a.residual.dtype, len);
   k::acc_add(buf, other, len);
@@ -164,8 +177,10 @@ ProgramRecord run_add_row_norm(const chip::Arch& arch, const AddRowNormArgs& a) 
           float* src = p.resident ? buf + c : buf;
           // Streamed rows read the stored sum back: it no longer fits in L1.
           if (!p.resident) k::to_f32(src, at(a.sum, base + c), a.sum.dtype, len);
-          k::normalize_affine(src, src, len, mean, rstd, w ? w + c : nullptr, b ? b + c : nullptr);
-          k::from_f32(at_w(a.y, base + c), a.y.dtype, src, len);
+          // An fp32 output is written straight from the row, without a copy.
+          float* dst = a.y.dtype == DType::F32 ? reinterpret_cast<float*>(at_w(a.y, base + c)) : src;
+          k::normalize_affine(dst, src, len, mean, rstd, w ? w + c : nullptr, b ? b + c : nullptr);
+          if (dst == src) k::from_f32(at_w(a.y, base + c), a.y.dtype, src, len);
         }
         if (present(a.mean)) k::store_one(a.mean.data, a.mean.dtype, r, mean);
         k::store_one(a.rstd.data, a.rstd.dtype, r, rstd);
