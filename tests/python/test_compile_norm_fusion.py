@@ -191,6 +191,24 @@ def test_compiled_bf16_attention_softmax_rounds_once():
     assert torch_accel.compile_stats()["norm_fusions"] == 1
 
 
+def test_compiled_bf16_fp32_softmax_absorbs_both_casts():
+    """Llama's eager attention: softmax(scores, dtype=float32).to(bf16). The
+    program reads the bf16 scores, computes in fp32 and writes bf16 once."""
+    torch.manual_seed(0)
+    s = torch.randn(2, 4, 32, 32, dtype=torch.bfloat16)
+    mask = torch.zeros(32, 32).masked_fill(~torch.ones(32, 32).tril().bool(), float("-inf")).bfloat16()
+
+    def probs(s, mask):
+        return torch.softmax(s * 0.125 + mask, dim=-1, dtype=torch.float32).to(torch.bfloat16)
+    with torch.no_grad():
+        got = torch.compile(probs, backend="accel", dynamic=False)(*_accel(s, mask))
+    assert got.dtype == torch.bfloat16
+    torch.testing.assert_close(got.cpu(), torch.softmax(s.float() * 0.125 + mask.float(), -1).bfloat16())
+    (fusion,) = _fusions("inference")
+    assert fusion.startswith("mul.Tensor + add.Tensor + _to_copy.default + _softmax.default + _to_copy.default")
+    assert torch_accel.compile_stats()["eager_op_count"] == 0
+
+
 def _tile_bytes(t):
     rows = math.prod(t.shape[:-1])
     return math.ceil(rows / 32) * 32 * math.ceil(t.shape[-1] / 32) * 32 * t.element_size()
