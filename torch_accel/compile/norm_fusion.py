@@ -177,7 +177,7 @@ def _fuse_softmax(graph, sm):
     shape = out.shape
     chain, scale, mask, kind, fill = [], 1.0, None, "none", -math.inf
     cur, user = x, sm
-    while isinstance(cur, torch.fx.Node) and _sole_user(cur, user) and _val(cur).shape == shape:
+    while isinstance(cur, torch.fx.Node) and cur is not mask and _sole_user(cur, user) and _val(cur).shape == shape:
         to = _cast_to(cur)
         found = None if to is not None or mask is not None or scale != 1.0 else _mask_of(cur, shape)
         scaled = None if to is not None or scale != 1.0 else _scale_of(cur)
