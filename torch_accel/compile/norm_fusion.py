@@ -95,7 +95,7 @@ def _fuse_add_norm(graph, norm, order):
     # norm), so the norm's parameters must already exist there.
     if not (_precedes(order, weight, add) and _precedes(order, bias, add)):
         return False
-    outs = [u for u in norm.users]
+    outs = list(norm.users)
     if any(u.target != operator.getitem for u in outs):
         return False
     stats = list(_val(norm)[1:])
