@@ -86,6 +86,7 @@ def format_lowered(lowered, gm=None):
              ("inference batch norms as per-channel affine maps (fused onward)",
               lowered.folded_batch_norms))
     lines += [f"{text}: {n}" for text, n in notes if n]
+    lines += [f"norm fusion: {text}" for text in lowered.norm_fusions]
     if lowered.eager_ops:
         lines.append("eager accel programs: " + counts(lowered.eager_ops))
     if lowered.host_ops:
