@@ -52,8 +52,8 @@ def _per_channel(value, out, channels):
     return all(s == (channels if d == 1 else 1) for d, s in enumerate(shape))
 
 
-def _emit(graph, target, args, like, kwargs=None):
-    node = graph.call_function(target, args, kwargs or {})
+def _emit(graph, target, args, like):
+    node = graph.call_function(target, args)
     node.meta["val"] = like
     return node
 
@@ -81,7 +81,7 @@ def _batch_norm_affine(graph, bn, channels):
     inv = _emit(graph, aten.rsqrt.default, (_emit(graph, aten.add.Tensor, (var, eps), stat),), stat)
     scale = _emit(graph, aten.mul.Tensor, (inv, w), stat)
     shift = _emit(graph, aten.sub.Tensor, (b, _emit(graph, aten.mul.Tensor, (mean, scale), stat)), stat)
-    return scale, shift, live[0], users
+    return scale, shift, users
 
 
 def _match(conv):
@@ -149,9 +149,9 @@ def fuse_conv_epilogues(graph):
             scale, shift, bn_users = parts.get("scale"), parts.get("shift"), []
             if "bn" in parts:
                 affine = _batch_norm_affine(graph, parts["bn"], channels)
-                if affine is None:  # its stat nodes, if any were emitted, are dead code
+                if affine is None:  # checked before anything is emitted: the graph is unchanged
                     continue
-                scale, shift, _, bn_users = affine
+                scale, shift, bn_users = affine
             vectors = []
             for v in (scale, shift):
                 if v is not None and _val(v).dim() != 1:
