@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/matrix_engine.h"
+#include "kernels/eltwise/unary.h"
 #include "kernels/matmul/epilogue.h"
 
 namespace accel::engine {
@@ -67,6 +68,30 @@ void finish_scores(float* s, int64_t rows, int64_t cols, int64_t i0, int64_t j0,
     if (causal)
       for (int64_t j = std::max<int64_t>(0, i0 + i + 1 - j0); j < cols; ++j) row[j] = kNegInf;
   }
+}
+
+// e^x over a run of scores with the vector engine's exp: the host's SIMD form
+// where it has one, as the element-wise exp kernel uses.
+void exp_in_place(float* x, int64_t n) {
+  static const auto exp_fn = kernels::unary_kernel(kernels::Unary::Exp).f32;
+  const float* in[] = {x};
+  exp_fn(in, x, n, KernelParams{});
+}
+
+// Softmax numerators of each score row against its own reference: row i
+// becomes exp(row - ref[i]); a reference of -inf (every score masked, or an
+// empty logsumexp) gives a row of zeros.
+void exp_rows(float* s, int64_t rows, int64_t cols, const float* ref) {
+  for (int64_t i = 0; i < rows; ++i) {
+    float* row = s + i * cols;
+    if (ref[i] == kNegInf) {
+      std::fill_n(row, cols, kNegInf);
+      continue;
+    }
+    const float r = ref[i];
+    for (int64_t j = 0; j < cols; ++j) row[j] -= r;
+  }
+  exp_in_place(s, rows * cols);
 }
 
 struct Blocks {
@@ -163,7 +188,7 @@ ProgramRecord base_record(const chip::Arch& arch, const char* op, const TensorRe
 // One block of query rows of one head, forward.
 void forward_block(const AttentionArgs& x, const Dims& d, const Blocks& b, int64_t n, int64_t h, int64_t i0) {
   const int64_t rows = std::min(b.br, d.L - i0);
-  thread_local std::vector<float> q, k, v, s, o, m, l;
+  thread_local std::vector<float> q, k, v, s, o, m, l, new_max;
   load_rows(q, x.q, n, h, i0, rows);
   o.assign(rows * d.Ev, 0.f);
   m.assign(rows, kNegInf);
@@ -177,16 +202,20 @@ void forward_block(const AttentionArgs& x, const Dims& d, const Blocks& b, int64
     matrix_engine_gemm(rows, cols, d.E, {q.data(), d.E, 1}, {k.data(), 1, d.E}, s.data(), cols, 0.f, x.cfg);
     finish_scores(s.data(), rows, cols, i0, j0, n, h, x.scale, x.causal, x.mask);
     // Online softmax: rescale what was accumulated to the new row maximum.
+    new_max.resize(rows);
     for (int64_t i = 0; i < rows; ++i) {
-      float* row = s.data() + i * cols;
+      const float* row = s.data() + i * cols;
       float mx = m[i];
-      for (int64_t j = 0; j < cols; ++j) mx = std::max(mx, row[j]);
+      for (int64_t j = 0; j < cols; ++j) mx = row[j] > mx ? row[j] : mx;
+      new_max[i] = mx;
+    }
+    exp_rows(s.data(), rows, cols, new_max.data());
+    for (int64_t i = 0; i < rows; ++i) {
+      const float* row = s.data() + i * cols;
+      const float mx = new_max[i];
       const float corr = mx == kNegInf ? 1.f : std::exp(m[i] - mx);
       float sum = 0;
-      for (int64_t j = 0; j < cols; ++j) {
-        row[j] = mx == kNegInf ? 0.f : std::exp(row[j] - mx);
-        sum += row[j];
-      }
+      for (int64_t j = 0; j < cols; ++j) sum += row[j];
       l[i] = l[i] * corr + sum;
       m[i] = mx;
       if (corr != 1.f)
@@ -228,11 +257,7 @@ void backward_head(const AttentionGradArgs& x, const Dims& d, const Blocks& b, i
       dp.resize(rows * cols);
       matrix_engine_gemm(rows, cols, d.E, {q.data(), d.E, 1}, {k.data(), 1, d.E}, p.data(), cols, 0.f, x.cfg);
       finish_scores(p.data(), rows, cols, i0, j0, n, h, x.scale, x.causal, x.mask);
-      for (int64_t i = 0; i < rows; ++i)
-        for (int64_t j = 0; j < cols; ++j) {
-          float& e = p[i * cols + j];
-          e = lse[i0 + i] == kNegInf ? 0.f : std::exp(e - lse[i0 + i]);
-        }
+      exp_rows(p.data(), rows, cols, lse + i0);
       // dV += P^T dO;  dP = dO V^T;  dS = P (dP - delta)
       matrix_engine_gemm(cols, d.Ev, rows, {p.data(), 1, cols}, {go.data(), d.Ev, 1}, dv.data() + j0 * d.Ev,
                          d.Ev, 1.f, x.cfg);

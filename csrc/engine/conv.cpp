@@ -4,6 +4,8 @@
 #include <cstring>
 #include <numeric>
 
+#include <ATen/Parallel.h>
+
 #include "engine/compute_config.h"
 #include "engine/matmul.h"
 #include "engine/plan_mode.h"
@@ -149,7 +151,7 @@ struct ImplicitGemm {
 };
 
 ProgramRecord run_implicit_gemm(const chip::Arch& arch, const ImplicitGemm& p, DType out_dtype,
-                                const char* reader) {
+                                const char* reader, const ConvEpilogue& ep = {}) {
   const int64_t in_bytes = dtype_bytes(p.src.dtype), out_bytes = dtype_bytes(out_dtype);
   const Blocks b = plan_blocks(arch, p.op, p.M, p.N, p.K, in_bytes, out_bytes, 8, 8, 16);
   const int64_t m_blocks = ceil_div(p.M, b.m), n_blocks = ceil_div(p.N, b.n);
@@ -194,16 +196,46 @@ ProgramRecord run_implicit_gemm(const chip::Arch& arch, const ImplicitGemm& p, D
       arch, p.op, {p.G, tiles(p.M), tiles(p.N), tiles(p.K), p.G > 1}, p.src.dtype, p.src.dtype,
       out_dtype, cfg);
   rec.reader = reader;
-  rec.compute = "conv_implicit_gemm_fp32acc";
-  rec.writer = "writer_conv_bias";
+  static const perf::KernelRef computes[] = {"conv_implicit_gemm_fp32acc", "conv_implicit_gemm_relu",
+                                             "conv_implicit_gemm_gelu", "conv_implicit_gemm_gelu_tanh",
+                                             "conv_implicit_gemm_silu"};
+  rec.compute = computes[static_cast<int>(ep.act)];
+  rec.writer = ep.scale || ep.shift || ep.residual ? "writer_conv_epilogue" : "writer_conv_bias";
   rec.flops = 2 * p.G * p.M * p.N * p.K;
+  // The writer reads the residual's tiles once and each per-channel vector
+  // once per output tile column.
+  const int64_t area = arch.tile_rows * arch.tile_cols;
+  if (ep.residual)
+    rec.dram_read_bytes += p.G * tiles(p.M) * tiles(p.N) * area * dtype_bytes(ep.residual->dtype);
+  for (const TensorRef* v : {ep.scale, ep.shift})
+    if (v) rec.dram_read_bytes += p.G * tiles(p.N) * area * dtype_bytes(v->dtype);
+  rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;
   return rec;
+}
+
+// The writer's epilogue operands; `floats` keeps the per-channel vectors.
+FeatureOut with_epilogue(FeatureOut o, const ConvEpilogue& ep, std::vector<float> (&floats)[2]) {
+  o.act = ep.act;
+  if (ep.scale) o.scale = (floats[0] = bias_floats(ep.scale)).data();
+  if (ep.shift) o.shift = (floats[1] = bias_floats(ep.shift)).data();
+  if (ep.residual) {
+    const TensorRef r = volumetric(*ep.residual);
+    o.residual = r.data;
+    o.residual_dtype = r.dtype;
+    o.rn = r.strides[0];
+    o.rc = r.strides[1];
+    o.rd = r.strides[2];
+    o.rh = r.strides[3];
+    o.rw = r.strides[4];
+  }
+  return o;
 }
 
 }  // namespace
 
 ProgramRecord conv2d_forward(const chip::Arch& arch, const TensorRef& x_, const TensorRef& w_,
-                             const TensorRef* bias, const TensorRef& out_, const Conv2dArgs& args) {
+                             const TensorRef* bias, const TensorRef& out_, const Conv2dArgs& args,
+                             const ConvEpilogue& epilogue) {
   const TensorRef x = volumetric(x_), w = volumetric(w_), out = volumetric(out_);
   const int64_t G = args.groups;
   const Window windows[3] = {{args.depth.stride, -args.depth.padding, args.depth.dilation, 1},
@@ -218,10 +250,29 @@ ProgramRecord conv2d_forward(const chip::Arch& arch, const TensorRef& x_, const 
   std::vector<float> filter(executing() ? G * N * K : 0);
   if (executing()) kernels::pack_filter(w, G, true, src, filter.data());
   const std::vector<float> b = executing() ? bias_floats(bias) : std::vector<float>{};
-  const ImplicitGemm p{"aten::convolution", src, w.sizes[1], filter.data(),
-                       out_of(out, bias ? b.data() : nullptr), G,
-                       x.sizes[0] * grid[0] * grid[1] * grid[2], N, K};
-  return run_implicit_gemm(arch, p, out.dtype, "reader_im2col_gather");
+  std::vector<float> per_channel[2];
+  FeatureOut o = out_of(out, bias ? b.data() : nullptr);
+  if (executing()) o = with_epilogue(o, epilogue, per_channel);
+  const ImplicitGemm p{epilogue.any() ? "accel::conv_act" : "aten::convolution", src, w.sizes[1],
+                       filter.data(), o, G, x.sizes[0] * grid[0] * grid[1] * grid[2], N, K};
+  return run_implicit_gemm(arch, p, out.dtype, "reader_im2col_gather", epilogue);
+}
+
+void conv_epilogue_write(const TensorRef& out_, const float* result, bool pixel_major,
+                         const ConvEpilogue& epilogue) {
+  const TensorRef out = volumetric(out_);
+  std::vector<float> per_channel[2];
+  const FeatureOut o = with_epilogue(out_of(out, nullptr), epilogue, per_channel);
+  const int64_t n = out.sizes[0], C = out.sizes[1];
+  const int64_t pixels = out.sizes[2] * out.sizes[3] * out.sizes[4];
+  // One image's channels (or pixels) per task, as the program's blocks are written.
+  at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const float* block = result + i * C * pixels;
+      if (pixel_major) kernels::store_block(o, block, false, i * pixels, pixels, 0, C);
+      else kernels::store_block(o, block, true, i * pixels, pixels, 0, C);
+    }
+  });
 }
 
 ProgramRecord conv2d_input_grad(const chip::Arch& arch, const TensorRef& grad_out_,

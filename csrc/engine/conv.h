@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "engine/matmul.h"
 #include "engine/program.h"
 #include "engine/tensor_ref.h"
 
@@ -23,11 +24,32 @@ struct Conv2dArgs {
   } depth;
 };
 
+// What the forward convolution's writer does to each output block after the
+// bias and before write-back (accel::conv_act): out = act(out * scale[c] +
+// shift[c] + residual), every part optional; an inference batch norm folds to
+// scale and shift. scale and shift are [Cout] vectors, residual a map of the
+// output's sizes with any strides; all of a float dtype.
+struct ConvEpilogue {
+  const TensorRef* scale = nullptr;
+  const TensorRef* shift = nullptr;
+  const TensorRef* residual = nullptr;
+  Activation act = Activation::None;
+
+  bool any() const { return scale || shift || residual || act != Activation::None; }
+};
+
 // Maps are [n, c, h, w] (conv1d: h = 1) or [n, c, d, h, w] with any strides;
 // filters [Cout, Cin/groups, R, S] or [Cout, Cin/groups, T, R, S], of the
 // maps' rank; sizes are validated by the caller. bias may be null.
 ProgramRecord conv2d_forward(const chip::Arch& arch, const TensorRef& x, const TensorRef& w,
-                             const TensorRef* bias, const TensorRef& out, const Conv2dArgs& args);
+                             const TensorRef* bias, const TensorRef& out, const Conv2dArgs& args,
+                             const ConvEpilogue& epilogue = {});
+
+// The forward program's writer on a result the host computed (bias included):
+// `result` is fp32, [n][c][pixels] or, pixel_major, [n][pixels][c]; out
+// receives it with the epilogue applied, as the program's blocks would be.
+void conv_epilogue_write(const TensorRef& out, const float* result, bool pixel_major,
+                         const ConvEpilogue& epilogue);
 
 // grad_in from grad_out. With bias it is also conv_transpose2d's forward
 // (x in the role of grad_out, w [Cin, Cout/groups, R, S]).

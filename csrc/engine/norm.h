@@ -38,11 +38,14 @@ struct RowNormArgs {
 };
 ProgramRecord run_row_norm(const chip::Arch& arch, const RowNormArgs& a);
 
-// Any of dx, dweight, dbias may be absent (output_mask).
+// Any of dx, dweight, dbias may be absent (output_mask). With residual_grad
+// present, dx gets it added on the row before it is stored (the backward of a
+// residual add + norm, accel::add_layer_norm_backward).
 struct RowNormGradArgs {
   TensorRef grad, x, mean, rstd, weight, dx, dweight, dbias;
   int64_t rows = 0, cols = 0;
   bool rms = false;
+  TensorRef residual_grad;
 };
 ProgramRecord run_row_norm_backward(const chip::Arch& arch, const RowNormGradArgs& a);
 

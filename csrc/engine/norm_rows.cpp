@@ -112,13 +112,16 @@ ProgramRecord run_row_norm(const chip::Arch& arch, const RowNormArgs& a) {
 }
 
 ProgramRecord run_row_norm_backward(const chip::Arch& arch, const RowNormGradArgs& a) {
-  const std::string op = a.rms ? "aten::_fused_rms_norm_backward" : "aten::native_layer_norm_backward";
+  const bool add = present(a.residual_grad);
+  const std::string op = add ? (a.rms ? "accel::add_rms_norm_backward" : "accel::add_layer_norm_backward")
+                             : (a.rms ? "aten::_fused_rms_norm_backward" : "aten::native_layer_norm_backward");
   const int64_t n = a.cols, row_pages = ceil_div(n, kTile);
   const bool want_dw = present(a.dweight), want_db = present(a.dbias), want_dx = present(a.dx);
   std::vector<RowBuffer> rows{{"grad", dtype_bytes(a.grad.dtype)}, {"x", dtype_bytes(a.x.dtype)}};
   if (present(a.weight)) rows.push_back({"gamma", dtype_bytes(a.weight.dtype)});
   if (want_dw) rows.push_back({"dgamma_acc", 4});
   if (want_db) rows.push_back({"dbeta_acc", 4});
+  if (add) rows.push_back({"residual_grad", dtype_bytes(a.residual_grad.dtype)});
   const Plan p = plan(arch, op, n, row_pages, kTile, rows, {{"dx", dtype_bytes(a.x.dtype)}},
                       {{"stats", 2, arch.tile_rows * arch.tile_cols * 4}});
   const int64_t blocks = ceil_div(a.rows, kTile);
@@ -168,12 +171,24 @@ ProgramRecord run_row_norm_backward(const chip::Arch& arch, const RowNormGradArg
           const int64_t len = std::min(p.chunk, n - c);
           const float* gc = operand(a.grad, g_f32, g, base, c, len, !p.resident);
           const float* xc = operand(a.x, x_f32, x, base, c, len, !p.resident);
-          if (a.dx.dtype == DType::F32) {
+          if (a.dx.dtype == DType::F32 && !add) {
             k::lin2_scaled(f32_at_w(a.dx, base + c), gc, w ? w + c : nullptr, xc, len, rstd, k2, k3);
             continue;
           }
           float* out = p.resident ? g + c : g;  // gc's own buffer (or free when gc is in place)
           k::lin2_scaled(out, gc, w ? w + c : nullptr, xc, len, rstd, k2, k3);
+          if (add) {
+            // The norm's gradient rounded to dx's format first, as the separate
+            // programs would store it, so the sum equals theirs; x's buffer is
+            // free again (or unused, x read in place) for the residual gradient.
+            if (a.dx.dtype != DType::F32) {
+              k::from_f32(at_w(a.dx, base + c), a.dx.dtype, out, len);
+              k::to_f32(out, at(a.dx, base + c), a.dx.dtype, len);
+            }
+            float* res = p.resident ? x + c : x;
+            k::to_f32(res, at(a.residual_grad, base + c), a.residual_grad.dtype, len);
+            k::acc_add(out, res, len);
+          }
           k::from_f32(at_w(a.dx, base + c), a.dx.dtype, out, len);
         }
       }
@@ -193,14 +208,16 @@ ProgramRecord run_row_norm_backward(const chip::Arch& arch, const RowNormGradArg
       }
     });
   }
-  ProgramRecord rec = base_record(arch, op, a.rms ? "rms_norm_bw_sfpu" : "layer_norm_bw_sfpu", p, split,
+  const char* compute = add ? (a.rms ? "add_rms_norm_bw_sfpu" : "add_layer_norm_bw_sfpu")
+                            : (a.rms ? "rms_norm_bw_sfpu" : "layer_norm_bw_sfpu");
+  ProgramRecord rec = base_record(arch, op, compute, p, split,
                                   blocks * row_pages, row_pages, a.x.dtype, a.x.dtype);
   const int64_t passes = p.resident || !want_dx ? 1 : 2;
   const int64_t partial_bytes = split.cores_used * n * 4 * ((want_dw ? 1 : 0) + (want_db ? 1 : 0));
-  rec.flops = a.rows * n * (8 + (want_dw ? 3 : 0) + (want_db ? 1 : 0));
+  rec.flops = a.rows * n * (8 + (want_dw ? 3 : 0) + (want_db ? 1 : 0) + (add ? 1 : 0));
   rec.dram_read_bytes = (padded(arch, a.rows, n, a.grad.dtype) + padded(arch, a.rows, n, a.x.dtype)) * passes +
                         (p.resident ? split.cores_used : blocks) * bytes_of(a.weight) + bytes_of(a.mean) +
-                        bytes_of(a.rstd);
+                        bytes_of(a.rstd) + (add ? padded(arch, a.rows, n, a.residual_grad.dtype) : 0);
   rec.dram_write_bytes = (want_dx ? padded(arch, a.rows, n, a.dx.dtype) : 0) + bytes_of(a.dweight) + bytes_of(a.dbias);
   // The partial sums travel core to core over the NoC, not through DRAM.
   rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes + partial_bytes;

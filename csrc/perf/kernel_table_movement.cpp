@@ -77,6 +77,7 @@ constexpr KernelDesc kMovementKernels[] = {
     writer("writer_indexed_scatter"),
     writer("writer_compact"),
     writer("writer_conv_bias"),
+    writer("writer_conv_epilogue"),  // and a per-channel affine map and a residual read
     writer("writer_filter"),
     writer("writer_reduce"),
     writer("writer_norm_untilize"),

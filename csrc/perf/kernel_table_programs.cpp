@@ -64,6 +64,15 @@ constexpr KernelDesc kPrograms[] = {
     sfpu("log_softmax_sfpu", 5, "softmax"),
     sfpu("softmax_bw_sfpu", 4, "softmax"),
     sfpu("log_softmax_bw_sfpu", 4, "softmax"),
+    // The compiler's fused rows (engine/norm_fused.h): the residual add (1)
+    // ahead of the norm's statistics and normalisation; the scale (1) and
+    // mask (1) ahead of the softmax.
+    sfpu("add_layer_norm_sfpu", 8, "norm"),
+    sfpu("add_rms_norm_sfpu", 6, "norm"),
+    sfpu("add_layer_norm_bw_sfpu", 9, "norm"),  // and the residual's gradient added (1)
+    sfpu("add_rms_norm_bw_sfpu", 9, "norm"),
+    sfpu("scale_softmax_sfpu", 6, "softmax"),
+    sfpu("scale_mask_softmax_sfpu", 7, "softmax"),
 
     // The torch.compile backend's fused element-wise program (engine/fused.h):
     // its record's FLOPs are the steps' vector-engine instructions.
@@ -76,6 +85,11 @@ constexpr KernelDesc kPrograms[] = {
     matrix("matmul_block_gelu_tanh", "matmul"),
     matrix("matmul_block_silu", "matmul"),
     matrix("conv_implicit_gemm_fp32acc", "conv"),
+    // accel::conv_act: the activation applied by the writer's epilogue.
+    matrix("conv_implicit_gemm_relu", "conv"),
+    matrix("conv_implicit_gemm_gelu", "conv"),
+    matrix("conv_implicit_gemm_gelu_tanh", "conv"),
+    matrix("conv_implicit_gemm_silu", "conv"),
     matrix("conv_wgrad_gemm_fp32acc", "conv"),
     matrix("sdpa_flash", "attention"),
     matrix("sdpa_flash_backward", "attention"),

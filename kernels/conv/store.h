@@ -1,10 +1,11 @@
-// The conv writer (fp32 accumulator block -> output format in DRAM, bias
-// added on the way) and the weight reader that lays filter taps out as the
+// The conv writer (fp32 accumulator block -> output format in DRAM, bias and
+// the fused epilogue applied on the way) and the weight reader that lays filter taps out as the
 // GEMM's B operand.
 #pragma once
 
 #include <cstdint>
 
+#include "engine/matmul.h"
 #include "engine/tensor_ref.h"
 #include "kernels/conv/im2col.h"
 
@@ -19,6 +20,19 @@ struct FeatureOut {
   int64_t OD = 1, OH = 1, OW = 1;
   int64_t c0 = 0;              // the group's first channel
   const float* bias = nullptr;  // per channel, indexed from c0; may be null
+  // accel::conv_act's epilogue after the bias, in fp32 before rounding to the
+  // output format: y = act(y * scale[c] + shift[c] + residual[pixel, c]).
+  // Each part is optional; scale and shift are indexed like bias.
+  const float* scale = nullptr;
+  const float* shift = nullptr;
+  const void* residual = nullptr;  // a map of the output's sizes, its own strides
+  engine::DType residual_dtype = engine::DType::F32;
+  int64_t rn = 0, rc = 0, rd = 0, rh = 0, rw = 0;
+  engine::Activation act = engine::Activation::None;
+
+  bool has_epilogue() const {
+    return scale || shift || residual || act != engine::Activation::None;
+  }
 };
 
 // acc holds pixels [m0, m0+mb) x channels [n0, n0+nb): channel-major

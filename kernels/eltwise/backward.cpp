@@ -4,6 +4,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "kernels/eltwise/simd.h"
 #include "kernels/eltwise/tile_kernel.h"
 
 namespace accel::kernels {
@@ -39,8 +40,10 @@ ACCEL_BACKWARD_OP(SiluOp, g * (R(1) / (R(1) + std::exp(-x))) *
 ACCEL_BACKWARD_OP(SigmoidOp, g * (R(1) - x) * x)
 ACCEL_BACKWARD_OP(TanhOp, g * (R(1) - x * x))
 ACCEL_BACKWARD_OP(LeakyReluOp, x > R(0) ? g : g * R(p.alpha))
-ACCEL_BACKWARD_OP(HardswishOp, x < R(-3) ? R(0) : x <= R(3) ? g * (x / R(3) + R(0.5)) : g)
-ACCEL_BACKWARD_OP(HardsigmoidOp, x > R(-3) && x < R(3) ? g / R(6) : R(0))
+// As ATen (torch 2.13): the gradient at -3 is 0 and at 3 the full gradient.
+ACCEL_BACKWARD_OP(HardswishOp, x <= R(-3) ? R(0) : x < R(3) ? g * (x / R(3) + R(0.5)) : g)
+// ATen multiplies by 1/6 rounded to float, in double too.
+ACCEL_BACKWARD_OP(HardsigmoidOp, x > R(-3) && x < R(3) ? g * R(1.0f / 6.0f) : R(0))
 #undef ACCEL_BACKWARD_OP
 
 struct GeluTanhOp {
@@ -107,7 +110,7 @@ struct LogitOp {
 }  // namespace
 
 const engine::TileKernel& backward_kernel(Backward op) {
-  static const engine::TileKernel table[] = {
+  static const engine::TileKernel portable[] = {
       tile_kernel<ThresholdOp, 2>("sfpu_threshold_backward"),
       tile_kernel<GeluOp, 2>("sfpu_gelu_backward"),
       tile_kernel<GeluTanhOp, 2>("sfpu_gelu_tanh_backward"),
@@ -123,6 +126,8 @@ const engine::TileKernel& backward_kernel(Backward op) {
       tile_kernel<LogitOp, 2>("sfpu_logit_backward"),
       tile_kernel<ShrinkOp, 2>("sfpu_shrink_backward"),
   };
+  static_assert(std::size(portable) == kBackwardCount);
+  static const auto table = with_simd(portable, simd_tile_math().backward);
   return table[static_cast<int>(op)];
 }
 

@@ -22,6 +22,7 @@ enum class Backward {
   Logit,        // saved: self; alpha = low, beta = high bounds when mode is 1 (eps given)
   Shrink,       // saved: self; alpha = lambda (hardshrink and softshrink)
 };
+constexpr int kBackwardCount = static_cast<int>(Backward::Shrink) + 1;
 
 const engine::TileKernel& backward_kernel(Backward op);
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "kernels/eltwise/backward.h"
 #include "kernels/eltwise/binary.h"
 #include "kernels/eltwise/unary.h"
 
@@ -15,6 +16,7 @@ struct SimdTileMath {
   // Null where the portable scalar loop already is the best form.
   engine::TileFn<float> unary[kUnaryCount] = {};
   engine::TileFn<float> binary[kBinaryCount] = {};
+  engine::TileFn<float> backward[kBackwardCount] = {};
   void (*bf16_to_float)(const void* src, float* dst, int64_t n) = nullptr;
   void (*half_to_float)(const void* src, float* dst, int64_t n) = nullptr;
   void (*float_to_bf16)(const float* src, void* dst, int64_t n) = nullptr;
@@ -23,9 +25,19 @@ struct SimdTileMath {
 
 const SimdTileMath& simd_tile_math();
 
-// Each capability's build fills the table (simd_impl.cpp).
-namespace DEFAULT { void fill_simd_tile_math(SimdTileMath& t); }
-namespace AVX2 { void fill_simd_tile_math(SimdTileMath& t); }
-namespace AVX512 { void fill_simd_tile_math(SimdTileMath& t); }
+// Each capability's build fills the table (simd_impl.cpp); its gradients come
+// from simd_backward_impl.cpp, which fill_simd_tile_math calls.
+namespace DEFAULT {
+void fill_simd_tile_math(SimdTileMath& t);
+void fill_simd_backward_math(SimdTileMath& t);
+}  // namespace DEFAULT
+namespace AVX2 {
+void fill_simd_tile_math(SimdTileMath& t);
+void fill_simd_backward_math(SimdTileMath& t);
+}  // namespace AVX2
+namespace AVX512 {
+void fill_simd_tile_math(SimdTileMath& t);
+void fill_simd_backward_math(SimdTileMath& t);
+}  // namespace AVX512
 
 }  // namespace accel::kernels

@@ -191,6 +191,7 @@ void fill_simd_tile_math(SimdTileMath& t) {
   t.half_to_float = reduced_to_float<c10::Half>;
   t.float_to_bf16 = float_to_reduced<c10::BFloat16>;
   t.float_to_half = float_to_reduced<c10::Half>;
+  fill_simd_backward_math(t);
 }
 
 }  // namespace accel::kernels::CPU_CAPABILITY

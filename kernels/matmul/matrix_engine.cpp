@@ -1,10 +1,13 @@
 #include "engine/matrix_engine.h"
 
+#include <ATen/cpu/vec/vec.h>
+
 #include <algorithm>
 #include <bit>
 #include <vector>
 
 #include "engine/executor.h"
+#include "kernels/matmul/bf16_gemm.h"
 
 // at::native::cpublas::gemm is not exported from libtorch_cpu, but the BLAS it
 // wraps is: Fortran sgemm_, and MKL's bf16 x bf16 -> fp32 GEMM where torch
@@ -147,9 +150,19 @@ void fidelity_passes(int64_t M, int64_t N, int64_t K, MatrixView A, MatrixView B
   }
 }
 
+// A bf16 Dst rounds after every K tile, so this runs often: at::vec's
+// round-to-nearest-even, the same as c10's except for a NaN's payload.
 void round_block_bf16(int64_t M, int64_t N, float* C, int64_t ldc) {
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t n = 0; n < N; ++n) C[m * ldc + n] = round_bf16(C[m * ldc + n]);
+  using Vec = at::vec::Vectorized<float>;
+  for (int64_t m = 0; m < M; ++m) {
+    float* row = C + m * ldc;
+    int64_t n = 0;
+    for (; n + Vec::size() <= N; n += Vec::size()) {
+      const Vec v = Vec::loadu(row + n);
+      std::get<0>(at::vec::convert_bfloat16_float(at::vec::convert_float_bfloat16(v, v))).store(row + n);
+    }
+    for (; n < N; ++n) row[n] = round_bf16(row[n]);
+  }
 }
 
 // Conv and attention hand the engine one block at a time: blocks large enough
@@ -164,6 +177,44 @@ bool gpu_gemm(int64_t M, int64_t N, int64_t K, V A, V B, DType dtype, float* C, 
                             false, cfg);
 }
 
+// passes(M, N, K, A, B, beta) runs the multiplier passes into C. With an
+// fp32 Dst they run once over K; a bf16 Dst holds every 32-deep tile
+// product in bf16 before the next one.
+template <class V, class Passes>
+void accumulate_in_dst(int64_t M, int64_t N, int64_t K, V A, V B, float* C, int64_t ldc,
+                       float beta, bool fp32_dest_acc, Passes passes) {
+  if (fp32_dest_acc) return passes(M, N, K, A, B, beta);
+  if (K == 0) {
+    scale_c(M, N, C, ldc, beta);
+    return round_block_bf16(M, N, C, ldc);
+  }
+  for (int64_t k0 = 0; k0 < K; k0 += kTileK) {
+    const int64_t kc = std::min(kTileK, K - k0);
+    const V a{A.data + k0 * A.col_stride, A.row_stride, A.col_stride};
+    const V b{B.data + k0 * B.row_stride, B.row_stride, B.col_stride};
+    passes(M, N, kc, a, b, k0 == 0 ? beta : 1.0f);
+    round_block_bf16(M, N, C, ldc);
+  }
+}
+
+// The fidelity passes on bf16 operands as bf16 dot products: each operand
+// half (hi: the bits the multiplier sees; lo: the rest) is a bf16 value too.
+void bf16_fidelity_passes(int64_t M, int64_t N, int64_t K, MatrixViewBF16 A, MatrixViewBF16 B,
+                          float* C, int64_t ldc, float beta, MathFidelity fidelity) {
+  const kernels::Bf16Operand a{A.data, A.row_stride, A.col_stride}, b{B.data, B.row_stride, B.col_stride};
+  const kernels::Bf16Bits whole{}, a_hi{uint16_t(kSrcAMask >> 16)}, b_hi{uint16_t(kSrcBMask >> 16)},
+      b_lo{uint16_t(kSrcBMask >> 16), true};
+  switch (fidelity) {
+    case MathFidelity::LoFi: kernels::bf16_dot_gemm(M, N, K, a, b, C, ldc, beta, a_hi, b_hi); return;
+    case MathFidelity::HiFi2: kernels::bf16_dot_gemm(M, N, K, a, b, C, ldc, beta, whole, b_hi); return;
+    case MathFidelity::HiFi3:
+      kernels::bf16_dot_gemm(M, N, K, a, b, C, ldc, beta, whole, b_hi);
+      kernels::bf16_dot_gemm(M, N, K, a, b, C, ldc, 1.0f, a_hi, b_lo);
+      return;
+    default: kernels::bf16_dot_gemm(M, N, K, a, b, C, ldc, beta); return;
+  }
+}
+
 }  // namespace
 
 float srca_hi(float x) { return keep_bits(x, kSrcAMask); }
@@ -176,29 +227,27 @@ void matrix_engine_gemm(int64_t M, int64_t N, int64_t K, MatrixView A, MatrixVie
                         float* C, int64_t ldc, float beta, const ComputeConfig& cfg) {
   if (M == 0 || N == 0) return;
   if (gpu_gemm(M, N, K, A, B, DType::F32, C, ldc, beta, cfg)) return;
-  if (cfg.fp32_dest_acc) return fidelity_passes(M, N, K, A, B, C, ldc, beta, cfg.fidelity);
-  // A bf16 Dst: every 32-deep tile product lands in bf16 before the next one.
-  if (K == 0) {
-    scale_c(M, N, C, ldc, beta);
-    return round_block_bf16(M, N, C, ldc);
-  }
-  for (int64_t k0 = 0; k0 < K; k0 += kTileK) {
-    const int64_t kc = std::min(kTileK, K - k0);
-    const MatrixView a{A.data + k0 * A.col_stride, A.row_stride, A.col_stride};
-    const MatrixView b{B.data + k0 * B.row_stride, B.row_stride, B.col_stride};
-    fidelity_passes(M, N, kc, a, b, C, ldc, k0 == 0 ? beta : 1.0f, cfg.fidelity);
-    round_block_bf16(M, N, C, ldc);
-  }
+  accumulate_in_dst(M, N, K, A, B, C, ldc, beta, cfg.fp32_dest_acc,
+                    [&](int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b, float bt) {
+                      fidelity_passes(m, n, k, a, b, C, ldc, bt, cfg.fidelity);
+                    });
 }
 
 void matrix_engine_gemm(int64_t M, int64_t N, int64_t K, MatrixViewBF16 A, MatrixViewBF16 B,
                         float* C, int64_t ldc, float beta, const ComputeConfig& cfg) {
   if (M == 0 || N == 0) return;
   if (gpu_gemm(M, N, K, A, B, DType::BF16, C, ldc, beta, cfg)) return;
+  // The host's bf16 dot products where it has them (see bf16_gemm.h); else
+  // MKL's bf16 GEMM (on some CPUs no faster than fp32) or fp32 operands.
+  if (kernels::bf16_dot_gemm_available())
+    return accumulate_in_dst(M, N, K, A, B, C, ldc, beta, cfg.fp32_dest_acc,
+                             [&](int64_t m, int64_t n, int64_t k, MatrixViewBF16 a, MatrixViewBF16 b, float bt) {
+                               bf16_fidelity_passes(m, n, k, a, b, C, ldc, bt, cfg.fidelity);
+                             });
   TransposeType ta, tb;
   int64_t lda, ldb;
-  if (gemm_bf16bf16f32_ != nullptr && K > 0 && cfg.fidelity == MathFidelity::HiFi4 && cfg.fp32_dest_acc &&
-      blas_layout(A, M, K, ta, lda) && blas_layout(B, K, N, tb, ldb)) {
+  if (gemm_bf16bf16f32_ != nullptr && K > 0 && cfg.fidelity == MathFidelity::HiFi4 &&
+      cfg.fp32_dest_acc && blas_layout(A, M, K, ta, lda) && blas_layout(B, K, N, tb, ldb)) {
     blas(tb, ta, N, M, K, B.data, ldb, A.data, lda, beta, C, ldc);
     return;
   }

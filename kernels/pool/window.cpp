@@ -4,9 +4,12 @@
 #include <c10/util/Half.h>
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <vector>
 
 namespace accel::kernels {
 namespace {
@@ -24,9 +27,62 @@ Span avg_span(const PoolSpec& p, int d, int64_t o, int64_t extent) {
   return {std::max<int64_t>(start, 0), std::min(end, extent), padded};
 }
 
+// max_pool2d a row of outputs at a time, tap by tap across the row: the
+// iterations over ow are independent, so the compare-and-take compiles to
+// selects (per output it is a chain whose branch mispredicts on random data).
+// Taps are visited in the same (i, j) order per output as forward_typed's.
+template <class T>
+void max_rows(const PoolSpec& p, const Plane& in, const Plane& out, const Plane* idx, int64_t o0,
+              int64_t o1) {
+  const T* src = static_cast<const T*>(in.data);
+  T* dst = static_cast<T*>(out.data);
+  int64_t* ix = idx ? static_cast<int64_t*>(idx->data) : nullptr;
+  thread_local std::vector<float> best;
+  thread_local std::vector<int64_t> arg;
+  for (int64_t o = o0; o < o1;) {
+    const int64_t oh = o / out.W, a = o % out.W, b = std::min(out.W, a + (o1 - o));
+    const int64_t n = b - a;
+    best.assign(n, -std::numeric_limits<float>::infinity());
+    arg.assign(n, -1);
+    float* res = best.data();
+    int64_t* at = arg.data();
+    for (int64_t i = 0; i < p.kernel[0]; ++i) {
+      const int64_t ih = oh * p.stride[0] - p.pad[0] + i * p.dil[0];
+      if (ih < 0 || ih >= in.H) continue;
+      const T* row = src + ih * in.sh;
+      for (int64_t j = 0; j < p.kernel[1]; ++j) {
+        // The outputs whose tap j lands inside the row: ow in [lo, hi).
+        const int64_t off = j * p.dil[1] - p.pad[1], st = p.stride[1];
+        int64_t lo = a, hi = b;
+        while (lo < hi && lo * st + off < 0) ++lo;
+        while (hi > lo && (hi - 1) * st + off >= in.W) --hi;
+        for (int64_t ow = lo; ow < hi; ++ow) {
+          const int64_t iw = ow * st + off;
+          const float v = static_cast<float>(row[iw * in.sw]);
+          const int64_t k = ow - a;
+          // NaN wins, ties keep the first. Blended with masks: GCC keeps a
+          // ternary as a branch, which mispredicts half the time on random data.
+          const bool take = (at[k] < 0) | (v > res[k]) | (v != v);
+          const uint32_t keep32 = uint32_t(take) - 1u;  // all ones: keep the old
+          const uint64_t keep64 = uint64_t(take) - 1u;
+          res[k] = std::bit_cast<float>((std::bit_cast<uint32_t>(res[k]) & keep32) |
+                                        (std::bit_cast<uint32_t>(v) & ~keep32));
+          at[k] = int64_t((uint64_t(at[k]) & keep64) | (uint64_t(ih * in.W + iw) & ~keep64));
+        }
+      }
+    }
+    for (int64_t k = 0; k < n; ++k) {
+      dst[oh * out.sh + (a + k) * out.sw] = static_cast<T>(res[k]);
+      if (ix) ix[oh * idx->sh + (a + k) * idx->sw] = at[k];
+    }
+    o += n;
+  }
+}
+
 template <class T>
 void forward_typed(const PoolSpec& p, const Plane& in, const Plane& out, const Plane* idx, int64_t o0,
                    int64_t o1) {
+  if (p.kind == PoolKind::Max) return max_rows<T>(p, in, out, idx, o0, o1);
   const T* src = static_cast<const T*>(in.data);
   T* dst = static_cast<T*>(out.data);
   int64_t* ix = idx ? static_cast<int64_t*>(idx->data) : nullptr;
@@ -54,12 +110,11 @@ void forward_typed(const PoolSpec& p, const Plane& in, const Plane& out, const P
             const int64_t iw = w0 + j * wstep;
             if (iw < 0 || iw >= in.W) continue;
             const float v = static_cast<float>(src[ih * in.sh + iw * in.sw]);
-            // ATen's rule: NaN wins, ties keep the first tap.
-            if (arg < 0) arg = ih * in.W + iw;
-            if (v > result || std::isnan(v)) {
-              result = v;
-              arg = ih * in.W + iw;
-            }
+            // ATen's rule: NaN wins, ties keep the first tap. Written as
+            // selects: on random data a branch here mispredicts half the time.
+            const bool take = arg < 0 || v > result || v != v;
+            result = take ? v : result;
+            arg = take ? ih * in.W + iw : arg;
           }
         }
         break;

@@ -158,6 +158,76 @@ TEST(Conv, L1PlanShrinksBlocksOnTiny) {
   EXPECT_NEAR(y[5], ref, 1e-2);
 }
 
+// accel::conv_act's epilogue in the writer: (conv + bias) * scale + shift +
+// residual, then relu, each step rounded to fp32 as the separate ops round.
+class ConvEpilogueLayouts : public ::testing::TestWithParam<std::tuple<bool, bool>> {};
+
+TEST_P(ConvEpilogueLayouts, StoreBlockAppliesItAsTheSeparateOps) {
+  const auto [nhwc, residual_nhwc] = GetParam();
+  const Shape s{2, 6, 7, 5, 10, 3, 3, 2, args(2, 1, 1, 1, 1)};  // 2 groups: channels from c0
+  const int64_t OH = s.OH(), OW = s.OW(), Cg = s.C / s.G, out_n = s.N * s.K * OH * OW;
+  auto x = random_floats(s.N * s.C * s.H * s.W, 11), w = random_floats(s.K * Cg * 9, 12);
+  auto b = random_floats(s.K, 13), scale = random_floats(s.K, 14), shift = random_floats(s.K, 15);
+  auto res = random_floats(out_n, 16);
+  const TensorRef xr = map(x.data(), DType::F32, s.N, s.C, s.H, s.W, nhwc);
+  const TensorRef wr = map(w.data(), DType::F32, s.K, Cg, 3, 3);
+  const TensorRef br{b.data(), DType::F32, {s.K}, {1}};
+  const TensorRef sr{scale.data(), DType::F32, {s.K}, {1}}, hr{shift.data(), DType::F32, {s.K}, {1}};
+  const TensorRef rr = map(res.data(), DType::F32, s.N, s.K, OH, OW, residual_nhwc);
+  std::vector<float> plain(out_n), fused(out_n), from_result(out_n);
+  const TensorRef pr = map(plain.data(), DType::F32, s.N, s.K, OH, OW, nhwc);
+  const auto plain_rec = engine::conv2d_forward(tiny(), xr, wr, &br, pr, s.a);
+  engine::ConvEpilogue ep;
+  ep.scale = &sr;
+  ep.shift = &hr;
+  ep.residual = &rr;
+  ep.act = engine::Activation::Relu;
+  const auto rec = engine::conv2d_forward(tiny(), xr, wr, &br, map(fused.data(), DType::F32, s.N, s.K, OH, OW, nhwc),
+                                          s.a, ep);
+  // The library path's writer on the plain result, laid out [n][c][pixels] or [n][pixels][c].
+  engine::conv_epilogue_write(map(from_result.data(), DType::F32, s.N, s.K, OH, OW, nhwc), plain.data(), nhwc, ep);
+  for (int64_t n = 0; n < s.N; ++n)
+    for (int64_t k = 0; k < s.K; ++k)
+      for (int64_t p = 0; p < OH * OW; ++p) {
+        const int64_t at = nhwc ? (n * OH * OW + p) * s.K + k : (n * s.K + k) * OH * OW + p;
+        const int64_t r_at = residual_nhwc ? (n * OH * OW + p) * s.K + k : (n * s.K + k) * OH * OW + p;
+        float v = plain[at] * scale[k];
+        v = v + shift[k];
+        v = v + res[r_at];
+        const float expected = v > 0 ? v : 0.f;
+        ASSERT_EQ(fused[at], expected) << n << " " << k << " " << p;
+        ASSERT_EQ(from_result[at], expected) << n << " " << k << " " << p;
+      }
+  EXPECT_EQ(rec.op, "accel::conv_act");
+  EXPECT_EQ(rec.compute, "conv_implicit_gemm_relu");
+  EXPECT_EQ(rec.writer, "writer_conv_epilogue");
+  EXPECT_EQ(plain_rec.writer, "writer_conv_bias");
+  // The residual's tiles and the two vectors are read; the writes are the same.
+  EXPECT_GT(rec.dram_read_bytes, plain_rec.dram_read_bytes + out_n * 4);
+  EXPECT_EQ(rec.dram_write_bytes, plain_rec.dram_write_bytes);
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, ConvEpilogueLayouts, ::testing::Combine(::testing::Bool(), ::testing::Bool()));
+
+TEST(ConvEpilogue, Bf16OutputRoundsOnceAfterTheEpilogue) {
+  const Shape s{1, 8, 5, 5, 4, 3, 3, 1, args(1, 1, 1, 1, 1)};
+  auto xf = random_floats(200, 17), wf = random_floats(4 * 8 * 9, 18), shift = random_floats(4, 19);
+  std::vector<c10::BFloat16> x(xf.begin(), xf.end()), w(wf.begin(), wf.end()), y(4 * 25);
+  std::vector<float> xr(x.begin(), x.end()), wr(w.begin(), w.end()), yf(4 * 25);
+  const TensorRef hr{shift.data(), DType::F32, {4}, {1}};
+  engine::ConvEpilogue ep;
+  ep.shift = &hr;
+  ep.act = engine::Activation::Silu;
+  const auto rec = engine::conv2d_forward(tiny(), map(x.data(), DType::BF16, 1, 8, 5, 5),
+                                          map(w.data(), DType::BF16, 4, 8, 3, 3), nullptr,
+                                          map(y.data(), DType::BF16, 1, 4, 5, 5), s.a, ep);
+  engine::conv2d_forward(tiny(), map(xr.data(), DType::F32, 1, 8, 5, 5), map(wr.data(), DType::F32, 4, 8, 3, 3),
+                         nullptr, map(yf.data(), DType::F32, 1, 4, 5, 5), s.a, ep);
+  for (size_t i = 0; i < y.size(); ++i) EXPECT_EQ(float(y[i]), float(c10::BFloat16(yf[i]))) << i;
+  EXPECT_EQ(rec.compute, "conv_implicit_gemm_silu");
+  EXPECT_EQ(rec.writer, "writer_conv_epilogue");
+}
+
 TEST(Pool, MaxAndAvgMatchReference) {
   const int64_t H = 7, W = 9;
   auto x = random_floats(2 * H * W, 9);

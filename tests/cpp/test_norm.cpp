@@ -12,6 +12,7 @@
 
 #include "chip/arch.h"
 #include "engine/norm.h"
+#include "engine/norm_fused.h"
 #include "kernels/norm/row_math.h"
 
 using namespace accel;
@@ -170,5 +171,108 @@ TEST(NormPrograms, BatchNormTrainingUpdatesRunningStats) {
     EXPECT_NEAR(rm[ch], 0.9 * 0.5 + 0.1 * m, 1e-5);
     EXPECT_NEAR(rv[ch], 0.9 * 2 + 0.1 * v / (nb * hxw - 1), 1e-5);
     EXPECT_NEAR(y[(2 * c + ch) * hxw + 5], (x[(2 * c + ch) * hxw + 5] - m) * si[ch], 1e-5);
+  }
+}
+
+// The fused residual add + norm stores the sum and normalises the stored
+// (rounded) sum: bit for bit what the add and the norm programs give apart,
+// with one DRAM read of the sum fewer.
+TEST(NormFusedPrograms, AddLayerNormEqualsAddThenNormResidentAndTwoPass) {
+  for (int64_t cols : {45, 9000}) {
+    const int64_t rows = 35, n = rows * cols;
+    const auto xf = random_floats(n, 11), yf = random_floats(n, 12);
+    const auto w = random_floats(cols, 13), b = random_floats(cols, 14);
+    std::vector<c10::BFloat16> x(xf.begin(), xf.end()), y(yf.begin(), yf.end()), h(n), out(n), want_out(n), sum(n);
+    for (int64_t i = 0; i < n; ++i) sum[i] = float(x[i]) + float(y[i]);
+    std::vector<float> mean(rows), rstd(rows), want_mean(rows), want_rstd(rows);
+    const auto wref = flat((void*)w.data(), DType::F32, cols), bref = flat((void*)b.data(), DType::F32, cols);
+    engine::AddRowNormArgs a{flat(x.data(), DType::BF16, n),     flat(y.data(), DType::BF16, n),
+                             flat(h.data(), DType::BF16, n),     flat(out.data(), DType::BF16, n),
+                             wref,                               bref,
+                             flat(mean.data(), DType::F32, rows), flat(rstd.data(), DType::F32, rows),
+                             rows,                               cols,
+                             1e-5};
+    const auto rec = engine::run_add_row_norm(tiny(), a);
+    engine::RowNormArgs plain{flat(sum.data(), DType::BF16, n), flat(want_out.data(), DType::BF16, n), wref, bref,
+                              flat(want_mean.data(), DType::F32, rows), flat(want_rstd.data(), DType::F32, rows),
+                              rows, cols, 1e-5};
+    const auto norm_rec = engine::run_row_norm(tiny(), plain);
+    for (int64_t i = 0; i < n; ++i) {
+      ASSERT_EQ(h[i].x, sum[i].x) << i;
+      ASSERT_EQ(out[i].x, want_out[i].x) << i;
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      ASSERT_EQ(mean[r], want_mean[r]);
+      ASSERT_EQ(rstd[r], want_rstd[r]);
+    }
+    const bool resident = cols == 45;
+    EXPECT_EQ(rec.reader == "reader_norm_row_resident", resident);
+    EXPECT_EQ(rec.compute, "add_layer_norm_sfpu");
+    // Reads x and y where the norm reads the sum once; a streamed row reads the
+    // stored sum back for its second pass as the norm does.
+    const int64_t plane = ((rows + 31) / 32) * ((cols + 31) / 32) * 1024 * 2;
+    EXPECT_EQ(rec.dram_read_bytes, norm_rec.dram_read_bytes + plane);
+    EXPECT_EQ(rec.dram_write_bytes, norm_rec.dram_write_bytes + plane);
+  }
+}
+
+TEST(NormFusedPrograms, AddRmsNormMatchesReference) {
+  const int64_t rows = 33, cols = 70, n = rows * cols;
+  auto x = random_floats(n, 15), y = random_floats(n, 16);
+  const auto w = random_floats(cols, 17);
+  std::vector<float> h(n), out(n), rstd(rows);
+  engine::AddRowNormArgs a{flat(x.data(), DType::F32, n), flat(y.data(), DType::F32, n), flat(h.data(), DType::F32, n),
+                           flat(out.data(), DType::F32, n), flat((void*)w.data(), DType::F32, cols), {}, {},
+                           flat(rstd.data(), DType::F32, rows), rows, cols, 1e-6, true};
+  const auto rec = engine::run_add_row_norm(tiny(), a);
+  EXPECT_EQ(rec.compute, "add_rms_norm_sfpu");
+  for (int64_t r = 0; r < rows; ++r) {
+    double ms = 0;
+    for (int64_t j = 0; j < cols; ++j) ms += double(x[r * cols + j] + y[r * cols + j]) * (x[r * cols + j] + y[r * cols + j]);
+    const double rs = 1 / std::sqrt(ms / cols + 1e-6);
+    ASSERT_NEAR(rstd[r], rs, 1e-5 * rs);
+    for (int64_t j = 0; j < cols; ++j) {
+      const int64_t i = r * cols + j;
+      ASSERT_EQ(h[i], x[i] + y[i]);
+      ASSERT_NEAR(out[i], h[i] * rs * w[j], 1e-5 * std::abs(h[i] * rs * w[j]) + 1e-6);
+    }
+  }
+}
+
+// Scale and mask on the row, resident and streamed: an added mask with a row
+// offset per row (broadcast over a head dim), and a bool mask filled.
+TEST(NormFusedPrograms, ScaleMaskSoftmaxMatchesReference) {
+  for (int64_t cols : {40, 9000}) {
+    const int64_t heads = 2, qrows = 3, rows = heads * qrows, n = rows * cols;
+    const auto x = random_floats(n, 18), mask = random_floats(qrows * cols, 19);
+    std::vector<uint8_t> keep(qrows * cols);
+    for (size_t i = 0; i < keep.size(); ++i) keep[i] = (i * 7 % 5) != 0;
+    std::vector<int64_t> offsets(rows);
+    for (int64_t r = 0; r < rows; ++r) offsets[r] = (r % qrows) * cols;  // the mask repeats per head
+    for (bool filled : {false, true}) {
+      std::vector<float> out(n);
+      engine::ScaleMaskSoftmaxArgs a;
+      a.in = flat((void*)x.data(), DType::F32, n);
+      a.out = flat(out.data(), DType::F32, n);
+      a.mask = filled ? TensorRef{keep.data(), DType::Bool, {qrows * cols}, {1}}
+                      : flat((void*)mask.data(), DType::F32, qrows * cols);
+      a.mask_kind = filled ? engine::SoftmaxMask::FillWhereFalse : engine::SoftmaxMask::Add;
+      a.mask_row_offsets = offsets;
+      a.rows = rows;
+      a.cols = cols;
+      a.scale = 0.5f;
+      a.fill = -INFINITY;
+      const auto rec = engine::run_scale_mask_softmax(tiny(), a);
+      EXPECT_EQ(rec.reader == "reader_norm_row_two_pass", cols == 9000);
+      std::vector<float> z(n);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < cols; ++j) {
+          const int64_t m = offsets[r] + j;
+          const float s = x[r * cols + j] * 0.5f;
+          z[r * cols + j] = filled ? (keep[m] ? s : -INFINITY) : s + mask[m];
+        }
+      const auto want = softmax_ref(z, rows, cols, 1, false);
+      for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(out[i], want[i], 1e-6 + 1e-5 * want[i]) << i;
+    }
   }
 }

@@ -1,11 +1,14 @@
 // The SIMD float tile math of every capability the host runs, against the
-// portable kernels computed in double: the vector forms must not drift.
+// portable kernels computed in double: the vector forms must not drift, and
+// the gradients must give special inputs (NaN, infinities) the scalar results.
 #include <gtest/gtest.h>
 
 #include <c10/util/BFloat16.h>
 #include <c10/util/Half.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -118,4 +121,62 @@ TEST(SimdTileMath, ConversionsRoundLikeC10) {
     t.half_to_float(h.data(), back.data(), static_cast<int64_t>(x.size()));
     for (size_t k = 1; k < x.size(); ++k) EXPECT_EQ(back[k], static_cast<float>(h[k]));
   }
+}
+
+namespace {
+
+// Special inputs the gradients must treat as the scalar forms do: NaN takes
+// the same branch, infinities give the same infinities or NaN.
+std::vector<float> special_inputs() {
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> v = {std::nanf(""), inf, -inf, 0.f, -0.f, 3.f, -3.f, 0.5f, -0.5f,
+                          20.f, -20.f, 100.f, -100.f, 1e-30f, -1e-30f};
+  std::vector<float> x = inputs(false, 3);
+  x.insert(x.begin() + 17, v.begin(), v.end());  // inside a whole vector
+  x.insert(x.end(), v.begin(), v.end());         // in the ragged tail
+  return x;
+}
+
+}  // namespace
+
+TEST(SimdTileMath, BackwardMatchesDoubleReference) {
+  for (const auto& t : tables()) {
+    for (int i = 0; i < kernels::kBackwardCount; ++i) {
+      if (!t.backward[i]) continue;
+      const auto op = static_cast<kernels::Backward>(i);
+      const auto& portable = kernels::backward_kernel(op);
+      for (int64_t mode : {0, 1}) {  // elu's gradient from its input or its result
+        // threshold, slope or lambda 0.5; elu alpha 0.5, scale 1.5; softplus beta 0.5, threshold 1.5
+        engine::KernelParams p{0.5, 1.5, 1.0, mode};
+        std::vector<float> x = special_inputs(), g = inputs(false, 40 + i), y(x.size());
+        g.resize(x.size(), 0.75f);
+        std::vector<double> xd(x.begin(), x.end()), gd(g.begin(), g.end()), yd(x.size());
+        const float* in[] = {g.data(), x.data()};
+        const double* ind[] = {gd.data(), xd.data()};
+        t.backward[i](in, y.data(), static_cast<int64_t>(x.size()), p);
+        portable.f64(ind, yd.data(), static_cast<int64_t>(x.size()), p);
+        for (size_t k = 0; k < x.size(); ++k) {
+          const std::string where = std::string(portable.desc->name) + " [" + t.capability +
+                                    "] mode " + std::to_string(mode) + " at x=" + std::to_string(x[k]);
+          ASSERT_EQ(std::isnan(y[k]), std::isnan(yd[k])) << where << ": " << y[k] << " vs " << yd[k];
+          if (std::isnan(yd[k])) continue;
+          if (std::isinf(yd[k])) {
+            ASSERT_EQ(y[k], yd[k]) << where;
+            continue;
+          }
+          ASSERT_NEAR(y[k], yd[k], 4e-6 * std::max(1.0, std::abs(yd[k]))) << where;
+        }
+      }
+    }
+  }
+}
+
+TEST(SimdTileMath, BackwardKernelsUseTheSimdForm) {
+  // backward_kernel hands out the host's vector form for float, where it has one.
+  const auto& best = kernels::simd_tile_math();
+  for (int i = 0; i < kernels::kBackwardCount; ++i) {
+    const auto& kernel = kernels::backward_kernel(static_cast<kernels::Backward>(i));
+    if (best.backward[i]) EXPECT_EQ(kernel.f32, best.backward[i]) << kernel.desc->name;
+  }
+  EXPECT_TRUE(best.backward[static_cast<int>(kernels::Backward::Gelu)]);
 }

@@ -11,6 +11,47 @@ import torch_accel
 pytestmark = pytest.mark.usefixtures("no_fallback")
 
 
+@pytest.fixture(params=["library", "im2col"], autouse=True)
+def conv_host_path(request, monkeypatch):
+    """Every test runs on both of the host's ways to compute an fp32 HiFi4
+    convolution: the library's (oneDNN) and the chip's im2col programs."""
+    monkeypatch.setenv("TORCH_ACCEL_LIBRARY_CONV", "1" if request.param == "library" else "0")
+    return request.param
+
+
+def _conv_step_records(x, w):
+    x = x.detach().requires_grad_()
+    w = w.detach().requires_grad_()
+    with torch_accel.profile() as prof:
+        F.conv2d(x, w, padding=1, stride=2).sum().backward()
+    return [{k: v for k, v in r.items() if k != "executor"} for r in prof.records]
+
+
+def test_library_conv_records_the_chip_program(monkeypatch):
+    """The host's choice of arithmetic changes no program: the records of the
+    forward and both gradients equal the im2col programs' exactly."""
+    x, w = make((2, 8, 13, 11), 0).to("accel"), make((16, 8, 3, 3), 1).to("accel")
+    monkeypatch.setenv("TORCH_ACCEL_LIBRARY_CONV", "1")
+    library = _conv_step_records(x, w)
+    monkeypatch.setenv("TORCH_ACCEL_LIBRARY_CONV", "0")
+    im2col = _conv_step_records(x, w)
+    assert library == im2col
+    assert any("convolution_backward.weight" in r["op"] for r in library)
+
+
+def test_library_conv_keeps_lower_fidelity_on_the_chip_path(monkeypatch):
+    """LoFi truncates operands: only the chip's programs compute that, so the
+    library must not run (its result would be the full-precision one)."""
+    x, w = make((2, 4, 9, 9), 0), make((6, 4, 3, 3), 1)
+    results = {}
+    for path in ("1", "0"):
+        monkeypatch.setenv("TORCH_ACCEL_LIBRARY_CONV", path)
+        with torch_accel.compute_config(math_fidelity="LoFi"):
+            results[path] = F.conv2d(x.to("accel"), w.to("accel"), padding=1).cpu()
+    torch.testing.assert_close(results["1"], results["0"], rtol=0, atol=0)
+    assert not torch.allclose(results["1"], F.conv2d(x, w, padding=1), rtol=1e-5, atol=1e-5)
+
+
 def tol(dtype):
     # float16: PyTorch's own override for conv2d when the accumulation order
     # differs from eager CPU (OpInfo nn.functional.conv2d, TestInductorOpInfo),

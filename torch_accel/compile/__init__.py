@@ -59,8 +59,10 @@ def install():
 
 def compile_stats():
     """What the accel backend compiled: see torch_accel.compile.backend.compile_stats."""
-    from .backend import compile_stats as stats
-    return stats()
+    from .backend import compile_stats as stats, lowered_graphs
+    out = stats()
+    out["conv_epilogues"] = sum(len(g.conv_epilogues) for g in lowered_graphs())
+    return out
 
 
 def reset_compile_stats():

@@ -16,7 +16,7 @@ from .lowering import lower
 _log = logging.getLogger("torch_accel.compile")
 _lock = threading.Lock()
 _stats = {"graphs": 0, "compile_s": 0.0, "fused_programs": 0, "fused_ops": 0,
-          "matmul_epilogues": 0, "native_norms": 0, "eager_ops": {}, "host_ops": {}}
+          "matmul_epilogues": 0, "native_norms": 0, "norm_fusions": 0, "eager_ops": {}, "host_ops": {}}
 _history = []  # every LoweredGraph, newest last (compile_explain reads it)
 
 
@@ -43,7 +43,7 @@ def compile_stats():
 def reset_compile_stats():
     with _lock:
         _stats.update(graphs=0, compile_s=0.0, fused_programs=0, fused_ops=0, matmul_epilogues=0,
-                      native_norms=0, eager_ops={}, host_ops={})
+                      native_norms=0, norm_fusions=0, eager_ops={}, host_ops={})
         _history.clear()
 
 
@@ -87,6 +87,7 @@ def _compiler(kind):
             _stats["fused_ops"] += lowered.fused_ops
             _stats["matmul_epilogues"] += len(lowered.epilogues) + lowered.residual_epilogues
             _stats["native_norms"] += lowered.native_norms
+            _stats["norm_fusions"] += len(lowered.norm_fusions)
             _merge(_stats["eager_ops"], lowered.eager_ops)
             _merge(_stats["host_ops"], lowered.host_ops)
             _history.append(lowered)

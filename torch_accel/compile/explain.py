@@ -77,12 +77,16 @@ def format_lowered(lowered, gm=None):
     for mm, act in lowered.epilogues:
         lines.append(f"matmul epilogue: {mm} + {act} -> accel::linear_act "
                      "(activation applied per output block in L1)")
+    for ops, act in lowered.conv_epilogues:
+        lines.append(f"conv epilogue: {' + '.join(ops)} -> accel::conv_act "
+                     "(applied per output block by the conv program's writer)")
     notes = (("RMSNorm chains run as the rms_norm program", lowered.native_norms),
              ("matmul epilogue: mm + residual -> addmm (added per output block in L1)",
               lowered.residual_epilogues),
              ("inference batch norms as per-channel affine maps (fused onward)",
               lowered.folded_batch_norms))
     lines += [f"{text}: {n}" for text, n in notes if n]
+    lines += [f"norm fusion: {text}" for text in lowered.norm_fusions]
     if lowered.eager_ops:
         lines.append("eager accel programs: " + counts(lowered.eager_ops))
     if lowered.host_ops:

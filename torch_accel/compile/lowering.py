@@ -10,12 +10,16 @@ import operator
 import torch
 import torch.fx
 
+from .conv_fusion import fuse_conv_epilogues
+from .norm_fusion import fuse_norm_neighbours
 from .patterns import fold_batch_norm_eval, fuse_matmul_residual, fuse_rms_norm
 from .steps import DTYPE_NAMES, FLOAT_DTYPES, step_for
 
 aten = torch.ops.aten
 _ACTIVATIONS = {aten.relu.default: "relu", aten.silu.default: "silu"}
 _NOT_PROGRAMS = {operator.getitem}  # graph plumbing, no program of its own
+_FUSED_TARGETS = ("fused_eltwise", "linear_act", "conv_act", "add_layer_norm", "add_rms_norm",
+                  "scale_mask_softmax", "add_layer_norm_backward", "add_rms_norm_backward")
 
 
 @dataclasses.dataclass
@@ -37,6 +41,8 @@ class LoweredGraph:
     native_norms: int = 0                                       # RMSNorm chains -> rms_norm program
     folded_batch_norms: int = 0                                 # inference BN -> fusable affine map
     residual_epilogues: int = 0                                 # mm + tensor -> addmm epilogue
+    conv_epilogues: list = dataclasses.field(default_factory=list)  # (absorbed ops, act) -> conv_act
+    norm_fusions: list = dataclasses.field(default_factory=list)  # add+norm, scale/mask+softmax (norm_fusion.py)
     eager_ops: dict = dataclasses.field(default_factory=dict)   # op -> count, accel programs
     host_ops: dict = dataclasses.field(default_factory=dict)    # op -> count, ran on the CPU
 
@@ -317,7 +323,7 @@ def _count_rest(graph, lowered):
     for node in graph.nodes:
         if node.op != "call_function" or node.target in _NOT_PROGRAMS or getattr(node.target, "is_view", False):
             continue
-        if node.target in (torch.ops.accel.fused_eltwise.default, torch.ops.accel.linear_act.default):
+        if node.target in [getattr(torch.ops.accel, t).default for t in _FUSED_TARGETS]:
             continue
         name = str(node.target).replace("aten.", "")
         lowered.eager_ops[name] = lowered.eager_ops.get(name, 0) + 1
@@ -333,7 +339,9 @@ def lower(gm, kind):
     graph.eliminate_dead_code()
     lowered.native_norms = fuse_rms_norm(graph)
     lowered.folded_batch_norms = fold_batch_norm_eval(graph)
+    lowered.conv_epilogues = fuse_conv_epilogues(graph)
     lowered.residual_epilogues = fuse_matmul_residual(graph)
+    lowered.norm_fusions = fuse_norm_neighbours(graph)
     _fuse_matmul_epilogues(graph, lowered)
     for nodes, steps in _partition(graph):
         real = [n for n in nodes if steps[n][0] != "identity"]
