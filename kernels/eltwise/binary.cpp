@@ -348,7 +348,9 @@ const engine::TileKernel& ternary_kernel(Ternary op) {
       tile_kernel<PreluGradInputOp, 3>("eltwise_ternary_prelu_grad_input"),
       tile_kernel<PreluGradWeightOp, 3>("eltwise_ternary_prelu_grad_weight"),
   };
-  return table[static_cast<int>(op)];
+  static_assert(std::size(table) == kTernaryCount);
+  static const auto simd_table = with_simd(table, simd_tile_math().ternary);
+  return simd_table[static_cast<int>(op)];
 }
 
 }  // namespace accel::kernels

@@ -19,6 +19,7 @@ enum class Binary {
 constexpr int kBinaryCount = static_cast<int>(Binary::Prelu) + 1;
 // PreluGrad*: (input, weight, grad_output).
 enum class Ternary { Where, Lerp, Addcmul, Addcdiv, Clamp, PreluGradInput, PreluGradWeight };
+constexpr int kTernaryCount = static_cast<int>(Ternary::PreluGradWeight) + 1;
 
 // add/sub use params.alpha; addcmul/addcdiv use params.alpha as `value`.
 const engine::TileKernel& binary_kernel(Binary op);

@@ -17,6 +17,7 @@ struct SimdTileMath {
   engine::TileFn<float> unary[kUnaryCount] = {};
   engine::TileFn<float> binary[kBinaryCount] = {};
   engine::TileFn<float> backward[kBackwardCount] = {};
+  engine::TileFn<float> ternary[kTernaryCount] = {};
   void (*bf16_to_float)(const void* src, float* dst, int64_t n) = nullptr;
   void (*half_to_float)(const void* src, float* dst, int64_t n) = nullptr;
   void (*float_to_bf16)(const float* src, void* dst, int64_t n) = nullptr;

@@ -107,6 +107,36 @@ ACCEL_VEC_BINARY(Copysign, a.copysign(b))
 #undef ACCEL_VEC_UNARY
 #undef ACCEL_VEC_BINARY
 
+template <class F>
+void ternary_loop(const float* const* in, float* out, int64_t n, const KernelParams& p) {
+  const F f{p};
+  const float *a = in[0], *b = in[1], *c = in[2];
+  int64_t i = 0;
+  for (; i + V::size() <= n; i += V::size())
+    f(V::loadu(a + i), V::loadu(b + i), V::loadu(c + i)).store(out + i);
+  if (i < n) f(V::loadu(a + i, n - i), V::loadu(b + i, n - i), V::loadu(c + i, n - i)).store(out + i, n - i);
+}
+
+// ATen's vectorized lerp (native/Lerp.h): from whichever end the weight is
+// nearer, one fused multiply-add.
+struct Lerp {
+  KernelParams p;
+  V operator()(V start, V end, V weight) const {
+    const V small = weight.abs() < V(0.5f);
+    const V coeff = V::blendv(weight - V(1.f), weight, small);
+    const V base = V::blendv(end, start, small);
+    return at::vec::fmadd(coeff, end - start, base);
+  }
+};
+struct Addcmul {
+  KernelParams p;
+  V operator()(V a, V b, V c) const { return a + V(float(p.alpha)) * b * c; }
+};
+struct Addcdiv {
+  KernelParams p;
+  V operator()(V a, V b, V c) const { return a + V(float(p.alpha)) * (b / c); }
+};
+
 template <class T>
 void reduced_to_float(const void* src, float* dst, int64_t n) {
   using R = at::vec::Vectorized<T>;
@@ -191,6 +221,9 @@ void fill_simd_tile_math(SimdTileMath& t) {
   t.half_to_float = reduced_to_float<c10::Half>;
   t.float_to_bf16 = float_to_reduced<c10::BFloat16>;
   t.float_to_half = float_to_reduced<c10::Half>;
+  t.ternary[static_cast<int>(Ternary::Lerp)] = ternary_loop<Lerp>;
+  t.ternary[static_cast<int>(Ternary::Addcmul)] = ternary_loop<Addcmul>;
+  t.ternary[static_cast<int>(Ternary::Addcdiv)] = ternary_loop<Addcdiv>;
   fill_simd_backward_math(t);
 }
 

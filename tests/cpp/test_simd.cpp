@@ -98,6 +98,35 @@ TEST(SimdTileMath, BinaryMatchesDoubleReference) {
   }
 }
 
+TEST(SimdTileMath, TernaryMatchesDoubleReference) {
+  for (const auto& t : tables()) {
+    int covered = 0;
+    for (int i = 0; i < kernels::kTernaryCount; ++i) {
+      if (!t.ternary[i]) continue;
+      ++covered;
+      const auto op = static_cast<kernels::Ternary>(i);
+      const auto& portable = kernels::ternary_kernel(op);
+      engine::KernelParams p{0.25, 0, 0, 0};
+      std::vector<float> a = inputs(false, 17 + i), b = inputs(false, 71 + i), c = inputs(false, 130 + i);
+      if (op == kernels::Ternary::Lerp)  // weights on both sides of 0.5, and the ends
+        for (size_t k = 0; k < c.size(); ++k) c[k] = float(k % 11) / 10.f - 0.25f;
+      std::vector<float> y(a.size());
+      std::vector<double> ad(a.begin(), a.end()), bd(b.begin(), b.end()), cd(c.begin(), c.end()), yd(a.size());
+      const float* in[] = {a.data(), b.data(), c.data()};
+      const double* ind[] = {ad.data(), bd.data(), cd.data()};
+      t.ternary[i](in, y.data(), static_cast<int64_t>(a.size()), p);
+      portable.f64(ind, yd.data(), static_cast<int64_t>(a.size()), p);
+      for (size_t k = 0; k < a.size(); ++k) {
+        // addcdiv divides by values near zero: compare relative to the terms' size.
+        const double scale = std::max({1.0, std::abs(yd[k]), std::abs(ad[k]), std::abs(bd[k] / cd[k])});
+        ASSERT_NEAR(y[k], yd[k], 4e-6 * scale)
+            << portable.desc->name << " [" << t.capability << "] at " << a[k] << ", " << b[k] << ", " << c[k];
+      }
+    }
+    EXPECT_EQ(covered, 3) << t.capability;  // lerp, addcmul, addcdiv
+  }
+}
+
 TEST(SimdTileMath, ConversionsRoundLikeC10) {
   for (const auto& t : tables()) {
     std::vector<float> x = inputs(false, 5);
