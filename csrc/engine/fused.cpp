@@ -152,6 +152,13 @@ ProgramRecord run_fused(const chip::Arch& arch, const kernels::fused::Program& p
   const int64_t numel = outputs[0].numel();
   const CoreSplit split = split_tiles(rec.tiles, arch.num_cores());
   const int slots = program.num_values() + int(program.constants.size());
+  // An output written into one of the inputs (an in-place update): that
+  // input's tile is copied to the core before any step and the output packed
+  // only after the last, so no step reads a value the tile's write replaced.
+  c10::SmallVector<bool, 8> input_is_output(inputs.size(), false), output_is_input(outputs.size(), false);
+  for (size_t i = 0; i < inputs.size(); ++i)
+    for (size_t o = 0; o < outputs.size(); ++o)
+      if (inputs[i].data == outputs[o].data) input_is_output[i] = output_is_input[o] = true;
   run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
     // The core's fp32 tiles: inputs, step results, constants. Reused per host thread.
     thread_local std::vector<float> l1;
@@ -171,7 +178,7 @@ ProgramRecord run_fused(const chip::Arch& arch, const kernels::fused::Program& p
         for (size_t i = 0; i < inputs.size(); ++i) {
           const TensorRef& in = inputs[i];
           values[i] = scratch[i];
-          if (in.is_contiguous() && in.dtype == DType::F32)
+          if (in.is_contiguous() && in.dtype == DType::F32 && !input_is_output[i])
             values[i] = const_cast<float*>(static_cast<const float*>(in.data) + first);
           else if (in.is_contiguous())
             load_run(values[i], static_cast<const char*>(in.data) + first * dtype_bytes(in.dtype), in.dtype, 1, n);
@@ -183,7 +190,7 @@ ProgramRecord run_fused(const chip::Arch& arch, const kernels::fused::Program& p
         for (size_t o = 0; o < outputs.size(); ++o) {
           const int v = program.outputs[o].value;
           if (v >= program.num_inputs && values[v] == scratch[v] && outputs[o].dtype == DType::F32 &&
-              outputs[o].is_contiguous()) {
+              outputs[o].is_contiguous() && !output_is_input[o]) {
             values[v] = static_cast<float*>(outputs[o].data) + first;
             in_place[o] = true;
           }

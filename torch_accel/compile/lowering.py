@@ -10,6 +10,7 @@ import operator
 import torch
 import torch.fx
 
+from . import optim_fusion
 from .patterns import fold_batch_norm_eval, fuse_matmul_residual, fuse_rms_norm
 from .steps import DTYPE_NAMES, FLOAT_DTYPES, step_for
 
@@ -37,6 +38,7 @@ class LoweredGraph:
     native_norms: int = 0                                       # RMSNorm chains -> rms_norm program
     folded_batch_norms: int = 0                                 # inference BN -> fusable affine map
     residual_epilogues: int = 0                                 # mm + tensor -> addmm epilogue
+    optimizer_programs: int = 0                                 # per-parameter optimizer updates, in place
     eager_ops: dict = dataclasses.field(default_factory=dict)   # op -> count, accel programs
     host_ops: dict = dataclasses.field(default_factory=dict)    # op -> count, ran on the CPU
 
@@ -327,6 +329,7 @@ def lower(gm, kind):
     """Rewrites gm in place into fused programs; returns the LoweredGraph."""
     lowered = LoweredGraph(kind=kind)
     graph = gm.graph
+    optim_fusion.fuse_optimizer_steps(graph, lowered)
     _reinplace_counters(graph)
     _reinplace_batch_norm_stats(graph)
     _drop_copies(graph)
