@@ -225,16 +225,16 @@ def _write_in_place(graph, call):
         item = items.get(k)
         copies = [u for u in item.users if u.target == aten.copy_.default] if item else []
         if len(copies) != 1 or copies[0].args[1] is not item or copies[0].users:
-            return False
+            return None
         dest, copy = copies[0].args[0], copies[0]
         val, dest_val = item.meta["val"], lowering._val(dest)
         if dest.op != "placeholder" or dest in (t for t, _ in targets) or not isinstance(dest_val, torch.Tensor) \
                 or dest_val.shape != val.shape or dest_val.dtype != val.dtype or dest_val.stride() != val.stride():
-            return False
+            return None
         if any(u is not copy and u is not call and order[u] > order[call] for u in dest.users):
-            return False
+            return None
         if any(u.op == "output" for u in item.users):
-            return False
+            return None
         targets.append((dest, copy))
     inputs, text = call.args[0], call.args[1]
     with graph.inserting_before(call):
@@ -245,7 +245,40 @@ def _write_in_place(graph, call):
         items[k].replace_all_uses_with(dest)
         graph.erase_node(items[k])
     graph.erase_node(call)
-    return True
+    return into
+
+
+def _merge_jobs(graph, calls):
+    """In-place calls of one program (each parameter's update) become one call
+    holding every parameter's tensors as a job: one launch over all their
+    tiles, as eager's list ops, instead of a small program per tensor. Only
+    when nothing between the first and the last call touches their tensors."""
+    by_text = {}
+    for call in calls:
+        by_text.setdefault(call.args[1], []).append(call)
+    merged = []  # (call, the calls it replaced)
+    for text, group in by_text.items():
+        if len(group) < 2:
+            merged += [(c, [c]) for c in group]
+            continue
+        members = set(group)
+        touched = {t for c in group for t in c.all_input_nodes}
+        between, node = [], group[0].next
+        while node is not group[-1]:
+            if node not in members:
+                between.append(node)
+            node = node.next
+        if any(touched.intersection(n.all_input_nodes) or n in touched for n in between):
+            merged += [(c, [c]) for c in group]
+            continue
+        with graph.inserting_after(group[-1]):
+            one = graph.call_function(torch.ops.accel.fused_eltwise.default, (
+                [x for c in group for x in c.args[0]], text, None, [x for c in group for x in c.args[3]]))
+            one.meta["val"] = []
+        for c in group:
+            graph.erase_node(c)
+        merged.append((one, group))
+    return merged
 
 
 def _reinplace_lists(graph):
@@ -284,12 +317,23 @@ def fuse_optimizer_steps(graph, lowered):
     """The optimizer-step rewrite (module docstring); counts its programs in lowered."""
     if not any(_foreach_name(n) for n in graph.nodes):
         return
+    groups, group_of = [], {}
     for nodes in _components(_expand(graph)):
         before = nodes[0].prev
         group = lowering._emit_group(graph, nodes)
         if group is None:
             continue  # left as element-wise nodes for the general fusion pass
-        lowered.groups.append(group)
-        lowered.optimizer_programs += 1
-        _write_in_place(graph, before.next)
+        into = _write_in_place(graph, before.next)
+        if into is None:
+            groups.append(group)
+        else:
+            group_of[into] = group
+    for call, members in _merge_jobs(graph, list(group_of)):
+        parts = [group_of[c] for c in members]
+        groups.append(lowering.FusedGroup(
+            program=parts[0].program, absorbed=[op for g in parts for op in g.absorbed],
+            inputs=[x for g in parts for x in g.inputs], outputs=[x for g in parts for x in g.outputs],
+            intermediates=[x for g in parts for x in g.intermediates]))
+    lowered.groups += groups
+    lowered.optimizer_programs += len(groups)
     _reinplace_lists(graph)
