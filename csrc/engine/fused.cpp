@@ -154,13 +154,24 @@ void run_job_tiles(const kernels::fused::Program& program, const FusedJob& job, 
   const TileGrid g = grid_for(outputs);
   const int64_t numel = outputs[0].numel();
   const int slots = program.num_values() + int(program.constants.size());
-  // An output written into one of the inputs (an in-place update): that
-  // input's tile is copied to the core before any step and the output packed
-  // only after the last, so no step reads a value the tile's write replaced.
-  c10::SmallVector<bool, 8> input_is_output(inputs.size(), false), output_is_input(outputs.size(), false);
-  for (size_t i = 0; i < inputs.size(); ++i)
-    for (size_t o = 0; o < outputs.size(); ++o)
-      if (inputs[i].data == outputs[o].data) input_is_output[i] = output_is_input[o] = true;
+  // An output written into one of the inputs (an in-place update) must not
+  // replace a value a later step still reads: its step may compute straight
+  // into the input's memory (the host shortcut below) only when no later step
+  // reads that input; otherwise it is packed after the last step. An input
+  // that is itself also an output is copied to the core first.
+  c10::SmallVector<int, 8> last_read(inputs.size(), -1);
+  for (size_t s = 0; s < program.steps.size(); ++s)
+    for (const auto& op : program.steps[s].operands)
+      if (op.value >= 0 && op.value < program.num_inputs) last_read[op.value] = int(s);
+  c10::SmallVector<bool, 8> copy_input(inputs.size(), false), compute_in_place_ok(outputs.size(), true);
+  for (size_t o = 0; o < outputs.size(); ++o)
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i].data != outputs[o].data) continue;
+      const int v = program.outputs[o].value;
+      for (const auto& other : program.outputs) copy_input[i] = copy_input[i] || other.value == int(i);
+      compute_in_place_ok[o] = compute_in_place_ok[o] && !copy_input[i] && v >= program.num_inputs &&
+                               last_read[i] <= v - program.num_inputs;
+    }
   // The core's fp32 tiles: inputs, step results, constants. Reused per host thread.
   thread_local std::vector<float> l1;
   if (l1.size() < size_t(slots * kTileElems)) l1.resize(slots * kTileElems);
@@ -179,7 +190,7 @@ void run_job_tiles(const kernels::fused::Program& program, const FusedJob& job, 
       for (size_t i = 0; i < inputs.size(); ++i) {
         const TensorRef& in = inputs[i];
         values[i] = scratch[i];
-        if (in.is_contiguous() && in.dtype == DType::F32 && !input_is_output[i])
+        if (in.is_contiguous() && in.dtype == DType::F32 && !copy_input[i])
           values[i] = const_cast<float*>(static_cast<const float*>(in.data) + first);
         else if (in.is_contiguous())
           load_run(values[i], static_cast<const char*>(in.data) + first * dtype_bytes(in.dtype), in.dtype, 1, n);
@@ -191,7 +202,7 @@ void run_job_tiles(const kernels::fused::Program& program, const FusedJob& job, 
       for (size_t o = 0; o < outputs.size(); ++o) {
         const int v = program.outputs[o].value;
         if (v >= program.num_inputs && values[v] == scratch[v] && outputs[o].dtype == DType::F32 &&
-            outputs[o].is_contiguous() && !output_is_input[o]) {
+            outputs[o].is_contiguous() && compute_in_place_ok[o]) {
           values[v] = static_cast<float*>(outputs[o].data) + first;
           in_place[o] = true;
         }

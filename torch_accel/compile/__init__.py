@@ -58,9 +58,13 @@ def install():
 
 
 def compile_stats():
-    """What the accel backend compiled: see torch_accel.compile.backend.compile_stats."""
-    from .backend import compile_stats as stats
-    return stats()
+    """What the accel backend compiled: see torch_accel.compile.backend.compile_stats;
+    "optimizer_programs": of the fused programs, those that update parameters
+    and optimizer state in place (optim_fusion.py)."""
+    from .backend import compile_stats as stats, lowered_graphs
+    out = stats()
+    out["optimizer_programs"] = sum(g.optimizer_programs for g in lowered_graphs())
+    return out
 
 
 def reset_compile_stats():

@@ -47,6 +47,10 @@ def _constant_fill(node):
     return float(node.args[1])
 
 
+def _f32(x):
+    return float(np.float32(x))
+
+
 def _lane_ops(base, overload, args, kwargs, k, emit):
     """Emits lane k of a _foreach_ call as element-wise ops the fused program
     has, in the order of operations of eager's tile kernels (kernels/eltwise),
@@ -66,17 +70,20 @@ def _lane_ops(base, overload, args, kwargs, k, emit):
     if base in ("addcmul", "addcdiv") and overload in ("Scalar", "ScalarList"):
         a, t1, t2 = args[0][k], args[1][k], args[2][k]
         value = lane(kwargs.get("value", args[3] if len(args) > 3 else 1))
+        # The scale rides on the add as its alpha (the chip's add is one
+        # multiply-add, as ATen's vectorized add is fmadd(b, alpha, a)).
         if base == "addcmul":  # a + value * t1 * t2
-            scaled = emit(aten.mul.Tensor, t1, value) if value != 1 else t1
-            return emit(aten.add.Tensor, a, emit(aten.mul.Tensor, scaled, t2))
-        quotient = emit(aten.div.Tensor, t1, t2)  # a + value * (t1 / t2)
-        return emit(aten.add.Tensor, a, emit(aten.mul.Tensor, quotient, value) if value != 1 else quotient)
+            if _is_number(t1) or _is_number(t2):  # lerp's decomposition: t1 a constant fill
+                constant, t = (t1, t2) if _is_number(t1) else (t2, t1)
+                return emit(aten.add.Tensor, a, t, alpha=_f32(_f32(value) * _f32(constant)))
+            return emit(aten.add.Tensor, a, emit(aten.mul.Tensor, t1, t2), alpha=value)
+        return emit(aten.add.Tensor, a, emit(aten.div.Tensor, t1, t2), alpha=value)  # a + value * (t1 / t2)
     if base == "lerp" and overload in ("Scalar", "ScalarList"):
         a, b, w = args[0][k], args[1][k], float(lane(args[2]))
         diff = emit(aten.sub.Tensor, b, a)
         if abs(w) < 0.5:  # a + w * (b - a), else b - (b - a) * (1 - w), 1 - w in fp32
-            return emit(aten.add.Tensor, a, emit(aten.mul.Tensor, diff, w))
-        return emit(aten.sub.Tensor, b, emit(aten.mul.Tensor, diff, float(np.float32(1) - np.float32(w))))
+            return emit(aten.add.Tensor, a, diff, alpha=w)
+        return emit(aten.sub.Tensor, b, diff, alpha=_f32(1 - _f32(w)))
     return None
 
 
