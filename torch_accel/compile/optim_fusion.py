@@ -182,6 +182,10 @@ def _expand(graph):
                     for n in reversed(created):
                         graph.erase_node(n)
                     return []
+                if item.meta["val"].dtype != torch.float32:
+                    # Eager stores each list op's result in the tensors' 16-bit
+                    # format: round there too, not only at the program's end.
+                    result = emit(torch.ops.prims.convert_element_type.default, result, item.meta["val"].dtype)
                 value_of[(f, k)] = result
     moved_past_mutation = any(n.op == "call_function" and order[n] < order[lists[-1]] for n in stops
                               if n.target == aten.copy_.default or getattr(n.target, "_schema", None)
