@@ -15,6 +15,7 @@ OPTIMIZERS = {
     "adam": lambda p: torch.optim.Adam(p, lr=1e-2),
     "adam_amsgrad_weight_decay": lambda p: torch.optim.Adam(p, lr=1e-2, weight_decay=0.1, amsgrad=True),
     "adamw_capturable": lambda p: torch.optim.AdamW(p, lr=1e-2, capturable=True),
+    "rmsprop": lambda p: torch.optim.RMSprop(p, lr=1e-2),
     "sgd_momentum": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
     "sgd_nesterov_weight_decay": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True,
                                                            weight_decay=1e-2),
@@ -69,6 +70,24 @@ def test_compiled_step_tracks_eager_step(name):
         assert stats["optimizer_programs"] == 1 and stats["fused_programs"] == 1
         assert "copy_.default" not in stats["eager_ops"]
         assert stats["eager_ops"].get("_foreach_add_.Scalar") == 1  # the step counters, in place
+
+
+def test_param_groups_with_their_own_learning_rates_are_a_program_each():
+    (m1, o1), (m2, o2) = _pair(lambda p: torch.optim.AdamW(p, lr=1e-2))
+    for opt, model in ((o1, m1), (o2, m2)):
+        opt.param_groups.clear()
+        opt.add_param_group({"params": list(model[0].parameters()), "lr": 1e-2})
+        opt.add_param_group({"params": list(model[3].parameters()), "lr": 1e-3})
+    step = torch.compile(o2.step, backend="accel")
+    x, y = torch.randn(16, 40).to("accel"), torch.randn(16, 8).to("accel")
+    for _ in range(2):
+        _backward(m1, o1, x, y)
+        _backward(m2, o2, x, y)
+        o1.step()
+        step()
+    for a, b in zip(m1.parameters(), m2.parameters()):
+        torch.testing.assert_close(b, a)
+    assert torch_accel.compile_stats()["optimizer_programs"] == 2
 
 
 def _padded_tiles(t):

@@ -293,10 +293,9 @@ def _merge_jobs(graph, calls):
 
 
 def _reinplace_lists(graph):
-    """A list op over 0-dim tensors (Adam's step counters) whose every result
-    is copied back into its own first list, read by nothing after it: the list
-    op's in-place form, one program and no copies."""
-    order = {n: i for i, n in enumerate(graph.nodes)}
+    """A list op left (Adam's step counters) whose every result is copied back
+    into its own first list, which nothing after it reads: the list op's
+    in-place form, one program and no copies."""
     for node in list(graph.nodes):
         name = _foreach_name(node)
         if name is None or not isinstance(node.args[0], (list, tuple)):
@@ -305,6 +304,11 @@ def _reinplace_lists(graph):
         items, selves = _lane_items(node), node.args[0]
         if inplace is None or len(items) != len(selves) or len(set(selves)) != len(selves):
             continue
+        # Lane k may read self k (elementwise, in place) but no other lane's self.
+        if any(isinstance(a, (list, tuple)) and any(x in selves and selves.index(x) != j for j, x in enumerate(a))
+               for a in node.args[1:]):
+            continue
+        order = {n: i for i, n in enumerate(graph.nodes)}
         copies = []
         for k, self_k in enumerate(selves):
             back = [u for u in items[k].users if u.target == aten.copy_.default] if k in items else []
