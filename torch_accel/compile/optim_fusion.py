@@ -42,7 +42,8 @@ def _is_number(x):
 def _constant_fill(node):
     """The value of full_like(x, c) when it stands for the number c, else None."""
     if not isinstance(node, torch.fx.Node) or node.target != aten.full_like.default \
-            or not _is_number(node.args[1]) or node.kwargs.get("dtype") not in (None, torch.float32):
+            or len(node.args) < 2 or not _is_number(node.args[1]) \
+            or node.kwargs.get("dtype") not in (None, torch.float32):
         return None
     return float(node.args[1])
 
@@ -51,17 +52,31 @@ def _f32(x):
     return float(np.float32(x))
 
 
-def _lane_ops(base, overload, args, kwargs, k, emit):
-    """Emits lane k of a _foreach_ call as element-wise ops the fused program
-    has, in the order of operations of eager's tile kernels (kernels/eltwise),
-    so each lane computes what the list op computes; None when unsupported."""
+def _arguments(node):
+    """The call's arguments in schema order, keyword and default ones included."""
+    out = []
+    for i, arg in enumerate(node.target._schema.arguments):
+        if i < len(node.args):
+            out.append(node.args[i])
+        elif arg.name in node.kwargs:
+            out.append(node.kwargs[arg.name])
+        else:
+            out.append(arg.default_value)
+    return out
+
+
+def _lane_ops(base, overload, args, k, emit):
+    """Emits lane k of a _foreach_ call (its arguments in schema order) as
+    element-wise ops the fused program has, in the order of operations of
+    eager's tile kernels (kernels/eltwise), so each lane computes what the
+    list op computes; None when unsupported."""
     def lane(a):
         return a[k] if isinstance(a, (list, tuple)) else a
     if base in _UNARY and overload == "default":
         return emit(getattr(aten, base).default, args[0][k])
     if base in _BINARY and overload in _BINARY[base][1]:
         op, a, b = _BINARY[base][0], args[0][k], lane(args[1])
-        alpha = kwargs.get("alpha", 1)
+        alpha = args[2] if len(args) > 2 else 1
         if alpha != 1:
             return emit(op, a, b, alpha=alpha) if base in ("add", "sub") else None
         return emit(op, a, b)
@@ -69,7 +84,7 @@ def _lane_ops(base, overload, args, kwargs, k, emit):
         return emit(aten.pow.Tensor_Scalar, args[0][k], args[1])
     if base in ("addcmul", "addcdiv") and overload in ("Scalar", "ScalarList"):
         a, t1, t2 = args[0][k], args[1][k], args[2][k]
-        value = lane(kwargs.get("value", args[3] if len(args) > 3 else 1))
+        value = lane(args[3])
         # The scale rides on the add as its alpha (the chip's add is one
         # multiply-add, as ATen's vectorized add is fmadd(b, alpha, a)).
         if base == "addcmul":  # a + value * t1 * t2
@@ -97,7 +112,7 @@ def _lanes_fit(node):
     for k, out in enumerate(vals):
         if not lowering._on_accel_float(out) or out.dim() == 0:
             return False
-        for a in node.args:
+        for a in _arguments(node):
             x = a[k] if isinstance(a, (list, tuple)) else a
             if not isinstance(x, torch.fx.Node) or _constant_fill(x) is not None:
                 continue
@@ -169,15 +184,14 @@ def _expand(graph):
         for f in lists:
             base, overload = _foreach_name(f)
             items = _lane_items(f)
-            args = [[resolve(x) for x in a] if isinstance(a, (list, tuple)) else resolve(a) for a in f.args]
-            kwargs = {key: resolve(v) for key, v in f.kwargs.items()}
+            args = [[resolve(x) for x in a] if isinstance(a, (list, tuple)) else resolve(a) for a in _arguments(f)]
             for k, item in sorted(items.items()):
                 def emit(target, *op_args, **op_kwargs):
                     n = graph.call_function(target, op_args, op_kwargs)
                     n.meta["val"] = item.meta["val"]
                     created.append(n)
                     return n
-                result = _lane_ops(base, overload, args, kwargs, k, emit)
+                result = _lane_ops(base, overload, args, k, emit)
                 if result is None:  # an option the lanes do not cover: leave the graph as it was
                     for n in reversed(created):
                         graph.erase_node(n)
