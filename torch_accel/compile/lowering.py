@@ -38,7 +38,7 @@ class LoweredGraph:
     native_norms: int = 0                                       # RMSNorm chains -> rms_norm program
     folded_batch_norms: int = 0                                 # inference BN -> fusable affine map
     residual_epilogues: int = 0                                 # mm + tensor -> addmm epilogue
-    optimizer_programs: int = 0                                 # per-parameter optimizer updates, in place
+    optimizer_programs: int = 0                                 # optimizer steps' in-place programs
     eager_ops: dict = dataclasses.field(default_factory=dict)   # op -> count, accel programs
     host_ops: dict = dataclasses.field(default_factory=dict)    # op -> count, ran on the CPU
 

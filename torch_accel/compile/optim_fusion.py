@@ -1,10 +1,11 @@
 """Optimizer steps: a compiled `opt.step()` arrives as `_foreach_*` list ops
 (one multi-tensor program each) whose results functionalization copies back
 into the parameters and the optimizer state (`copy_`). Here each parameter's
-update becomes one fused element-wise program that reads its tensors once and
-writes the new values straight into the parameter and state tensors
-(accel::fused_eltwise with `out`); list ops over 0-dim step counters stay
-multi-tensor programs, updated in place. docs/COMPILE.md, "Optimizer steps"."""
+update becomes fused element-wise steps that read its tensors once and write
+the new values straight into the parameter and state tensors, and every
+parameter of a param group is one job of a single launch (accel::fused_eltwise
+with `out`); list ops over 0-dim step counters stay list ops, updated in
+place. docs/COMPILE.md, "Optimizer steps"."""
 import operator
 
 import numpy as np
