@@ -294,7 +294,10 @@ def _merge_jobs(graph, calls):
             if node not in members:
                 between.append(node)
             node = node.next
-        if any(touched.intersection(n.all_input_nodes) or n in touched for n in between):
+        # A job may write only its own tensors: none another job reads.
+        writer = {d: c for c in group for d in c.args[3]}
+        crossed = any(writer.get(x, c) is not c for c in group for x in c.args[0])
+        if crossed or any(touched.intersection(n.all_input_nodes) or n in touched for n in between):
             merged += [(c, [c]) for c in group]
             continue
         with graph.inserting_after(group[-1]):
