@@ -2,13 +2,19 @@
 // element-wise program (engine/fused.h) as an op. Its outputs have the
 // inputs' broadcast shape and the dtypes the program names; it has no
 // autograd (the compiler fuses forward and backward graphs separately).
+// With `out` it writes them into existing tensors instead, one of which may
+// be an input read at the same elements, and `inputs`/`out` may hold several
+// jobs, one launch over all their tiles: a compiled optimizer step updates
+// every parameter and its state in place in one program.
 #include <ATen/ExpandUtils.h>
+#include <ATen/MemoryOverlap.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/empty_like.h>
 #include <torch/library.h>
 
 #include <algorithm>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "aten/engine_bridge.h"
 #include "engine/fused.h"
@@ -90,54 +96,151 @@ void coalesce(std::vector<engine::TensorRef>& refs) {
   }
 }
 
-std::vector<at::Tensor> fused_eltwise(at::TensorList inputs, c10::string_view text,
-                                      at::OptionalIntArrayRef strides) {
-  const auto& program = program_of(std::string(text));
-  TORCH_CHECK_VALUE(!inputs.empty(), "fused_eltwise: no inputs");
-  const c10::Device device = inputs[0].device();
-  for (const auto& t : inputs) {
-    TORCH_CHECK(t.device() == device, "fused_eltwise: expected every input on ", device, ", got one on ",
-                t.device());
-    TORCH_CHECK_TYPE(t.scalar_type() == at::kFloat || t.scalar_type() == at::kBFloat16 ||
-                         t.scalar_type() == at::kHalf,
-                     "fused_eltwise: inputs must be float32, bfloat16 or float16, got ", t.scalar_type());
+// A 0-dim CPU tensor input (an optimizer's bias correction from its CPU step
+// counter) is a runtime argument of the program, as TensorIterator takes a
+// CPU scalar for an eager op: read from host memory, no DRAM traffic.
+bool is_cpu_scalar(const at::Tensor& t) { return t.dim() == 0 && t.device().is_cpu(); }
+
+c10::Device device_of(at::TensorList inputs) {
+  for (const auto& t : inputs)
+    if (!is_cpu_scalar(t)) return t.device();
+  return inputs[0].device();
+}
+
+// The jobs `out` holds: outputs of job j are out[j * n_out ...], its inputs
+// inputs[j * n_in ...]. Checked: each output of its job's broadcast shape and
+// the program's dtype, on the device, sharing memory with no other output
+// and with no input except exactly one of its own job's (same elements,
+// layout and dtype: an in-place update, which the engine reads tile by tile
+// before it writes the tile back).
+int64_t checked_jobs(const kernels::fused::Program& program, at::TensorList inputs, c10::Device device,
+                     at::TensorList out) {
+  const size_t n_in = program.num_inputs, n_out = program.outputs.size();
+  const size_t jobs = out.size() / n_out;
+  TORCH_CHECK_VALUE(!out.empty() && out.size() == jobs * n_out && inputs.size() == jobs * n_in,
+                    "fused_eltwise: program '", program.text, "' takes ", n_in, " inputs and ", n_out,
+                    " outputs per job; got ", inputs.size(), " inputs and ", out.size(), " tensors in out");
+  std::unordered_map<const c10::StorageImpl*, std::vector<std::pair<size_t, size_t>>> written;  // job, out index
+  for (size_t j = 0; j < jobs; ++j) {
+    std::vector<int64_t> shape;
+    for (size_t i = 0; i < n_in; ++i) shape = at::infer_size(shape, inputs[j * n_in + i].sizes());
+    for (size_t o = j * n_out; o < (j + 1) * n_out; ++o) {
+      const at::Tensor& t = out[o];
+      const auto dtype = scalar_type_of(program.outputs[o % n_out].dtype);
+      TORCH_CHECK(t.device() == device, "fused_eltwise: out[", o, "] is on ", t.device(), ", expected ", device);
+      TORCH_CHECK_VALUE(t.sizes().equals(shape), "fused_eltwise: out[", o, "] has shape ", t.sizes(),
+                        ", its inputs broadcast to ", c10::IntArrayRef(shape));
+      TORCH_CHECK_TYPE(t.scalar_type() == dtype, "fused_eltwise: out[", o, "] is ", t.scalar_type(),
+                       ", the program writes ", dtype);
+      at::assert_no_internal_overlap(t);
+      auto& same_storage = written[t.storage().unsafeGetStorageImpl()];
+      for (const auto& [jo, p] : same_storage)
+        TORCH_CHECK_VALUE(at::get_overlap_status(t, out[p]) == at::MemOverlapStatus::No, "fused_eltwise: out[", o,
+                          "] and out[", p, "] share memory");
+      same_storage.emplace_back(j, o);
+    }
   }
-  auto outs = empty_outputs(program, inputs, device, strides);
-  if (outs[0].numel() == 0) return outs;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].has_storage()) continue;
+    const auto it = written.find(inputs[i].storage().unsafeGetStorageImpl());
+    if (it == written.end()) continue;
+    for (const auto& [j, o] : it->second) {
+      const auto status = at::get_overlap_status(out[o], inputs[i]);
+      TORCH_CHECK_VALUE(status == at::MemOverlapStatus::No ||
+                            (status == at::MemOverlapStatus::Full && j == i / n_in &&
+                             out[o].scalar_type() == inputs[i].scalar_type()),
+                        "fused_eltwise: out[", o, "] overlaps input ", i,
+                        " (an output may only be an input of its own job exactly: same elements and dtype)");
+    }
+  }
+  return static_cast<int64_t>(jobs);
+}
+
+// A job's operands for the engine: its outputs, then its inputs broadcast to
+// their shape, dimensions coalesced.
+engine::FusedJob job_of(at::TensorList outs, at::TensorList inputs) {
   std::vector<engine::TensorRef> refs;
   for (const auto& t : outs) refs.push_back(operand(t));
   for (const auto& t : inputs) refs.push_back(operand(t.expand(outs[0].sizes())));
   coalesce(refs);
-  std::vector<engine::TensorRef> out_refs(refs.begin(), refs.begin() + outs.size());
-  std::vector<engine::TensorRef> in_refs(refs.begin() + outs.size(), refs.end());
+  return {std::vector<engine::TensorRef>(refs.begin(), refs.begin() + outs.size()),
+          std::vector<engine::TensorRef>(refs.begin() + outs.size(), refs.end())};
+}
+
+void run_jobs(const kernels::fused::Program& program, c10::Device device, at::TensorList outs,
+              at::TensorList inputs) {
+  const size_t n_in = program.num_inputs, n_out = program.outputs.size();
+  std::vector<engine::FusedJob> jobs;
+  int64_t cpu_scalars = 0;
+  for (size_t j = 0; j < outs.size() / n_out; ++j) {
+    const auto job_inputs = inputs.slice(j * n_in, n_in);
+    if (outs[j * n_out].numel() == 0) continue;
+    jobs.push_back(job_of(outs.slice(j * n_out, n_out), job_inputs));
+    for (const auto& t : job_inputs) cpu_scalars += is_cpu_scalar(t) ? t.element_size() : 0;
+  }
+  if (jobs.empty()) return;
   const chip::Arch& arch =
       glue::chip_call([&]() -> const chip::Arch& { return chip::Runtime::get().arch(); });
   engine::ProgramRecord rec;
   try {
-    rec = engine::run_fused(arch, program, out_refs, in_refs);
+    rec = engine::run_fused_multi(arch, program, jobs);
   } catch (const engine::L1OverflowError& e) {
     TORCH_CHECK(false, e.what());
   } catch (const std::invalid_argument& e) {
     TORCH_CHECK_VALUE(false, e.what());
   }
+  // The engine prices every input as a DRAM read of at least one tile.
+  const int64_t scalar_bytes = cpu_scalars * arch.tile_rows * arch.tile_cols;
+  rec.dram_read_bytes -= scalar_bytes;
+  rec.noc_bytes -= scalar_bytes;
   rec.device = device.index();
   engine::record(std::move(rec));
+}
+
+std::vector<at::Tensor> fused_eltwise(at::TensorList inputs, c10::string_view text,
+                                      at::OptionalIntArrayRef strides, std::optional<at::TensorList> out) {
+  const auto& program = program_of(std::string(text));
+  TORCH_CHECK_VALUE(!inputs.empty(), "fused_eltwise: no inputs");
+  const c10::Device device = device_of(inputs);
+  for (const auto& t : inputs) {
+    TORCH_CHECK(t.device() == device || is_cpu_scalar(t), "fused_eltwise: expected every input on ", device,
+                " (or a 0-dim CPU tensor), got one on ", t.device());
+    TORCH_CHECK_TYPE(t.scalar_type() == at::kFloat || t.scalar_type() == at::kBFloat16 ||
+                         t.scalar_type() == at::kHalf,
+                     "fused_eltwise: inputs must be float32, bfloat16 or float16, got ", t.scalar_type());
+  }
+  if (out.has_value()) {
+    TORCH_CHECK_VALUE(!strides.has_value(), "fused_eltwise: strides and out are exclusive");
+    checked_jobs(program, inputs, device, *out);
+    run_jobs(program, device, *out, inputs);
+    return {};
+  }
+  auto outs = empty_outputs(program, inputs, device, strides);
+  run_jobs(program, device, outs, inputs);
   return outs;
 }
 
 std::vector<at::Tensor> fused_eltwise_meta(at::TensorList inputs, c10::string_view text,
-                                           at::OptionalIntArrayRef strides) {
+                                           at::OptionalIntArrayRef strides, std::optional<at::TensorList> out) {
   const auto& program = program_of(std::string(text));
   TORCH_CHECK_VALUE(!inputs.empty(), "fused_eltwise: no inputs");
-  return empty_outputs(program, inputs, inputs[0].device(), strides);
+  if (out.has_value()) {
+    TORCH_CHECK_VALUE(!out->empty() && out->size() % program.outputs.size() == 0 &&
+                          inputs.size() == out->size() / program.outputs.size() * program.num_inputs,
+                      "fused_eltwise: program '", program.text, "': out and inputs do not hold the same jobs");
+    return {};
+  }
+  return empty_outputs(program, inputs, device_of(inputs), strides);
 }
 
 }  // namespace
 
 TORCH_LIBRARY_FRAGMENT(accel, m) {
   // strides: the outputs' layout (the compiler passes the traced one); by
-  // default that of the first input with the whole shape.
-  m.def("fused_eltwise(Tensor[] inputs, str program, int[]? strides=None) -> Tensor[]");
+  // default that of the first input with the whole shape. out: tensors to
+  // write the outputs into instead (then nothing is returned), job after job
+  // when inputs and out hold several jobs' tensors.
+  m.def("fused_eltwise(Tensor[] inputs, str program, int[]? strides=None, Tensor(a!)[]? out=None) -> Tensor[]");
 }
 
 TORCH_LIBRARY_IMPL(accel, PrivateUse1, m) { m.impl("fused_eltwise", fused_eltwise); }

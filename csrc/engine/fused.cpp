@@ -145,80 +145,135 @@ ProgramRecord fused_program_record(const chip::Arch& arch, const kernels::fused:
   return rec;
 }
 
-ProgramRecord run_fused(const chip::Arch& arch, const kernels::fused::Program& program,
-                        const std::vector<TensorRef>& outputs, const std::vector<TensorRef>& inputs) {
-  ProgramRecord rec = fused_program_record(arch, program, outputs, inputs);
+namespace {
+
+// Runs tiles [begin, end) of one job on a core.
+void run_job_tiles(const kernels::fused::Program& program, const FusedJob& job, int64_t begin, int64_t end) {
+  const auto& outputs = job.outputs;
+  const auto& inputs = job.inputs;
   const TileGrid g = grid_for(outputs);
   const int64_t numel = outputs[0].numel();
-  const CoreSplit split = split_tiles(rec.tiles, arch.num_cores());
   const int slots = program.num_values() + int(program.constants.size());
-  run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
-    // The core's fp32 tiles: inputs, step results, constants. Reused per host thread.
-    thread_local std::vector<float> l1;
-    if (l1.size() < size_t(slots * kTileElems)) l1.resize(slots * kTileElems);
-    std::vector<float*> scratch(slots);
-    for (int v = 0; v < slots; ++v) scratch[v] = l1.data() + v * kTileElems;
-    for (size_t c = 0; c < program.constants.size(); ++c)
-      std::fill_n(scratch[program.num_values() + c], kTileElems, program.constants[c]);
-    std::vector<float*> values = scratch;
-    for (int64_t t = begin; t < end; ++t) {
-      if (g.flat) {
-        // Host shortcut, same result and record: a contiguous fp32 input is
-        // read in place and a step result that is a contiguous fp32 output is
-        // computed in place, instead of memcpy through the scratch tile (the
-        // copies made a fused add twice as slow on the host as eager's).
-        const int64_t first = t * kTileElems, n = std::min(kTileElems, numel - first);
-        for (size_t i = 0; i < inputs.size(); ++i) {
-          const TensorRef& in = inputs[i];
-          values[i] = scratch[i];
-          if (in.is_contiguous() && in.dtype == DType::F32)
-            values[i] = const_cast<float*>(static_cast<const float*>(in.data) + first);
-          else if (in.is_contiguous())
-            load_run(values[i], static_cast<const char*>(in.data) + first * dtype_bytes(in.dtype), in.dtype, 1, n);
-          else
-            gather_run(values[i], in, first, n);
-        }
-        for (int v = program.num_inputs; v < program.num_values(); ++v) values[v] = scratch[v];
-        c10::SmallVector<bool, 4> in_place(outputs.size(), false);
-        for (size_t o = 0; o < outputs.size(); ++o) {
-          const int v = program.outputs[o].value;
-          if (v >= program.num_inputs && values[v] == scratch[v] && outputs[o].dtype == DType::F32 &&
-              outputs[o].is_contiguous()) {
-            values[v] = static_cast<float*>(outputs[o].data) + first;
-            in_place[o] = true;
-          }
-        }
-        kernels::fused::run_tile(program, values.data(), n);
-        for (size_t o = 0; o < outputs.size(); ++o)
-          if (!in_place[o])
-            kernels::store_float_row(static_cast<char*>(outputs[o].data) + first * dtype_bytes(outputs[o].dtype), outputs[o].dtype,
-                      1, values[program.outputs[o].value], n);
-        continue;
-      }
-      values = scratch;
-      int64_t valid = 0;
+  // An output written into one of the inputs (an in-place update) must not
+  // replace a value a later step still reads: its step may compute straight
+  // into the input's memory (the host shortcut below) only when no later step
+  // reads that input; otherwise it is packed after the last step. An input
+  // that is itself also an output is copied to the core first.
+  c10::SmallVector<int, 8> last_read(inputs.size(), -1);
+  for (size_t s = 0; s < program.steps.size(); ++s)
+    for (const auto& op : program.steps[s].operands)
+      if (op.value >= 0 && op.value < program.num_inputs) last_read[op.value] = int(s);
+  c10::SmallVector<bool, 8> copy_input(inputs.size(), false), compute_in_place_ok(outputs.size(), true);
+  for (size_t o = 0; o < outputs.size(); ++o)
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i].data != outputs[o].data) continue;
+      const int v = program.outputs[o].value;
+      for (const auto& other : program.outputs) copy_input[i] = copy_input[i] || other.value == int(i);
+      compute_in_place_ok[o] = compute_in_place_ok[o] && !copy_input[i] && v >= program.num_inputs &&
+                               last_read[i] <= v - program.num_inputs;
+    }
+  // The core's fp32 tiles: inputs, step results, constants. Reused per host thread.
+  thread_local std::vector<float> l1;
+  if (l1.size() < size_t(slots * kTileElems)) l1.resize(slots * kTileElems);
+  std::vector<float*> scratch(slots);
+  for (int v = 0; v < slots; ++v) scratch[v] = l1.data() + v * kTileElems;
+  for (size_t c = 0; c < program.constants.size(); ++c)
+    std::fill_n(scratch[program.num_values() + c], kTileElems, program.constants[c]);
+  std::vector<float*> values = scratch;
+  for (int64_t t = begin; t < end; ++t) {
+    if (g.flat) {
+      // Host shortcut, same result and record: a contiguous fp32 input is
+      // read in place and a step result that is a contiguous fp32 output is
+      // computed in place, instead of memcpy through the scratch tile (the
+      // copies made a fused add twice as slow on the host as eager's).
+      const int64_t first = t * kTileElems, n = std::min(kTileElems, numel - first);
       for (size_t i = 0; i < inputs.size(); ++i) {
         const TensorRef& in = inputs[i];
-        for_each_run(g, t, [&](int64_t b, int64_t r, int64_t c0, int64_t at, int64_t n) {
-          const char* src = static_cast<const char*>(in.data) +
-                            (batch_row_offset(in, b, r) + c0 * col_stride(in)) * dtype_bytes(in.dtype);
-          load_run(values[i] + at, src, in.dtype, col_stride(in), n);
-          valid = at + n;
-        });
+        values[i] = scratch[i];
+        if (in.is_contiguous() && in.dtype == DType::F32 && !copy_input[i])
+          values[i] = const_cast<float*>(static_cast<const float*>(in.data) + first);
+        else if (in.is_contiguous())
+          load_run(values[i], static_cast<const char*>(in.data) + first * dtype_bytes(in.dtype), in.dtype, 1, n);
+        else
+          gather_run(values[i], in, first, n);
       }
-      kernels::fused::run_tile(program, values.data(), valid);
+      for (int v = program.num_inputs; v < program.num_values(); ++v) values[v] = scratch[v];
+      c10::SmallVector<bool, 4> in_place(outputs.size(), false);
       for (size_t o = 0; o < outputs.size(); ++o) {
-        const TensorRef& out = outputs[o];
-        const float* result = values[program.outputs[o].value];
-        for_each_run(g, t, [&](int64_t b, int64_t r, int64_t c0, int64_t at, int64_t n) {
-          char* dst = static_cast<char*>(out.data) +
-                      (batch_row_offset(out, b, r) + c0 * col_stride(out)) * dtype_bytes(out.dtype);
-          kernels::store_float_row(dst, out.dtype, col_stride(out), result + at, n);
-        });
+        const int v = program.outputs[o].value;
+        if (v >= program.num_inputs && values[v] == scratch[v] && outputs[o].dtype == DType::F32 &&
+            outputs[o].is_contiguous() && compute_in_place_ok[o]) {
+          values[v] = static_cast<float*>(outputs[o].data) + first;
+          in_place[o] = true;
+        }
       }
+      kernels::fused::run_tile(program, values.data(), n);
+      for (size_t o = 0; o < outputs.size(); ++o)
+        if (!in_place[o])
+          kernels::store_float_row(static_cast<char*>(outputs[o].data) + first * dtype_bytes(outputs[o].dtype), outputs[o].dtype,
+                    1, values[program.outputs[o].value], n);
+      continue;
+    }
+    values = scratch;
+    int64_t valid = 0;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const TensorRef& in = inputs[i];
+      for_each_run(g, t, [&](int64_t b, int64_t r, int64_t c0, int64_t at, int64_t n) {
+        const char* src = static_cast<const char*>(in.data) +
+                          (batch_row_offset(in, b, r) + c0 * col_stride(in)) * dtype_bytes(in.dtype);
+        load_run(values[i] + at, src, in.dtype, col_stride(in), n);
+        valid = at + n;
+      });
+    }
+    kernels::fused::run_tile(program, values.data(), valid);
+    for (size_t o = 0; o < outputs.size(); ++o) {
+      const TensorRef& out = outputs[o];
+      const float* result = values[program.outputs[o].value];
+      for_each_run(g, t, [&](int64_t b, int64_t r, int64_t c0, int64_t at, int64_t n) {
+        char* dst = static_cast<char*>(out.data) +
+                    (batch_row_offset(out, b, r) + c0 * col_stride(out)) * dtype_bytes(out.dtype);
+        kernels::store_float_row(dst, out.dtype, col_stride(out), result + at, n);
+      });
+    }
+  }
+}
+
+}  // namespace
+
+ProgramRecord run_fused_multi(const chip::Arch& arch, const kernels::fused::Program& program,
+                              const std::vector<FusedJob>& jobs) {
+  if (jobs.empty()) throw std::invalid_argument("fused program '" + program.text + "': no jobs");
+  ProgramRecord rec;
+  c10::SmallVector<int64_t, 8> first_tile{0};  // of each job in the program's tile order
+  for (const auto& job : jobs) {
+    ProgramRecord one = fused_program_record(arch, program, job.outputs, job.inputs);
+    if (first_tile.size() == 1) {
+      rec = one;
+    } else {
+      rec.flops += one.flops;
+      rec.dram_read_bytes += one.dram_read_bytes;
+      rec.dram_write_bytes += one.dram_write_bytes;
+      rec.noc_bytes += one.noc_bytes;
+      rec.tiles += one.tiles;
+      rec.l1_bytes_per_core = std::max(rec.l1_bytes_per_core, one.l1_bytes_per_core);
+    }
+    first_tile.push_back(first_tile.back() + one.tiles);
+  }
+  const CoreSplit split = split_tiles(rec.tiles, arch.num_cores());
+  rec.cores_used = split.cores_used;
+  rec.max_tiles_per_core = split.max_tiles();
+  run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      const int64_t lo = std::max(begin, first_tile[j]), hi = std::min(end, first_tile[j + 1]);
+      if (lo < hi) run_job_tiles(program, jobs[j], lo - first_tile[j], hi - first_tile[j]);
     }
   });
   return rec;
+}
+
+ProgramRecord run_fused(const chip::Arch& arch, const kernels::fused::Program& program,
+                        const std::vector<TensorRef>& outputs, const std::vector<TensorRef>& inputs) {
+  return run_fused_multi(arch, program, {FusedJob{outputs, inputs}});
 }
 
 }  // namespace accel::engine

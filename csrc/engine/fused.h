@@ -17,6 +17,19 @@ namespace accel::engine {
 ProgramRecord run_fused(const chip::Arch& arch, const kernels::fused::Program& program,
                         const std::vector<TensorRef>& outputs, const std::vector<TensorRef>& inputs);
 
+// One tensor's share of a multi-tensor fused program (an optimizer step
+// updating every parameter): its outputs and inputs, as run_fused takes them.
+// An output may be an input exactly (same data and layout): an in-place update.
+struct FusedJob {
+  std::vector<TensorRef> outputs;
+  std::vector<TensorRef> inputs;
+};
+
+// One launch of the program over every job: their tiles split over the cores
+// together, so many small tensors cost one program, as eager's _foreach ops do.
+ProgramRecord run_fused_multi(const chip::Arch& arch, const kernels::fused::Program& program,
+                              const std::vector<FusedJob>& jobs);
+
 // The record run_fused makes, without running anything (for planning tools).
 ProgramRecord fused_program_record(const chip::Arch& arch, const kernels::fused::Program& program,
                                    const std::vector<TensorRef>& outputs,

@@ -58,10 +58,14 @@ def install():
 
 
 def compile_stats():
-    """What the accel backend compiled: see torch_accel.compile.backend.compile_stats."""
+    """What the accel backend compiled: see torch_accel.compile.backend.compile_stats;
+    "conv_epilogues": convolutions that absorbed their epilogue (conv_fusion.py);
+    "optimizer_programs": of the fused programs, those that update parameters
+    and optimizer state in place (optim_fusion.py)."""
     from .backend import compile_stats as stats, lowered_graphs
     out = stats()
     out["conv_epilogues"] = sum(len(g.conv_epilogues) for g in lowered_graphs())
+    out["optimizer_programs"] = sum(g.optimizer_programs for g in lowered_graphs())
     return out
 
 

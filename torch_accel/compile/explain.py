@@ -84,7 +84,8 @@ def format_lowered(lowered, gm=None):
              ("matmul epilogue: mm + residual -> addmm (added per output block in L1)",
               lowered.residual_epilogues),
              ("inference batch norms as per-channel affine maps (fused onward)",
-              lowered.folded_batch_norms))
+              lowered.folded_batch_norms),
+             ("optimizer-step programs updating parameters and state in place", lowered.optimizer_programs))
     lines += [f"{text}: {n}" for text, n in notes if n]
     lines += [f"norm fusion: {text}" for text in lowered.norm_fusions]
     if lowered.eager_ops:

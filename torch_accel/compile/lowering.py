@@ -10,6 +10,7 @@ import operator
 import torch
 import torch.fx
 
+from . import optim_fusion
 from .conv_fusion import fuse_conv_epilogues
 from .norm_fusion import fuse_norm_neighbours
 from .patterns import fold_batch_norm_eval, fuse_matmul_residual, fuse_rms_norm
@@ -43,6 +44,7 @@ class LoweredGraph:
     residual_epilogues: int = 0                                 # mm + tensor -> addmm epilogue
     conv_epilogues: list = dataclasses.field(default_factory=list)  # (absorbed ops, act) -> conv_act
     norm_fusions: list = dataclasses.field(default_factory=list)  # add+norm, scale/mask+softmax (norm_fusion.py)
+    optimizer_programs: int = 0                                 # optimizer steps' in-place programs
     eager_ops: dict = dataclasses.field(default_factory=dict)   # op -> count, accel programs
     host_ops: dict = dataclasses.field(default_factory=dict)    # op -> count, ran on the CPU
 
@@ -333,6 +335,7 @@ def lower(gm, kind):
     """Rewrites gm in place into fused programs; returns the LoweredGraph."""
     lowered = LoweredGraph(kind=kind)
     graph = gm.graph
+    optim_fusion.fuse_optimizer_steps(graph, lowered)
     _reinplace_counters(graph)
     _reinplace_batch_norm_stats(graph)
     _drop_copies(graph)
