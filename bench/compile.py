@@ -1,6 +1,7 @@
 """torch.compile(backend="accel") against eager accel, CPU eager and Inductor on
 the CPU: host time per call, and the modelled device time, DRAM bytes and
-program count of compiled against eager accel.
+program count of compiled against eager accel. In the training steps the compiled
+variants compile the optimizer step too (with the same backend).
 
     python -m bench.compile [--iters 10] [--threads 1]
 """
@@ -51,26 +52,35 @@ def _forward2(model, x, r):
     return run
 
 
-def _train_step(model, x, y):
+def _optimizer_step(opt, compile_with):
+    """The whole step compiles: the optimizer's too, with the model's backend."""
+    if compile_with is None:
+        return opt.step
+    return torch.compile(opt.step, backend=compile_with)
+
+
+def _train_step(model, x, y, compile_with):
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    step = _optimizer_step(opt, compile_with)
 
     def run():
         _, loss = model(x, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        opt.step()
+        step()
         return loss
     return run
 
 
-def _cnn_step(model, x, y):
+def _cnn_step(model, x, y, compile_with):
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    step = _optimizer_step(opt, compile_with)
 
     def run():
         loss = F.cross_entropy(model(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        opt.step()
+        step()
         return loss
     return run
 
@@ -98,17 +108,17 @@ def cases():
     img_big = torch.randn(256, 1, 8, 8)
     for dtype in (torch.float32, torch.bfloat16):
         yield (f"GPT block fwd {str(dtype)[6:]}", Block(block_cfg).eval().to(dtype),
-               lambda m, d, dt=dtype: _forward(m, x_block.to(d, dt)))
+               lambda m, d, c, dt=dtype: _forward(m, x_block.to(d, dt)))
     x_chain, r_chain = torch.randn(32, 128, 512), torch.randn(32, 128, 512)
     yield ("eltwise chain fwd f32", ScaleGeluResidual(512),
-           lambda m, d: _forward2(m, x_chain.to(d), r_chain.to(d)))
-    yield ("small CNN train step", cnn(16), lambda m, d: _cnn_step(m, img.to(d), labels.to(d)))
+           lambda m, d, c: _forward2(m, x_chain.to(d), r_chain.to(d)))
+    yield ("small CNN train step", cnn(16), lambda m, d, c: _cnn_step(m, img.to(d), labels.to(d), c))
     trained = cnn(16)
     with torch.no_grad():  # running statistics away from their defaults
         trained(torch.randn(256, 1, 8, 8) * 2 + 0.5)
-    yield ("small CNN inference", trained.eval(), lambda m, d: _forward(m, img_big.to(d)))
+    yield ("small CNN inference", trained.eval(), lambda m, d, c: _forward(m, img_big.to(d)))
     yield ("char GPT train step", GPT(gpt_cfg),
-           lambda m, d: _train_step(m, idx.to(d), tgt.to(d)))
+           lambda m, d, c: _train_step(m, idx.to(d), tgt.to(d), c))
 
 
 def _modelled(run):
@@ -138,7 +148,7 @@ def main(argv=None):
                                             ("cpu eager", "cpu", None), ("cpu inductor", "cpu", "inductor")):
             m = copy.deepcopy(model).to(device)
             runnable = torch.compile(m, backend=compile_with, dynamic=False) if compile_with else m
-            runs[label] = make(runnable, device)
+            runs[label] = make(runnable, device, compile_with)
         t = _time(runs, args.iters)
         eager_prof, comp_prof = _modelled(runs["accel eager"]), _modelled(runs["accel comp"])
         print(f"{name:<24}{t['accel eager'] * 1e3:>15.2f}{t['accel comp'] * 1e3:>14.2f}"
