@@ -16,8 +16,6 @@ using namespace norm_plan;
 
 constexpr int64_t kTileElems = 32 * 32;
 
-const char* at(const TensorRef& t, int64_t i) { return static_cast<const char*>(t.data) + i * dtype_bytes(t.dtype); }
-char* at_w(const TensorRef& t, int64_t i) { return static_cast<char*>(t.data) + i * dtype_bytes(t.dtype); }
 float param(const TensorRef& t, int64_t i, float absent) {
   return present(t) ? k::load_one(t.data, t.dtype, i) : absent;
 }

@@ -28,15 +28,7 @@ using namespace norm_plan;
 
 constexpr int64_t kTile = 32;
 
-const char* at(const TensorRef& t, int64_t i) { return static_cast<const char*>(t.data) + i * dtype_bytes(t.dtype); }
-char* at_w(const TensorRef& t, int64_t i) { return static_cast<char*>(t.data) + i * dtype_bytes(t.dtype); }
 
-const float* load_param(const TensorRef& t, int slot, int64_t n) {
-  if (!present(t)) return nullptr;
-  float* p = scratch(slot, n);
-  k::to_f32(p, t.data, t.dtype, n);
-  return p;
-}
 
 int64_t padded(const chip::Arch& arch, int64_t rows, int64_t cols, DType dt) {
   return ceil_div(rows, kTile) * ceil_div(cols, kTile) * arch.tile_rows * arch.tile_cols * dtype_bytes(dt);

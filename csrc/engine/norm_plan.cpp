@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/compute_config.h"
+#include "kernels/norm/row_math.h"
 
 namespace accel::engine::norm_plan {
 namespace {
@@ -50,6 +51,13 @@ Plan plan(const chip::Arch& arch, const std::string& op, int64_t row_elems, int6
       return p;
     }
   }
+  return p;
+}
+
+const float* load_param(const TensorRef& t, int slot, int64_t n) {
+  if (!present(t)) return nullptr;
+  float* p = scratch(slot, n);
+  kernels::norm::to_f32(p, t.data, t.dtype, n);
   return p;
 }
 

@@ -37,6 +37,14 @@ float* scratch(int slot, int64_t n);
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline bool present(const TensorRef& t) { return t.data != nullptr; }
 inline int64_t bytes_of(const TensorRef& t) { return present(t) ? t.nbytes() : 0; }
+// Element i of a dense tensor, to read or to write.
+inline const char* at(const TensorRef& t, int64_t i) {
+  return static_cast<const char*>(t.data) + i * dtype_bytes(t.dtype);
+}
+inline char* at_w(const TensorRef& t, int64_t i) { return static_cast<char*>(t.data) + i * dtype_bytes(t.dtype); }
+
+// A parameter row (weight, bias) in fp32 in scratch `slot`, or null when absent.
+const float* load_param(const TensorRef& t, int slot, int64_t n);
 
 // The fields every normalisation record fills the same way.
 ProgramRecord base_record(const chip::Arch& arch, const std::string& op, const std::string& compute,

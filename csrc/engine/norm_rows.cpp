@@ -16,18 +16,9 @@ using namespace norm_plan;
 
 constexpr int64_t kTile = 32;
 
-const char* at(const TensorRef& t, int64_t i) { return static_cast<const char*>(t.data) + i * dtype_bytes(t.dtype); }
-char* at_w(const TensorRef& t, int64_t i) { return static_cast<char*>(t.data) + i * dtype_bytes(t.dtype); }
 const float* f32_at(const TensorRef& t, int64_t i) { return static_cast<const float*>(t.data) + i; }
 float* f32_at_w(const TensorRef& t, int64_t i) { return static_cast<float*>(t.data) + i; }
 
-// A parameter row in fp32, or null when absent.
-const float* load_param(const TensorRef& t, int slot, int64_t n) {
-  if (!present(t)) return nullptr;
-  float* p = scratch(slot, n);
-  k::to_f32(p, t.data, t.dtype, n);
-  return p;
-}
 
 // Running mean and sum of squared deviations, merged chunk by chunk (Chan et al.).
 struct Moments {
