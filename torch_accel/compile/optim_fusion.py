@@ -370,3 +370,78 @@ def fuse_optimizer_steps(graph, lowered):
     lowered.groups += groups
     lowered.optimizer_programs += len(groups)
     _reinplace_lists(graph)
+    _stack_scalar_lists(graph)
+
+
+
+# A functional list op over 0-dim CPU tensors, as the op over their stack:
+# (aten op, its arguments given the stack and the list op's arguments).
+_STACKED = {("pow", "ScalarAndTensor"): (aten.pow.Scalar, lambda st, a: (a[0], st)),
+            ("sub", "Scalar"): (aten.sub.Tensor, lambda st, a: (st, a[1])),
+            ("add", "Scalar"): (aten.add.Tensor, lambda st, a: (st, a[1])),
+            ("mul", "Scalar"): (aten.mul.Tensor, lambda st, a: (st, a[1])),
+            ("div", "Scalar"): (aten.div.Tensor, lambda st, a: (st, a[1])),
+            ("neg", "default"): (aten.neg.default, lambda st, a: (st,)),
+            ("sqrt", "default"): (aten.sqrt.default, lambda st, a: (st,)),
+            ("reciprocal", "default"): (aten.reciprocal.default, lambda st, a: (st,))}
+
+
+def _scalar_list(items):
+    """Whether items are fx nodes of 0-dim CPU tensors of one dtype."""
+    if not isinstance(items, (list, tuple)) or not items:
+        return False
+    vals = [lowering._val(n) for n in items]
+    return all(isinstance(v, torch.Tensor) and v.dim() == 0 and v.device.type == "cpu"
+               and v.dtype == vals[0].dtype for v in vals)
+
+
+def _stack_scalar_lists(graph):
+    """A non-capturable optimizer keeps its step counters on the CPU, and the
+    bias corrections become list ops over 0-dim CPU tensors: one tiny CPU op
+    per parameter each (hundreds a step at ~1-2 us of dispatch apiece). The
+    same arithmetic on one stacked [n] tensor is one op per list op, a lane
+    selected only where a fused program reads it; every lane computes what
+    the 0-dim op computed (the same op, dtype and device)."""
+    stacked = {}  # list op node -> the [n] node holding its lanes
+    for node in list(graph.nodes):
+        name = _foreach_name(node)
+        if name not in _STACKED:
+            continue
+        args = _arguments(node)
+        lists = [a for a in args if isinstance(a, (list, tuple))]
+        if len(lists) != 1 or not _scalar_list(lists[0]):
+            continue
+        items = lists[0]
+        sources = {n.args[0] for n in items if n.op == "call_function" and n.target == operator.getitem}
+        with graph.inserting_before(node):
+            source = next(iter(sources)) if len(sources) == 1 else None
+            if source in stacked and all(n.target == operator.getitem and n.args[1] == k
+                                         for k, n in enumerate(items)) \
+                    and len(items) == stacked[source].meta["val"].shape[0]:
+                base = stacked[source]
+            else:
+                base = graph.call_function(aten.stack.default, (list(items),))
+                base.meta["val"] = torch.stack([lowering._val(n) for n in items])
+            op, build = _STACKED[name]
+            lanes = graph.call_function(op, build(base, args))
+            lanes.meta["val"] = op(*build(base.meta["val"], args))
+        stacked[node] = lanes
+        for user in list(node.users):
+            if user.target != operator.getitem:
+                continue
+            with graph.inserting_before(user):
+                lane = graph.call_function(aten.select.int, (lanes, 0, user.args[1]))
+                lane.meta["val"] = lowering._val(user)
+            # Stacked list ops after this one read `lanes` whole, not the lane.
+            for reader in list(user.users):
+                if _foreach_name(reader) not in _STACKED:
+                    reader.replace_input_with(user, lane)
+    for node in reversed(list(stacked)):
+        for user in list(node.users):
+            if not user.users:
+                graph.erase_node(user)
+        if not node.users:
+            graph.erase_node(node)
+    for node in list(graph.nodes):  # lanes nothing reads (a later list op took the stack)
+        if node.target == aten.select.int and not node.users:
+            graph.erase_node(node)
