@@ -4,6 +4,7 @@ program count of compiled against eager accel. In the training steps the compile
 variants compile the optimizer step too (with the same backend).
 
     python -m bench.compile [--iters 10] [--threads 1]
+    python -m bench.compile --phases [--iters 20] [--threads 1]   # char-GPT step by phase
 """
 import argparse
 import copy
@@ -128,15 +129,54 @@ def _modelled(run):
     return prof
 
 
+def phases(iters):
+    """The char-GPT training step on accel, eager and compiled (model and
+    optimizer step), its forward, backward and optimizer step timed apart:
+    median ms of `iters` steps, the two interleaved step by step."""
+    torch.manual_seed(0)
+    cfg = GPTConfig(vocab_size=65, block_size=64, n_layer=4, n_head=4, n_embd=128)
+    idx = torch.randint(0, 65, (16, 64)).to("accel")
+    tgt = torch.randint(0, 65, (16, 64)).to("accel")
+    base = GPT(cfg)
+    variants = {}
+    for label, backend in (("eager", None), ("compiled", "accel")):
+        model = copy.deepcopy(base).to("accel")
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        run = torch.compile(model, backend=backend) if backend else model
+        variants[label] = (run, opt, _optimizer_step(opt, backend))
+    times = {label: ([], [], []) for label in variants}
+    for i in range(iters + 3):  # three warm-up steps (the first compiles)
+        for label, (run, opt, step) in variants.items():
+            t0 = time.perf_counter()
+            _, loss = run(idx, tgt)
+            t1 = time.perf_counter()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            t2 = time.perf_counter()
+            step()
+            t3 = time.perf_counter()
+            if i >= 3:
+                for phase, dt in zip(times[label], (t1 - t0, t2 - t1, t3 - t2)):
+                    phase.append(dt)
+    print(f"{'char GPT step':<14}{'forward ms':>12}{'backward ms':>13}{'optimizer ms':>14}")
+    for label, phase_times in times.items():
+        print(f"{label:<14}" + "".join(f"{sorted(t)[len(t) // 2] * 1e3:>{w}.2f}"
+                                       for t, w in zip(phase_times, (12, 13, 14))))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    parser.add_argument("--phases", action="store_true",
+                        help="only the char-GPT step, forward/backward/optimizer timed apart")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; "
           f"torch threads {torch.get_num_threads()}")
+    if args.phases:
+        return phases(args.iters)
     header = (f"{'case':<24}{'accel eager ms':>15}{'accel comp ms':>14}{'CPU eager ms':>13}"
               f"{'CPU inductor ms':>16}{'comp/eager':>11}{'comp/CPU':>9}{'comp/ind':>9}"
               f"{'programs':>11}{'device us':>17}{'DRAM MB':>17}")
