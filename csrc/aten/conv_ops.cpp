@@ -50,21 +50,31 @@ engine::Conv2dArgs args_of(at::IntArrayRef stride, at::IntArrayRef padding, at::
 }
 
 // Where the chip's arithmetic is what the host's own convolution computes,
-// the host computes it that way: fp32 operands at HiFi4 with fp32
+// the host may compute it that way: fp32 operands at HiFi4 with fp32
 // accumulation are exact products summed in fp32, which oneDNN's fp32
 // convolution also gives (the order of the sums aside, as with BLAS for the
 // matmul programs). The chip's program is still planned, checked against L1
-// and recorded: only the host's arithmetic differs. Small maps gain most (the
-// im2col reader walks them in short runs). TORCH_ACCEL_LIBRARY_CONV=0 keeps
-// the im2col programs on every convolution.
-bool library_conv(std::initializer_list<at::Tensor> operands) {
+// and recorded: only the host's arithmetic differs. It does so where the
+// library is the faster of the two on the host (measured, docs/PERFORMANCE.md):
+// forward on maps narrower than a tile row (the im2col reader walks those in
+// short runs), gradients unless the filter is 1x1 (a plain GEMM for the
+// im2col programs). TORCH_ACCEL_LIBRARY_CONV=0 keeps the im2col programs on
+// every convolution, =1 sends every eligible one to the library.
+enum class ConvPass { Forward, Backward };
+
+bool library_conv(std::initializer_list<at::Tensor> operands, ConvPass pass, const at::Tensor& weight,
+                  int64_t out_width) {
   const engine::ComputeConfig cfg = engine::current_compute_config();
   if (cfg.fidelity != engine::MathFidelity::HiFi4 || !cfg.fp32_dest_acc) return false;
   if (!engine::executing() || engine::cuda_executor_on()) return false;
   for (const auto& t : operands)
     if (t.defined() && t.scalar_type() != at::kFloat) return false;
   const char* env = std::getenv("TORCH_ACCEL_LIBRARY_CONV");
-  return env == nullptr || std::strcmp(env, "0") != 0;
+  if (env != nullptr) return std::strcmp(env, "0") != 0;
+  if (pass == ConvPass::Forward) return out_width < 32;
+  for (int64_t d = 2; d < weight.dim(); ++d)
+    if (weight.size(d) != 1) return true;
+  return false;
 }
 
 // The chip's program for `program`, planned and priced but not executed.
@@ -134,7 +144,7 @@ at::Tensor conv_forward(const at::Tensor& input_, const at::Tensor& weight_, con
     if (epi.scale.defined()) ep.scale = &scale.emplace(ref_of(epi.scale));
     if (epi.shift.defined()) ep.shift = &shift.emplace(ref_of(epi.shift));
     if (epi.residual.defined()) ep.residual = &residual.emplace(ref_of(as4d(epi.residual)));
-    const bool on_library = library_conv({input_, weight_, bias});
+    const bool on_library = library_conv({input_, weight_, bias}, ConvPass::Forward, weight_, out.size(-1));
     launch_program(out, [&](const chip::Arch& arch) {
       auto program = [&] {
         return transposed ? engine::conv2d_input_grad(arch, x, w, b ? &*b : nullptr, o, a)
@@ -265,7 +275,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> convolution_backward(
   const auto go = ref_of(grad_out);
   // The library computes both gradients in one call; each keeps its program.
   at::Tensor library_gi, library_gw;
-  if ((mask[0] || mask[1]) && library_conv({grad_out_, input_, weight_}) && grad_out_.numel() > 0) {
+  if ((mask[0] || mask[1]) && library_conv({grad_out_, input_, weight_}, ConvPass::Backward, weight_, 0) &&
+      grad_out_.numel() > 0) {
     std::tie(library_gi, library_gw, std::ignore) = at::convolution_backward(
         host_view(grad_out_), host_view(input_), host_view(weight_), std::nullopt, stride, padding,
         dilation, transposed, output_padding, groups, {mask[0], mask[1], false});
