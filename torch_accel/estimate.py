@@ -99,7 +99,8 @@ def estimate(model_or_fn, *example_inputs, arch="wormhole_n150", batch_size=None
         fp32_dest_acc, the fidelity and accumulation of matrix-engine programs.
     dtype: run floating parameters and inputs in this dtype (e.g. torch.bfloat16).
     compile: price what torch.compile(model, backend="accel") runs (its fused
-        programs) instead of the eager ops.
+        programs) instead of the eager ops; with training=True the optimizer
+        step is compiled too.
 
     Returns a torch_accel.profiler.Profile; `.estimate_wall_s` is how long the
     estimate itself took on the host, `.host_fallbacks` the ops eager would
@@ -170,8 +171,10 @@ def estimate(model_or_fn, *example_inputs, arch="wormhole_n150", batch_size=None
                 opt = _optimizer(optimizer, trainable)
                 opt.step()  # creates the state: eager pays for that once, not every step
                 native.take_records(discard=True)
-                opt.step()
-                del opt
+                # Compiled, the step is the optimizer programs of docs/COMPILE.md.
+                step = torch.compile(opt.step, backend="accel", dynamic=False) if compile else opt.step
+                step()
+                del opt, step
         del inputs, kw, params, trainable
     records = recorded + native.take_records()
     if records:

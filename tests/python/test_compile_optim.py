@@ -67,7 +67,13 @@ def test_compiled_step_tracks_eager_step(name):
     if name.startswith("adam"):
         # One program for every parameter's update, written in place: no
         # copy back, no list op over the parameters or moments left.
-        assert stats["optimizer_programs"] == 1 and stats["fused_programs"] == 1
+        assert stats["optimizer_programs"] == 1
+        if name == "adamw_capturable":
+            # The bias corrections over the device's step counters: a few programs
+            # on their stack, not one per parameter.
+            assert stats["fused_programs"] + stats["eager_op_count"] <= 8, stats  # one pow per parameter before
+        else:
+            assert stats["fused_programs"] == 1
         assert "copy_.default" not in stats["eager_ops"]
         assert stats["eager_ops"].get("_foreach_add_.Scalar") == 1  # the step counters, in place
         # The bias corrections over the CPU step counters: ops on their stack,

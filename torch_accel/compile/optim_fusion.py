@@ -350,6 +350,7 @@ def fuse_optimizer_steps(graph, lowered):
     """The optimizer-step rewrite (module docstring); counts its programs in lowered."""
     if not any(_foreach_name(n) for n in graph.nodes):
         return
+    _stack_scalar_lists(graph)
     groups, group_of = [], {}
     for nodes in _components(_expand(graph)):
         before = nodes[0].prev
@@ -370,7 +371,6 @@ def fuse_optimizer_steps(graph, lowered):
     lowered.groups += groups
     lowered.optimizer_programs += len(groups)
     _reinplace_lists(graph)
-    _stack_scalar_lists(graph)
 
 
 
@@ -387,21 +387,23 @@ _STACKED = {("pow", "ScalarAndTensor"): (aten.pow.Scalar, lambda st, a: (a[0], s
 
 
 def _scalar_list(items):
-    """Whether items are fx nodes of 0-dim CPU tensors of one dtype."""
+    """Whether items are fx nodes of 0-dim tensors of one dtype and device."""
     if not isinstance(items, (list, tuple)) or not items:
         return False
     vals = [lowering._val(n) for n in items]
-    return all(isinstance(v, torch.Tensor) and v.dim() == 0 and v.device.type == "cpu"
+    return all(isinstance(v, torch.Tensor) and v.dim() == 0 and v.device == vals[0].device
                and v.dtype == vals[0].dtype for v in vals)
 
 
 def _stack_scalar_lists(graph):
-    """A non-capturable optimizer keeps its step counters on the CPU, and the
-    bias corrections become list ops over 0-dim CPU tensors: one tiny CPU op
-    per parameter each (hundreds a step at ~1-2 us of dispatch apiece). The
-    same arithmetic on one stacked [n] tensor is one op per list op, a lane
-    selected only where a fused program reads it; every lane computes what
-    the 0-dim op computed (the same op, dtype and device)."""
+    """The bias corrections are list ops over the 0-dim step counters: on the
+    CPU (non-capturable optimizers) one tiny op per parameter each, hundreds
+    a step at ~1-2 us of dispatch apiece; on the device (capturable) one tiny
+    program per parameter each. The same arithmetic on one stacked [n] tensor
+    is one op per list op, a lane selected only where a fused program reads
+    it; every lane computes what the 0-dim op computed (the same op, dtype and
+    device). A list op whose results are copied back (the counters' own
+    update) is left to become an in-place list op."""
     stacked = {}  # list op node -> the [n] node holding its lanes
     for node in list(graph.nodes):
         name = _foreach_name(node)
@@ -412,6 +414,8 @@ def _stack_scalar_lists(graph):
         if len(lists) != 1 or not _scalar_list(lists[0]):
             continue
         items = lists[0]
+        if any(u.target == aten.copy_.default for g in node.users for u in g.users):
+            continue
         sources = {n.args[0] for n in items if n.op == "call_function" and n.target == operator.getitem}
         with graph.inserting_before(node):
             source = next(iter(sources)) if len(sources) == 1 else None
