@@ -181,8 +181,10 @@ def main(argv=None):
               f"{'CPU inductor ms':>16}{'comp/eager':>11}{'comp/CPU':>9}{'comp/ind':>9}"
               f"{'programs':>11}{'device us':>17}{'DRAM MB':>17}")
     print(header)
+    fallbacks = 0
     for name, model, make in cases():
         torch._dynamo.reset()
+        torch_accel.reset_fallback_stats()
         runs = {}
         for label, device, compile_with in (("accel eager", "accel", None), ("accel comp", "accel", "accel"),
                                             ("cpu eager", "cpu", None), ("cpu inductor", "cpu", "inductor")):
@@ -198,8 +200,10 @@ def main(argv=None):
               f"{len(eager_prof.records):>5}->{len(comp_prof.records):<5}"
               f"{eager_prof.total_time_s * 1e6:>8.1f}->{comp_prof.total_time_s * 1e6:<8.1f}"
               f"{eager_prof.total_dram_bytes / 1e6:>8.2f}->{comp_prof.total_dram_bytes / 1e6:<8.2f}")
+        fallbacks += sum(torch_accel.fallback_stats().values())
     print("ratios: >1 means compiled accel is faster; device us and DRAM MB are eager->compiled, "
           "modelled on the configured chip")
+    print(f"accel ops that ran through the CPU fallback (eager and compiled, every call): {fallbacks}")
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 
