@@ -5,6 +5,7 @@ variants compile the optimizer step too (with the same backend).
 
     python -m bench.compile [--iters 10] [--threads 1]
     python -m bench.compile --phases [--iters 20] [--threads 1]   # char-GPT step by phase
+    python -m bench.compile --estimates   # full-size models, estimate(compile=False/True)
 """
 import argparse
 import copy
@@ -164,12 +165,34 @@ def phases(iters):
                                        for t, w in zip(phase_times, (12, 13, 14))))
 
 
+def estimates():
+    """Full-size built-in models priced eager and compiled in estimate mode
+    (no arithmetic): programs, modelled device time and DRAM traffic."""
+    from torch_accel import models
+    for name, batch, training, dtype in (("llama3-8b", 1, False, torch.bfloat16),
+                                         ("llama3-8b", 1, True, torch.bfloat16),
+                                         ("gpt2", 1, False, None), ("gpt2", 1, True, None),
+                                         ("resnet50", 16, False, None)):
+        model, x = models.builtin(name, batch=batch, seq=128)
+        row = []
+        for compiled in (False, True):
+            torch._dynamo.reset()
+            start = time.perf_counter()
+            prof = torch_accel.estimate(model, x, training=training, compile=compiled, dtype=dtype)
+            row.append(f"{len(prof.records)} programs {prof.total_time_s * 1e3:.2f} ms "
+                       f"{prof.total_dram_bytes / 1e9:.3f} GB ({time.perf_counter() - start:.0f} s)")
+        kind = "training step (AdamW)" if training else "forward"
+        print(f"{name} {kind} {str(dtype or torch.float32)[6:]}: " + " -> ".join(row), flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     parser.add_argument("--phases", action="store_true",
                         help="only the char-GPT step, forward/backward/optimizer timed apart")
+    parser.add_argument("--estimates", action="store_true",
+                        help="only the full-size models' modelled time, eager -> compiled")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -177,6 +200,8 @@ def main(argv=None):
           f"torch threads {torch.get_num_threads()}")
     if args.phases:
         return phases(args.iters)
+    if args.estimates:
+        return estimates()
     header = (f"{'case':<24}{'accel eager ms':>15}{'accel comp ms':>14}{'CPU eager ms':>13}"
               f"{'CPU inductor ms':>16}{'comp/eager':>11}{'comp/CPU':>9}{'comp/ind':>9}"
               f"{'programs':>11}{'device us':>17}{'DRAM MB':>17}")
