@@ -1,6 +1,9 @@
 // accel::linear_act(x, w, b, act): a linear layer whose bias and activation
 // run in the matmul program's epilogue, on each output block before it is
 // written back. A fusion target for the torch.compile backend; no autograd.
+// accel::linear_act_saved(x, w, b, act) -> (pre, out): the same program whose
+// writer also stores pre = x @ w.T + b, for a training graph whose backward
+// reads it; out = act(pre as stored), as the separate ops compute it.
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
 
@@ -27,32 +30,50 @@ std::vector<int64_t> out_shape(const at::Tensor& x, const at::Tensor& w) {
   return shape;
 }
 
-at::Tensor linear_act(const at::Tensor& x, const at::Tensor& w, const std::optional<at::Tensor>& b,
-                      std::string_view act) {
+// Runs the program into out (and pre when defined), both [M, N] rows.
+void run_linear_act(const char* op, const at::Tensor& x, const at::Tensor& w,
+                    const std::optional<at::Tensor>& b, std::string_view act, at::Tensor& out,
+                    at::Tensor* pre) {
   engine::MatmulArgs args;
   args.act = activation(act);
-  const auto shape = out_shape(x, w);
   TORCH_CHECK(matmul_dtype(x.scalar_type()) && w.scalar_type() == x.scalar_type() &&
                   (!b || !b->defined() || b->scalar_type() == x.scalar_type()),
-              "linear_act: expected float32, bfloat16 or float16 operands of one dtype, got ",
+              op, ": expected float32, bfloat16 or float16 operands of one dtype, got ",
               x.scalar_type(), " and ", w.scalar_type());
   const int64_t K = w.size(1), N = w.size(0);
   const at::Tensor rows = x.reshape({-1, K});
   const int64_t M = rows.size(0);
-  at::Tensor out = at::empty({M, N}, x.options());
-  if (out.numel() > 0) {
-    args.a = matmul_operand(rows, {1, M, K}, {0, rows.stride(0), rows.stride(1)});
-    args.b = matmul_operand(w, {1, K, N}, {0, w.stride(1), w.stride(0)});
-    args.out = matmul_operand(out, {1, M, N}, {0, N, 1});
-    if (b && b->defined()) {
-      TORCH_CHECK(b->dim() == 1 && b->size(0) == N, "linear_act: bias must have shape [", N, "], got ",
-                  b->sizes());
-      args.bias = matmul_operand(*b, {1, M, N}, {0, 0, b->stride(0)});
-      args.beta = 1;
-    }
-    launch_matmul("accel::linear_act", args, out);
+  out = at::empty({M, N}, x.options());
+  if (pre) *pre = at::empty({M, N}, x.options());
+  if (out.numel() == 0) return;
+  args.a = matmul_operand(rows, {1, M, K}, {0, rows.stride(0), rows.stride(1)});
+  args.b = matmul_operand(w, {1, K, N}, {0, w.stride(1), w.stride(0)});
+  args.out = matmul_operand(out, {1, M, N}, {0, N, 1});
+  if (pre) args.pre = matmul_operand(*pre, {1, M, N}, {0, N, 1});
+  if (b && b->defined()) {
+    TORCH_CHECK(b->dim() == 1 && b->size(0) == N, op, ": bias must have shape [", N, "], got ",
+                b->sizes());
+    args.bias = matmul_operand(*b, {1, M, N}, {0, 0, b->stride(0)});
+    args.beta = 1;
   }
+  launch_matmul(op, args, out);
+}
+
+at::Tensor linear_act(const at::Tensor& x, const at::Tensor& w, const std::optional<at::Tensor>& b,
+                      std::string_view act) {
+  const auto shape = out_shape(x, w);
+  at::Tensor out;
+  run_linear_act("accel::linear_act", x, w, b, act, out, nullptr);
   return out.view(shape);
+}
+
+std::tuple<at::Tensor, at::Tensor> linear_act_saved(const at::Tensor& x, const at::Tensor& w,
+                                                    const std::optional<at::Tensor>& b,
+                                                    std::string_view act) {
+  const auto shape = out_shape(x, w);
+  at::Tensor out, pre;
+  run_linear_act("accel::linear_act_saved", x, w, b, act, out, &pre);
+  return {pre.view(shape), out.view(shape)};
 }
 
 at::Tensor linear_act_meta(const at::Tensor& x, const at::Tensor& w, const std::optional<at::Tensor>& b,
@@ -61,13 +82,28 @@ at::Tensor linear_act_meta(const at::Tensor& x, const at::Tensor& w, const std::
   return at::empty(out_shape(x, w), x.options());
 }
 
+std::tuple<at::Tensor, at::Tensor> linear_act_saved_meta(const at::Tensor& x, const at::Tensor& w,
+                                                         const std::optional<at::Tensor>& b,
+                                                         std::string_view act) {
+  activation(act);
+  const auto shape = out_shape(x, w);
+  return {at::empty(shape, x.options()), at::empty(shape, x.options())};
+}
+
 }  // namespace
 
 TORCH_LIBRARY(accel, m) {
   m.def("linear_act(Tensor x, Tensor w, Tensor? b, str act) -> Tensor");
+  m.def("linear_act_saved(Tensor x, Tensor w, Tensor? b, str act) -> (Tensor pre, Tensor out)");
 }
 
-TORCH_LIBRARY_IMPL(accel, PrivateUse1, m) { m.impl("linear_act", linear_act); }
-TORCH_LIBRARY_IMPL(accel, Meta, m) { m.impl("linear_act", linear_act_meta); }
+TORCH_LIBRARY_IMPL(accel, PrivateUse1, m) {
+  m.impl("linear_act", linear_act);
+  m.impl("linear_act_saved", linear_act_saved);
+}
+TORCH_LIBRARY_IMPL(accel, Meta, m) {
+  m.impl("linear_act", linear_act_meta);
+  m.impl("linear_act_saved", linear_act_saved_meta);
+}
 
 }  // namespace accel::aten

@@ -158,7 +158,17 @@ void write_rows(const MatmulArgs& x, int64_t oi, int64_t r0, int64_t mr, int64_t
     if (with_bias)
       kernels::load_float_row(bias_row.data(), elem(*x.bias, oi, r0 + r, c0), x.bias->dtype,
                               x.bias->strides[2], nc);
-    kernels::matmul_epilogue_row(row, with_bias ? bias_row.data() : nullptr, nc, x.alpha, x.beta, x.act);
+    const float* bias = with_bias ? bias_row.data() : nullptr;
+    if (x.pre) {
+      kernels::matmul_epilogue_row(row, bias, nc, x.alpha, x.beta, Activation::None);
+      char* pre = const_cast<char*>(elem(*x.pre, oi, r0 + r, c0));
+      kernels::store_float_row(pre, x.pre->dtype, x.pre->strides[2], row, nc);
+      if (x.pre->dtype != DType::F32)
+        kernels::load_float_row(row, pre, x.pre->dtype, x.pre->strides[2], nc);
+      kernels::matmul_activation_row(row, nc, x.act);
+    } else {
+      kernels::matmul_epilogue_row(row, bias, nc, x.alpha, x.beta, x.act);
+    }
     kernels::store_float_row(const_cast<char*>(elem(x.out, oi, r0 + r, c0)), x.out.dtype,
                              x.out.strides[2], row, nc);
   }
@@ -289,7 +299,16 @@ ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArg
   static const perf::KernelRef kernels[] = {"matmul_block", "matmul_block_relu",
                                              "matmul_block_gelu", "matmul_block_gelu_tanh",
                                              "matmul_block_silu"};
-  rec.compute = kernels[static_cast<int>(x.act)];
+  static const perf::KernelRef kernels_saved[] = {
+      "matmul_block", "matmul_block_relu_saved", "matmul_block_gelu_saved",
+      "matmul_block_gelu_tanh_saved", "matmul_block_silu_saved"};
+  rec.compute = (x.pre ? kernels_saved : kernels)[static_cast<int>(x.act)];
+  if (x.pre) {
+    // The writer stores the pre-activation tiles as well as the output's.
+    rec.dram_write_bytes += s.out_batches * s.Mt * s.Nt * arch.tile_rows * arch.tile_cols *
+                            dtype_bytes(x.pre->dtype);
+    rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;
+  }
   rec.flops = 2 * s.batch * s.M * s.N * s.K;
   if (x.bias && x.beta != 0) {
     // The epilogue reads the bias once per output tile row it covers.

@@ -44,6 +44,10 @@ void matmul_epilogue_row(float* row, const float* bias, int64_t n, float alpha, 
   if (bias != nullptr) {
     for (int64_t i = 0; i < n; ++i) row[i] += beta * bias[i];
   }
+  matmul_activation_row(row, n, act);
+}
+
+void matmul_activation_row(float* row, int64_t n, Activation act) {
   // The activation is the element-wise op's own tile kernel (SIMD where the
   // host has it), in place on the row: the same numbers as the separate op.
   Unary op;
