@@ -1,6 +1,7 @@
 """Training graphs: a matmul whose product the activation's backward also
 reads runs as accel::linear_act_saved, one program writing both the product
-and the activation, with the numbers of the separate ops."""
+and the activation; in the backward, mm feeding only the activation's
+gradient runs as accel::mm_act_backward. Both give the separate ops' numbers."""
 import sys
 import pathlib
 
@@ -63,6 +64,48 @@ def test_op_rejects_bad_arguments():
         torch.ops.accel.linear_act_saved(x, w.double(), None, "relu")
 
 
+BACKWARDS = {
+    "relu": lambda g, s: torch.ops.aten.threshold_backward(g, s, 0),
+    "gelu": lambda g, s: torch.ops.aten.gelu_backward(g, s),
+    "gelu_tanh": lambda g, s: torch.ops.aten.gelu_backward(g, s, approximate="tanh"),
+    "silu": lambda g, s: torch.ops.aten.silu_backward(g, s),
+}
+
+
+@pytest.mark.parametrize("act", list(BACKWARDS))
+def test_backward_op_matches_separate_ops_bit_for_bit_fp32(act):
+    g = torch.randn(70, 96, device="accel")
+    w = torch.randn(50, 96, device="accel").t()  # [96, 50], a transposed view as autograd gives
+    saved = torch.randn(70, 50, device="accel")
+    got = torch.ops.accel.mm_act_backward(g, w, saved, act)
+    assert torch.equal(got.cpu(), BACKWARDS[act](g @ w, saved).cpu())
+
+
+def test_backward_op_reads_the_rounded_product_bf16():
+    g = torch.randn(40, 64, device="accel", dtype=torch.bfloat16)
+    w = torch.randn(64, 33, device="accel", dtype=torch.bfloat16)
+    saved = torch.randn(2, 20, 33, device="accel", dtype=torch.bfloat16)
+    got = torch.ops.accel.mm_act_backward(g, w, saved, "gelu")
+    want = BACKWARDS["gelu"](g @ w, saved.reshape(40, 33))
+    assert got.dtype == torch.bfloat16 and torch.equal(got.cpu(), want.cpu())
+
+
+def test_backward_op_record_and_bad_arguments():
+    g, w = torch.randn(64, 64, device="accel"), torch.randn(64, 64, device="accel")
+    with torch_accel.profile() as prof:
+        torch.mm(g, w)
+        torch.ops.accel.mm_act_backward(g, w, g, "silu")
+    mm, fused = prof.records
+    assert fused["compute"] == "matmul_block_silu_backward"
+    assert fused["dram_read_bytes"] == mm["dram_read_bytes"] + 64 * 64 * 4
+    with pytest.raises(RuntimeError, match="saved must hold"):
+        torch.ops.accel.mm_act_backward(g, w, g[:10], "gelu")
+    with pytest.raises(RuntimeError, match=r"expected \[M, K\] and \[K, N\]"):
+        torch.ops.accel.mm_act_backward(g, w[:10], g, "gelu")
+    with pytest.raises(ValueError, match="act must be one of"):
+        torch.ops.accel.mm_act_backward(g, w, g, "tanh")
+
+
 def _train_step(model, x, loss_of):
     model.zero_grad(set_to_none=True)
     loss = loss_of(model, x)
@@ -104,6 +147,8 @@ def test_mlp_training_step_matches_eager(act, dtype):
     ops = [r["op"] for r in prof.records]
     # relu's backward reads relu's output, not the product: the plain epilogue.
     assert ops.count("accel::linear_act" if act == "relu" else "accel::linear_act_saved") == 2
+    # The gradients into the second and third layers' inputs (the first's input needs none).
+    assert ops.count("accel::mm_act_backward") == 2
     assert len(prof.records) < len(eager.records)
     assert torch_accel.compile_stats()["matmul_epilogues"] >= 2
 
@@ -116,8 +161,12 @@ def test_gpt_training_step_matches_eager(dtype):
     idx = torch.randint(0, 40, (2, 32), device="accel")
     targets = torch.randint(0, 40, (2, 32), device="accel")
     loss_of = lambda m, x: m(x, targets)[1].float()  # noqa: E731
+    with torch_accel.profile() as eager:
+        _train_step(model, idx, loss_of)
     prof = _compare(model, idx, loss_of)
-    assert [r["op"] for r in prof.records].count("accel::linear_act_saved") == cfg.n_layer
+    ops = [r["op"] for r in prof.records]
+    assert ops.count("accel::linear_act_saved") == ops.count("accel::mm_act_backward") == cfg.n_layer
+    assert len(prof.records) < len(eager.records)
 
 
 def test_explain_names_the_saved_epilogue():

@@ -76,8 +76,9 @@ def format_lowered(lowered, gm=None):
                      f"saves {2 * kept} B of DRAM traffic")
     for mm, act, op in lowered.epilogues:
         kept = ", pre-activation also written for its other readers" if op.endswith("_saved") else ""
+        what = "gradient" if op.endswith("_backward") else "activation"
         lines.append(f"matmul epilogue: {mm} + {act} -> {op} "
-                     f"(activation applied per output block in L1{kept})")
+                     f"({what} applied per output block in L1{kept})")
     for ops, act in lowered.conv_epilogues:
         lines.append(f"conv epilogue: {' + '.join(ops)} -> accel::conv_act "
                      "(applied per output block by the conv program's writer)")

@@ -15,12 +15,14 @@ from .conv_fusion import fuse_conv_epilogues
 from .norm_fusion import fuse_norm_neighbours
 from .patterns import fold_batch_norm_eval, fuse_matmul_residual, fuse_rms_norm
 from .steps import DTYPE_NAMES, FLOAT_DTYPES, step_for
+from .train_epilogue import fuse_matmul_backward_epilogues
 
 aten = torch.ops.aten
 _ACTIVATIONS = {aten.relu.default: "relu", aten.silu.default: "silu"}
 _NOT_PROGRAMS = {operator.getitem}  # graph plumbing, no program of its own
-_FUSED_TARGETS = ("fused_eltwise", "linear_act", "linear_act_saved", "conv_act", "add_layer_norm", "add_rms_norm",
-                  "scale_mask_softmax", "add_layer_norm_backward", "add_rms_norm_backward")
+_FUSED_TARGETS = ("fused_eltwise", "linear_act", "linear_act_saved", "mm_act_backward", "conv_act",
+                  "add_layer_norm", "add_rms_norm", "scale_mask_softmax", "add_layer_norm_backward",
+                  "add_rms_norm_backward")
 
 
 @dataclasses.dataclass
@@ -366,6 +368,7 @@ def lower(gm, kind):
     lowered.residual_epilogues = fuse_matmul_residual(graph)
     lowered.norm_fusions = fuse_norm_neighbours(graph)
     _fuse_matmul_epilogues(graph, lowered)
+    fuse_matmul_backward_epilogues(graph, lowered.epilogues)
     for nodes, steps in _partition(graph):
         real = [n for n in nodes if steps[n][0] != "identity"]
         if len(real) < 2:
