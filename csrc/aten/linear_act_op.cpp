@@ -115,6 +115,8 @@ at::Tensor mm_act_backward_meta(const at::Tensor& a, const at::Tensor& b, const 
   TORCH_CHECK(a.dim() == 2 && b.dim() == 2 && a.size(1) == b.size(0),
               "accel::mm_act_backward: expected [M, K] and [K, N] operands, got ", a.sizes(), " and ",
               b.sizes());
+  TORCH_CHECK(saved.numel() == a.size(0) * b.size(1), "accel::mm_act_backward: saved must hold the product's ",
+              a.size(0), "x", b.size(1), " elements, got shape ", saved.sizes());
   return at::empty({a.size(0), b.size(1)}, a.options());
 }
 
