@@ -1,6 +1,11 @@
 // accel::linear_act(x, w, b, act): a linear layer whose bias and activation
 // run in the matmul program's epilogue, on each output block before it is
 // written back. A fusion target for the torch.compile backend; no autograd.
+// accel::linear_act_saved(x, w, b, act) -> (pre, out): the same program whose
+// writer also stores pre = x @ w.T + b, for a training graph whose backward
+// reads it; out = act(pre as stored), as the separate ops compute it.
+// accel::mm_act_backward(a, b, saved, act): the backward's counterpart,
+// act's gradient at saved times a @ b (as stored), in the matmul's epilogue.
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
 
@@ -27,32 +32,50 @@ std::vector<int64_t> out_shape(const at::Tensor& x, const at::Tensor& w) {
   return shape;
 }
 
-at::Tensor linear_act(const at::Tensor& x, const at::Tensor& w, const std::optional<at::Tensor>& b,
-                      std::string_view act) {
+// Runs the program into out (and pre when defined), both [M, N] rows.
+void run_linear_act(const char* op, const at::Tensor& x, const at::Tensor& w,
+                    const std::optional<at::Tensor>& b, std::string_view act, at::Tensor& out,
+                    at::Tensor* pre) {
   engine::MatmulArgs args;
   args.act = activation(act);
-  const auto shape = out_shape(x, w);
   TORCH_CHECK(matmul_dtype(x.scalar_type()) && w.scalar_type() == x.scalar_type() &&
                   (!b || !b->defined() || b->scalar_type() == x.scalar_type()),
-              "linear_act: expected float32, bfloat16 or float16 operands of one dtype, got ",
+              op, ": expected float32, bfloat16 or float16 operands of one dtype, got ",
               x.scalar_type(), " and ", w.scalar_type());
   const int64_t K = w.size(1), N = w.size(0);
   const at::Tensor rows = x.reshape({-1, K});
   const int64_t M = rows.size(0);
-  at::Tensor out = at::empty({M, N}, x.options());
-  if (out.numel() > 0) {
-    args.a = matmul_operand(rows, {1, M, K}, {0, rows.stride(0), rows.stride(1)});
-    args.b = matmul_operand(w, {1, K, N}, {0, w.stride(1), w.stride(0)});
-    args.out = matmul_operand(out, {1, M, N}, {0, N, 1});
-    if (b && b->defined()) {
-      TORCH_CHECK(b->dim() == 1 && b->size(0) == N, "linear_act: bias must have shape [", N, "], got ",
-                  b->sizes());
-      args.bias = matmul_operand(*b, {1, M, N}, {0, 0, b->stride(0)});
-      args.beta = 1;
-    }
-    launch_matmul("accel::linear_act", args, out);
+  out = at::empty({M, N}, x.options());
+  if (pre) *pre = at::empty({M, N}, x.options());
+  if (out.numel() == 0) return;
+  args.a = matmul_operand(rows, {1, M, K}, {0, rows.stride(0), rows.stride(1)});
+  args.b = matmul_operand(w, {1, K, N}, {0, w.stride(1), w.stride(0)});
+  args.out = matmul_operand(out, {1, M, N}, {0, N, 1});
+  if (pre) args.pre = matmul_operand(*pre, {1, M, N}, {0, N, 1});
+  if (b && b->defined()) {
+    TORCH_CHECK(b->dim() == 1 && b->size(0) == N, op, ": bias must have shape [", N, "], got ",
+                b->sizes());
+    args.bias = matmul_operand(*b, {1, M, N}, {0, 0, b->stride(0)});
+    args.beta = 1;
   }
+  launch_matmul(op, args, out);
+}
+
+at::Tensor linear_act(const at::Tensor& x, const at::Tensor& w, const std::optional<at::Tensor>& b,
+                      std::string_view act) {
+  const auto shape = out_shape(x, w);
+  at::Tensor out;
+  run_linear_act("accel::linear_act", x, w, b, act, out, nullptr);
   return out.view(shape);
+}
+
+std::tuple<at::Tensor, at::Tensor> linear_act_saved(const at::Tensor& x, const at::Tensor& w,
+                                                    const std::optional<at::Tensor>& b,
+                                                    std::string_view act) {
+  const auto shape = out_shape(x, w);
+  at::Tensor out, pre;
+  run_linear_act("accel::linear_act_saved", x, w, b, act, out, &pre);
+  return {pre.view(shape), out.view(shape)};
 }
 
 at::Tensor linear_act_meta(const at::Tensor& x, const at::Tensor& w, const std::optional<at::Tensor>& b,
@@ -61,13 +84,67 @@ at::Tensor linear_act_meta(const at::Tensor& x, const at::Tensor& w, const std::
   return at::empty(out_shape(x, w), x.options());
 }
 
+at::Tensor mm_act_backward(const at::Tensor& a, const at::Tensor& b, const at::Tensor& saved,
+                           std::string_view act) {
+  constexpr const char* op = "accel::mm_act_backward";
+  TORCH_CHECK(a.dim() == 2 && b.dim() == 2 && a.size(1) == b.size(0), op,
+              ": expected [M, K] and [K, N] operands, got ", a.sizes(), " and ", b.sizes());
+  TORCH_CHECK(matmul_dtype(a.scalar_type()) && b.scalar_type() == a.scalar_type() &&
+                  saved.scalar_type() == a.scalar_type(),
+              op, ": expected float32, bfloat16 or float16 operands of one dtype, got ", a.scalar_type(),
+              ", ", b.scalar_type(), " and ", saved.scalar_type());
+  const int64_t M = a.size(0), K = a.size(1), N = b.size(1);
+  TORCH_CHECK(saved.numel() == M * N, op, ": saved must hold the product's ", M, "x", N,
+              " elements, got shape ", saved.sizes());
+  engine::MatmulArgs args;
+  args.act = activation(act);
+  at::Tensor out = at::empty({M, N}, a.options());
+  if (out.numel() == 0) return out;
+  const at::Tensor saved_rows = saved.reshape({M, N});
+  args.a = matmul_operand(a, {1, M, K}, {0, a.stride(0), a.stride(1)});
+  args.b = matmul_operand(b, {1, K, N}, {0, b.stride(0), b.stride(1)});
+  args.out = matmul_operand(out, {1, M, N}, {0, N, 1});
+  args.act_saved = matmul_operand(saved_rows, {1, M, N}, {0, saved_rows.stride(0), saved_rows.stride(1)});
+  launch_matmul(op, args, out);
+  return out;
+}
+
+at::Tensor mm_act_backward_meta(const at::Tensor& a, const at::Tensor& b, const at::Tensor& saved,
+                                std::string_view act) {
+  activation(act);
+  TORCH_CHECK(a.dim() == 2 && b.dim() == 2 && a.size(1) == b.size(0),
+              "accel::mm_act_backward: expected [M, K] and [K, N] operands, got ", a.sizes(), " and ",
+              b.sizes());
+  TORCH_CHECK(saved.numel() == a.size(0) * b.size(1), "accel::mm_act_backward: saved must hold the product's ",
+              a.size(0), "x", b.size(1), " elements, got shape ", saved.sizes());
+  return at::empty({a.size(0), b.size(1)}, a.options());
+}
+
+std::tuple<at::Tensor, at::Tensor> linear_act_saved_meta(const at::Tensor& x, const at::Tensor& w,
+                                                         const std::optional<at::Tensor>& b,
+                                                         std::string_view act) {
+  activation(act);
+  const auto shape = out_shape(x, w);
+  return {at::empty(shape, x.options()), at::empty(shape, x.options())};
+}
+
 }  // namespace
 
 TORCH_LIBRARY(accel, m) {
   m.def("linear_act(Tensor x, Tensor w, Tensor? b, str act) -> Tensor");
+  m.def("linear_act_saved(Tensor x, Tensor w, Tensor? b, str act) -> (Tensor pre, Tensor out)");
+  m.def("mm_act_backward(Tensor a, Tensor b, Tensor saved, str act) -> Tensor");
 }
 
-TORCH_LIBRARY_IMPL(accel, PrivateUse1, m) { m.impl("linear_act", linear_act); }
-TORCH_LIBRARY_IMPL(accel, Meta, m) { m.impl("linear_act", linear_act_meta); }
+TORCH_LIBRARY_IMPL(accel, PrivateUse1, m) {
+  m.impl("linear_act", linear_act);
+  m.impl("linear_act_saved", linear_act_saved);
+  m.impl("mm_act_backward", mm_act_backward);
+}
+TORCH_LIBRARY_IMPL(accel, Meta, m) {
+  m.impl("linear_act", linear_act_meta);
+  m.impl("linear_act_saved", linear_act_saved_meta);
+  m.impl("mm_act_backward", mm_act_backward_meta);
+}
 
 }  // namespace accel::aten

@@ -150,15 +150,36 @@ struct Rect {
 // oi, from their matrix-engine sums (row-major, nc per row).
 void write_rows(const MatmulArgs& x, int64_t oi, int64_t r0, int64_t mr, int64_t c0, int64_t nc,
                 float* acc) {
-  thread_local std::vector<float> bias_row;
+  thread_local std::vector<float> bias_row, saved_row;
   const bool with_bias = x.bias && x.beta != 0;
   bias_row.resize(nc);
+  saved_row.resize(nc);
   for (int64_t r = 0; r < mr; ++r) {
     float* row = acc + r * nc;
     if (with_bias)
       kernels::load_float_row(bias_row.data(), elem(*x.bias, oi, r0 + r, c0), x.bias->dtype,
                               x.bias->strides[2], nc);
-    kernels::matmul_epilogue_row(row, with_bias ? bias_row.data() : nullptr, nc, x.alpha, x.beta, x.act);
+    const float* bias = with_bias ? bias_row.data() : nullptr;
+    if (x.pre) {
+      kernels::matmul_epilogue_row(row, bias, nc, x.alpha, x.beta, Activation::None);
+      char* pre = const_cast<char*>(elem(*x.pre, oi, r0 + r, c0));
+      kernels::store_float_row(pre, x.pre->dtype, x.pre->strides[2], row, nc);
+      if (x.pre->dtype != DType::F32)
+        kernels::load_float_row(row, pre, x.pre->dtype, x.pre->strides[2], nc);
+      kernels::matmul_activation_row(row, nc, x.act);
+    } else if (x.act_saved) {
+      kernels::matmul_epilogue_row(row, bias, nc, x.alpha, x.beta, Activation::None);
+      char* out = const_cast<char*>(elem(x.out, oi, r0 + r, c0));
+      if (x.out.dtype != DType::F32) {  // the gradient reads the product as stored
+        kernels::store_float_row(out, x.out.dtype, x.out.strides[2], row, nc);
+        kernels::load_float_row(row, out, x.out.dtype, x.out.strides[2], nc);
+      }
+      kernels::load_float_row(saved_row.data(), elem(*x.act_saved, oi, r0 + r, c0), x.act_saved->dtype,
+                              x.act_saved->strides[2], nc);
+      kernels::matmul_activation_backward_row(row, saved_row.data(), nc, x.act);
+    } else {
+      kernels::matmul_epilogue_row(row, bias, nc, x.alpha, x.beta, x.act);
+    }
     kernels::store_float_row(const_cast<char*>(elem(x.out, oi, r0 + r, c0)), x.out.dtype,
                              x.out.strides[2], row, nc);
   }
@@ -289,7 +310,25 @@ ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArg
   static const perf::KernelRef kernels[] = {"matmul_block", "matmul_block_relu",
                                              "matmul_block_gelu", "matmul_block_gelu_tanh",
                                              "matmul_block_silu"};
-  rec.compute = kernels[static_cast<int>(x.act)];
+  static const perf::KernelRef kernels_saved[] = {
+      "matmul_block", "matmul_block_relu_saved", "matmul_block_gelu_saved",
+      "matmul_block_gelu_tanh_saved", "matmul_block_silu_saved"};
+  static const perf::KernelRef kernels_backward[] = {
+      "matmul_block", "matmul_block_relu_backward", "matmul_block_gelu_backward",
+      "matmul_block_gelu_tanh_backward", "matmul_block_silu_backward"};
+  rec.compute = (x.pre ? kernels_saved : x.act_saved ? kernels_backward : kernels)[static_cast<int>(x.act)];
+  if (x.act_saved) {
+    // The epilogue reads the saved activation input's tiles of the output.
+    rec.dram_read_bytes += s.out_batches * s.Mt * s.Nt * arch.tile_rows * arch.tile_cols *
+                           dtype_bytes(x.act_saved->dtype);
+    rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;
+  }
+  if (x.pre) {
+    // The writer stores the pre-activation tiles as well as the output's.
+    rec.dram_write_bytes += s.out_batches * s.Mt * s.Nt * arch.tile_rows * arch.tile_cols *
+                            dtype_bytes(x.pre->dtype);
+    rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;
+  }
   rec.flops = 2 * s.batch * s.M * s.N * s.K;
   if (x.bias && x.beta != 0) {
     // The epilogue reads the bias once per output tile row it covers.

@@ -31,6 +31,15 @@ struct MatmulArgs {
   float alpha = 1, beta = 0;
   bool reduce_batch = false;
   Activation act = Activation::None;
+  // When set, the writer also stores the pre-activation sums here (same
+  // shape as out), and the activation reads them as stored, rounded to
+  // pre's dtype: the numbers of a matmul followed by the separate op, whose
+  // backward reads pre (accel::linear_act_saved).
+  std::optional<TensorRef> pre;
+  // When set, the epilogue is act's gradient instead of act: out = the
+  // gradient of act at act_saved (same shape as out) times the product as
+  // the separate mm would store it (accel::mm_act_backward).
+  std::optional<TensorRef> act_saved;
   ComputeConfig cfg;
   // An operand stored in a chip block-float format (engine/block_float.h):
   // a or b then gives its sizes and the dtype its tiles expand to (float32 or

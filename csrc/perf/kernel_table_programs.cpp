@@ -84,6 +84,16 @@ constexpr KernelDesc kPrograms[] = {
     matrix("matmul_block_gelu", "matmul"),
     matrix("matmul_block_gelu_tanh", "matmul"),
     matrix("matmul_block_silu", "matmul"),
+    // accel::linear_act_saved: the writer also stores the pre-activation.
+    matrix("matmul_block_relu_saved", "matmul"),
+    matrix("matmul_block_gelu_saved", "matmul"),
+    matrix("matmul_block_gelu_tanh_saved", "matmul"),
+    matrix("matmul_block_silu_saved", "matmul"),
+    // accel::mm_act_backward: the activation's gradient as the epilogue.
+    matrix("matmul_block_relu_backward", "matmul"),
+    matrix("matmul_block_gelu_backward", "matmul"),
+    matrix("matmul_block_gelu_tanh_backward", "matmul"),
+    matrix("matmul_block_silu_backward", "matmul"),
     matrix("conv_implicit_gemm_fp32acc", "conv"),
     // accel::conv_act: the activation applied by the writer's epilogue.
     matrix("conv_implicit_gemm_relu", "conv"),

@@ -1,5 +1,6 @@
 #include "kernels/matmul/epilogue.h"
 
+#include "kernels/eltwise/backward.h"
 #include "kernels/eltwise/simd.h"
 #include "kernels/eltwise/unary.h"
 
@@ -44,6 +45,10 @@ void matmul_epilogue_row(float* row, const float* bias, int64_t n, float alpha, 
   if (bias != nullptr) {
     for (int64_t i = 0; i < n; ++i) row[i] += beta * bias[i];
   }
+  matmul_activation_row(row, n, act);
+}
+
+void matmul_activation_row(float* row, int64_t n, Activation act) {
   // The activation is the element-wise op's own tile kernel (SIMD where the
   // host has it), in place on the row: the same numbers as the separate op.
   Unary op;
@@ -57,6 +62,21 @@ void matmul_epilogue_row(float* row, const float* bias, int64_t n, float alpha, 
   }
   const float* in[] = {row};
   unary_kernel(op).f32(in, row, n, engine::KernelParams{});
+}
+
+void matmul_activation_backward_row(float* grad, const float* saved, int64_t n, Activation act) {
+  Backward op;
+  engine::KernelParams params;
+  switch (act) {
+    case Activation::None: return;
+    case Activation::Relu: op = Backward::Threshold; params.alpha = 0; break;
+    case Activation::Gelu: op = Backward::Gelu; break;
+    case Activation::GeluTanh: op = Backward::GeluTanh; break;
+    case Activation::Silu: op = Backward::Silu; break;
+    default: return;
+  }
+  const float* in[] = {grad, saved};
+  backward_kernel(op).f32(in, grad, n, params);
 }
 
 void load_float_row(float* dst, const void* src, DType dt, int64_t stride, int64_t n) {

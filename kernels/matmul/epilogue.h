@@ -12,6 +12,13 @@ namespace accel::kernels {
 // row[i] = act(alpha * row[i] + beta * bias[i]); bias may be null.
 void matmul_epilogue_row(float* row, const float* bias, int64_t n, float alpha, float beta,
                          engine::Activation act);
+// row[i] = act(row[i]): the element-wise op's own tile kernel, in place.
+void matmul_activation_row(float* row, int64_t n, engine::Activation act);
+// grad[i] = the gradient of act at saved[i] times grad[i]: the activation
+// backward op's own tile kernel (relu: threshold_backward at 0, saved being
+// relu's input or output).
+void matmul_activation_backward_row(float* grad, const float* saved, int64_t n,
+                                    engine::Activation act);
 
 // dst[i] = float(src[i * stride]) for a float dtype.
 void load_float_row(float* dst, const void* src, engine::DType dt, int64_t stride, int64_t n);

@@ -74,9 +74,11 @@ def format_lowered(lowered, gm=None):
         lines.append(f"  DRAM writes: {tensors(g.outputs)} ({written} B)")
         lines.append(f"  L1-resident (fp32 per tile, never in DRAM): {resident}; "
                      f"saves {2 * kept} B of DRAM traffic")
-    for mm, act in lowered.epilogues:
-        lines.append(f"matmul epilogue: {mm} + {act} -> accel::linear_act "
-                     "(activation applied per output block in L1)")
+    for mm, act, op in lowered.epilogues:
+        kept = ", pre-activation also written for its other readers" if op.endswith("_saved") else ""
+        what = "gradient" if op.endswith("_backward") else "activation"
+        lines.append(f"matmul epilogue: {mm} + {act} -> {op} "
+                     f"({what} applied per output block in L1{kept})")
     for ops, act in lowered.conv_epilogues:
         lines.append(f"conv epilogue: {' + '.join(ops)} -> accel::conv_act "
                      "(applied per output block by the conv program's writer)")

@@ -15,12 +15,14 @@ from .conv_fusion import fuse_conv_epilogues
 from .norm_fusion import fuse_norm_neighbours
 from .patterns import fold_batch_norm_eval, fuse_matmul_residual, fuse_rms_norm
 from .steps import DTYPE_NAMES, FLOAT_DTYPES, step_for
+from .train_epilogue import fuse_matmul_backward_epilogues
 
 aten = torch.ops.aten
 _ACTIVATIONS = {aten.relu.default: "relu", aten.silu.default: "silu"}
 _NOT_PROGRAMS = {operator.getitem}  # graph plumbing, no program of its own
-_FUSED_TARGETS = ("fused_eltwise", "linear_act", "conv_act", "add_layer_norm", "add_rms_norm",
-                  "scale_mask_softmax", "add_layer_norm_backward", "add_rms_norm_backward")
+_FUSED_TARGETS = ("fused_eltwise", "linear_act", "linear_act_saved", "mm_act_backward", "conv_act",
+                  "add_layer_norm", "add_rms_norm", "scale_mask_softmax", "add_layer_norm_backward",
+                  "add_rms_norm_backward")
 
 
 @dataclasses.dataclass
@@ -38,7 +40,7 @@ class LoweredGraph:
     """What the lowering did to one graph (forward or backward)."""
     kind: str
     groups: list = dataclasses.field(default_factory=list)
-    epilogues: list = dataclasses.field(default_factory=list)   # (matmul node, activation)
+    epilogues: list = dataclasses.field(default_factory=list)   # (matmul, activation, accel op)
     native_norms: int = 0                                       # RMSNorm chains -> rms_norm program
     folded_batch_norms: int = 0                                 # inference BN -> fusable affine map
     residual_epilogues: int = 0                                 # mm + tensor -> addmm epilogue
@@ -210,17 +212,19 @@ def _activation_of(node):
 
 def _fuse_matmul_epilogues(graph, lowered):
     """addmm(b, x, t(w)) or mm(x, t(w)), possibly through a view, followed by
-    relu/gelu/silu, when the product feeds nothing else, becomes
-    accel::linear_act: the bias and activation run on each output block in the
-    matmul program before it is written back, one program instead of two."""
+    relu/gelu/silu becomes accel::linear_act: the bias and activation run on
+    each output block in the matmul program before it is written back, one
+    program instead of two. When the product has other readers (a training
+    graph saves it for the activation's backward) it becomes
+    accel::linear_act_saved, whose writer also stores the product for them."""
     for node in list(graph.nodes):
         act = _activation_of(node)
         if act is None:
             continue
         mm, view = node.args[0], None
-        if isinstance(mm, torch.fx.Node) and mm.target == aten.view.default and len(mm.users) == 1:
+        if isinstance(mm, torch.fx.Node) and mm.target == aten.view.default:
             view, mm = mm, mm.args[0]
-        if not isinstance(mm, torch.fx.Node) or len(mm.users) != 1 or mm.kwargs or \
+        if not isinstance(mm, torch.fx.Node) or mm.kwargs or \
                 mm.target not in (aten.addmm.default, aten.mm.default):
             continue
         if mm.target == aten.addmm.default:
@@ -231,20 +235,38 @@ def _fuse_matmul_epilogues(graph, lowered):
             bias, (x, wt) = None, mm.args
         if not all(_on_accel_float(_val(t)) for t in (x, wt)) or _val(x).dtype != _val(node).dtype:
             continue
-        with graph.inserting_before(node):
+        head = view if view is not None else node
+        saved = len(mm.users) > 1 or len(head.users) > 1
+        # Right after mm: the product's other readers may come before the activation.
+        with graph.inserting_before(mm.next):
             w = graph.call_function(aten.t.default, (wt,))
             w.meta["val"] = _val(wt).t()
-            fused = graph.call_function(torch.ops.accel.linear_act.default, (x, w, bias, act))
-            fused.meta["val"] = _val(mm)
+            name = "linear_act_saved" if saved else "linear_act"
+            fused = graph.call_function(getattr(torch.ops.accel, name).default, (x, w, bias, act))
+            if saved:
+                fused.meta["val"] = (_val(mm), _val(mm))
+                pre = graph.call_function(operator.getitem, (fused, 0))
+                pre.meta["val"] = _val(mm)
+                fused = graph.call_function(operator.getitem, (fused, 1))
+                fused.meta["val"] = _val(mm)
+            else:
+                fused.meta["val"] = _val(mm)
             if view is not None:
                 fused = graph.call_function(aten.view.default, (fused, view.args[1]))
                 fused.meta["val"] = _val(node)
+                if len(view.users) > 1:
+                    pre_view = graph.call_function(aten.view.default, (pre, view.args[1]))
+                    pre_view.meta["val"] = _val(view)
         node.replace_all_uses_with(fused)
         graph.erase_node(node)
         if view is not None:
+            if view.users:
+                view.replace_all_uses_with(pre_view)
             graph.erase_node(view)
+        if saved:
+            mm.replace_all_uses_with(pre)
         graph.erase_node(mm)
-        lowered.epilogues.append((str(mm.target).replace("aten.", ""), act))
+        lowered.epilogues.append((str(mm.target).replace("aten.", ""), act, f"accel::{name}"))
 
 
 def _reinplace_counters(graph):
@@ -346,6 +368,7 @@ def lower(gm, kind):
     lowered.residual_epilogues = fuse_matmul_residual(graph)
     lowered.norm_fusions = fuse_norm_neighbours(graph)
     _fuse_matmul_epilogues(graph, lowered)
+    fuse_matmul_backward_epilogues(graph, lowered.epilogues)
     for nodes, steps in _partition(graph):
         real = [n for n in nodes if steps[n][0] != "identity"]
         if len(real) < 2:
