@@ -29,17 +29,7 @@ void each_piece(int64_t segs, int64_t seg_len, int64_t seg_stride, int64_t first
       f(s, first + s * seg_stride + off, s * seg_len + off, std::min(chunk, seg_len - off));
 }
 
-struct Moments {
-  double n = 0, mean = 0, m2 = 0;
-  void merge(const float* x, int64_t len) {
-    if (len == 0) return;
-    const float mc = k::row_sum(x, len) / static_cast<float>(len);
-    const double m2c = k::row_sq_dev(x, len, mc), total = n + len, delta = mc - mean;
-    mean += delta * len / total;
-    m2 += m2c + delta * delta * n * len / total;
-    n = total;
-  }
-};
+using k::Moments;
 
 // One unit's pieces, read into L1 (at their row position when resident).
 struct Unit {

@@ -20,19 +20,7 @@ const float* f32_at(const TensorRef& t, int64_t i) { return static_cast<const fl
 float* f32_at_w(const TensorRef& t, int64_t i) { return static_cast<float*>(t.data) + i; }
 
 
-// Running mean and sum of squared deviations, merged chunk by chunk (Chan et al.).
-struct Moments {
-  double n = 0, mean = 0, m2 = 0;
-  void merge(const float* x, int64_t len, bool about_zero) {
-    if (len == 0) return;
-    const float mc = about_zero ? 0.f : k::row_sum(x, len) / static_cast<float>(len);
-    const double m2c = k::row_sq_dev(x, len, mc);
-    const double total = n + len, delta = mc - mean;
-    mean += delta * len / total;
-    m2 += m2c + delta * delta * n * len / total;
-    n = total;
-  }
-};
+using k::Moments;
 
 int64_t padded(const chip::Arch& arch, int64_t rows, int64_t cols, DType dt) {
   return ceil_div(rows, kTile) * ceil_div(cols, kTile) * arch.tile_rows * arch.tile_cols * dtype_bytes(dt);

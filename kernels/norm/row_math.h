@@ -72,4 +72,20 @@ void sub_v(float* y, const float* x, const float* a, int64_t n);
 void softmax_grad_v(float* gi, const float* g, const float* y, const float* s, int64_t n);
 void log_softmax_grad_v(float* gi, const float* g, const float* y, const float* s, int64_t n);
 
+// Running mean and sum of squared deviations of a row met chunk by chunk,
+// the chunks merged as Chan et al. merge them. about_zero: the row's centre
+// is taken as 0 (RMS norm), so each chunk's own mean is not formed.
+struct Moments {
+  double n = 0, mean = 0, m2 = 0;
+  void merge(const float* x, int64_t len, bool about_zero = false) {
+    if (len == 0) return;
+    const float mc = about_zero ? 0.f : row_sum(x, len) / static_cast<float>(len);
+    const double m2c = row_sq_dev(x, len, mc);
+    const double total = n + len, delta = mc - mean;
+    mean += delta * len / total;
+    m2 += m2c + delta * delta * n * len / total;
+    n = total;
+  }
+};
+
 }  // namespace accel::kernels::norm
