@@ -91,32 +91,17 @@ void forward_typed(const PoolSpec& p, const Plane& in, const Plane& out, const P
     float result = 0;
     int64_t arg = -1;
     switch (p.kind) {
-      case PoolKind::Max:
+      case PoolKind::Max: break;  // max_rows, above
       case PoolKind::AdaptiveMax: {
-        int64_t h0, hn, hstep, w0, wn, wstep;
-        if (p.kind == PoolKind::Max) {
-          h0 = oh * p.stride[0] - p.pad[0];
-          w0 = ow * p.stride[1] - p.pad[1];
-          hn = p.kernel[0], wn = p.kernel[1], hstep = p.dil[0], wstep = p.dil[1];
-        } else {
-          h0 = p.axis[0].lo[oh], hn = p.axis[0].hi[oh] - h0, hstep = 1;
-          w0 = p.axis[1].lo[ow], wn = p.axis[1].hi[ow] - w0, wstep = 1;
-        }
         result = -std::numeric_limits<float>::infinity();
-        for (int64_t i = 0; i < hn; ++i) {
-          const int64_t ih = h0 + i * hstep;
-          if (ih < 0 || ih >= in.H) continue;
-          for (int64_t j = 0; j < wn; ++j) {
-            const int64_t iw = w0 + j * wstep;
-            if (iw < 0 || iw >= in.W) continue;
+        for (int64_t ih = p.axis[0].lo[oh]; ih < p.axis[0].hi[oh]; ++ih)
+          for (int64_t iw = p.axis[1].lo[ow]; iw < p.axis[1].hi[ow]; ++iw) {
             const float v = static_cast<float>(src[ih * in.sh + iw * in.sw]);
-            // ATen's rule: NaN wins, ties keep the first tap. Written as
-            // selects: on random data a branch here mispredicts half the time.
-            const bool take = arg < 0 || v > result || v != v;
-            result = take ? v : result;
-            arg = take ? ih * in.W + iw : arg;
+            if (arg < 0 || v > result || std::isnan(v)) {  // ATen's rule: NaN wins, ties keep the first
+              result = v;
+              arg = ih * in.W + iw;
+            }
           }
-        }
         break;
       }
       case PoolKind::Avg: {

@@ -10,29 +10,12 @@ import operator
 
 import torch
 
+from .fx_nodes import activation_of as _activation, emit as _emit, is_call as _call
+from .fx_nodes import sole_user as _sole_user, val as _val
+
 aten = torch.ops.aten
 prims = torch.ops.prims
-_ACTIVATIONS = {aten.relu.default: "relu", aten.silu.default: "silu"}
 _FLOATS = (torch.float32, torch.bfloat16, torch.float16)  # what accel::conv_act reads
-
-
-def _val(node):
-    return node.meta.get("val") if isinstance(node, torch.fx.Node) else None
-
-
-def _call(node, *targets):
-    return isinstance(node, torch.fx.Node) and node.op == "call_function" and node.target in targets
-
-
-def _sole_user(node):
-    return next(iter(node.users)) if len(node.users) == 1 else None
-
-
-def _activation(node):
-    if _call(node, aten.gelu.default):
-        approximate = node.kwargs.get("approximate", node.args[1] if len(node.args) > 1 else "none")
-        return "gelu_tanh" if approximate == "tanh" else "gelu"
-    return _ACTIVATIONS.get(node.target) if _call(node, *_ACTIVATIONS) else None
 
 
 def _other_operand(node, tail):
@@ -50,12 +33,6 @@ def _per_channel(value, out, channels):
         return False
     shape = [1] * (out.dim() - v.dim()) + list(v.shape)
     return all(s == (channels if d == 1 else 1) for d, s in enumerate(shape))
-
-
-def _emit(graph, target, args, like):
-    node = graph.call_function(target, args)
-    node.meta["val"] = like
-    return node
 
 
 def _batch_norm_affine(graph, bn, channels):
@@ -100,18 +77,14 @@ def _match(conv):
         tail = live[0]
         user = _sole_user(tail)
     else:
-        if _call(user, aten.mul.Tensor):
+        # The folded batch norm: `* scale[c]`, then `+ shift[c]`, each optional.
+        for part, op in (("scale", aten.mul.Tensor), ("shift", aten.add.Tensor)):
+            if not _call(user, op) or user.kwargs.get("alpha", 1) != 1:
+                continue
             other = _other_operand(user, tail)
             if other is not None and _per_channel(other, out, channels) and _val(user).dtype == out.dtype \
                     and _val(user).shape == out.shape:
-                parts["scale"], tail = other, user
-                chain.append(user)
-                user = _sole_user(tail)
-        if _call(user, aten.add.Tensor) and user.kwargs.get("alpha", 1) == 1:
-            other = _other_operand(user, tail)
-            if other is not None and _per_channel(other, out, channels) and _val(user).dtype == out.dtype \
-                    and _val(user).shape == out.shape:
-                parts["shift"], tail = other, user
+                parts[part], tail = other, user
                 chain.append(user)
                 user = _sole_user(tail)
     if _call(user, aten.add.Tensor) and user.kwargs.get("alpha", 1) == 1:

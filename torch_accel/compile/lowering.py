@@ -12,13 +12,13 @@ import torch.fx
 
 from . import optim_fusion
 from .conv_fusion import fuse_conv_epilogues
+from .fx_nodes import activation_of as _activation_of, val as _val
 from .norm_fusion import fuse_norm_neighbours
 from .patterns import fold_batch_norm_eval, fuse_matmul_residual, fuse_rms_norm
 from .steps import DTYPE_NAMES, FLOAT_DTYPES, step_for
 from .train_epilogue import fuse_matmul_backward_epilogues
 
 aten = torch.ops.aten
-_ACTIVATIONS = {aten.relu.default: "relu", aten.silu.default: "silu"}
 _NOT_PROGRAMS = {operator.getitem}  # graph plumbing, no program of its own
 _FUSED_TARGETS = ("fused_eltwise", "linear_act", "linear_act_saved", "mm_act_backward", "conv_act",
                   "add_layer_norm", "add_rms_norm", "scale_mask_softmax", "add_layer_norm_backward",
@@ -53,10 +53,6 @@ class LoweredGraph:
     @property
     def fused_ops(self):
         return sum(len(g.absorbed) for g in self.groups)
-
-
-def _val(node):
-    return node.meta.get("val") if isinstance(node, torch.fx.Node) else None
 
 
 def _shape_key(t):
@@ -199,15 +195,6 @@ def _emit_group(graph, nodes):
     return FusedGroup(program=text, absorbed=[str(n.target).replace("aten.", "") for n in nodes],
                       inputs=[describe(n) for n in inputs], outputs=[describe(n) for n in outputs],
                       intermediates=[describe(n) for n in nodes if n not in outputs])
-
-
-def _activation_of(node):
-    if node.op != "call_function":
-        return None
-    if node.target == aten.gelu.default:
-        approximate = node.kwargs.get("approximate", node.args[1] if len(node.args) > 1 else "none")
-        return "gelu_tanh" if approximate == "tanh" else "gelu"
-    return _ACTIVATIONS.get(node.target)
 
 
 def _fuse_matmul_epilogues(graph, lowered):

@@ -26,18 +26,12 @@ import operator
 
 import torch
 
+from .fx_nodes import emit as _emit, is_call as _call, only_user as _only_user, val as _val
+
 aten = torch.ops.aten
 prims = torch.ops.prims
 _CASTS = (aten._to_copy.default, prims.convert_element_type.default)
 _FLOATS = (torch.float32, torch.bfloat16, torch.float16)
-
-
-def _val(node):
-    return node.meta.get("val") if isinstance(node, torch.fx.Node) else None
-
-
-def _call(node, *targets):
-    return isinstance(node, torch.fx.Node) and node.op == "call_function" and node.target in targets
 
 
 def _accel_float(node):
@@ -62,18 +56,8 @@ def _cast_to(node):
     return node.kwargs.get("dtype")
 
 
-def _sole_user(node, user):
-    return len(node.users) == 1 and user in node.users
-
-
 def _precedes(order, node, anchor):
     return not isinstance(node, torch.fx.Node) or order.get(node, math.inf) < order[anchor]
-
-
-def _emit(graph, target, args, val):
-    node = graph.call_function(target, args)
-    node.meta["val"] = val
-    return node
 
 
 def _fuse_add_norm(graph, norm, order):
@@ -177,7 +161,7 @@ def _fuse_softmax(graph, sm):
     shape = out.shape
     chain, scale, mask, kind, fill = [], 1.0, None, "none", -math.inf
     cur, user = x, sm
-    while isinstance(cur, torch.fx.Node) and cur is not mask and _sole_user(cur, user) and _val(cur).shape == shape:
+    while isinstance(cur, torch.fx.Node) and cur is not mask and _only_user(cur, user) and _val(cur).shape == shape:
         to = _cast_to(cur)
         found = None if to is not None or mask is not None or scale != 1.0 else _mask_of(cur, shape)
         scaled = None if to is not None or scale != 1.0 else _scale_of(cur)

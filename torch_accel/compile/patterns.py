@@ -8,21 +8,11 @@ import operator
 
 import torch
 
+from .fx_nodes import is_call as _call, only_user as _only_user, val as _val
+
 aten = torch.ops.aten
 prims = torch.ops.prims
 _CASTS = (aten._to_copy.default, prims.convert_element_type.default)
-
-
-def _val(node):
-    return node.meta.get("val") if isinstance(node, torch.fx.Node) else None
-
-
-def _call(node, *targets):
-    return isinstance(node, torch.fx.Node) and node.op == "call_function" and node.target in targets
-
-
-def _only_user(node, user):
-    return len(node.users) == 1 and user in node.users
 
 
 def _to_float(node):

@@ -6,11 +6,9 @@ program whose writer applies the activation's gradient to each output block,
 reading the saved activation input (or relu's output) for it."""
 import torch
 
+from .fx_nodes import val as _val
+
 aten = torch.ops.aten
-
-
-def _val(node):
-    return node.meta.get("val") if isinstance(node, torch.fx.Node) else None
 
 
 def _backward_act(node):
