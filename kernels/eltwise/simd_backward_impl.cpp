@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "kernels/eltwise/simd.h"
+#include "kernels/eltwise/simd_tanh.h"
 
 namespace accel::kernels::CPU_CAPABILITY {
 namespace {
@@ -62,7 +63,7 @@ struct GeluTanh {
   V operator()(V g, V x) const {
     const V beta(float(M_SQRT2 * M_2_SQRTPI * 0.5)), kappa(0.044715f), one(1.f), half(0.5f);
     const V x_sq = x * x;
-    const V t = (beta * (x + kappa * (x * x * x))).tanh();
+    const V t = tanh_via_expm1(beta * (x + kappa * (x * x * x)));
     const V left_derivative = half * (one + t);
     const V inner_derivative = beta * (one + V(3.f) * kappa * x_sq);
     const V right_derivative = half * x * (one - t * t) * inner_derivative;
@@ -84,7 +85,7 @@ struct Mish {
   V operator()(V g, V x) const {
     const V one(1.f);
     const V sigmoid = one / (one + x.neg().exp());
-    const V tanh_softplus = x.exp().log1p().tanh();
+    const V tanh_softplus = tanh_via_expm1(x.exp().log1p());
     return g * (tanh_softplus + x * sigmoid * (one - tanh_softplus * tanh_softplus));
   }
 };

@@ -1,6 +1,7 @@
 // Compiled once per CPU capability (CMake defines CPU_CAPABILITY and the ISA
 // flags), so at::vec maps to AVX2 + Sleef where the host has it. The vector
-// forms follow ATen's CPU kernels' formulas, so results agree with CPU eager.
+// forms follow ATen's CPU kernels' formulas, so results agree with CPU eager,
+// except tanh and GELU-tanh (simd_tanh.h: the same functions, through exp).
 #include <ATen/cpu/vec/functional.h>
 #include <ATen/cpu/vec/vec.h>
 #include <c10/util/BFloat16.h>
@@ -9,6 +10,7 @@
 #include <cmath>
 
 #include "kernels/eltwise/simd.h"
+#include "kernels/eltwise/simd_tanh.h"
 
 namespace accel::kernels::CPU_CAPABILITY {
 namespace {
@@ -47,11 +49,10 @@ void binary_loop(const float* const* in, float* out, int64_t n, const KernelPara
 
 ACCEL_VEC_UNARY(Relu, at::vec::clamp_min(x, V(0.f)))
 ACCEL_VEC_UNARY(Gelu, x * V(0.5f) * (V(1.f) + (x * V(float(M_SQRT1_2))).erf()))
-ACCEL_VEC_UNARY(GeluTanh, V(0.5f) * x * (V(1.f) + (V(float(M_SQRT2 * M_2_SQRTPI * 0.5)) *
-                                                   (x + V(0.044715f) * x * x * x)).tanh()))
+ACCEL_VEC_UNARY(GeluTanh, gelu_tanh_via_exp(x))
 ACCEL_VEC_UNARY(Silu, x / (V(1.f) + x.neg().exp()))
 ACCEL_VEC_UNARY(Sigmoid, (V(1.f) + x.neg().exp()).reciprocal())
-ACCEL_VEC_UNARY(Tanh, x.tanh())
+ACCEL_VEC_UNARY(Tanh, tanh_via_expm1(x))
 ACCEL_VEC_UNARY(Exp, x.exp())
 ACCEL_VEC_UNARY(Expm1, x.expm1())
 ACCEL_VEC_UNARY(Log, x.log())
