@@ -8,6 +8,7 @@
 #include "engine/matrix_engine.h"
 #include "kernels/eltwise/unary.h"
 #include "kernels/matmul/epilogue.h"
+#include "kernels/norm/row_math.h"
 
 namespace accel::engine {
 namespace {
@@ -202,21 +203,16 @@ void forward_block(const AttentionArgs& x, const Dims& d, const Blocks& b, int64
     matrix_engine_gemm(rows, cols, d.E, {q.data(), d.E, 1}, {k.data(), 1, d.E}, s.data(), cols, 0.f, x.cfg);
     finish_scores(s.data(), rows, cols, i0, j0, n, h, x.scale, x.causal, x.mask);
     // Online softmax: rescale what was accumulated to the new row maximum.
+    // Row max and sum are the vector engine's row kernels; the exp is the
+    // element-wise kernel's (Sleef's, with FMA, beats our FMA-free fast_exp).
     new_max.resize(rows);
-    for (int64_t i = 0; i < rows; ++i) {
-      const float* row = s.data() + i * cols;
-      float mx = m[i];
-      for (int64_t j = 0; j < cols; ++j) mx = row[j] > mx ? row[j] : mx;
-      new_max[i] = mx;
-    }
+    for (int64_t i = 0; i < rows; ++i)
+      new_max[i] = std::max(m[i], kernels::norm::row_max(s.data() + i * cols, cols));
     exp_rows(s.data(), rows, cols, new_max.data());
     for (int64_t i = 0; i < rows; ++i) {
-      const float* row = s.data() + i * cols;
       const float mx = new_max[i];
       const float corr = mx == kNegInf ? 1.f : std::exp(m[i] - mx);
-      float sum = 0;
-      for (int64_t j = 0; j < cols; ++j) sum += row[j];
-      l[i] = l[i] * corr + sum;
+      l[i] = l[i] * corr + kernels::norm::row_sum(s.data() + i * cols, cols);
       m[i] = mx;
       if (corr != 1.f)
         for (int64_t e = 0; e < d.Ev; ++e) o[i * d.Ev + e] *= corr;
@@ -244,9 +240,8 @@ void backward_head(const AttentionGradArgs& x, const Dims& d, const Blocks& b, i
     load_rows(q, x.q, n, h, i0, rows);
     load_rows(o, x.out, n, h, i0, rows);
     load_rows(go, x.grad_out, n, h, i0, rows);
-    delta.assign(rows, 0.f);
-    for (int64_t i = 0; i < rows; ++i)
-      for (int64_t e = 0; e < d.Ev; ++e) delta[i] += go[i * d.Ev + e] * o[i * d.Ev + e];
+    delta.resize(rows);
+    for (int64_t i = 0; i < rows; ++i) delta[i] = kernels::norm::row_dot(go.data() + i * d.Ev, o.data() + i * d.Ev, d.Ev);
     dq.assign(rows * d.E, 0.f);
     const int64_t s_end = x.causal ? std::min(d.S, i0 + rows) : d.S;
     for (int64_t j0 = 0; j0 < s_end; j0 += b.bc) {
