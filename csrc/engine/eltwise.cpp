@@ -1,5 +1,6 @@
 #include "engine/eltwise.h"
 
+#include <ATen/Parallel.h>
 #include <c10/util/ArrayRef.h>
 #include <c10/util/BFloat16.h>
 #include <c10/util/Half.h>
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/plan_mode.h"
 #include "engine/tile_grid.h"
 #include "kernels/eltwise/simd.h"
 
@@ -16,6 +18,8 @@ namespace {
 
 constexpr int64_t kTile = 32;
 constexpr int64_t kTileElems = kTile * kTile;
+// Tiles a host thread takes at least: ATen's grain (at::internal::GRAIN_SIZE) of 32768 elements.
+constexpr int64_t kHostGrainTiles = 32768 / kTileElems;
 
 template <class C, class S>
 void load_typed(C* dst, const S* src, int64_t stride, int64_t n) {
@@ -134,18 +138,18 @@ struct Walk {
   char* at(int64_t offset) const { return data + offset * elem_bytes; }
 };
 
-// A core's share of the grid on the host. The cost record comes from the plan;
-// here the host only has to produce the same numbers fast. It moves `rows`
-// runs of `width` elements at a time (a chunk): the rows of one tile where an
-// operand is transposed (so each cache line it reads serves the tile's rows),
-// otherwise whole row spans, which a contiguous operand lends in place and a
-// broadcast one (stride 0) fills or reuses from the previous chunk.
+// A range of the grid's tiles, computed on the host. The cost record comes
+// from the plan, so the host walks rows, not tiles, as TensorIterator would:
+// it moves `rows` runs of `width` elements at a time (a chunk), a whole row
+// where rows are wide, several where they are narrow. A contiguous operand in
+// the compute type is used in place; a broadcast one (stride 0) is filled, and
+// a run that repeats (a row broadcast over rows) is not loaded again.
 template <class C>
-class CoreWalker {
+class RangeWalker {
  public:
   static constexpr int64_t kChunk = kTileElems;
 
-  CoreWalker(const TileGrid& g, TileFn<C> fn, const TensorRef& out,
+  RangeWalker(const TileGrid& g, TileFn<C> fn, const TensorRef& out,
              const std::vector<TensorRef>& inputs, const KernelParams& p, DType compute)
       : g_(g), fn_(fn), p_(p), compute_(compute), n_in_(inputs.size()) {
     walks_.push_back(walk_of(out, false));
@@ -163,32 +167,21 @@ class CoreWalker {
 
   void run(int64_t begin, int64_t end) {
     if (g_.flat) return run_flat(begin, end);
-    bool by_tile = false;
-    for (const auto& w : walks_) by_tile |= transposed(w);
-    int64_t b = begin / (g_.row_tiles * g_.col_tiles);
-    int64_t rt = (begin / g_.col_tiles) % g_.row_tiles;
-    int64_t ct = begin % g_.col_tiles;
+    const int64_t tiles_per_batch = g_.row_tiles * g_.col_tiles;
     for (int64_t t = begin; t < end;) {
-      const int64_t r0 = rt * kTile, nr = std::min(kTile, g_.rows - r0);
-      // The tiles of this tile row that belong to the core, as one column span.
-      const int64_t ct_end = by_tile ? ct + 1 : std::min(g_.col_tiles, ct + (end - t));
-      const int64_t c_lo = ct * kTile, span = std::min(ct_end * kTile, g_.cols) - c_lo;
-      for (size_t k = 0; k < walks_.size(); ++k)
-        first_[k] = batch_row_offset(*walks_[k].ref, b, r0) + c_lo * walks_[k].col_stride;
-      // Narrow spans pack several rows into a chunk, as a tile does.
-      const int64_t rows_per_chunk = by_tile ? nr : span * 4 <= kChunk ? kChunk / span : 1;
-      for (int64_t r = 0; r < nr; r += rows_per_chunk) {
-        for (int64_t c = 0; c < span; c += kChunk) {
-          for (size_t k = 0; k < walks_.size(); ++k)
-            offsets_[k] = first_[k] + r * walks_[k].row_stride + c * walks_[k].col_stride;
-          chunk(std::min(rows_per_chunk, nr - r), std::min(kChunk, span - c));
-        }
-      }
-      t += ct_end - ct;
-      ct = ct_end;
-      if (ct == g_.col_tiles) {
-        ct = 0;
-        if (++rt == g_.row_tiles) rt = 0, ++b;
+      const int64_t b = t / tiles_per_batch, rt = (t % tiles_per_batch) / g_.col_tiles;
+      const int64_t ct = t % g_.col_tiles;
+      // Whole tile rows of one batch go as one block of full-width rows;
+      // otherwise the tiles left in this tile row make a narrower span.
+      const int64_t whole_tile_rows = ct == 0 ? std::min((end - t) / g_.col_tiles, g_.row_tiles - rt) : 0;
+      const int64_t r0 = rt * kTile;
+      if (whole_tile_rows > 0) {
+        block(b, r0, std::min(g_.rows, (rt + whole_tile_rows) * kTile) - r0, 0, g_.cols);
+        t += whole_tile_rows * g_.col_tiles;
+      } else {
+        const int64_t ct_end = std::min(g_.col_tiles, ct + (end - t));
+        block(b, r0, std::min(kTile, g_.rows - r0), ct * kTile, std::min(ct_end * kTile, g_.cols) - ct * kTile);
+        t += ct_end - ct;
       }
     }
   }
@@ -205,10 +198,19 @@ class CoreWalker {
                 t.dtype == dtype_of<C>() && !rounds, &t};
   }
 
-  // A column step longer than the row step: row spans would touch a new
-  // cache line per element, so such programs go tile by tile.
-  static bool transposed(const Walk& w) {
-    return w.col_stride > 1 && w.row_stride != 0 && w.row_stride < w.col_stride;
+  // Rows [r0, r0 + rows) x columns [c0, c0 + span) of batch b.
+  void block(int64_t b, int64_t r0, int64_t rows, int64_t c0, int64_t span) {
+    for (size_t k = 0; k < walks_.size(); ++k)
+      first_[k] = batch_row_offset(*walks_[k].ref, b, r0) + c0 * walks_[k].col_stride;
+    // Narrow spans pack several rows into a chunk, as a tile does.
+    const int64_t rows_per_chunk = span * 4 <= kChunk ? kChunk / span : 1;
+    for (int64_t r = 0; r < rows; r += rows_per_chunk) {
+      for (int64_t c = 0; c < span; c += kChunk) {
+        for (size_t k = 0; k < walks_.size(); ++k)
+          offsets_[k] = first_[k] + r * walks_[k].row_stride + c * walks_[k].col_stride;
+        chunk(std::min(rows_per_chunk, rows - r), std::min(kChunk, span - c));
+      }
+    }
   }
 
   void run_flat(int64_t begin, int64_t end) {
@@ -353,20 +355,24 @@ ProgramRecord run_eltwise_multi(const chip::Arch& arch, const char* op, const Ti
     l1 = std::max(l1, plan_l1(arch, op, job));
   }
   const CoreSplit split = split_tiles(first_tile.back(), arch.num_cores());
-  const auto core_body = [&](int64_t begin, int64_t end) {
-    dispatch_compute(compute, [&](auto tag) {
-      using C = decltype(tag);
-      const TileFn<C> fn = fn_for<C>(kernel);
-      for (size_t j = 0; j < jobs.size(); ++j) {
-        const int64_t lo = std::max(begin, first_tile[j]), hi = std::min(end, first_tile[j + 1]);
-        if (lo < hi)
-          CoreWalker<C>(grids[j], fn, jobs[j].out, jobs[j].inputs, jobs[j].params, compute)
-              .run(lo - first_tile[j], hi - first_tile[j]);
-      }
+  // The record prices the cores' split; the host needs only the same numbers,
+  // so it shares the tiles among its own threads instead: a thread walking
+  // one long range keeps whole rows together, where a core's few tiles would
+  // cut them into narrow pieces.
+  if (executing()) {
+    at::parallel_for(0, first_tile.back(), kHostGrainTiles, [&](int64_t begin, int64_t end) {
+      dispatch_compute(compute, [&](auto tag) {
+        using C = decltype(tag);
+        const TileFn<C> fn = fn_for<C>(kernel);
+        for (size_t j = 0; j < jobs.size(); ++j) {
+          const int64_t lo = std::max(begin, first_tile[j]), hi = std::min(end, first_tile[j + 1]);
+          if (lo < hi)
+            RangeWalker<C>(grids[j], fn, jobs[j].out, jobs[j].inputs, jobs[j].params, compute)
+                .run(lo - first_tile[j], hi - first_tile[j]);
+        }
+      });
     });
-  };
-  // One captured reference fits std::function's inline buffer: no allocation per launch.
-  run_on_cores(split, [&core_body](int64_t, int64_t begin, int64_t end) { core_body(begin, end); });
+  }
   return plan_record(arch, op, kernel, jobs, grids, split, l1);
 }
 
