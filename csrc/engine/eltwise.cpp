@@ -117,6 +117,12 @@ bool rounds_to_compute(DType in, DType compute) {
   return (compute == DType::BF16 || compute == DType::F16) && (in == DType::F32 || in == DType::F64);
 }
 
+// Likewise a result bound for another floating format (a bfloat16 add into a
+// float32 out=) is the 16-bit result, widened or converted afterwards.
+bool result_rounds_to_compute(DType out, DType compute) {
+  return (compute == DType::BF16 || compute == DType::F16) && is_floating(out) && out != compute;
+}
+
 template <class C>
 void round_to(DType compute, C* v, int64_t n) {
   if constexpr (std::is_floating_point_v<C>) {
@@ -132,7 +138,7 @@ struct Walk {
   char* data;
   DType dtype;
   int64_t elem_bytes, row_stride, col_stride;
-  bool rounds;  // to the 16-bit compute format, after loading
+  bool rounds;  // to the 16-bit compute format, after loading or before storing
   bool native;  // a contiguous run of it is used in place
   const TensorRef* ref;
   char* at(int64_t offset) const { return data + offset * elem_bytes; }
@@ -152,7 +158,7 @@ class RangeWalker {
   RangeWalker(const TileGrid& g, TileFn<C> fn, const TensorRef& out,
              const std::vector<TensorRef>& inputs, const KernelParams& p, DType compute)
       : g_(g), fn_(fn), p_(p), compute_(compute), n_in_(inputs.size()) {
-    walks_.push_back(walk_of(out, false));
+    walks_.push_back(walk_of(out, result_rounds_to_compute(out.dtype, compute)));
     for (const auto& in : inputs) walks_.push_back(walk_of(in, rounds_to_compute(in.dtype, compute)));
     first_.resize(walks_.size());
     offsets_.resize(walks_.size());
@@ -255,6 +261,7 @@ class RangeWalker {
     if (contiguous && out.native) return fn_(in_tiles_.data(), reinterpret_cast<C*>(out.at(offsets_[0])), n, p_);
     C* result = buffers_ + n_in_ * kChunk;
     fn_(in_tiles_.data(), result, n, p_);
+    if (out.rounds) round_to(compute_, result, n);
     if (contiguous) return store_row(out.at(offsets_[0]), out.dtype, 1, result, n);
     for (int64_t r = 0; r < rows; ++r)
       store_row(out.at(offsets_[0] + r * out.row_stride), out.dtype, out.col_stride, result + r * width, width);
