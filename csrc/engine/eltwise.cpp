@@ -132,8 +132,8 @@ void round_to(DType compute, C* v, int64_t n) {
   }
 }
 
-// An operand as a core's reader or writer walks the grid: element strides
-// over its rows and columns, and whether it is already in the compute type.
+// An operand as the host walks the grid: element strides over its rows and
+// columns, and whether it is already in the compute type.
 struct Walk {
   char* data;
   DType dtype;
@@ -163,9 +163,9 @@ class RangeWalker {
     first_.resize(walks_.size());
     offsets_.resize(walks_.size());
     loaded_.assign(walks_.size(), Loaded{});
-    in_tiles_.resize(n_in_);
-    // The core's circular buffers in L1: one chunk per input and one for output.
-    // Reused per host thread: a launch must not pay for allocating and zeroing it.
+    in_runs_.resize(n_in_);
+    // One chunk buffer per input and one for the result, reused per host
+    // thread: a launch must not pay for allocating and zeroing them.
     thread_local std::vector<C> cb;
     if (cb.size() < static_cast<size_t>(kChunk * (n_in_ + 1))) cb.resize(kChunk * (n_in_ + 1));
     buffers_ = cb.data();
@@ -193,7 +193,10 @@ class RangeWalker {
   }
 
  private:
-  struct Loaded {  // which run a buffer holds, so a repeated broadcast run is not reloaded
+  // Which runs an input's buffer holds, so a repeated broadcast run is not
+  // reloaded. It cannot go stale: an input the program writes to is the
+  // output itself (TensorIterator rejects partial overlap), whose runs never repeat.
+  struct Loaded {
     int64_t offset = -1, rows = 0, width = 0;
   };
 
@@ -240,11 +243,11 @@ class RangeWalker {
       const int64_t offset = offsets_[i + 1];
       const bool contiguous = one_run(w, rows, width);
       if (contiguous && w.native) {
-        in_tiles_[i] = reinterpret_cast<const C*>(w.at(offset));
+        in_runs_[i] = reinterpret_cast<const C*>(w.at(offset));
         continue;
       }
       C* tile = buffers_ + i * kChunk;
-      in_tiles_[i] = tile;
+      in_runs_[i] = tile;
       Loaded& held = loaded_[i + 1];
       if (held.offset == offset && held.rows == rows && held.width == width) continue;
       held = Loaded{offset, rows, width};
@@ -258,9 +261,9 @@ class RangeWalker {
     }
     const Walk& out = walks_[0];
     const bool contiguous = one_run(out, rows, width);
-    if (contiguous && out.native) return fn_(in_tiles_.data(), reinterpret_cast<C*>(out.at(offsets_[0])), n, p_);
+    if (contiguous && out.native) return fn_(in_runs_.data(), reinterpret_cast<C*>(out.at(offsets_[0])), n, p_);
     C* result = buffers_ + n_in_ * kChunk;
-    fn_(in_tiles_.data(), result, n, p_);
+    fn_(in_runs_.data(), result, n, p_);
     if (out.rounds) round_to(compute_, result, n);
     if (contiguous) return store_row(out.at(offsets_[0]), out.dtype, 1, result, n);
     for (int64_t r = 0; r < rows; ++r)
@@ -276,7 +279,7 @@ class RangeWalker {
   c10::SmallVector<int64_t, 4> first_;    // of each walk's first element of the span
   c10::SmallVector<int64_t, 4> offsets_;  // of each walk's first element of the chunk
   c10::SmallVector<Loaded, 4> loaded_;
-  c10::SmallVector<const C*, 4> in_tiles_;
+  c10::SmallVector<const C*, 4> in_runs_;
   C* buffers_;
 };
 
