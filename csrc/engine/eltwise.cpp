@@ -1,5 +1,6 @@
 #include "engine/eltwise.h"
 
+#include <ATen/Parallel.h>
 #include <c10/util/ArrayRef.h>
 #include <c10/util/BFloat16.h>
 #include <c10/util/Half.h>
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/plan_mode.h"
 #include "engine/tile_grid.h"
 #include "kernels/eltwise/simd.h"
 
@@ -16,6 +18,8 @@ namespace {
 
 constexpr int64_t kTile = 32;
 constexpr int64_t kTileElems = kTile * kTile;
+// Tiles a host thread takes at least: ATen's grain (at::internal::GRAIN_SIZE) of 32768 elements.
+constexpr int64_t kHostGrainTiles = 32768 / kTileElems;
 
 template <class C, class S>
 void load_typed(C* dst, const S* src, int64_t stride, int64_t n) {
@@ -99,12 +103,6 @@ void store_row(char* dst, DType dt, int64_t stride, const C* src, int64_t n) {
 
 TileGrid grid_for(const TensorRef& out) { return tile_grid(out, out.dim() <= 1); }
 
-// Element offset of (batch b, row r, col 0) in tensor t.
-int64_t row_offset(const TensorRef& t, const TileGrid& g, int64_t b, int64_t r) {
-  if (g.flat) return t.dim() == 0 ? 0 : r * kTile * t.strides[0];
-  return batch_row_offset(t, b, r);
-}
-
 template <class C>
 constexpr DType dtype_of() {
   if constexpr (std::is_same_v<C, float>) return DType::F32;
@@ -119,6 +117,12 @@ bool rounds_to_compute(DType in, DType compute) {
   return (compute == DType::BF16 || compute == DType::F16) && (in == DType::F32 || in == DType::F64);
 }
 
+// Likewise a result bound for another floating format (a bfloat16 add into a
+// float32 out=) is the 16-bit result, widened or converted afterwards.
+bool result_rounds_to_compute(DType out, DType compute) {
+  return (compute == DType::BF16 || compute == DType::F16) && is_floating(out) && out != compute;
+}
+
 template <class C>
 void round_to(DType compute, C* v, int64_t n) {
   if constexpr (std::is_floating_point_v<C>) {
@@ -128,62 +132,156 @@ void round_to(DType compute, C* v, int64_t n) {
   }
 }
 
-template <class C>
-void run_tiles(const TileGrid& g, TileFn<C> fn, const TensorRef& out,
-               const std::vector<TensorRef>& inputs, const KernelParams& p, int64_t begin,
-               int64_t end, DType compute) {
-  const size_t n_in = inputs.size();
-  // The core's circular buffers in L1: one tile per input and one for output.
-  // Reused per host thread: a launch must not pay for allocating and zeroing it.
-  thread_local std::vector<C> cb;
-  if (cb.size() < static_cast<size_t>(kTileElems * (n_in + 1))) cb.resize(kTileElems * (n_in + 1));
-  c10::SmallVector<const C*, 4> in_tiles(n_in);
-  C* out_tile = cb.data() + n_in * kTileElems;
-  const int64_t numel = out.numel();
-  // A flat tile of an operand already in the compute format is one contiguous
-  // run: the host reads and writes it in place, with the same numbers as a copy.
-  auto in_place = [&](const TensorRef& t) {
-    return g.flat && t.dtype == dtype_of<C>() && col_stride(t) == 1 && !rounds_to_compute(t.dtype, compute);
-  };
-  const bool out_in_place = in_place(out);
+// An operand as the host walks the grid: element strides over its rows and
+// columns, and whether it is already in the compute type.
+struct Walk {
+  char* data;
+  DType dtype;
+  int64_t elem_bytes, row_stride, col_stride;
+  bool rounds;  // to the 16-bit compute format, after loading or before storing
+  bool native;  // a contiguous run of it is used in place
+  const TensorRef* ref;
+  char* at(int64_t offset) const { return data + offset * elem_bytes; }
+};
 
-  for (int64_t t = begin; t < end; ++t) {
-    const int64_t b = t / (g.row_tiles * g.col_tiles);
-    const int64_t rt = (t / g.col_tiles) % g.row_tiles;
-    const int64_t ct = t % g.col_tiles;
-    const int64_t r0 = rt * kTile, c0 = ct * kTile;
-    const int64_t nr = std::min(kTile, g.rows - r0);
-    const int64_t nc = std::min(kTile, g.cols - c0);
-    // Partial tiles are masked: only the valid rows and columns move. A flat
-    // tile's rows are consecutive, so it moves as one run.
-    const int64_t row_runs = g.flat ? 1 : nr;
-    const int64_t run_width = g.flat ? std::min(kTileElems, numel - r0 * kTile) : nc;
-    auto address = [&](const TensorRef& ref, int64_t r) {
-      return static_cast<char*>(ref.data) +
-             (row_offset(ref, g, b, r0 + r) + c0 * col_stride(ref)) * dtype_bytes(ref.dtype);
-    };
-    for (size_t i = 0; i < n_in; ++i) {
-      const auto& in = inputs[i];
-      if (in_place(in)) {
-        in_tiles[i] = reinterpret_cast<const C*>(address(in, 0));
+// A range of the grid's tiles, computed on the host. The cost record comes
+// from the plan, so the host walks rows, not tiles, as TensorIterator would:
+// it moves `rows` runs of `width` elements at a time (a chunk), a whole row
+// where rows are wide, several where they are narrow. A contiguous operand in
+// the compute type is used in place; a broadcast one (stride 0) is filled, and
+// a run that repeats (a row broadcast over rows) is not loaded again.
+template <class C>
+class RangeWalker {
+ public:
+  static constexpr int64_t kChunk = kTileElems;
+
+  RangeWalker(const TileGrid& g, TileFn<C> fn, const TensorRef& out,
+             const std::vector<TensorRef>& inputs, const KernelParams& p, DType compute)
+      : g_(g), fn_(fn), p_(p), compute_(compute), n_in_(inputs.size()) {
+    walks_.push_back(walk_of(out, result_rounds_to_compute(out.dtype, compute)));
+    for (const auto& in : inputs) walks_.push_back(walk_of(in, rounds_to_compute(in.dtype, compute)));
+    first_.resize(walks_.size());
+    offsets_.resize(walks_.size());
+    loaded_.assign(walks_.size(), Loaded{});
+    in_runs_.resize(n_in_);
+    // One chunk buffer per input and one for the result, reused per host
+    // thread: a launch must not pay for allocating and zeroing them.
+    thread_local std::vector<C> cb;
+    if (cb.size() < static_cast<size_t>(kChunk * (n_in_ + 1))) cb.resize(kChunk * (n_in_ + 1));
+    buffers_ = cb.data();
+  }
+
+  void run(int64_t begin, int64_t end) {
+    if (g_.flat) return run_flat(begin, end);
+    const int64_t tiles_per_batch = g_.row_tiles * g_.col_tiles;
+    for (int64_t t = begin; t < end;) {
+      const int64_t b = t / tiles_per_batch, rt = (t % tiles_per_batch) / g_.col_tiles;
+      const int64_t ct = t % g_.col_tiles;
+      // Whole tile rows of one batch go as one block of full-width rows;
+      // otherwise the tiles left in this tile row make a narrower span.
+      const int64_t whole_tile_rows = ct == 0 ? std::min((end - t) / g_.col_tiles, g_.row_tiles - rt) : 0;
+      const int64_t r0 = rt * kTile;
+      if (whole_tile_rows > 0) {
+        block(b, r0, std::min(g_.rows, (rt + whole_tile_rows) * kTile) - r0, 0, g_.cols);
+        t += whole_tile_rows * g_.col_tiles;
+      } else {
+        const int64_t ct_end = std::min(g_.col_tiles, ct + (end - t));
+        block(b, r0, std::min(kTile, g_.rows - r0), ct * kTile, std::min(ct_end * kTile, g_.cols) - ct * kTile);
+        t += ct_end - ct;
+      }
+    }
+  }
+
+ private:
+  // Which runs an input's buffer holds, so a repeated broadcast run is not
+  // reloaded. It cannot go stale: an input the program writes to is the
+  // output itself (TensorIterator rejects partial overlap), whose runs never repeat.
+  struct Loaded {
+    int64_t offset = -1, rows = 0, width = 0;
+  };
+
+  static Walk walk_of(const TensorRef& t, bool rounds) {
+    const int64_t nd = t.dim();
+    return Walk{static_cast<char*>(t.data), t.dtype, dtype_bytes(t.dtype),
+                nd >= 2 ? t.strides[nd - 2] : 0, col_stride(t), rounds,
+                t.dtype == dtype_of<C>() && !rounds, &t};
+  }
+
+  // Rows [r0, r0 + rows) x columns [c0, c0 + span) of batch b.
+  void block(int64_t b, int64_t r0, int64_t rows, int64_t c0, int64_t span) {
+    for (size_t k = 0; k < walks_.size(); ++k)
+      first_[k] = batch_row_offset(*walks_[k].ref, b, r0) + c0 * walks_[k].col_stride;
+    // Narrow spans pack several rows into a chunk, as a tile does.
+    const int64_t rows_per_chunk = span * 4 <= kChunk ? kChunk / span : 1;
+    for (int64_t r = 0; r < rows; r += rows_per_chunk) {
+      for (int64_t c = 0; c < span; c += kChunk) {
+        for (size_t k = 0; k < walks_.size(); ++k)
+          offsets_[k] = first_[k] + r * walks_[k].row_stride + c * walks_[k].col_stride;
+        chunk(std::min(rows_per_chunk, rows - r), std::min(kChunk, span - c));
+      }
+    }
+  }
+
+  void run_flat(int64_t begin, int64_t end) {
+    const int64_t numel = walks_[0].ref->numel();
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t first = t * kTileElems;
+      for (size_t k = 0; k < walks_.size(); ++k) offsets_[k] = first * walks_[k].col_stride;
+      chunk(1, std::min(kTileElems, numel - first));
+    }
+  }
+
+  // Whether the chunk's runs of w are one contiguous run.
+  static bool one_run(const Walk& w, int64_t rows, int64_t width) {
+    return w.col_stride == 1 && (rows == 1 || w.row_stride == width);
+  }
+
+  void chunk(int64_t rows, int64_t width) {
+    const int64_t n = rows * width;
+    for (size_t i = 0; i < n_in_; ++i) {
+      const Walk& w = walks_[i + 1];
+      const int64_t offset = offsets_[i + 1];
+      const bool contiguous = one_run(w, rows, width);
+      if (contiguous && w.native) {
+        in_runs_[i] = reinterpret_cast<const C*>(w.at(offset));
         continue;
       }
-      C* tile = cb.data() + i * kTileElems;
-      in_tiles[i] = tile;
-      for (int64_t r = 0; r < row_runs; ++r)
-        load_row(tile + r * run_width, address(in, r), in.dtype, col_stride(in), run_width);
-      if (rounds_to_compute(in.dtype, compute)) round_to(compute, tile, row_runs * run_width);
+      C* tile = buffers_ + i * kChunk;
+      in_runs_[i] = tile;
+      Loaded& held = loaded_[i + 1];
+      if (held.offset == offset && held.rows == rows && held.width == width) continue;
+      held = Loaded{offset, rows, width};
+      if (contiguous || (w.col_stride == 0 && w.row_stride == 0)) {
+        load_row(tile, w.at(offset), w.dtype, w.col_stride, n);
+      } else {
+        for (int64_t r = 0; r < rows; ++r)
+          load_row(tile + r * width, w.at(offset + r * w.row_stride), w.dtype, w.col_stride, width);
+      }
+      if (w.rounds) round_to(compute_, tile, n);
     }
-    const int64_t valid = row_runs * run_width;
-    if (out_in_place) {
-      fn(in_tiles.data(), reinterpret_cast<C*>(address(out, 0)), valid, p);
-      continue;
-    }
-    fn(in_tiles.data(), out_tile, valid, p);
-    for (int64_t r = 0; r < row_runs; ++r)
-      store_row(address(out, r), out.dtype, col_stride(out), out_tile + r * run_width, run_width);
+    const Walk& out = walks_[0];
+    const bool contiguous = one_run(out, rows, width);
+    if (contiguous && out.native) return fn_(in_runs_.data(), reinterpret_cast<C*>(out.at(offsets_[0])), n, p_);
+    C* result = buffers_ + n_in_ * kChunk;
+    fn_(in_runs_.data(), result, n, p_);
+    if (out.rounds) round_to(compute_, result, n);
+    if (contiguous) return store_row(out.at(offsets_[0]), out.dtype, 1, result, n);
+    for (int64_t r = 0; r < rows; ++r)
+      store_row(out.at(offsets_[0] + r * out.row_stride), out.dtype, out.col_stride, result + r * width, width);
   }
-}
+
+  const TileGrid& g_;
+  TileFn<C> fn_;
+  const KernelParams& p_;
+  DType compute_;
+  size_t n_in_;
+  c10::SmallVector<Walk, 4> walks_;  // out, then the inputs
+  c10::SmallVector<int64_t, 4> first_;    // of each walk's first element of the span
+  c10::SmallVector<int64_t, 4> offsets_;  // of each walk's first element of the chunk
+  c10::SmallVector<Loaded, 4> loaded_;
+  c10::SmallVector<const C*, 4> in_runs_;
+  C* buffers_;
+};
 
 const char* format_of(const std::vector<TensorRef>& inputs) {
   return inputs.empty() ? "" : dtype_name(inputs[0].dtype);
@@ -267,20 +365,24 @@ ProgramRecord run_eltwise_multi(const chip::Arch& arch, const char* op, const Ti
     l1 = std::max(l1, plan_l1(arch, op, job));
   }
   const CoreSplit split = split_tiles(first_tile.back(), arch.num_cores());
-  const auto core_body = [&](int64_t begin, int64_t end) {
-    dispatch_compute(compute, [&](auto tag) {
-      using C = decltype(tag);
-      const TileFn<C> fn = fn_for<C>(kernel);
-      for (size_t j = 0; j < jobs.size(); ++j) {
-        const int64_t lo = std::max(begin, first_tile[j]), hi = std::min(end, first_tile[j + 1]);
-        if (lo < hi)
-          run_tiles<C>(grids[j], fn, jobs[j].out, jobs[j].inputs, jobs[j].params,
-                       lo - first_tile[j], hi - first_tile[j], compute);
-      }
+  // The record prices the cores' split; the host needs only the same numbers,
+  // so it shares the tiles among its own threads instead: a thread walking
+  // one long range keeps whole rows together, where a core's few tiles would
+  // cut them into narrow pieces.
+  if (executing()) {
+    at::parallel_for(0, first_tile.back(), kHostGrainTiles, [&](int64_t begin, int64_t end) {
+      dispatch_compute(compute, [&](auto tag) {
+        using C = decltype(tag);
+        const TileFn<C> fn = fn_for<C>(kernel);
+        for (size_t j = 0; j < jobs.size(); ++j) {
+          const int64_t lo = std::max(begin, first_tile[j]), hi = std::min(end, first_tile[j + 1]);
+          if (lo < hi)
+            RangeWalker<C>(grids[j], fn, jobs[j].out, jobs[j].inputs, jobs[j].params, compute)
+                .run(lo - first_tile[j], hi - first_tile[j]);
+        }
+      });
     });
-  };
-  // One captured reference fits std::function's inline buffer: no allocation per launch.
-  run_on_cores(split, [&core_body](int64_t, int64_t begin, int64_t end) { core_body(begin, end); });
+  }
   return plan_record(arch, op, kernel, jobs, grids, split, l1);
 }
 

@@ -1,5 +1,5 @@
 // The iteration space of an element-wise program, as [batch, rows, cols] in
-// 32x32 tiles. The element-wise and fused programs split and walk it alike.
+// 32x32 tiles. The element-wise and fused programs plan and split it alike.
 #pragma once
 
 #include <cstdint>
