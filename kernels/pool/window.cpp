@@ -4,191 +4,132 @@
 #include <c10/util/Half.h>
 
 #include <algorithm>
-#include <bit>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <vector>
 
 namespace accel::kernels {
+
 namespace {
 
-// A max/avg window along one axis: first tap, taps, and the padded extent
-// avg_pool2d divides by.
+bool adaptive(PoolKind k) { return k == PoolKind::AdaptiveAvg || k == PoolKind::AdaptiveMax; }
+
+// The taps of one output along one axis: start + i * step for i < count,
+// those in [lo, hi) read.
+struct Taps {
+  int64_t start, count, step, lo, hi;
+};
+
+Taps taps_of(const PoolSpec& p, int d, int64_t o, int64_t extent) {
+  if (adaptive(p.kind)) {
+    const int64_t lo = p.axis[d].lo[o], hi = p.axis[d].hi[o];
+    return {lo, hi - lo, 1, lo, hi};
+  }
+  return {o * p.stride[d] - p.pad[d], p.kernel[d], p.dil[d], 0, extent};
+}
+
+// An avg window along one axis: its clipped [start, end) and the padded
+// extent avg_pool2d divides by (adaptive windows: no padding).
 struct Span {
   int64_t start, end, padded;
 };
 
 Span avg_span(const PoolSpec& p, int d, int64_t o, int64_t extent) {
+  if (adaptive(p.kind)) {
+    const int64_t lo = p.axis[d].lo[o], hi = p.axis[d].hi[o];
+    return {lo, hi, hi - lo};
+  }
   int64_t start = o * p.stride[d] - p.pad[d];
   int64_t end = std::min(start + p.kernel[d], extent + p.pad[d]);
   const int64_t padded = end - start;
   return {std::max<int64_t>(start, 0), std::min(end, extent), padded};
 }
 
-// max_pool2d a row of outputs at a time, tap by tap across the row: the
-// iterations over ow are independent, so the compare-and-take compiles to
-// selects (per output it is a chain whose branch mispredicts on random data).
-// Taps are visited in the same (i, j) order per output as forward_typed's.
+int64_t avg_divisor(const PoolSpec& p, const Span& h, const Span& w) {
+  if (p.divisor) return p.divisor;
+  return p.count_include_pad ? h.padded * w.padded : (h.end - h.start) * (w.end - w.start);
+}
+
+// ATen's rule: NaN wins, ties keep the first tap in (row, column) order.
 template <class T>
-void max_rows(const PoolSpec& p, const Plane& in, const Plane& out, const Plane* idx, int64_t o0,
-              int64_t o1) {
+void max_outputs(const PoolSpec& p, const Plane& in, const Plane& out, const Plane* idx, int64_t o0,
+                 int64_t o1) {
   const T* src = static_cast<const T*>(in.data);
   T* dst = static_cast<T*>(out.data);
   int64_t* ix = idx ? static_cast<int64_t*>(idx->data) : nullptr;
-  thread_local std::vector<float> best;
-  thread_local std::vector<int64_t> arg;
-  for (int64_t o = o0; o < o1;) {
-    const int64_t oh = o / out.W, a = o % out.W, b = std::min(out.W, a + (o1 - o));
-    const int64_t n = b - a;
-    best.assign(n, -std::numeric_limits<float>::infinity());
-    arg.assign(n, -1);
-    float* res = best.data();
-    int64_t* at = arg.data();
-    for (int64_t i = 0; i < p.kernel[0]; ++i) {
-      const int64_t ih = oh * p.stride[0] - p.pad[0] + i * p.dil[0];
-      if (ih < 0 || ih >= in.H) continue;
-      const T* row = src + ih * in.sh;
-      for (int64_t j = 0; j < p.kernel[1]; ++j) {
-        // The outputs whose tap j lands inside the row: ow in [lo, hi).
-        const int64_t off = j * p.dil[1] - p.pad[1], st = p.stride[1];
-        int64_t lo = a, hi = b;
-        while (lo < hi && lo * st + off < 0) ++lo;
-        while (hi > lo && (hi - 1) * st + off >= in.W) --hi;
-        for (int64_t ow = lo; ow < hi; ++ow) {
-          const int64_t iw = ow * st + off;
-          const float v = static_cast<float>(row[iw * in.sw]);
-          const int64_t k = ow - a;
-          // NaN wins, ties keep the first. Blended with masks: GCC keeps a
-          // ternary as a branch, which mispredicts half the time on random data.
-          const bool take = (at[k] < 0) | (v > res[k]) | (v != v);
-          const uint32_t keep32 = uint32_t(take) - 1u;  // all ones: keep the old
-          const uint64_t keep64 = uint64_t(take) - 1u;
-          res[k] = std::bit_cast<float>((std::bit_cast<uint32_t>(res[k]) & keep32) |
-                                        (std::bit_cast<uint32_t>(v) & ~keep32));
-          at[k] = int64_t((uint64_t(at[k]) & keep64) | (uint64_t(ih * in.W + iw) & ~keep64));
+  for (int64_t o = o0; o < o1; ++o) {
+    const int64_t oh = o / out.W, ow = o % out.W;
+    const Taps th = taps_of(p, 0, oh, in.H), tw = taps_of(p, 1, ow, in.W);
+    float best = -std::numeric_limits<float>::infinity();
+    int64_t arg = -1;
+    for (int64_t i = 0; i < th.count; ++i) {
+      const int64_t ih = th.start + i * th.step;
+      if (ih < th.lo || ih >= th.hi) continue;
+      for (int64_t j = 0; j < tw.count; ++j) {
+        const int64_t iw = tw.start + j * tw.step;
+        if (iw < tw.lo || iw >= tw.hi) continue;
+        const float v = static_cast<float>(src[ih * in.sh + iw * in.sw]);
+        if (arg < 0 || v > best || std::isnan(v)) {
+          best = v;
+          arg = ih * in.W + iw;
         }
       }
     }
-    for (int64_t k = 0; k < n; ++k) {
-      dst[oh * out.sh + (a + k) * out.sw] = static_cast<T>(res[k]);
-      if (ix) ix[oh * idx->sh + (a + k) * idx->sw] = at[k];
+    dst[oh * out.sh + ow * out.sw] = static_cast<T>(best);
+    if (ix) ix[oh * idx->sh + ow * idx->sw] = arg;
+  }
+}
+
+template <class T>
+void avg_outputs(const PoolSpec& p, const Plane& in, const Plane& out, int64_t o0, int64_t o1) {
+  const T* src = static_cast<const T*>(in.data);
+  T* dst = static_cast<T*>(out.data);
+  for (int64_t o = o0; o < o1; ++o) {
+    const int64_t oh = o / out.W, ow = o % out.W;
+    const Span h = avg_span(p, 0, oh, in.H), w = avg_span(p, 1, ow, in.W);
+    float sum = 0;
+    for (int64_t ih = h.start; ih < h.end; ++ih)
+      for (int64_t iw = w.start; iw < w.end; ++iw) sum += static_cast<float>(src[ih * in.sh + iw * in.sw]);
+    const float result =
+        h.start >= h.end || w.start >= w.end ? 0.f : sum / static_cast<float>(avg_divisor(p, h, w));
+    dst[oh * out.sh + ow * out.sw] = static_cast<T>(result);
+  }
+}
+
+template <class T>
+void resample_outputs(const PoolSpec& p, const Plane& in, const Plane& out, int64_t o0, int64_t o1) {
+  const T* src = static_cast<const T*>(in.data);
+  T* dst = static_cast<T*>(out.data);
+  auto at = [&](int64_t ih, int64_t iw) { return static_cast<float>(src[ih * in.sh + iw * in.sw]); };
+  const AxisTable &ah = p.axis[0], &aw = p.axis[1];
+  for (int64_t o = o0; o < o1; ++o) {
+    const int64_t oh = o / out.W, ow = o % out.W;
+    float result;
+    if (p.kind == PoolKind::Nearest) {
+      result = at(ah.lo[oh], aw.lo[ow]);
+    } else {
+      const float lh = ah.w1[oh], lw = aw.w1[ow];
+      result = (1 - lh) * ((1 - lw) * at(ah.lo[oh], aw.lo[ow]) + lw * at(ah.lo[oh], aw.hi[ow])) +
+               lh * ((1 - lw) * at(ah.hi[oh], aw.lo[ow]) + lw * at(ah.hi[oh], aw.hi[ow]));
     }
-    o += n;
+    dst[oh * out.sh + ow * out.sw] = static_cast<T>(result);
   }
 }
 
 template <class T>
 void forward_typed(const PoolSpec& p, const Plane& in, const Plane& out, const Plane* idx, int64_t o0,
                    int64_t o1) {
-  if (p.kind == PoolKind::Max) return max_rows<T>(p, in, out, idx, o0, o1);
-  const T* src = static_cast<const T*>(in.data);
-  T* dst = static_cast<T*>(out.data);
-  int64_t* ix = idx ? static_cast<int64_t*>(idx->data) : nullptr;
-  for (int64_t o = o0; o < o1; ++o) {
-    const int64_t oh = o / out.W, ow = o % out.W;
-    float result = 0;
-    int64_t arg = -1;
-    switch (p.kind) {
-      case PoolKind::Max: break;  // max_rows, above
-      case PoolKind::AdaptiveMax: {
-        result = -std::numeric_limits<float>::infinity();
-        for (int64_t ih = p.axis[0].lo[oh]; ih < p.axis[0].hi[oh]; ++ih)
-          for (int64_t iw = p.axis[1].lo[ow]; iw < p.axis[1].hi[ow]; ++iw) {
-            const float v = static_cast<float>(src[ih * in.sh + iw * in.sw]);
-            if (arg < 0 || v > result || std::isnan(v)) {  // ATen's rule: NaN wins, ties keep the first
-              result = v;
-              arg = ih * in.W + iw;
-            }
-          }
-        break;
-      }
-      case PoolKind::Avg: {
-        const Span h = avg_span(p, 0, oh, in.H), w = avg_span(p, 1, ow, in.W);
-        float sum = 0;
-        for (int64_t ih = h.start; ih < h.end; ++ih)
-          for (int64_t iw = w.start; iw < w.end; ++iw) sum += static_cast<float>(src[ih * in.sh + iw * in.sw]);
-        const int64_t div = p.divisor ? p.divisor
-                            : p.count_include_pad ? h.padded * w.padded
-                                                  : (h.end - h.start) * (w.end - w.start);
-        result = h.start >= h.end || w.start >= w.end ? 0.f : sum / static_cast<float>(div);
-        break;
-      }
-      case PoolKind::AdaptiveAvg: {
-        const int64_t hs = p.axis[0].lo[oh], he = p.axis[0].hi[oh];
-        const int64_t ws = p.axis[1].lo[ow], we = p.axis[1].hi[ow];
-        float sum = 0;
-        for (int64_t ih = hs; ih < he; ++ih)
-          for (int64_t iw = ws; iw < we; ++iw) sum += static_cast<float>(src[ih * in.sh + iw * in.sw]);
-        result = sum / static_cast<float>((he - hs) * (we - ws));
-        break;
-      }
-      case PoolKind::Nearest:
-        result = static_cast<float>(src[p.axis[0].lo[oh] * in.sh + p.axis[1].lo[ow] * in.sw]);
-        break;
-      case PoolKind::Bilinear: {
-        const int64_t h0 = p.axis[0].lo[oh], h1 = p.axis[0].hi[oh];
-        const int64_t w0 = p.axis[1].lo[ow], w1 = p.axis[1].hi[ow];
-        const float lh = p.axis[0].w1[oh], lw = p.axis[1].w1[ow];
-        auto at = [&](int64_t ih, int64_t iw) { return static_cast<float>(src[ih * in.sh + iw * in.sw]); };
-        result = (1 - lh) * ((1 - lw) * at(h0, w0) + lw * at(h0, w1)) +
-                 lh * ((1 - lw) * at(h1, w0) + lw * at(h1, w1));
-        break;
-      }
-    }
-    dst[oh * out.sh + ow * out.sw] = static_cast<T>(result);
-    if (ix) ix[oh * idx->sh + ow * idx->sw] = arg;
+  switch (p.kind) {
+    case PoolKind::Max:
+    case PoolKind::AdaptiveMax: return max_outputs<T>(p, in, out, idx, o0, o1);
+    case PoolKind::Avg:
+    case PoolKind::AdaptiveAvg: return avg_outputs<T>(p, in, out, o0, o1);
+    case PoolKind::Nearest:
+    case PoolKind::Bilinear: return resample_outputs<T>(p, in, out, o0, o1);
   }
-}
-
-template <class T>
-void backward_typed(const PoolSpec& p, const Plane& go, const Plane* idx, float* acc, int64_t H,
-                    int64_t W) {
-  const T* g = static_cast<const T*>(go.data);
-  const int64_t* ix = idx ? static_cast<const int64_t*>(idx->data) : nullptr;
-  for (int64_t oh = 0; oh < go.H; ++oh)
-    for (int64_t ow = 0; ow < go.W; ++ow) {
-      const int64_t at = oh * go.sh + ow * go.sw;
-      const float v = static_cast<float>(g[at]);
-      switch (p.kind) {
-        case PoolKind::Max:
-        case PoolKind::AdaptiveMax:
-          if (const int64_t i = ix[oh * idx->sh + ow * idx->sw]; i >= 0) acc[i] += v;
-          break;
-        case PoolKind::Avg: {
-          const Span h = avg_span(p, 0, oh, H), w = avg_span(p, 1, ow, W);
-          const int64_t div = p.divisor ? p.divisor
-                              : p.count_include_pad ? h.padded * w.padded
-                                                    : (h.end - h.start) * (w.end - w.start);
-          const float share = v / static_cast<float>(div);
-          for (int64_t ih = h.start; ih < h.end; ++ih)
-            for (int64_t iw = w.start; iw < w.end; ++iw) acc[ih * W + iw] += share;
-          break;
-        }
-        case PoolKind::AdaptiveAvg: {
-          const int64_t hs = p.axis[0].lo[oh], he = p.axis[0].hi[oh];
-          const int64_t ws = p.axis[1].lo[ow], we = p.axis[1].hi[ow];
-          const float share = v / static_cast<float>((he - hs) * (we - ws));
-          for (int64_t ih = hs; ih < he; ++ih)
-            for (int64_t iw = ws; iw < we; ++iw) acc[ih * W + iw] += share;
-          break;
-        }
-        case PoolKind::Nearest:
-          acc[p.axis[0].lo[oh] * W + p.axis[1].lo[ow]] += v;
-          break;
-        case PoolKind::Bilinear: {
-          const int64_t h0 = p.axis[0].lo[oh], h1 = p.axis[0].hi[oh];
-          const int64_t w0 = p.axis[1].lo[ow], w1 = p.axis[1].hi[ow];
-          const float lh = p.axis[0].w1[oh], lw = p.axis[1].w1[ow];
-          acc[h0 * W + w0] += (1 - lh) * (1 - lw) * v;
-          acc[h0 * W + w1] += (1 - lh) * lw * v;
-          acc[h1 * W + w0] += lh * (1 - lw) * v;
-          acc[h1 * W + w1] += lh * lw * v;
-          break;
-        }
-      }
-    }
 }
 
 template <class T>
@@ -198,7 +139,90 @@ void store_typed(const Plane& dst, const float* acc) {
     for (int64_t w = 0; w < dst.W; ++w) d[h * dst.sh + w * dst.sw] = static_cast<T>(acc[h * dst.W + w]);
 }
 
-}  // namespace
+// Window sums and maxima scatter in output order, so an input shared by
+// several windows accumulates its gradients in the order ATen's CPU adds them.
+template <class T>
+void scatter_plane(const PoolSpec& p, const Plane& go, const Plane* idx, float* acc, int64_t W,
+                   const std::vector<Span>& rows, const std::vector<Span>& cols) {
+  const T* g = static_cast<const T*>(go.data);
+  switch (p.kind) {
+    case PoolKind::Max:
+    case PoolKind::AdaptiveMax: {
+      const int64_t* ix = static_cast<const int64_t*>(idx->data);
+      if (go.sw == 1 && go.sh == go.W && idx->sw == 1 && idx->sh == go.W) {
+        for (int64_t o = 0, n = go.H * go.W; o < n; ++o)
+          if (const int64_t i = ix[o]; i >= 0) acc[i] += static_cast<float>(g[o]);
+        return;
+      }
+      for (int64_t oh = 0; oh < go.H; ++oh)
+        for (int64_t ow = 0; ow < go.W; ++ow)
+          if (const int64_t i = ix[oh * idx->sh + ow * idx->sw]; i >= 0)
+            acc[i] += static_cast<float>(g[oh * go.sh + ow * go.sw]);
+      return;
+    }
+    case PoolKind::Avg:
+    case PoolKind::AdaptiveAvg:
+      for (int64_t oh = 0; oh < go.H; ++oh) {
+        const Span& h = rows[oh];
+        for (int64_t ow = 0; ow < go.W; ++ow) {
+          const Span& w = cols[ow];
+          const float share = static_cast<float>(g[oh * go.sh + ow * go.sw]) /
+                              static_cast<float>(avg_divisor(p, h, w));
+          for (int64_t ih = h.start; ih < h.end; ++ih)
+            for (int64_t iw = w.start; iw < w.end; ++iw) acc[ih * W + iw] += share;
+        }
+      }
+      return;
+    case PoolKind::Nearest:
+      for (int64_t oh = 0; oh < go.H; ++oh)
+        for (int64_t ow = 0; ow < go.W; ++ow)
+          acc[p.axis[0].lo[oh] * W + p.axis[1].lo[ow]] += static_cast<float>(g[oh * go.sh + ow * go.sw]);
+      return;
+    case PoolKind::Bilinear:
+      for (int64_t oh = 0; oh < go.H; ++oh)
+        for (int64_t ow = 0; ow < go.W; ++ow) {
+          const float v = static_cast<float>(g[oh * go.sh + ow * go.sw]);
+          const int64_t h0 = p.axis[0].lo[oh], h1 = p.axis[0].hi[oh];
+          const int64_t w0 = p.axis[1].lo[ow], w1 = p.axis[1].hi[ow];
+          const float lh = p.axis[0].w1[oh], lw = p.axis[1].w1[ow];
+          acc[h0 * W + w0] += (1 - lh) * (1 - lw) * v;
+          acc[h0 * W + w1] += (1 - lh) * lw * v;
+          acc[h1 * W + w0] += lh * (1 - lw) * v;
+          acc[h1 * W + w1] += lh * lw * v;
+        }
+      return;
+  }
+}
+
+void store_plane(const Plane& dst, const float* acc);
+
+// Planes [nc0, nc1): an fp32 plane stored densely accumulates in place.
+// T is grad_out's type.
+template <class T>
+void backward_typed(const PoolSpec& p, const PlaneBatch& grad_out, const PlaneBatch* idx,
+                    const PlaneBatch& grad_in, int64_t nc0, int64_t nc1) {
+  const int64_t H = grad_in.H, W = grad_in.W;
+  std::vector<Span> rows, cols;
+  if (p.kind == PoolKind::Avg || p.kind == PoolKind::AdaptiveAvg) {
+    for (int64_t oh = 0; oh < grad_out.H; ++oh) rows.push_back(avg_span(p, 0, oh, H));
+    for (int64_t ow = 0; ow < grad_out.W; ++ow) cols.push_back(avg_span(p, 1, ow, W));
+  }
+  const bool in_place = grad_in.dtype == engine::DType::F32 && grad_in.sw == 1 && grad_in.sh == W;
+  // Planes one after another clear at once.
+  const bool dense = in_place && grad_in.sc == H * W && (grad_in.N == 1 || grad_in.planes_uniform());
+  if (dense) std::memset(grad_in.plane(nc0).data, 0, (nc1 - nc0) * H * W * sizeof(float));
+  thread_local std::vector<float> scratch;
+  if (!in_place && static_cast<int64_t>(scratch.size()) < H * W) scratch.resize(H * W);
+  for (int64_t n = nc0 / grad_in.C, c = nc0 % grad_in.C, nc = nc0; nc < nc1; ++nc) {
+    const Plane gi = grad_in.plane(n, c);
+    float* acc = in_place ? static_cast<float*>(gi.data) : scratch.data();
+    if (!dense) std::memset(acc, 0, H * W * sizeof(float));
+    const Plane ix = idx ? idx->plane(n, c) : Plane{};
+    scatter_plane<T>(p, grad_out.plane(n, c), idx ? &ix : nullptr, acc, W, rows, cols);
+    if (!in_place) store_plane(gi, acc);
+    if (++c == grad_in.C) c = 0, ++n;
+  }
+}
 
 #define ACCEL_POOL_DISPATCH(dt, fn, ...)                                 \
   switch (dt) {                                                          \
@@ -208,18 +232,119 @@ void store_typed(const Plane& dst, const float* acc) {
     default: throw std::domain_error("pool kernels: unsupported dtype"); \
   }
 
-void pool_forward(const PoolSpec& p, const Plane& in, const Plane& out, const Plane* idx, int64_t o0,
-                  int64_t o1) {
+template <class T>
+void to_fp32(const Plane& in, float* dst) {
+  const T* src = static_cast<const T*>(in.data);
+  if (in.sw == 1 && in.sh == in.W) {
+    for (int64_t e = 0, n = in.H * in.W; e < n; ++e) dst[e] = static_cast<float>(src[e]);
+    return;
+  }
+  for (int64_t h = 0; h < in.H; ++h)
+    for (int64_t w = 0; w < in.W; ++w) dst[h * in.W + w] = static_cast<float>(src[h * in.sh + w * in.sw]);
+}
+
+void plane_to_fp32(const Plane& in, float* dst) { ACCEL_POOL_DISPATCH(in.dtype, to_fp32, in, dst) }
+
+void store_plane(const Plane& dst, const float* acc) { ACCEL_POOL_DISPATCH(dst.dtype, store_typed, dst, acc) }
+
+// Outputs [a, b) of the planes from `first` on: per plane, the scalar path.
+void scalar_range(const PoolSpec& p, const PlaneBatch& in, const PlaneBatch& out, const PlaneBatch* idx,
+                  int64_t first, int64_t a, int64_t b) {
+  const int64_t per_plane = out.H * out.W;
+  while (a < b) {
+    const int64_t nc = first + a / per_plane, o0 = a % per_plane, o1 = std::min(per_plane, o0 + (b - a));
+    const Plane ix = idx ? idx->plane(nc) : Plane{};
+    detail::forward_scalar(p, in.plane(nc), out.plane(nc), idx ? &ix : nullptr, o0, o1);
+    a += o1 - o0;
+  }
+}
+
+char* plane_address(const PlaneBatch& t, int64_t nc) { return static_cast<char*>(t.plane(nc).data); }
+
+// The fp32 copy of the input planes a core's vector blocks read (bf16, f16).
+struct PackedSource {
+  std::vector<float>& buffer;
+  int64_t first = 0, last = 0;  // planes [first, last) are in buffer
+
+  const float* planes(const PlaneBatch& in, int64_t p0, int64_t p1, int64_t limit) {
+    const int64_t area = in.H * in.W;
+    if (p0 < first || p1 > last) {
+      // A few hundred KiB at a time: the copy stays in cache for the blocks.
+      const int64_t chunk = std::max(p1 - p0, (int64_t{1} << 16) / std::max<int64_t>(area, 1));
+      first = p0;
+      last = std::max(p1, std::min(limit, p0 + chunk));
+      const int64_t size = (last - first) * area + detail::kLanes;  // padded: WindowPlan::padded_source
+      if (static_cast<int64_t>(buffer.size()) < size) buffer.resize(size);
+      for (int64_t nc = first; nc < last; ++nc) plane_to_fp32(in.plane(nc), buffer.data() + (nc - first) * area);
+    }
+    return buffer.data() + (p0 - first) * area;
+  }
+};
+
+}  // namespace
+
+namespace detail {
+int64_t avg_divisor_at(const PoolSpec& p, int64_t oh, int64_t ow, int64_t H, int64_t W, bool* empty) {
+  const Span h = avg_span(p, 0, oh, H), w = avg_span(p, 1, ow, W);
+  *empty = h.start >= h.end || w.start >= w.end;
+  return avg_divisor(p, h, w);
+}
+
+void forward_scalar(const PoolSpec& p, const Plane& in, const Plane& out, const Plane* idx, int64_t o0,
+                    int64_t o1) {
   ACCEL_POOL_DISPATCH(in.dtype, forward_typed, p, in, out, idx, o0, o1)
 }
+}  // namespace detail
 
-void pool_backward(const PoolSpec& p, const Plane& grad_out, const Plane* idx, float* acc,
-                   int64_t H, int64_t W) {
-  ACCEL_POOL_DISPATCH(grad_out.dtype, backward_typed, p, grad_out, idx, acc, H, W)
+void pool_forward(const PoolSpec& p, const WindowPlan& plan, const PlaneBatch& in, const PlaneBatch& out,
+                  const PlaneBatch* idx, int64_t f0, int64_t f1) {
+  if (f0 >= f1) return;
+  if (!plan.vector) return scalar_range(p, in, out, idx, 0, f0, f1);
+  const int64_t per_plane = plan.per_plane, seg_planes = plan.whole_batch ? in.planes() : in.C;
+  const int64_t last_plane = (f1 - 1) / per_plane + 1;
+  thread_local std::vector<float> packed_buffer;
+  PackedSource packed{packed_buffer};
+  // Periods start at each segment's first plane, so their tables line up.
+  for (int64_t seg = f0 / per_plane / seg_planes * seg_planes; seg * per_plane < f1; seg += seg_planes) {
+    const int64_t seg_end = std::min(seg + seg_planes, in.planes());
+    const int64_t first = std::max(seg, f0 / per_plane);
+    for (int64_t p0 = seg + (first - seg) / plan.period_planes * plan.period_planes; p0 < seg_end && p0 * per_plane < f1;
+         p0 += plan.period_planes) {
+      const int64_t p1 = std::min(p0 + plan.period_planes, seg_end), base = p0 * per_plane;
+      const int64_t a = std::max(f0, base) - base, b = std::min(f1, p1 * per_plane) - base;
+      if (a >= b) continue;
+      const int64_t va = (a + 7) / 8 * 8, vb = b / 8 * 8;
+      if (va >= vb) {
+        scalar_range(p, in, out, idx, p0, a, b);
+        continue;
+      }
+      scalar_range(p, in, out, idx, p0, a, va);
+      const float* src = plan.packed_source
+                             ? packed.planes(in, p0, std::min(p1, last_plane), std::min(seg_end, last_plane))
+                             : reinterpret_cast<const float*>(plane_address(in, p0));
+      void* dst = plane_address(out, p0);
+      int64_t* ix = idx ? reinterpret_cast<int64_t*>(plane_address(*idx, p0)) : nullptr;
+      for (int64_t s = va; s < vb;) {
+        int64_t e = s + 8;
+        if (plan.block[s / 8] == kScalarBlock) {
+          while (e < vb && plan.block[e / 8] == kScalarBlock) e += 8;
+          scalar_range(p, in, out, idx, p0, s, e);
+        } else {
+          while (e < vb && plan.block[e / 8] != kScalarBlock) e += 8;
+          detail::forward_blocks(p, plan, src, dst, out.dtype, ix, s, e);
+        }
+        s = e;
+      }
+      scalar_range(p, in, out, idx, p0, vb, b);
+    }
+  }
 }
 
-void store_plane(const Plane& dst, const float* acc) {
-  ACCEL_POOL_DISPATCH(dst.dtype, store_typed, dst, acc)
+void pool_backward(const PoolSpec& p, const WindowPlan& plan, const PlaneBatch& grad_out,
+                   const PlaneBatch* idx, const PlaneBatch& grad_in, int64_t nc0, int64_t nc1) {
+  if (nc0 >= nc1) return;
+  if (plan.vector) return detail::avg_backward_blocks(p, plan, grad_out, grad_in, nc0, nc1);
+  ACCEL_POOL_DISPATCH(grad_out.dtype, backward_typed, p, grad_out, idx, grad_in, nc0, nc1)
 }
 
 }  // namespace accel::kernels
