@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 namespace accel::kernels {
@@ -135,6 +136,10 @@ void forward_typed(const PoolSpec& p, const Plane& in, const Plane& out, const P
 template <class T>
 void store_typed(const Plane& dst, const float* acc) {
   T* d = static_cast<T*>(dst.data);
+  if (dst.sw == 1 && dst.sh == dst.W) {
+    for (int64_t e = 0, n = dst.H * dst.W; e < n; ++e) d[e] = static_cast<T>(acc[e]);
+    return;
+  }
   for (int64_t h = 0; h < dst.H; ++h)
     for (int64_t w = 0; w < dst.W; ++w) d[h * dst.sh + w * dst.sw] = static_cast<T>(acc[h * dst.W + w]);
 }
@@ -196,31 +201,66 @@ void scatter_plane(const PoolSpec& p, const Plane& go, const Plane* idx, float* 
 
 void store_plane(const Plane& dst, const float* acc);
 
-// Planes [nc0, nc1): an fp32 plane stored densely accumulates in place.
-// T is grad_out's type.
+// Planes [nc0, nc1), T being grad_out's type. An fp32 plane stored densely
+// accumulates in place; others accumulate a chunk of planes in fp32, then
+// store it.
 template <class T>
 void backward_typed(const PoolSpec& p, const PlaneBatch& grad_out, const PlaneBatch* idx,
                     const PlaneBatch& grad_in, int64_t nc0, int64_t nc1) {
-  const int64_t H = grad_in.H, W = grad_in.W;
+  const int64_t H = grad_in.H, W = grad_in.W, area = H * W;
   std::vector<Span> rows, cols;
   if (p.kind == PoolKind::Avg || p.kind == PoolKind::AdaptiveAvg) {
     for (int64_t oh = 0; oh < grad_out.H; ++oh) rows.push_back(avg_span(p, 0, oh, H));
     for (int64_t ow = 0; ow < grad_out.W; ++ow) cols.push_back(avg_span(p, 1, ow, W));
   }
   const bool in_place = grad_in.dtype == engine::DType::F32 && grad_in.sw == 1 && grad_in.sh == W;
-  // Planes one after another clear at once.
-  const bool dense = in_place && grad_in.sc == H * W && (grad_in.N == 1 || grad_in.planes_uniform());
-  if (dense) std::memset(grad_in.plane(nc0).data, 0, (nc1 - nc0) * H * W * sizeof(float));
+  const bool stacked = grad_in.sw == 1 && grad_in.sh == W && grad_in.sc == area && grad_in.planes_uniform();
+  const bool dense = in_place && stacked;  // one memset
+  const int64_t chunk = in_place ? nc1 - nc0 : std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(area, 1));
+  auto flat = [&](const PlaneBatch& t) {
+    return t.sw == 1 && t.sh == grad_out.W && t.planes_uniform();
+  };
+  const bool run_scatter = idx && (p.kind == PoolKind::Max || p.kind == PoolKind::AdaptiveMax) &&
+                           flat(grad_out) && flat(*idx) && (dense || !in_place);
   thread_local std::vector<float> scratch;
-  if (!in_place && static_cast<int64_t>(scratch.size()) < H * W) scratch.resize(H * W);
-  for (int64_t n = nc0 / grad_in.C, c = nc0 % grad_in.C, nc = nc0; nc < nc1; ++nc) {
-    const Plane gi = grad_in.plane(n, c);
-    float* acc = in_place ? static_cast<float*>(gi.data) : scratch.data();
-    if (!dense) std::memset(acc, 0, H * W * sizeof(float));
-    const Plane ix = idx ? idx->plane(n, c) : Plane{};
-    scatter_plane<T>(p, grad_out.plane(n, c), idx ? &ix : nullptr, acc, W, rows, cols);
-    if (!in_place) store_plane(gi, acc);
-    if (++c == grad_in.C) c = 0, ++n;
+  if (!in_place && static_cast<int64_t>(scratch.size()) < chunk * area) scratch.resize(chunk * area);
+  for (int64_t c0 = nc0; c0 < nc1; c0 += chunk) {
+    const int64_t c1 = std::min(nc1, c0 + chunk);
+    if (dense) std::memset(grad_in.plane(c0).data, 0, (c1 - c0) * area * sizeof(float));
+    if (!in_place) std::memset(scratch.data(), 0, (c1 - c0) * area * sizeof(float));
+    if (run_scatter) {
+      // The planes' gradients, indices and accumulators each one after another.
+      const T* g = static_cast<const T*>(grad_out.plane(c0).data);
+      const int64_t* ix = static_cast<const int64_t*>(idx->plane(c0).data);
+      float* acc = dense ? static_cast<float*>(grad_in.plane(c0).data) : scratch.data();
+      const int64_t outputs = grad_out.H * grad_out.W;
+      auto planes = [&](auto fixed) {  // fixed: the outputs per plane known when compiled, or 0
+        const int64_t count = fixed ? fixed : outputs;
+        for (int64_t nc = c0; nc < c1; ++nc, g += grad_out.sc, ix += idx->sc, acc += area)
+          for (int64_t o = 0; o < count; ++o)
+            if (const int64_t i = ix[o]; i >= 0) acc[i] += static_cast<float>(g[o]);
+      };
+      // The small CNNs' planes: 2x2 and 4x4 outputs.
+      if (outputs == 4) planes(std::integral_constant<int64_t, 4>{});
+      else if (outputs == 16) planes(std::integral_constant<int64_t, 16>{});
+      else planes(std::integral_constant<int64_t, 0>{});
+    } else {
+      for (int64_t n = c0 / grad_in.C, c = c0 % grad_in.C, nc = c0; nc < c1; ++nc) {
+        float* acc = in_place ? static_cast<float*>(grad_in.plane(n, c).data) : &scratch[(nc - c0) * area];
+        if (in_place && !dense) std::memset(acc, 0, area * sizeof(float));
+        const Plane ix = idx ? idx->plane(n, c) : Plane{};
+        scatter_plane<T>(p, grad_out.plane(n, c), idx ? &ix : nullptr, acc, W, rows, cols);
+        if (++c == grad_in.C) c = 0, ++n;
+      }
+    }
+    if (!in_place && stacked) {  // the chunk's planes as one tall plane
+      store_plane({grad_in.plane(c0).data, grad_in.dtype, W, 1, (c1 - c0) * H, W}, scratch.data());
+    } else if (!in_place) {
+      for (int64_t n = c0 / grad_in.C, c = c0 % grad_in.C, nc = c0; nc < c1; ++nc) {
+        store_plane(grad_in.plane(n, c), &scratch[(nc - c0) * area]);
+        if (++c == grad_in.C) c = 0, ++n;
+      }
+    }
   }
 }
 
