@@ -315,7 +315,10 @@ struct PackedSource {
       last = std::max(p1, std::min(limit, p0 + chunk));
       const int64_t size = (last - first) * area + detail::kLanes;  // padded: WindowPlan::padded_source
       if (static_cast<int64_t>(buffer.size()) < size) buffer.resize(size);
-      for (int64_t nc = first; nc < last; ++nc) plane_to_fp32(in.plane(nc), buffer.data() + (nc - first) * area);
+      if (in.sw == 1 && in.sh == in.W && in.sc == area && in.planes_uniform())  // one tall plane
+        plane_to_fp32({in.plane(first).data, in.dtype, in.W, 1, (last - first) * in.H, in.W}, buffer.data());
+      else
+        for (int64_t nc = first; nc < last; ++nc) plane_to_fp32(in.plane(nc), buffer.data() + (nc - first) * area);
     }
     return buffer.data() + (p0 - first) * area;
   }

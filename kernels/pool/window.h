@@ -62,6 +62,7 @@ struct WindowPlan {
   bool vector = false;           // false: every output takes the scalar path
   bool packed_source = false;    // read an fp32 copy of the input (bf16, f16)
   bool padded_source = false;    // the source has kLanes readable floats past its end
+  bool guarded_source = false;   // every tap offset of every lane may be read
   bool divide = true;            // avg kinds: divide the sums by `divisor`
   bool whole_batch = false;      // planes of all n share one stride: one segment
   bool out_flat = false, idx_flat = false;  // the period's outputs are consecutive
@@ -75,7 +76,9 @@ struct WindowPlan {
   // and columns a tap may read [lo, hi); ih * W + iw of tap (0, 0); store
   // offsets of the output and index.
   std::vector<int32_t> src_off, row0, col0, row_lo, row_hi, col_lo, col_hi, idx0, out_off, idx_off;
-  std::vector<float> divisor;                // avg kinds: what the window's sum is divided by
+  // Avg kinds: what each window's sum is divided by (backward: per grad_out
+  // position of a period, dividing the shares).
+  std::vector<float> divisor;
   std::vector<uint8_t> block;                // per 8 outputs: BlockKind
   std::vector<uint8_t> load;                 // per 8 outputs: TapLoad (interior blocks)
 };

@@ -98,6 +98,10 @@ void gather_scalar(const WindowPlan& plan, const float* share, void* dst, engine
   }
 }
 
+// Floats past a period's shares that a lane's taps outside its window may
+// reach: a row of outputs below the last, plus a block's width.
+int64_t guard_floats(const WindowPlan& plan, int64_t OW) { return (plan.taps_h + 1) * OW + plan.taps_w + kLanes; }
+
 }  // namespace
 
 WindowPlan plan_backward(const PoolSpec& p, const PlaneBatch& grad_out, const PlaneBatch& grad_in) {
@@ -122,7 +126,14 @@ WindowPlan plan_backward(const PoolSpec& p, const PlaneBatch& grad_out, const Pl
                   &plan.out_off})
     t->resize(n);
   plan.divide = false;  // the shares are divided already
-  plan.padded_source = true;
+  // The shares' buffer reaches past any lane's last tap (guard_floats).
+  plan.padded_source = plan.guarded_source = true;
+  plan.divisor.resize(plan.period_planes * OH * OW);
+  for (int64_t o = 0; o < OH * OW; ++o) {
+    bool empty = false;
+    plan.divisor[o] = static_cast<float>(detail::avg_divisor_at(p, o / OW, o % OW, H, W, &empty));
+  }
+  for (int64_t e = OH * OW; e < static_cast<int64_t>(plan.divisor.size()); ++e) plan.divisor[e] = plan.divisor[e - OH * OW];
   std::vector<uint8_t> interior(n), scalar(n, 0);
   for (int64_t pos = 0; pos < n; ++pos) {
     const int64_t q = pos / per_plane, ih = pos % per_plane / W, iw = pos % W;
@@ -147,16 +158,10 @@ void avg_backward_blocks(const PoolSpec& p, const WindowPlan& plan, const PlaneB
                          const PlaneBatch& grad_in, int64_t nc0, int64_t nc1) {
   const int64_t per_plane = plan.per_plane, OH = grad_out.H, OW = grad_out.W;
   const int64_t seg_planes = plan.whole_batch ? grad_in.planes() : grad_in.C;
-  // Each output's divisor, repeated for each plane of a period.
-  const int64_t area = OH * OW, period_outputs = plan.period_planes * area;
-  std::vector<float> divisor(period_outputs);
-  for (int64_t o = 0; o < area; ++o) {
-    bool empty = false;
-    divisor[o] = static_cast<float>(avg_divisor_at(p, o / OW, o % OW, grad_in.H, grad_in.W, &empty));
-  }
-  for (int64_t e = area; e < period_outputs; ++e) divisor[e] = divisor[e - area];
+  const int64_t period_outputs = plan.period_planes * OH * OW;
   thread_local std::vector<float> shares;
-  if (static_cast<int64_t>(shares.size()) < period_outputs + kLanes) shares.resize(period_outputs + kLanes);
+  const int64_t size = period_outputs + guard_floats(plan, OW);
+  if (static_cast<int64_t>(shares.size()) < size) shares.resize(size);
   PoolSpec sum = p;
   sum.kind = PoolKind::Avg;
   for (int64_t seg = nc0 / seg_planes * seg_planes; seg < nc1; seg += seg_planes) {
@@ -164,7 +169,7 @@ void avg_backward_blocks(const PoolSpec& p, const WindowPlan& plan, const PlaneB
     for (int64_t p0 = seg + (std::max(seg, nc0) - seg) / plan.period_planes * plan.period_planes;
          p0 < std::min(seg_end, nc1); p0 += plan.period_planes) {
       const int64_t q0 = std::max(nc0, p0), q1 = std::min({nc1, seg_end, p0 + plan.period_planes});
-      shares_of(grad_out, p0, q0, q1, divisor.data(), shares.data());
+      shares_of(grad_out, p0, q0, q1, plan.divisor.data(), shares.data());
       const int64_t a = (q0 - p0) * per_plane, b = (q1 - p0) * per_plane;
       const int64_t va = std::min(b, (a + kLanes - 1) / kLanes * kLanes), vb = std::max(va, b / kLanes * kLanes);
       void* dst = grad_in.plane(p0).data;

@@ -135,6 +135,31 @@ struct Loader {
   }
 };
 
+// The taps of a block at the window's edge: lanes outside their window
+// read nothing (or, from a guarded source, what they read is dropped) and
+// hold 0. A masked load never faults, even before the source.
+struct MaskedLoader {
+  const float* src;
+  iVec org;
+  int32_t first;
+  uint8_t load;
+  MaskedLoader(const WindowPlan& plan, const float* src, int64_t s)
+      : src(src), org(iVec::loadu(&plan.src_off[s])), first(plan.src_off[s]), load(plan.load[s / kLanes]) {
+    if (load != kUnitLoad && !(load == kPermuteLoad && plan.guarded_source)) load = kGatherLoad;
+  }
+  fVec tap(int32_t off, const fVec& valid) const {
+#if defined(CPU_CAPABILITY_AVX2)
+    if (load == kUnitLoad) return _mm256_maskload_ps(src + first + off, _mm256_castps_si256(valid));
+    if (load == kPermuteLoad) {
+      const fVec v = _mm256_permutevar8x32_ps(fVec::loadu(src + first + off), org - iVec(first));
+      return v & valid;
+    }
+#endif
+    fVec mask = valid;
+    return at::vec::mask_gather<4>(fVec(0.f), src, org + iVec(off), mask);
+  }
+};
+
 // ATen's rule per lane: NaN wins, ties keep the first tap.
 template <class T>
 void max_blocks(const WindowPlan& plan, const float* src, const BlockStore<T>& store, int64_t a, int64_t b) {
@@ -157,7 +182,7 @@ void max_blocks(const WindowPlan& plan, const float* src, const BlockStore<T>& s
       });
       store.indices(s, iVec::loadu(&plan.idx0[s]) + arg);
     } else {
-      const iVec org = iVec::loadu(&plan.src_off[s]);
+      const MaskedLoader taps(plan, src, s);
       const LaneBounds in(plan, s);
       best = fVec(-std::numeric_limits<float>::infinity());
       fVec fresh = at::vec::cast<float>(iVec(-1));  // no tap taken yet
@@ -165,8 +190,7 @@ void max_blocks(const WindowPlan& plan, const float* src, const BlockStore<T>& s
         const iVec row_ok = in.rows(i * row_step);
         for (int64_t j = 0; j < tw; ++j) {
           const fVec valid = at::vec::cast<float>(row_ok & in.cols(j * col_step));
-          fVec mask = valid;
-          const fVec v = at::vec::mask_gather<4>(fVec(0.f), src, org + iVec(i * dh + j * dw), mask);
+          const fVec v = taps.tap(i * dh + j * dw, valid);
           const fVec take = valid & (fresh | (v > best) | v.isnan());
           best = fVec::blendv(best, v, take);
           arg = iVec::blendv(arg, iVec(i * ih + j * iw), at::vec::cast<int32_t>(take));
@@ -192,13 +216,12 @@ void avg_blocks(const WindowPlan& plan, const float* src, const BlockStore<T>& s
     if (plan.block[s / kLanes] == kInteriorBlock) {
       loader.taps(s, [&](const fVec& v, int64_t, int64_t) { sum = sum + v; });
     } else {
-      const iVec org = iVec::loadu(&plan.src_off[s]);
+      const MaskedLoader taps(plan, src, s);
       const LaneBounds in(plan, s);
       for (int64_t i = 0; i < th; ++i) {
         const iVec row_ok = in.rows(i * row_step);
         for (int64_t j = 0; j < tw; ++j) {
-          fVec mask = at::vec::cast<float>(row_ok & in.cols(j * col_step));
-          sum = sum + at::vec::mask_gather<4>(fVec(0.f), src, org + iVec(i * dh + j * dw), mask);
+          sum = sum + taps.tap(i * dh + j * dw, at::vec::cast<float>(row_ok & in.cols(j * col_step)));
         }
       }
     }
