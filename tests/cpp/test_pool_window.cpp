@@ -179,7 +179,18 @@ TEST(PoolWindow, VectorPathMatchesScalarBits) {
     });
     // Sums of NaNs and infinities may carry either NaN's sign; maxima copy bits.
     ASSERT_EQ(out_v.bits(!max), out_s.bits(!max));
-    if (max) ASSERT_EQ(idx_v.bits(false), idx_s.bits(false));
+    if (max) {
+      ASSERT_EQ(idx_v.bits(false), idx_s.bits(false));
+      // Without indices (max_pool2d for inference): the same values.
+      Tensor out_n = out_s;
+      out_n.batch.data = out_n.bytes.data();
+      std::fill(out_n.bytes.begin(), out_n.bytes.end(), 0);
+      const kernels::WindowPlan bare = kernels::plan_window(c.spec, in.batch, out_n.batch, nullptr);
+      split_run(total, gen, [&](int64_t f0, int64_t f1) {
+        kernels::pool_forward(c.spec, bare, in.batch, out_n.batch, nullptr, f0, f1);
+      });
+      ASSERT_EQ(out_n.bits(false), out_s.bits(false));
+    }
 
     // Backward from a random gradient.
     Tensor grad(c.dtype, c.N, c.C, c.OH, c.OW, c.out_layout);
