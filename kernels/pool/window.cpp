@@ -1,4 +1,8 @@
-#include "kernels/pool/window.h"
+// The scalar path of the pool kernels, one output (or one plane's scatter)
+// at a time: the resampling kinds, the max kinds' backward, and whatever the
+// vector path leaves (a block's edges, tables too large to build). Its order
+// of taps and additions is the one the vector path keeps.
+#include "kernels/pool/window_detail.h"
 
 #include <c10/util/BFloat16.h>
 #include <c10/util/Half.h>
@@ -216,7 +220,8 @@ void backward_typed(const PoolSpec& p, const PlaneBatch& grad_out, const PlaneBa
   const bool in_place = grad_in.dtype == engine::DType::F32 && grad_in.sw == 1 && grad_in.sh == W;
   const bool stacked = grad_in.sw == 1 && grad_in.sh == W && grad_in.sc == area && grad_in.planes_uniform();
   const bool dense = in_place && stacked;  // one memset
-  const int64_t chunk = in_place ? nc1 - nc0 : std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(area, 1));
+  const int64_t chunk_planes = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(area, 1));
+  const int64_t chunk = in_place ? nc1 - nc0 : chunk_planes;
   auto flat = [&](const PlaneBatch& t) {
     return t.sw == 1 && t.sh == grad_out.W && t.planes_uniform();
   };
@@ -283,50 +288,13 @@ void to_fp32(const Plane& in, float* dst) {
     for (int64_t w = 0; w < in.W; ++w) dst[h * in.W + w] = static_cast<float>(src[h * in.sh + w * in.sw]);
 }
 
-void plane_to_fp32(const Plane& in, float* dst) { ACCEL_POOL_DISPATCH(in.dtype, to_fp32, in, dst) }
-
 void store_plane(const Plane& dst, const float* acc) { ACCEL_POOL_DISPATCH(dst.dtype, store_typed, dst, acc) }
-
-// Outputs [a, b) of the planes from `first` on: per plane, the scalar path.
-void scalar_range(const PoolSpec& p, const PlaneBatch& in, const PlaneBatch& out, const PlaneBatch* idx,
-                  int64_t first, int64_t a, int64_t b) {
-  const int64_t per_plane = out.H * out.W;
-  while (a < b) {
-    const int64_t nc = first + a / per_plane, o0 = a % per_plane, o1 = std::min(per_plane, o0 + (b - a));
-    const Plane ix = idx ? idx->plane(nc) : Plane{};
-    detail::forward_scalar(p, in.plane(nc), out.plane(nc), idx ? &ix : nullptr, o0, o1);
-    a += o1 - o0;
-  }
-}
-
-char* plane_address(const PlaneBatch& t, int64_t nc) { return static_cast<char*>(t.plane(nc).data); }
-
-// The fp32 copy of the input planes a core's vector blocks read (bf16, f16).
-struct PackedSource {
-  std::vector<float>& buffer;
-  int64_t first = 0, last = 0;  // planes [first, last) are in buffer
-
-  const float* planes(const PlaneBatch& in, int64_t p0, int64_t p1, int64_t limit) {
-    const int64_t area = in.H * in.W;
-    if (p0 < first || p1 > last) {
-      // A few hundred KiB at a time: the copy stays in cache for the blocks.
-      const int64_t chunk = std::max(p1 - p0, (int64_t{1} << 16) / std::max<int64_t>(area, 1));
-      first = p0;
-      last = std::max(p1, std::min(limit, p0 + chunk));
-      const int64_t size = (last - first) * area + detail::kLanes;  // padded: WindowPlan::padded_source
-      if (static_cast<int64_t>(buffer.size()) < size) buffer.resize(size);
-      if (in.sw == 1 && in.sh == in.W && in.sc == area && in.planes_uniform())  // one tall plane
-        plane_to_fp32({in.plane(first).data, in.dtype, in.W, 1, (last - first) * in.H, in.W}, buffer.data());
-      else
-        for (int64_t nc = first; nc < last; ++nc) plane_to_fp32(in.plane(nc), buffer.data() + (nc - first) * area);
-    }
-    return buffer.data() + (p0 - first) * area;
-  }
-};
 
 }  // namespace
 
 namespace detail {
+void plane_to_fp32(const Plane& in, float* dst) { ACCEL_POOL_DISPATCH(in.dtype, to_fp32, in, dst) }
+
 int64_t avg_divisor_at(const PoolSpec& p, int64_t oh, int64_t ow, int64_t H, int64_t W, bool* empty) {
   const Span h = avg_span(p, 0, oh, H), w = avg_span(p, 1, ow, W);
   *empty = h.start >= h.end || w.start >= w.end;
@@ -338,50 +306,6 @@ void forward_scalar(const PoolSpec& p, const Plane& in, const Plane& out, const 
   ACCEL_POOL_DISPATCH(in.dtype, forward_typed, p, in, out, idx, o0, o1)
 }
 }  // namespace detail
-
-void pool_forward(const PoolSpec& p, const WindowPlan& plan, const PlaneBatch& in, const PlaneBatch& out,
-                  const PlaneBatch* idx, int64_t f0, int64_t f1) {
-  if (f0 >= f1) return;
-  if (!plan.vector) return scalar_range(p, in, out, idx, 0, f0, f1);
-  const int64_t per_plane = plan.per_plane, seg_planes = plan.whole_batch ? in.planes() : in.C;
-  const int64_t last_plane = (f1 - 1) / per_plane + 1;
-  thread_local std::vector<float> packed_buffer;
-  PackedSource packed{packed_buffer};
-  // Periods start at each segment's first plane, so their tables line up.
-  for (int64_t seg = f0 / per_plane / seg_planes * seg_planes; seg * per_plane < f1; seg += seg_planes) {
-    const int64_t seg_end = std::min(seg + seg_planes, in.planes());
-    const int64_t first = std::max(seg, f0 / per_plane);
-    for (int64_t p0 = seg + (first - seg) / plan.period_planes * plan.period_planes; p0 < seg_end && p0 * per_plane < f1;
-         p0 += plan.period_planes) {
-      const int64_t p1 = std::min(p0 + plan.period_planes, seg_end), base = p0 * per_plane;
-      const int64_t a = std::max(f0, base) - base, b = std::min(f1, p1 * per_plane) - base;
-      if (a >= b) continue;
-      const int64_t va = (a + 7) / 8 * 8, vb = b / 8 * 8;
-      if (va >= vb) {
-        scalar_range(p, in, out, idx, p0, a, b);
-        continue;
-      }
-      scalar_range(p, in, out, idx, p0, a, va);
-      const float* src = plan.packed_source
-                             ? packed.planes(in, p0, std::min(p1, last_plane), std::min(seg_end, last_plane))
-                             : reinterpret_cast<const float*>(plane_address(in, p0));
-      void* dst = plane_address(out, p0);
-      int64_t* ix = idx ? reinterpret_cast<int64_t*>(plane_address(*idx, p0)) : nullptr;
-      for (int64_t s = va; s < vb;) {
-        int64_t e = s + 8;
-        if (plan.block[s / 8] == kScalarBlock) {
-          while (e < vb && plan.block[e / 8] == kScalarBlock) e += 8;
-          scalar_range(p, in, out, idx, p0, s, e);
-        } else {
-          while (e < vb && plan.block[e / 8] != kScalarBlock) e += 8;
-          detail::forward_blocks(p, plan, src, dst, out.dtype, ix, s, e);
-        }
-        s = e;
-      }
-      scalar_range(p, in, out, idx, p0, vb, b);
-    }
-  }
-}
 
 void pool_backward(const PoolSpec& p, const WindowPlan& plan, const PlaneBatch& grad_out,
                    const PlaneBatch* idx, const PlaneBatch& grad_in, int64_t nc0, int64_t nc1) {

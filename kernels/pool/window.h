@@ -1,6 +1,9 @@
 // Pooling and resampling tile kernels: each output element reduces (or
 // interpolates) a window of one (n, c) plane. Backward kernels scatter a
-// plane's output gradient into an fp32 accumulator of its input plane.
+// plane's output gradient into an fp32 accumulator of its input plane (the
+// avg kinds gather it instead, in the same order). A core's run of outputs
+// or planes is one call; the window kinds take it eight outputs at a time on
+// tables planned once per program (WindowPlan).
 #pragma once
 
 #include <cstdint>
@@ -53,11 +56,11 @@ struct PlaneBatch {
   bool planes_uniform() const { return N == 1 || sn == C * sc; }
 };
 
-// The vector path's gather tables (window_vec.cpp), built once per program:
-// outputs are taken eight at a time, the lanes' windows read with gathers.
-// A period is `period_planes` consecutive planes; each table holds one entry
-// per output position of a period (plane-major, row-major within a plane),
-// offsets relative to the period's first plane.
+// The vector path's tables (window_plan.cpp, window_grad.cpp), built once
+// per program: outputs are taken eight at a time, each lane reading its own
+// window. A period is `period_planes` consecutive planes; each table holds
+// one entry per output position of a period (plane-major, row-major within
+// a plane), offsets relative to the period's first plane.
 struct WindowPlan {
   bool vector = false;           // false: every output takes the scalar path
   bool packed_source = false;    // read an fp32 copy of the input (bf16, f16)
@@ -105,32 +108,5 @@ WindowPlan plan_backward(const PoolSpec& p, const PlaneBatch& grad_out, const Pl
 // output order (as an fp32 accumulator, then stored in grad_in's dtype).
 void pool_backward(const PoolSpec& p, const WindowPlan& plan, const PlaneBatch& grad_out,
                    const PlaneBatch* idx, const PlaneBatch& grad_in, int64_t nc0, int64_t nc1);
-
-namespace detail {
-constexpr int64_t kLanes = 8;
-// The largest period whose tables are built (a few MiB); past it, scalar.
-constexpr int64_t kMaxPeriod = int64_t{1} << 18;
-// Planes per period: whole blocks of kLanes, and a few hundred positions.
-int64_t period_planes(int64_t per_plane, int64_t seg_planes);
-// plan.block and plan.load from each position's interior and scalar flags.
-void classify_blocks(WindowPlan& plan, const std::vector<uint8_t>& interior, const std::vector<uint8_t>& scalar);
-bool fits_int32(int64_t v);
-// Whether this build's vectors have kLanes fp32 lanes (the vector path's width).
-bool vector_blocks();
-// What avg_pool2d (or the adaptive avg) divides output (oh, ow)'s sum by;
-// empty: the window reads nothing (the output is 0).
-int64_t avg_divisor_at(const PoolSpec& p, int64_t oh, int64_t ow, int64_t H, int64_t W, bool* empty);
-// The scalar forward of outputs [o0, o1) of one plane (window.cpp).
-void forward_scalar(const PoolSpec& p, const Plane& in, const Plane& out, const Plane* idx, int64_t o0,
-                    int64_t o1);
-// Vector blocks of one period: outputs [a, b) of it, a and b multiples of 8
-// (window_vec.cpp). src is the period's first source plane (fp32); out and
-// idx the period's first output and index planes.
-void forward_blocks(const PoolSpec& p, const WindowPlan& plan, const float* src, void* out,
-                    engine::DType out_dtype, int64_t* idx, int64_t a, int64_t b);
-// The avg kinds' backward of planes [nc0, nc1) on plan_backward's tables.
-void avg_backward_blocks(const PoolSpec& p, const WindowPlan& plan, const PlaneBatch& grad_out,
-                         const PlaneBatch& grad_in, int64_t nc0, int64_t nc1);
-}  // namespace detail
 
 }  // namespace accel::kernels

@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "kernels/pool/window.h"
+#include "kernels/pool/window_detail.h"
 
 namespace accel::kernels {
 namespace {
@@ -133,7 +133,8 @@ WindowPlan plan_backward(const PoolSpec& p, const PlaneBatch& grad_out, const Pl
     bool empty = false;
     plan.divisor[o] = static_cast<float>(detail::avg_divisor_at(p, o / OW, o % OW, H, W, &empty));
   }
-  for (int64_t e = OH * OW; e < static_cast<int64_t>(plan.divisor.size()); ++e) plan.divisor[e] = plan.divisor[e - OH * OW];
+  for (int64_t e = OH * OW; e < static_cast<int64_t>(plan.divisor.size()); ++e)
+    plan.divisor[e] = plan.divisor[e - OH * OW];
   std::vector<uint8_t> interior(n), scalar(n, 0);
   for (int64_t pos = 0; pos < n; ++pos) {
     const int64_t q = pos / per_plane, ih = pos % per_plane / W, iw = pos % W;

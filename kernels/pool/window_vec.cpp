@@ -1,8 +1,8 @@
 // The vector path of the window pools (max, avg and their adaptive forms):
-// eight outputs at a time, each lane gathering its own window's taps, so
-// small planes fill the lanes as well as large ones. Taps are visited in the
-// scalar path's (row, column) order, compared or summed the same way, so
-// the results are the same bits.
+// eight outputs at a time, each lane reading its own window's taps (loads
+// where the lanes' taps lie in runs, gathers elsewhere), so small planes fill
+// the lanes as well as large ones. Taps are visited in the scalar path's
+// (row, column) order, compared or summed the same way: the same bits.
 #include <ATen/cpu/vec/vec.h>
 #include <c10/util/BFloat16.h>
 #include <c10/util/Half.h>
@@ -10,11 +10,10 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
-#include <numeric>
 #include <type_traits>
 #include <utility>
 
-#include "kernels/pool/window.h"
+#include "kernels/pool/window_detail.h"
 
 namespace accel::kernels {
 namespace {
@@ -22,12 +21,8 @@ namespace {
 using fVec = at::vec::Vectorized<float>;
 using iVec = at::vec::Vectorized<int32_t>;
 using detail::kLanes;
-using detail::kMaxPeriod;
-constexpr int64_t kMinPeriod = 512;
 
 bool is_max(PoolKind k) { return k == PoolKind::Max || k == PoolKind::AdaptiveMax; }
-bool is_adaptive(PoolKind k) { return k == PoolKind::AdaptiveAvg || k == PoolKind::AdaptiveMax; }
-using detail::fits_int32;
 
 // Writes a block's eight results (and indices) to their outputs.
 template <class T>
@@ -237,140 +232,47 @@ void blocks_typed(const PoolSpec& p, const WindowPlan& plan, const float* src, v
   else avg_blocks<T>(plan, src, store, a, b);
 }
 
-// How the interior block at `first` may read its taps.
-uint8_t load_of(const WindowPlan& plan, int64_t first) {
-  const int32_t* off = &plan.src_off[first];
-  auto runs = [&](int64_t len, int64_t step) {
-    for (int64_t l = 0; l < kLanes; ++l)
-      if (off[l] != off[l / len * len] + (l % len) * step) return false;
-    return true;
-  };
-  if (runs(kLanes, 1)) return kUnitLoad;
-  if (plan.src_step_w == 1 && plan.taps_w > 1) {
-    if (runs(8, 2)) return kPairLoad8;
-    if (runs(4, 2)) return kPairLoad4;
-#if defined(CPU_CAPABILITY_AVX2)
-    if (runs(2, 2)) return kPairLoad2;
-#endif
+// Outputs [a, b) of the planes from `first` on: per plane, the scalar path.
+void scalar_range(const PoolSpec& p, const PlaneBatch& in, const PlaneBatch& out, const PlaneBatch* idx,
+                  int64_t first, int64_t a, int64_t b) {
+  const int64_t per_plane = out.H * out.W;
+  while (a < b) {
+    const int64_t nc = first + a / per_plane, o0 = a % per_plane, o1 = std::min(per_plane, o0 + (b - a));
+    const Plane ix = idx ? idx->plane(nc) : Plane{};
+    detail::forward_scalar(p, in.plane(nc), out.plane(nc), idx ? &ix : nullptr, o0, o1);
+    a += o1 - o0;
   }
-#if defined(CPU_CAPABILITY_AVX2)
-  if (plan.padded_source &&
-      std::all_of(off, off + kLanes, [&](int32_t o) { return o >= off[0] && o < off[0] + kLanes; }))
-    return kPermuteLoad;
-#endif
-  return kGatherLoad;
 }
+
+char* plane_address(const PlaneBatch& t, int64_t nc) { return static_cast<char*>(t.plane(nc).data); }
+
+// The fp32 copy of the input planes a core's vector blocks read (bf16, f16).
+struct PackedSource {
+  std::vector<float>& buffer;
+  int64_t first = 0, last = 0;  // planes [first, last) are in buffer
+
+  const float* planes(const PlaneBatch& in, int64_t p0, int64_t p1, int64_t limit) {
+    const int64_t area = in.H * in.W;
+    if (p0 < first || p1 > last) {
+      // A few hundred KiB at a time: the copy stays in cache for the blocks.
+      const int64_t chunk = std::max(p1 - p0, (int64_t{1} << 16) / std::max<int64_t>(area, 1));
+      first = p0;
+      last = std::max(p1, std::min(limit, p0 + chunk));
+      const int64_t size = (last - first) * area + detail::kLanes;  // padded: WindowPlan::padded_source
+      if (static_cast<int64_t>(buffer.size()) < size) buffer.resize(size);
+      float* dst = buffer.data();
+      if (in.sw == 1 && in.sh == in.W && in.sc == area && in.planes_uniform())  // one tall plane
+        detail::plane_to_fp32({in.plane(first).data, in.dtype, in.W, 1, (last - first) * in.H, in.W}, dst);
+      else
+        for (int64_t nc = first; nc < last; ++nc) detail::plane_to_fp32(in.plane(nc), dst + (nc - first) * area);
+    }
+    return buffer.data() + (p0 - first) * area;
+  }
+};
 
 }  // namespace
 
-WindowPlan plan_window(const PoolSpec& p, const PlaneBatch& in, const PlaneBatch& out, const PlaneBatch* idx) {
-  using engine::DType;
-  WindowPlan plan;
-  const bool window_kind = is_max(p.kind) || p.kind == PoolKind::Avg || p.kind == PoolKind::AdaptiveAvg;
-  const bool float_kind = in.dtype == DType::F32 || in.dtype == DType::BF16 || in.dtype == DType::F16;
-  const int64_t H = in.H, W = in.W, OH = out.H, OW = out.W, per_plane = OH * OW;
-  if (!detail::vector_blocks() || !window_kind || !float_kind || out.dtype != in.dtype || per_plane == 0 ||
-      in.planes() == 0 || !fits_int32(H * W))
-    return plan;
-  plan.per_plane = per_plane;
-  plan.whole_batch = in.planes_uniform() && out.planes_uniform() && (!idx || idx->planes_uniform());
-  const int64_t seg_planes = plan.whole_batch ? in.planes() : in.C;
-  plan.period_planes = detail::period_planes(per_plane, seg_planes);
-  plan.period = plan.period_planes * per_plane;
-  if (plan.period > kMaxPeriod) return WindowPlan{};
-  plan.packed_source = plan.padded_source = in.dtype != DType::F32;
-  plan.src_plane = plan.packed_source ? H * W : in.sc;
-  const int64_t sh = plan.packed_source ? W : in.sh, sw = plan.packed_source ? 1 : in.sw;
-  const bool adaptive = is_adaptive(p.kind);
-  const int64_t dil_h = adaptive ? 1 : p.dil[0], dil_w = adaptive ? 1 : p.dil[1];
-  if (adaptive) {
-    for (int64_t o = 0; o < OH; ++o) plan.taps_h = std::max(plan.taps_h, p.axis[0].hi[o] - p.axis[0].lo[o]);
-    for (int64_t o = 0; o < OW; ++o) plan.taps_w = std::max(plan.taps_w, p.axis[1].hi[o] - p.axis[1].lo[o]);
-  } else {
-    plan.taps_h = p.kernel[0];
-    plan.taps_w = p.kernel[1];
-  }
-  plan.row_step = dil_h;
-  plan.col_step = dil_w;
-  plan.src_step_h = dil_h * sh;
-  plan.src_step_w = dil_w * sw;
-  plan.idx_step_h = dil_h * W;
-  plan.idx_step_w = dil_w;
-  const int64_t reach = (plan.taps_h - 1) * plan.src_step_h + (plan.taps_w - 1) * plan.src_step_w;
-  if (!fits_int32(reach) || !fits_int32(plan.idx_step_h * plan.taps_h)) return WindowPlan{};
-
-  const int64_t n = plan.period;
-  for (auto* t : {&plan.src_off, &plan.row0, &plan.col0, &plan.row_lo, &plan.row_hi, &plan.col_lo, &plan.col_hi,
-                  &plan.idx0, &plan.out_off, &plan.idx_off})
-    t->resize(n);
-  plan.divisor.assign(n, 1.f);
-  std::vector<uint8_t> interior(n), empty(n);
-  for (int64_t pos = 0; pos < n; ++pos) {
-    const int64_t q = pos / per_plane, oh = pos % per_plane / OW, ow = pos % OW;
-    int64_t r0, rlo = 0, rhi = H, c0, clo = 0, chi = W;
-    if (adaptive) {
-      r0 = rlo = p.axis[0].lo[oh], rhi = p.axis[0].hi[oh];
-      c0 = clo = p.axis[1].lo[ow], chi = p.axis[1].hi[ow];
-    } else {
-      r0 = oh * p.stride[0] - p.pad[0];
-      c0 = ow * p.stride[1] - p.pad[1];
-    }
-    const int64_t src_off = q * plan.src_plane + r0 * sh + c0 * sw;
-    const int64_t out_off = q * out.sc + oh * out.sh + ow * out.sw;
-    const int64_t idx_off = idx ? q * idx->sc + oh * idx->sh + ow * idx->sw : 0;
-    if (!fits_int32(src_off) || !fits_int32(src_off + reach) || !fits_int32(out_off) || !fits_int32(idx_off))
-      return WindowPlan{};
-    plan.src_off[pos] = src_off;
-    plan.row0[pos] = r0, plan.row_lo[pos] = rlo, plan.row_hi[pos] = rhi;
-    plan.col0[pos] = c0, plan.col_lo[pos] = clo, plan.col_hi[pos] = chi;
-    plan.idx0[pos] = r0 * W + c0;
-    plan.out_off[pos] = out_off;
-    plan.idx_off[pos] = idx_off;
-    interior[pos] = r0 >= rlo && r0 + (plan.taps_h - 1) * dil_h < rhi && c0 >= clo &&
-                    c0 + (plan.taps_w - 1) * dil_w < chi;
-    if (!is_max(p.kind)) {
-      bool none = false;
-      plan.divisor[pos] = static_cast<float>(detail::avg_divisor_at(p, oh, ow, H, W, &none));
-      empty[pos] = none;
-    }
-  }
-  detail::classify_blocks(plan, interior, empty);
-  const bool one_plane = plan.period_planes == 1;
-  plan.out_flat = out.sw == 1 && out.sh == OW && (one_plane || out.sc == per_plane);
-  plan.idx_flat = idx && idx->sw == 1 && idx->sh == OW && (one_plane || idx->sc == per_plane);
-  plan.vector = true;
-  return plan;
-}
-
 namespace detail {
-int64_t period_planes(int64_t per_plane, int64_t seg_planes) {
-  // Small planes group so that a period is whole blocks (2x2 outputs pair
-  // up) and long enough that the per-period work is small beside the blocks'.
-  const int64_t group = per_plane % kLanes != 0 && per_plane < 64 ? kLanes / std::gcd(per_plane, kLanes) : 1;
-  const int64_t groups = std::max<int64_t>(1, kMinPeriod / (group * per_plane));
-  return std::min(group * groups, seg_planes);
-}
-
-void classify_blocks(WindowPlan& plan, const std::vector<uint8_t>& interior, const std::vector<uint8_t>& scalar) {
-  const int64_t blocks = plan.period / kLanes;
-  plan.block.resize(blocks);
-  plan.load.resize(blocks);
-  for (int64_t blk = 0; blk < blocks; ++blk) {
-    const auto first = blk * kLanes, last = first + kLanes;
-    plan.load[blk] = load_of(plan, first);
-    plan.block[blk] = std::any_of(&scalar[first], &scalar[last], [](uint8_t e) { return e; }) ? kScalarBlock
-                      : std::all_of(&interior[first], &interior[last], [](uint8_t i) { return i; })
-                          ? kInteriorBlock
-                          : kMaskedBlock;
-  }
-}
-
-bool vector_blocks() { return fVec::size() == kLanes; }
-
-bool fits_int32(int64_t v) {
-  return v >= std::numeric_limits<int32_t>::min() && v <= std::numeric_limits<int32_t>::max();
-}
-
 void forward_blocks(const PoolSpec& p, const WindowPlan& plan, const float* src, void* out,
                     engine::DType out_dtype, int64_t* idx, int64_t a, int64_t b) {
   switch (out_dtype) {
@@ -380,5 +282,48 @@ void forward_blocks(const PoolSpec& p, const WindowPlan& plan, const float* src,
   }
 }
 }  // namespace detail
+
+void pool_forward(const PoolSpec& p, const WindowPlan& plan, const PlaneBatch& in, const PlaneBatch& out,
+                  const PlaneBatch* idx, int64_t f0, int64_t f1) {
+  if (f0 >= f1) return;
+  if (!plan.vector) return scalar_range(p, in, out, idx, 0, f0, f1);
+  const int64_t per_plane = plan.per_plane, seg_planes = plan.whole_batch ? in.planes() : in.C;
+  const int64_t last_plane = (f1 - 1) / per_plane + 1;
+  thread_local std::vector<float> packed_buffer;
+  PackedSource packed{packed_buffer};
+  // Periods start at each segment's first plane, so their tables line up.
+  for (int64_t seg = f0 / per_plane / seg_planes * seg_planes; seg * per_plane < f1; seg += seg_planes) {
+    const int64_t seg_end = std::min(seg + seg_planes, in.planes());
+    const int64_t first = seg + (std::max(seg, f0 / per_plane) - seg) / plan.period_planes * plan.period_planes;
+    for (int64_t p0 = first; p0 < seg_end && p0 * per_plane < f1; p0 += plan.period_planes) {
+      const int64_t p1 = std::min(p0 + plan.period_planes, seg_end), base = p0 * per_plane;
+      const int64_t a = std::max(f0, base) - base, b = std::min(f1, p1 * per_plane) - base;
+      if (a >= b) continue;
+      const int64_t va = (a + kLanes - 1) / kLanes * kLanes, vb = b / kLanes * kLanes;
+      if (va >= vb) {
+        scalar_range(p, in, out, idx, p0, a, b);
+        continue;
+      }
+      scalar_range(p, in, out, idx, p0, a, va);
+      const float* src = plan.packed_source
+                             ? packed.planes(in, p0, std::min(p1, last_plane), std::min(seg_end, last_plane))
+                             : reinterpret_cast<const float*>(plane_address(in, p0));
+      void* dst = plane_address(out, p0);
+      int64_t* ix = idx ? reinterpret_cast<int64_t*>(plane_address(*idx, p0)) : nullptr;
+      for (int64_t s = va; s < vb;) {
+        int64_t e = s + kLanes;
+        if (plan.block[s / kLanes] == kScalarBlock) {
+          while (e < vb && plan.block[e / kLanes] == kScalarBlock) e += kLanes;
+          scalar_range(p, in, out, idx, p0, s, e);
+        } else {
+          while (e < vb && plan.block[e / kLanes] != kScalarBlock) e += kLanes;
+          detail::forward_blocks(p, plan, src, dst, out.dtype, ix, s, e);
+        }
+        s = e;
+      }
+      scalar_range(p, in, out, idx, p0, vb, b);
+    }
+  }
+}
 
 }  // namespace accel::kernels
