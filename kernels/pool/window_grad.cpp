@@ -129,24 +129,36 @@ WindowPlan plan_backward(const PoolSpec& p, const PlaneBatch& grad_out, const Pl
   // The shares' buffer reaches past any lane's last tap (guard_floats).
   plan.padded_source = plan.guarded_source = true;
   plan.divisor.resize(plan.period_planes * OH * OW);
-  for (int64_t o = 0; o < OH * OW; ++o) {
-    bool empty = false;
-    plan.divisor[o] = static_cast<float>(detail::avg_divisor_at(p, o / OW, o % OW, H, W, &empty));
-  }
+  for (int64_t oh = 0, o = 0; oh < OH; ++oh)
+    for (int64_t ow = 0; ow < OW; ++ow, ++o) {
+      bool empty = false;
+      plan.divisor[o] = static_cast<float>(detail::avg_divisor_at(p, oh, ow, H, W, &empty));
+    }
   for (int64_t e = OH * OW; e < static_cast<int64_t>(plan.divisor.size()); ++e)
     plan.divisor[e] = plan.divisor[e - OH * OW];
+  if (!detail::fits_int32((H - 1) * grad_in.sh + (W - 1) * grad_in.sw + (plan.period_planes - 1) * grad_in.sc))
+    return WindowPlan{};
   std::vector<uint8_t> interior(n), scalar(n, 0);
-  for (int64_t pos = 0; pos < n; ++pos) {
-    const int64_t q = pos / per_plane, ih = pos % per_plane / W, iw = pos % W;
-    const int64_t out_off = q * grad_in.sc + ih * grad_in.sh + iw * grad_in.sw;
-    if (!detail::fits_int32(out_off)) return WindowPlan{};
-    plan.src_off[pos] = q * OH * OW + rows.lo[ih] * OW + cols.lo[iw];
-    plan.row0[pos] = plan.row_lo[pos] = rows.lo[ih];
-    plan.row_hi[pos] = rows.hi[ih];
-    plan.col0[pos] = plan.col_lo[pos] = cols.lo[iw];
-    plan.col_hi[pos] = cols.hi[iw];
-    plan.out_off[pos] = out_off;
-    interior[pos] = rows.hi[ih] - rows.lo[ih] == plan.taps_h && cols.hi[iw] - cols.lo[iw] == plan.taps_w;
+  // The first plane; the period's others are it, shifted.
+  for (int64_t ih = 0, pos = 0; ih < H; ++ih)
+    for (int64_t iw = 0; iw < W; ++iw, ++pos) {
+      plan.src_off[pos] = rows.lo[ih] * OW + cols.lo[iw];
+      plan.row0[pos] = plan.row_lo[pos] = rows.lo[ih];
+      plan.row_hi[pos] = rows.hi[ih];
+      plan.col0[pos] = plan.col_lo[pos] = cols.lo[iw];
+      plan.col_hi[pos] = cols.hi[iw];
+      plan.out_off[pos] = ih * grad_in.sh + iw * grad_in.sw;
+      interior[pos] = rows.hi[ih] - rows.lo[ih] == plan.taps_h && cols.hi[iw] - cols.lo[iw] == plan.taps_w;
+    }
+  for (int64_t q = 1; q < plan.period_planes; ++q) {
+    const int64_t at = q * per_plane;
+    for (int64_t e = 0; e < per_plane; ++e) {
+      plan.src_off[at + e] = plan.src_off[e] + q * OH * OW;
+      plan.out_off[at + e] = plan.out_off[e] + q * grad_in.sc;
+    }
+    for (auto* t : {&plan.row0, &plan.col0, &plan.row_lo, &plan.row_hi, &plan.col_lo, &plan.col_hi})
+      std::copy_n(t->begin(), per_plane, t->begin() + at);
+    std::copy_n(interior.begin(), per_plane, interior.begin() + at);
   }
   detail::classify_blocks(plan, interior, scalar);
   plan.out_flat = grad_in.sw == 1 && grad_in.sh == W && (plan.period_planes == 1 || grad_in.sc == per_plane);

@@ -90,34 +90,49 @@ WindowPlan plan_window(const PoolSpec& p, const PlaneBatch& in, const PlaneBatch
     t->resize(n);
   plan.divisor.assign(n, 1.f);
   std::vector<uint8_t> interior(n), empty(n);
-  for (int64_t pos = 0; pos < n; ++pos) {
-    const int64_t q = pos / per_plane, oh = pos % per_plane / OW, ow = pos % OW;
-    int64_t r0, rlo = 0, rhi = H, c0, clo = 0, chi = W;
-    if (adaptive) {
-      r0 = rlo = p.axis[0].lo[oh], rhi = p.axis[0].hi[oh];
-      c0 = clo = p.axis[1].lo[ow], chi = p.axis[1].hi[ow];
-    } else {
-      r0 = oh * p.stride[0] - p.pad[0];
-      c0 = ow * p.stride[1] - p.pad[1];
+  // The first plane row by row; the period's others are it, shifted.
+  int64_t lowest = 0, highest = 0;
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    const int64_t r0 = adaptive ? p.axis[0].lo[oh] : oh * p.stride[0] - p.pad[0];
+    const int64_t rlo = adaptive ? r0 : 0, rhi = adaptive ? p.axis[0].hi[oh] : H;
+    const bool rows_inside = r0 >= rlo && r0 + (plan.taps_h - 1) * dil_h < rhi;
+    for (int64_t ow = 0, pos = oh * OW; ow < OW; ++ow, ++pos) {
+      const int64_t c0 = adaptive ? p.axis[1].lo[ow] : ow * p.stride[1] - p.pad[1];
+      const int64_t clo = adaptive ? c0 : 0, chi = adaptive ? p.axis[1].hi[ow] : W;
+      const int64_t src_off = r0 * sh + c0 * sw;
+      lowest = std::min(lowest, src_off);
+      highest = std::max(highest, src_off + reach);
+      plan.src_off[pos] = src_off;
+      plan.row0[pos] = r0, plan.row_lo[pos] = rlo, plan.row_hi[pos] = rhi;
+      plan.col0[pos] = c0, plan.col_lo[pos] = clo, plan.col_hi[pos] = chi;
+      plan.idx0[pos] = r0 * W + c0;
+      plan.out_off[pos] = oh * out.sh + ow * out.sw;
+      plan.idx_off[pos] = idx ? oh * idx->sh + ow * idx->sw : 0;
+      interior[pos] = rows_inside && c0 >= clo && c0 + (plan.taps_w - 1) * dil_w < chi;
+      if (!is_max(p.kind)) {
+        bool none = false;
+        plan.divisor[pos] = static_cast<float>(detail::avg_divisor_at(p, oh, ow, H, W, &none));
+        empty[pos] = none;
+      }
     }
-    const int64_t src_off = q * plan.src_plane + r0 * sh + c0 * sw;
-    const int64_t out_off = q * out.sc + oh * out.sh + ow * out.sw;
-    const int64_t idx_off = idx ? q * idx->sc + oh * idx->sh + ow * idx->sw : 0;
-    if (!fits_int32(src_off) || !fits_int32(src_off + reach) || !fits_int32(out_off) || !fits_int32(idx_off))
-      return WindowPlan{};
-    plan.src_off[pos] = src_off;
-    plan.row0[pos] = r0, plan.row_lo[pos] = rlo, plan.row_hi[pos] = rhi;
-    plan.col0[pos] = c0, plan.col_lo[pos] = clo, plan.col_hi[pos] = chi;
-    plan.idx0[pos] = r0 * W + c0;
-    plan.out_off[pos] = out_off;
-    plan.idx_off[pos] = idx_off;
-    interior[pos] = r0 >= rlo && r0 + (plan.taps_h - 1) * dil_h < rhi && c0 >= clo &&
-                    c0 + (plan.taps_w - 1) * dil_w < chi;
-    if (!is_max(p.kind)) {
-      bool none = false;
-      plan.divisor[pos] = static_cast<float>(detail::avg_divisor_at(p, oh, ow, H, W, &none));
-      empty[pos] = none;
+  }
+  const int64_t last = plan.period_planes - 1;
+  if (!fits_int32(lowest) || !fits_int32(highest + last * plan.src_plane) ||
+      !fits_int32((OH - 1) * out.sh + (OW - 1) * out.sw + last * out.sc) ||
+      (idx && !fits_int32((OH - 1) * idx->sh + (OW - 1) * idx->sw + last * idx->sc)))
+    return WindowPlan{};
+  for (int64_t q = 1; q <= last; ++q) {
+    const int64_t at = q * per_plane;
+    for (int64_t o = 0; o < per_plane; ++o) {
+      plan.src_off[at + o] = plan.src_off[o] + q * plan.src_plane;
+      plan.out_off[at + o] = plan.out_off[o] + q * out.sc;
+      plan.idx_off[at + o] = plan.idx_off[o] + (idx ? q * idx->sc : 0);
     }
+    for (auto* t : {&plan.row0, &plan.col0, &plan.row_lo, &plan.row_hi, &plan.col_lo, &plan.col_hi, &plan.idx0})
+      std::copy_n(t->begin(), per_plane, t->begin() + at);
+    std::copy_n(plan.divisor.begin(), per_plane, plan.divisor.begin() + at);
+    std::copy_n(interior.begin(), per_plane, interior.begin() + at);
+    std::copy_n(empty.begin(), per_plane, empty.begin() + at);
   }
   detail::classify_blocks(plan, interior, empty);
   const bool one_plane = plan.period_planes == 1;
