@@ -227,11 +227,21 @@ void backward_typed(const PoolSpec& p, const PlaneBatch& grad_out, const PlaneBa
   };
   const bool run_scatter = idx && (p.kind == PoolKind::Max || p.kind == PoolKind::AdaptiveMax) &&
                            flat(grad_out) && flat(*idx) && (dense || !in_place);
+  // Large planes clear a band of rows just before their windows' outputs add
+  // into it, while it is in cache, instead of in a pass of their own.
+  const bool banded = run_scatter && dense && area >= 4096;
+  std::vector<int64_t> reach;  // per output row: elements its windows (and those above) may touch
+  if (banded)
+    for (int64_t oh = 0, most = 0; oh < grad_out.H; ++oh) {
+      const Taps t = taps_of(p, 0, oh, H);
+      most = std::max(most, std::clamp<int64_t>(t.start + (t.count - 1) * t.step + 1, 0, H) * W);
+      reach.push_back(most);
+    }
   thread_local std::vector<float> scratch;
   if (!in_place && static_cast<int64_t>(scratch.size()) < chunk * area) scratch.resize(chunk * area);
   for (int64_t c0 = nc0; c0 < nc1; c0 += chunk) {
     const int64_t c1 = std::min(nc1, c0 + chunk);
-    if (dense) std::memset(grad_in.plane(c0).data, 0, (c1 - c0) * area * sizeof(float));
+    if (dense && !banded) std::memset(grad_in.plane(c0).data, 0, (c1 - c0) * area * sizeof(float));
     if (!in_place) std::memset(scratch.data(), 0, (c1 - c0) * area * sizeof(float));
     if (run_scatter) {
       // The planes' gradients, indices and accumulators each one after another.
@@ -239,6 +249,25 @@ void backward_typed(const PoolSpec& p, const PlaneBatch& grad_out, const PlaneBa
       const int64_t* ix = static_cast<const int64_t*>(idx->plane(c0).data);
       float* acc = dense ? static_cast<float*>(grad_in.plane(c0).data) : scratch.data();
       const int64_t outputs = grad_out.H * grad_out.W;
+      if (banded) {
+        for (int64_t nc = c0; nc < c1; ++nc, g += grad_out.sc, ix += idx->sc, acc += area) {
+          int64_t zeroed = 0;
+          for (int64_t oh = 0, o = 0; oh < grad_out.H; ++oh) {
+            if (reach[oh] > zeroed) std::memset(acc + zeroed, 0, (reach[oh] - zeroed) * sizeof(float));
+            zeroed = std::max(zeroed, reach[oh]);
+            for (int64_t ow = 0; ow < grad_out.W; ++ow, ++o)
+              if (const int64_t i = ix[o]; i >= 0) {
+                if (i >= zeroed) {  // an index outside its window: clear the rest first
+                  std::memset(acc + zeroed, 0, (area - zeroed) * sizeof(float));
+                  zeroed = area;
+                }
+                acc[i] += static_cast<float>(g[o]);
+              }
+          }
+          if (zeroed < area) std::memset(acc + zeroed, 0, (area - zeroed) * sizeof(float));
+        }
+        continue;
+      }
       auto planes = [&](auto fixed) {  // fixed: the outputs per plane known when compiled, or 0
         const int64_t count = fixed ? fixed : outputs;
         for (int64_t nc = c0; nc < c1; ++nc, g += grad_out.sc, ix += idx->sc, acc += area)
