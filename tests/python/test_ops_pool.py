@@ -48,6 +48,7 @@ MAX_CASES = {
     "k3s1p1": ((4, 6, 9, 7), lambda t: F.max_pool2d(t, 3, 1, 1, return_indices=True)),
     "dilated_ceil": ((2, 5, 11, 13), lambda t: F.max_pool2d(t, (3, 2), (2, 1), (1, 0), (1, 2), True, True)),
     "ceil_k3s2": ((4, 8, 8, 8), lambda t: F.max_pool2d(t, 3, 2, 0, 1, True, True)),
+    "large_plane_k3s2p1": ((1, 2, 70, 66), lambda t: F.max_pool2d(t, 3, 2, 1, return_indices=True)),
     "adaptive_4x4_to_2": ((32, 32, 4, 4), lambda t: F.adaptive_max_pool2d(t, 2, True)),
     "adaptive_uneven": ((3, 5, 7, 10), lambda t: F.adaptive_max_pool2d(t, (3, 4), True)),
     "adaptive_grow": ((2, 3, 5, 6), lambda t: F.adaptive_max_pool2d(t, (7, 9), True)),
@@ -133,3 +134,17 @@ def test_plane_split_across_cores():
         y_ref, i_ref = F.max_pool2d(x, k, return_indices=True)
         assert torch.equal(y.cpu(), y_ref) and torch.equal(i.cpu(), i_ref)
         torch.testing.assert_close(F.avg_pool2d(x.to("accel"), k).cpu(), F.avg_pool2d(x, k))
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 8, 8), (1, 2, 70, 66)])
+def test_max_pool_backward_takes_any_indices(shape):
+    """Indices from elsewhere (not this forward's, outside their windows)
+    scatter as on the CPU."""
+    x = make(shape, 7, torch.float32)
+    oh, ow = (shape[2] + 2 - 3) // 2 + 1, (shape[3] + 2 - 3) // 2 + 1
+    g = make(shape[:2] + (oh, ow), 8, torch.float32)
+    idx = torch.randint(0, shape[2] * shape[3], g.shape, generator=torch.Generator().manual_seed(9))
+    args = ([3, 3], [2, 2], [1, 1], [1, 1], False)
+    ref = torch.ops.aten.max_pool2d_with_indices_backward(g, x, *args, idx)
+    out = torch.ops.aten.max_pool2d_with_indices_backward(g.to("accel"), x.to("accel"), *args, idx.to("accel"))
+    torch.testing.assert_close(out.cpu(), ref)
