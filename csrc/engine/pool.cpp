@@ -2,24 +2,23 @@
 
 #include <algorithm>
 
+#include "engine/plan_mode.h"
+
 namespace accel::engine {
 namespace {
 
-using kernels::Plane;
+using kernels::PlaneBatch;
 using kernels::PoolKind;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-Plane plane_of(const TensorRef& t, int64_t nc) {
-  const int64_t n = nc / t.sizes[1], c = nc % t.sizes[1];
-  Plane p;
-  p.data = static_cast<char*>(t.data) + (n * t.strides[0] + c * t.strides[1]) * dtype_bytes(t.dtype);
-  p.dtype = t.dtype;
-  p.sh = t.strides[2];
-  p.sw = t.strides[3];
-  p.H = t.sizes[2];
-  p.W = t.sizes[3];
-  return p;
+PlaneBatch batch_of(const TensorRef& t) {
+  PlaneBatch b;
+  b.data = t.data;
+  b.dtype = t.dtype;
+  b.N = t.sizes[0], b.C = t.sizes[1], b.H = t.sizes[2], b.W = t.sizes[3];
+  b.sn = t.strides[0], b.sc = t.strides[1], b.sh = t.strides[2], b.sw = t.strides[3];
+  return b;
 }
 
 // Input elements one output element's reader fetches.
@@ -77,13 +76,15 @@ ProgramRecord pool2d_forward(const chip::Arch& arch, const char* op, const kerne
   const int64_t planes = out.sizes[0] * out.sizes[1], per_plane = out.sizes[2] * out.sizes[3];
   const int64_t tpp = ceil_div(per_plane, area);
   const CoreSplit split = split_tiles(planes * tpp, arch.num_cores());
+  // A core's tiles are a run of consecutive outputs (plane-major): the kernel
+  // takes the run at once, its tables (the host's, not the chip's) built once.
+  const PlaneBatch src = batch_of(in), dst = batch_of(out);
+  const PlaneBatch ix = indices ? batch_of(*indices) : PlaneBatch{};
+  const kernels::WindowPlan plan =
+      executing() ? kernels::plan_window(spec, src, dst, indices ? &ix : nullptr) : kernels::WindowPlan{};
+  auto first_output = [&](int64_t u) { return u / tpp * per_plane + std::min(per_plane, u % tpp * area); };
   run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
-    for (int64_t u = begin; u < end; ++u) {
-      const int64_t nc = u / tpp, o0 = u % tpp * area;
-      const Plane ix = indices ? plane_of(*indices, nc) : Plane{};
-      kernels::pool_forward(spec, plane_of(in, nc), plane_of(out, nc), indices ? &ix : nullptr, o0,
-                            std::min(per_plane, o0 + area));
-    }
+    kernels::pool_forward(spec, plan, src, dst, indices ? &ix : nullptr, first_output(begin), first_output(end));
   });
   ProgramRecord rec = base_record(op, spec, in, out, l1, split, planes * tpp, 1);
   const int64_t t = taps(spec, in, out);
@@ -107,15 +108,11 @@ ProgramRecord pool2d_backward(const chip::Arch& arch, const char* op, const kern
   const int64_t l1 = check_l1(arch, op, cbs);
   const int64_t planes = grad_in.sizes[0] * grad_in.sizes[1];
   const CoreSplit split = split_tiles(planes, arch.num_cores());
+  const PlaneBatch go = batch_of(grad_out), gi = batch_of(grad_in);
+  const PlaneBatch ix = indices ? batch_of(*indices) : PlaneBatch{};
+  const kernels::WindowPlan plan = executing() ? kernels::plan_backward(spec, go, gi) : kernels::WindowPlan{};
   run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
-    thread_local std::vector<float> acc;
-    acc.assign(H * W, 0.f);
-    for (int64_t nc = begin; nc < end; ++nc) {
-      std::fill(acc.begin(), acc.end(), 0.f);
-      const Plane ix = indices ? plane_of(*indices, nc) : Plane{};
-      kernels::pool_backward(spec, plane_of(grad_out, nc), indices ? &ix : nullptr, acc.data(), H, W);
-      kernels::store_plane(plane_of(grad_in, nc), acc.data());
-    }
+    kernels::pool_backward(spec, plan, go, indices ? &ix : nullptr, gi, begin, end);
   });
   ProgramRecord rec = base_record(op, spec, grad_out, grad_in, l1, split, planes * in_tiles, in_tiles);
   const int64_t t = taps(spec, grad_in, grad_out);
