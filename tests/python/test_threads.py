@@ -139,3 +139,24 @@ def test_many_threads_of_small_ops_do_not_deadlock():
     assert not any(t.is_alive() for t in threads), "a thread did not finish: deadlock or hang"
     for g_, w in zip(got, want):
         _assert_same(g_, w)
+
+
+BACKWARD_THREAD = r'''
+import threading
+import torch
+x = torch.randn(4, 4, device="accel", requires_grad=True)
+seen = []
+y = (x * 2).sum()
+x.register_hook(lambda g: seen.append(threading.current_thread() is threading.main_thread()))
+y.backward()
+emit({"multithreading": torch._C._is_multithreading_enabled(), "hook_on_main": seen[0],
+      "grad_ok": bool((x.grad == 2).all())})
+'''
+
+
+def test_backward_runs_on_the_calling_thread_unless_asked_otherwise():
+    import accel_subprocess
+    default = accel_subprocess.start(BACKWARD_THREAD)
+    threads = accel_subprocess.start(BACKWARD_THREAD, env={"TORCH_ACCEL_AUTOGRAD_DEVICE_THREADS": "1"})
+    assert default.json() == {"multithreading": False, "hook_on_main": True, "grad_ok": True}
+    assert threads.json() == {"multithreading": True, "hook_on_main": False, "grad_ok": True}
