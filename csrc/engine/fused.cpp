@@ -61,6 +61,20 @@ void gather_run(float* dst, const TensorRef& t, int64_t first, int64_t n) {
   }
 }
 
+// An input that is a contiguous block repeated (a bias or scale broadcast
+// over the leading dims): element i is data[i % period]. 0 when it is not.
+int64_t repeat_period(const TensorRef& t) {
+  int64_t period = 1, d = t.dim() - 1;
+  for (; d >= 0; --d) {
+    if (t.sizes[d] == 1) continue;
+    if (t.strides[d] != period) break;
+    period *= t.sizes[d];
+  }
+  for (; d >= 0; --d)
+    if (t.sizes[d] != 1 && t.strides[d] != 0) return 0;
+  return period;
+}
+
 void check_operands(const kernels::fused::Program& program, const std::vector<TensorRef>& outputs,
                     const std::vector<TensorRef>& inputs) {
   const auto fail = [&](const std::string& why) {
@@ -180,6 +194,22 @@ void run_job_tiles(const kernels::fused::Program& program, const FusedJob& job, 
   for (size_t c = 0; c < program.constants.size(); ++c)
     std::fill_n(scratch[program.num_values() + c], kTileElems, program.constants[c]);
   std::vector<float*> values = scratch;
+  // Host shortcut for repeated inputs (flat tiles start at multiples of the
+  // tile): a period that divides the tile gives every tile the same values,
+  // expanded into a tile once here; a longer one is read in place (fp32) or
+  // converted from its run when the tile does not wrap around it.
+  c10::SmallVector<int64_t, 8> period(inputs.size(), 0);
+  thread_local std::vector<float> repeated;
+  if (g.flat) {
+    repeated.resize(inputs.size() * kTileElems);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i].is_contiguous() || copy_input[i]) continue;
+      period[i] = repeat_period(inputs[i]);
+      if (period[i] == 0 || kTileElems % period[i] != 0) continue;
+      float* tile = repeated.data() + i * kTileElems;
+      for (int64_t k = 0; k < kTileElems; k += period[i]) load_run(tile + k, static_cast<const char*>(inputs[i].data), inputs[i].dtype, 1, period[i]);
+    }
+  }
   for (int64_t t = begin; t < end; ++t) {
     if (g.flat) {
       // Host shortcut, same result and record: a contiguous fp32 input is
@@ -194,6 +224,11 @@ void run_job_tiles(const kernels::fused::Program& program, const FusedJob& job, 
           values[i] = const_cast<float*>(static_cast<const float*>(in.data) + first);
         else if (in.is_contiguous())
           load_run(values[i], static_cast<const char*>(in.data) + first * dtype_bytes(in.dtype), in.dtype, 1, n);
+        else if (period[i] > 0 && kTileElems % period[i] == 0)
+          values[i] = repeated.data() + i * kTileElems;
+        else if (const int64_t at = period[i] > 0 ? first % period[i] : 0; period[i] > 0 && at + n <= period[i])
+          if (in.dtype == DType::F32) values[i] = const_cast<float*>(static_cast<const float*>(in.data) + at);
+          else load_run(values[i], static_cast<const char*>(in.data) + at * dtype_bytes(in.dtype), in.dtype, 1, n);
         else
           gather_run(values[i], in, first, n);
       }
