@@ -13,6 +13,7 @@ namespace {
 
 constexpr int64_t kTile = 32;
 constexpr int64_t kTileElems = kTile * kTile;
+constexpr int64_t kHostTileElems = kTileElems / 8;
 
 // Flat (as a coalesced element-wise program tiles) when the outputs are
 // contiguous; otherwise the output's own [batch, rows, cols].
@@ -205,9 +206,9 @@ void run_job_tiles(const kernels::fused::Program& program, const FusedJob& job, 
     for (size_t i = 0; i < inputs.size(); ++i) {
       if (inputs[i].is_contiguous() || copy_input[i]) continue;
       period[i] = repeat_period(inputs[i]);
-      if (period[i] == 0 || kTileElems % period[i] != 0) continue;
+      if (period[i] == 0 || kHostTileElems % period[i] != 0) continue;
       float* tile = repeated.data() + i * kTileElems;
-      for (int64_t k = 0; k < kTileElems; k += period[i]) load_run(tile + k, static_cast<const char*>(inputs[i].data), inputs[i].dtype, 1, period[i]);
+      for (int64_t k = 0; k < kHostTileElems; k += period[i]) load_run(tile + k, static_cast<const char*>(inputs[i].data), inputs[i].dtype, 1, period[i]);
     }
   }
   for (int64_t t = begin; t < end; ++t) {
@@ -216,37 +217,45 @@ void run_job_tiles(const kernels::fused::Program& program, const FusedJob& job, 
       // read in place and a step result that is a contiguous fp32 output is
       // computed in place, instead of memcpy through the scratch tile (the
       // copies made a fused add twice as slow on the host as eager's).
-      const int64_t first = t * kTileElems, n = std::min(kTileElems, numel - first);
-      for (size_t i = 0; i < inputs.size(); ++i) {
-        const TensorRef& in = inputs[i];
-        values[i] = scratch[i];
-        if (in.is_contiguous() && in.dtype == DType::F32 && !copy_input[i])
-          values[i] = const_cast<float*>(static_cast<const float*>(in.data) + first);
-        else if (in.is_contiguous())
-          load_run(values[i], static_cast<const char*>(in.data) + first * dtype_bytes(in.dtype), in.dtype, 1, n);
-        else if (period[i] > 0 && kTileElems % period[i] == 0)
-          values[i] = repeated.data() + i * kTileElems;
-        else if (const int64_t at = period[i] > 0 ? first % period[i] : 0; period[i] > 0 && at + n <= period[i])
-          if (in.dtype == DType::F32) values[i] = const_cast<float*>(static_cast<const float*>(in.data) + at);
-          else load_run(values[i], static_cast<const char*>(in.data) + at * dtype_bytes(in.dtype), in.dtype, 1, n);
-        else
-          gather_run(values[i], in, first, n);
-      }
-      for (int v = program.num_inputs; v < program.num_values(); ++v) values[v] = scratch[v];
-      c10::SmallVector<bool, 4> in_place(outputs.size(), false);
-      for (size_t o = 0; o < outputs.size(); ++o) {
-        const int v = program.outputs[o].value;
-        if (v >= program.num_inputs && values[v] == scratch[v] && outputs[o].dtype == DType::F32 &&
-            outputs[o].is_contiguous() && compute_in_place_ok[o]) {
-          values[v] = static_cast<float*>(outputs[o].data) + first;
-          in_place[o] = true;
+      // The host walks a chip tile in eighths: a step's operands then stay
+      // in the host's L1 between steps (a whole tile's 4 KB buffers, one per
+      // input, step and output, did not next to the DRAM streams: a
+      // scale-bias-GELU-residual chain ran 1.3x faster in eighths; sixteenths
+      // pay more per piece than they save).
+      const int64_t tile_end = std::min((t + 1) * kTileElems, numel);
+      for (int64_t first = t * kTileElems; first < tile_end; first += kHostTileElems) {
+        const int64_t n = std::min(kHostTileElems, tile_end - first);
+        for (size_t i = 0; i < inputs.size(); ++i) {
+          const TensorRef& in = inputs[i];
+          values[i] = scratch[i];
+          if (in.is_contiguous() && in.dtype == DType::F32 && !copy_input[i])
+            values[i] = const_cast<float*>(static_cast<const float*>(in.data) + first);
+          else if (in.is_contiguous())
+            load_run(values[i], static_cast<const char*>(in.data) + first * dtype_bytes(in.dtype), in.dtype, 1, n);
+          else if (period[i] > 0 && kHostTileElems % period[i] == 0)
+            values[i] = repeated.data() + i * kTileElems;
+          else if (const int64_t at = period[i] > 0 ? first % period[i] : 0; period[i] > 0 && at + n <= period[i])
+            if (in.dtype == DType::F32) values[i] = const_cast<float*>(static_cast<const float*>(in.data) + at);
+            else load_run(values[i], static_cast<const char*>(in.data) + at * dtype_bytes(in.dtype), in.dtype, 1, n);
+          else
+            gather_run(values[i], in, first, n);
         }
+        for (int v = program.num_inputs; v < program.num_values(); ++v) values[v] = scratch[v];
+        c10::SmallVector<bool, 4> in_place(outputs.size(), false);
+        for (size_t o = 0; o < outputs.size(); ++o) {
+          const int v = program.outputs[o].value;
+          if (v >= program.num_inputs && values[v] == scratch[v] && outputs[o].dtype == DType::F32 &&
+              outputs[o].is_contiguous() && compute_in_place_ok[o]) {
+            values[v] = static_cast<float*>(outputs[o].data) + first;
+            in_place[o] = true;
+          }
+        }
+        kernels::fused::run_tile(program, values.data(), n);
+        for (size_t o = 0; o < outputs.size(); ++o)
+          if (!in_place[o])
+            kernels::store_float_row(static_cast<char*>(outputs[o].data) + first * dtype_bytes(outputs[o].dtype), outputs[o].dtype,
+                      1, values[program.outputs[o].value], n);
       }
-      kernels::fused::run_tile(program, values.data(), n);
-      for (size_t o = 0; o < outputs.size(); ++o)
-        if (!in_place[o])
-          kernels::store_float_row(static_cast<char*>(outputs[o].data) + first * dtype_bytes(outputs[o].dtype), outputs[o].dtype,
-                    1, values[program.outputs[o].value], n);
       continue;
     }
     values = scratch;
