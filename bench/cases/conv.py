@@ -28,4 +28,7 @@ def cases():
         ("max_pool2d 3x3 s2 f32", lambda x: F.max_pool2d(x, 3, 2, 1), (x64,)),
         ("adaptive_avg_pool2d 7 f32", lambda x: F.adaptive_avg_pool2d(x, 7), (x256,)),
         ("upsample bilinear x2 f32", lambda x: F.interpolate(x, scale_factor=2, mode="bilinear"), (x64,)),
+        # The small CNN's maps (examples/vision.py): many 8x8 and 4x4 planes.
+        ("max_pool2d 2x2 8x8 maps f32", lambda x: F.max_pool2d(x, 2), (r(256, 16, 8, 8),)),
+        ("adaptive_avg_pool2d 4x4->2 f32", lambda x: F.adaptive_avg_pool2d(x, 2), (r(256, 32, 4, 4),)),
     ]

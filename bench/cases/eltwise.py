@@ -9,6 +9,7 @@ def cases():
     x, y = torch.randn(N), torch.randn(N)
     xb, yb = x.bfloat16(), y.bfloat16()
     t1, t2 = torch.randn(8), torch.randn(8)
+    rows, scale, col = torch.randn(4096, 1024), torch.rand(1024), torch.rand(4096, 1)
     return [
         ("add f32 4M", lambda a, b: a + b, (x, y)),
         ("mul bf16 4M", lambda a, b: a * b, (xb, yb)),
@@ -19,6 +20,10 @@ def cases():
         ("exp f32 4M", lambda a: torch.exp(a), (x,)),
         ("gelu f32 4M", lambda a: F.gelu(a), (x,)),
         ("silu bf16 4M", lambda a: F.silu(a), (xb,)),
+        ("gelu tanh f32 4M", lambda a: F.gelu(a, approximate="tanh"), (x,)),
+        ("tanh f32 4M", lambda a: torch.tanh(a), (x,)),
+        ("mul row broadcast f32 4M", lambda a, b: a * b, (rows, scale)),
+        ("mul column broadcast f32 4M", lambda a, b: a * b, (rows, col)),
         ("add tiny (8)", lambda a, b: a + b, (t1, t2)),
         ("exp tiny (8)", lambda a: torch.exp(a), (t1,)),
     ]

@@ -14,6 +14,7 @@ namespace detail {
 constexpr int64_t kLanes = 8;
 // The largest period whose tables are built (a few MiB); past it, scalar.
 constexpr int64_t kMaxPeriod = int64_t{1} << 18;
+constexpr int64_t kMaxVectorTaps = 16;  // taps per output the vector blocks take
 // Planes per period: whole blocks of kLanes, and a few hundred positions.
 int64_t period_planes(int64_t per_plane, int64_t seg_planes);
 // plan.block and plan.load from each position's interior and scalar flags
