@@ -148,6 +148,24 @@ def test_fused_outputs_shared_values_and_in_place_reads_match_cpu():
         torch.testing.assert_close(out.cpu(), want)
 
 
+@pytest.mark.parametrize("shape,repeated", [
+    ((20, 64), (64,)),          # the period divides the host's piece of a tile
+    ((9, 512), (512,)),         # read in place, a piece never wraps
+    ((31, 100), (100,)),        # pieces wrap around the period: gathered
+    ((6, 5, 384), (5, 384)),    # a two-dim block repeated
+    ((7, 3, 4), (3, 1)),        # not a repeated block (stride 0 inside): gathered
+    ((2, 3000), ()),            # a 0-d value
+])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_fused_repeated_broadcast_inputs_read_every_layout_exactly(shape, repeated, dtype):
+    # The host's shortcuts for a broadcast bias or scale (expanded once per job,
+    # read in place, or gathered) must give what the separate ops give.
+    x, s, b = torch.randn(shape), torch.randn(repeated).to(dtype), torch.randn(repeated)
+    xa, sa, ba = x.to("accel"), s.to("accel").expand(shape), b.to("accel").expand(shape)
+    out, = torch.ops.accel.fused_eltwise([xa, sa, ba], "mul %0 %1; add %3 %2 alpha=1.0 | %4:float32")
+    torch.testing.assert_close(out.cpu(), x * s.float() + b, rtol=0, atol=0)
+
+
 def test_estimate_compile_prices_the_fused_schedule():
     model = torch.nn.Sequential(torch.nn.Linear(32, 64), torch.nn.GELU(), torch.nn.Linear(64, 32))
     x = torch.randn(64, 32)
