@@ -63,10 +63,14 @@ struct GeluTanh {
   V operator()(V g, V x) const {
     const V beta(float(M_SQRT2 * M_2_SQRTPI * 0.5)), kappa(0.044715f), one(1.f), half(0.5f);
     const V x_sq = x * x;
-    const V t = tanh_via_expm1(beta * (x + kappa * (x * x * x)));
-    const V left_derivative = half * (one + t);
+    const V u = beta * (x + kappa * (x * x * x));
+    // 0.5 (1 + tanh u) = sigmoid(2u) and 1 - tanh^2 u from exp(-2|u|), without
+    // the cancellation of 1 + t and 1 - t * t where tanh u nears -1 or 1.
+    const V q = (V(-2.f) * u.abs()).exp();
+    const V inv = one / (one + q);
+    const V left_derivative = V::blendv(inv, q * inv, u < V(0.f));
     const V inner_derivative = beta * (one + V(3.f) * kappa * x_sq);
-    const V right_derivative = half * x * (one - t * t) * inner_derivative;
+    const V right_derivative = half * x * (V(4.f) * q * inv * inv) * inner_derivative;
     return g * (left_derivative + right_derivative);
   }
 };
@@ -85,8 +89,8 @@ struct Mish {
   V operator()(V g, V x) const {
     const V one(1.f);
     const V sigmoid = one / (one + x.neg().exp());
-    const V tanh_softplus = tanh_via_expm1(x.exp().log1p());
-    return g * (tanh_softplus + x * sigmoid * (one - tanh_softplus * tanh_softplus));
+    const V softplus = x.exp().log1p();
+    return g * (tanh_via_expm1(softplus) + x * sigmoid * sech_squared(softplus));
   }
 };
 
