@@ -51,17 +51,22 @@ void softmax_rows(const SoftmaxArgs& a, const Plan& p, int64_t r0, int64_t r1) {
     const int64_t base = r * n;
     float m = -std::numeric_limits<float>::infinity(), s = 0;
     if (p.resident) {
-      k::to_f32(buf, elem(a.in, base), a.in.dtype, n);
-      m = k::row_max(buf, n);
+      // Host shortcut: an fp32 row is worked in its output's memory instead of
+      // being copied through the L1 buffer and back (the same values).
+      char* out_row = elem_w(a.out, base);
+      const bool in_out = a.out.dtype == DType::F32 && out_row != elem(a.in, base);
+      float* v = in_out ? reinterpret_cast<float*>(out_row) : buf;
+      k::to_f32(v, elem(a.in, base), a.in.dtype, n);
+      m = k::row_max(v, n);
       if (a.log) {  // (x - max) - log(sum), as ATen: max + log(sum) would round away small outputs
-        s = k::exp_shift_sum_only(buf, n, m);
-        k::axpb(buf, buf, n, 1.f, -m);
-        k::axpb(buf, buf, n, 1.f, -std::log(s));
+        s = k::exp_shift_sum_only(v, n, m);
+        k::axpb(v, v, n, 1.f, -m);
+        k::axpb(v, v, n, 1.f, -std::log(s));
       } else {
-        s = k::exp_shift_sum(buf, buf, n, m);
-        k::axpb(buf, buf, n, 1.f / s, 0.f);
+        s = k::exp_shift_sum(v, v, n, m);
+        k::axpb(v, v, n, 1.f / s, 0.f);
       }
-      k::from_f32(elem_w(a.out, base), a.out.dtype, buf, n);
+      if (!in_out) k::from_f32(out_row, a.out.dtype, v, n);
       continue;
     }
     for (int64_t c = 0; c < n; c += p.chunk) {
