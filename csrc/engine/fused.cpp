@@ -162,6 +162,98 @@ ProgramRecord fused_program_record(const chip::Arch& arch, const kernels::fused:
 
 namespace {
 
+// How the host reads an input of a flat job, decided once per job.
+enum class Source : uint8_t {
+  InPlace,   // contiguous fp32: the kernels read its memory
+  Convert,   // contiguous, another dtype (or also an output): converted per piece
+  Repeated,  // a repeated block whose period divides a piece: expanded once
+  Periodic,  // a longer repeated block: its run in place when a piece does not wrap
+  Gather,    // anything else: walked element by element
+};
+
+// Elements [first, last) of a flat job (a contiguous output tiled as rows of
+// 32). Host shortcut, same result and record: fp32 inputs and outputs are read
+// and written in place instead of through the scratch tile, and the host walks
+// a chip tile in eighths, so the steps' operands stay in its L1 beside the DRAM
+// streams (a whole tile's 4 KB buffers, one per input, step and output, did
+// not: a scale-bias-GELU-residual chain ran 1.3x faster in eighths; sixteenths
+// pay more per piece than they save).
+void run_flat(const kernels::fused::Program& program, const FusedJob& job, int64_t first, int64_t last,
+              const c10::SmallVector<bool, 8>& copy_input, const c10::SmallVector<bool, 8>& compute_in_place_ok,
+              const std::vector<float*>& scratch) {
+  const auto& outputs = job.outputs;
+  const auto& inputs = job.inputs;
+  c10::SmallVector<Source, 8> source(inputs.size(), Source::Gather);
+  c10::SmallVector<int64_t, 8> period(inputs.size(), 0);
+  thread_local std::vector<float> repeated;
+  repeated.resize(inputs.size() * kHostTileElems);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const TensorRef& in = inputs[i];
+    if (in.is_contiguous()) {
+      source[i] = in.dtype == DType::F32 && !copy_input[i] ? Source::InPlace : Source::Convert;
+      continue;
+    }
+    if (copy_input[i] || (period[i] = repeat_period(in)) == 0) continue;
+    source[i] = kHostTileElems % period[i] == 0 ? Source::Repeated : Source::Periodic;
+    if (source[i] == Source::Repeated)
+      for (int64_t k = 0; k < kHostTileElems; k += period[i])
+        load_run(repeated.data() + i * kHostTileElems + k, static_cast<const char*>(in.data), in.dtype, 1, period[i]);
+  }
+  // A step result that is a contiguous fp32 output is computed in its memory
+  // (the first such output of a value; later ones copy from it).
+  c10::SmallVector<bool, 4> in_place(outputs.size(), false);
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    const int v = program.outputs[o].value;
+    bool taken = false;
+    for (size_t e = 0; e < o; ++e) taken = taken || (in_place[e] && program.outputs[e].value == v);
+    in_place[o] = v >= program.num_inputs && !taken && outputs[o].dtype == DType::F32 &&
+                  outputs[o].is_contiguous() && compute_in_place_ok[o];
+  }
+  std::vector<float*> values = scratch;
+  for (; first < last; first += kHostTileElems) {
+    const int64_t n = std::min(kHostTileElems, last - first);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const TensorRef& in = inputs[i];
+      const char* data = static_cast<const char*>(in.data);
+      const int64_t at = source[i] == Source::Periodic ? first % period[i] : first;
+      switch (source[i]) {
+        case Source::Repeated:
+          values[i] = repeated.data() + i * kHostTileElems;
+          break;
+        case Source::Periodic:
+          if (at + n > period[i]) {
+            values[i] = scratch[i];
+            gather_run(values[i], in, first, n);
+            break;
+          }
+          [[fallthrough]];
+        case Source::InPlace:
+          if (in.dtype == DType::F32 && !copy_input[i]) {
+            values[i] = const_cast<float*>(reinterpret_cast<const float*>(data) + at);
+            break;
+          }
+          [[fallthrough]];
+        case Source::Convert:
+          values[i] = scratch[i];
+          load_run(values[i], data + at * dtype_bytes(in.dtype), in.dtype, 1, n);
+          break;
+        case Source::Gather:
+          values[i] = scratch[i];
+          gather_run(values[i], in, first, n);
+          break;
+      }
+    }
+    for (int v = program.num_inputs; v < program.num_values(); ++v) values[v] = scratch[v];
+    for (size_t o = 0; o < outputs.size(); ++o)
+      if (in_place[o]) values[program.outputs[o].value] = static_cast<float*>(outputs[o].data) + first;
+    kernels::fused::run_tile(program, values.data(), n);
+    for (size_t o = 0; o < outputs.size(); ++o)
+      if (!in_place[o])
+        kernels::store_float_row(static_cast<char*>(outputs[o].data) + first * dtype_bytes(outputs[o].dtype),
+                                 outputs[o].dtype, 1, values[program.outputs[o].value], n);
+  }
+}
+
 // Runs tiles [begin, end) of one job on a core.
 void run_job_tiles(const kernels::fused::Program& program, const FusedJob& job, int64_t begin, int64_t end) {
   const auto& outputs = job.outputs;
@@ -194,70 +286,10 @@ void run_job_tiles(const kernels::fused::Program& program, const FusedJob& job, 
   for (int v = 0; v < slots; ++v) scratch[v] = l1.data() + v * kTileElems;
   for (size_t c = 0; c < program.constants.size(); ++c)
     std::fill_n(scratch[program.num_values() + c], kTileElems, program.constants[c]);
-  std::vector<float*> values = scratch;
-  // Host shortcut for repeated inputs (flat tiles start at multiples of the
-  // tile): a period that divides the tile gives every tile the same values,
-  // expanded into a tile once here; a longer one is read in place (fp32) or
-  // converted from its run when the tile does not wrap around it.
-  c10::SmallVector<int64_t, 8> period(inputs.size(), 0);
-  thread_local std::vector<float> repeated;
-  if (g.flat) {
-    repeated.resize(inputs.size() * kTileElems);
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      if (inputs[i].is_contiguous() || copy_input[i]) continue;
-      period[i] = repeat_period(inputs[i]);
-      if (period[i] == 0 || kHostTileElems % period[i] != 0) continue;
-      float* tile = repeated.data() + i * kTileElems;
-      for (int64_t k = 0; k < kHostTileElems; k += period[i]) load_run(tile + k, static_cast<const char*>(inputs[i].data), inputs[i].dtype, 1, period[i]);
-    }
-  }
+  if (g.flat) return run_flat(program, job, begin * kTileElems, std::min(end * kTileElems, numel), copy_input,
+                              compute_in_place_ok, scratch);
+  std::vector<float*> values;
   for (int64_t t = begin; t < end; ++t) {
-    if (g.flat) {
-      // Host shortcut, same result and record: a contiguous fp32 input is
-      // read in place and a step result that is a contiguous fp32 output is
-      // computed in place, instead of memcpy through the scratch tile (the
-      // copies made a fused add twice as slow on the host as eager's).
-      // The host walks a chip tile in eighths: a step's operands then stay
-      // in the host's L1 between steps (a whole tile's 4 KB buffers, one per
-      // input, step and output, did not next to the DRAM streams: a
-      // scale-bias-GELU-residual chain ran 1.3x faster in eighths; sixteenths
-      // pay more per piece than they save).
-      const int64_t tile_end = std::min((t + 1) * kTileElems, numel);
-      for (int64_t first = t * kTileElems; first < tile_end; first += kHostTileElems) {
-        const int64_t n = std::min(kHostTileElems, tile_end - first);
-        for (size_t i = 0; i < inputs.size(); ++i) {
-          const TensorRef& in = inputs[i];
-          values[i] = scratch[i];
-          if (in.is_contiguous() && in.dtype == DType::F32 && !copy_input[i])
-            values[i] = const_cast<float*>(static_cast<const float*>(in.data) + first);
-          else if (in.is_contiguous())
-            load_run(values[i], static_cast<const char*>(in.data) + first * dtype_bytes(in.dtype), in.dtype, 1, n);
-          else if (period[i] > 0 && kHostTileElems % period[i] == 0)
-            values[i] = repeated.data() + i * kTileElems;
-          else if (const int64_t at = period[i] > 0 ? first % period[i] : 0; period[i] > 0 && at + n <= period[i])
-            if (in.dtype == DType::F32) values[i] = const_cast<float*>(static_cast<const float*>(in.data) + at);
-            else load_run(values[i], static_cast<const char*>(in.data) + at * dtype_bytes(in.dtype), in.dtype, 1, n);
-          else
-            gather_run(values[i], in, first, n);
-        }
-        for (int v = program.num_inputs; v < program.num_values(); ++v) values[v] = scratch[v];
-        c10::SmallVector<bool, 4> in_place(outputs.size(), false);
-        for (size_t o = 0; o < outputs.size(); ++o) {
-          const int v = program.outputs[o].value;
-          if (v >= program.num_inputs && values[v] == scratch[v] && outputs[o].dtype == DType::F32 &&
-              outputs[o].is_contiguous() && compute_in_place_ok[o]) {
-            values[v] = static_cast<float*>(outputs[o].data) + first;
-            in_place[o] = true;
-          }
-        }
-        kernels::fused::run_tile(program, values.data(), n);
-        for (size_t o = 0; o < outputs.size(); ++o)
-          if (!in_place[o])
-            kernels::store_float_row(static_cast<char*>(outputs[o].data) + first * dtype_bytes(outputs[o].dtype), outputs[o].dtype,
-                      1, values[program.outputs[o].value], n);
-      }
-      continue;
-    }
     values = scratch;
     int64_t valid = 0;
     for (size_t i = 0; i < inputs.size(); ++i) {
