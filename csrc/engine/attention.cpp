@@ -189,7 +189,7 @@ ProgramRecord base_record(const chip::Arch& arch, const char* op, const TensorRe
 // One block of query rows of one head, forward.
 void forward_block(const AttentionArgs& x, const Dims& d, const Blocks& b, int64_t n, int64_t h, int64_t i0) {
   const int64_t rows = std::min(b.br, d.L - i0);
-  thread_local std::vector<float> q, k, v, s, o, m, l, new_max;
+  thread_local std::vector<float> q, k, v, s, o, m, l;
   load_rows(q, x.q, n, h, i0, rows);
   o.assign(rows * d.Ev, 0.f);
   m.assign(rows, kNegInf);
@@ -202,17 +202,16 @@ void forward_block(const AttentionArgs& x, const Dims& d, const Blocks& b, int64
     s.resize(rows * cols);
     matrix_engine_gemm(rows, cols, d.E, {q.data(), d.E, 1}, {k.data(), 1, d.E}, s.data(), cols, 0.f, x.cfg);
     finish_scores(s.data(), rows, cols, i0, j0, n, h, x.scale, x.causal, x.mask);
-    // Online softmax: rescale what was accumulated to the new row maximum.
-    // Row max and sum are the vector engine's row kernels; the exp is the
-    // element-wise kernel's (Sleef's, with FMA, beats our FMA-free fast_exp).
-    new_max.resize(rows);
-    for (int64_t i = 0; i < rows; ++i)
-      new_max[i] = std::max(m[i], kernels::norm::row_max(s.data() + i * cols, cols));
-    exp_rows(s.data(), rows, cols, new_max.data());
+    // Online softmax, on the vector engine's row kernels: rescale what was
+    // accumulated to the new row maximum.
     for (int64_t i = 0; i < rows; ++i) {
-      const float mx = new_max[i];
+      float* row = s.data() + i * cols;
+      const float mx = std::max(m[i], kernels::norm::row_max(row, cols));
+      float sum = 0;
+      if (mx == kNegInf) std::fill_n(row, cols, 0.f);  // every score masked so far
+      else sum = kernels::norm::exp_shift_sum(row, row, cols, mx);
       const float corr = mx == kNegInf ? 1.f : std::exp(m[i] - mx);
-      l[i] = l[i] * corr + kernels::norm::row_sum(s.data() + i * cols, cols);
+      l[i] = l[i] * corr + sum;
       m[i] = mx;
       if (corr != 1.f)
         for (int64_t e = 0; e < d.Ev; ++e) o[i * d.Ev + e] *= corr;

@@ -195,15 +195,7 @@ void exp_kernel(float* y, const float* x, int64_t n) {
   exp_fn(in, y, n, engine::KernelParams{});
 }
 
-ACCEL_CLONES void sub_scalar(float* y, const float* x, int64_t n, float c) {
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] - c;
-}
-
-ACCEL_CLONES void flush_subnormal(float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = y[i] < std::numeric_limits<float>::min() ? 0.0f : y[i];
-}
-
-// flush_subnormal, returning row_sum of the result (the same lane order).
+// Results below FLT_MIN become 0; returns their row_sum (the same lane order).
 ACCEL_CLONES float flush_subnormal_sum(float* y, int64_t n) {
   constexpr float kMin = std::numeric_limits<float>::min();
   float acc[kLanes] = {};
@@ -237,14 +229,14 @@ float exp_shift_sum_only(const float* x, int64_t n, float shift) {
 }
 
 float exp_shift_sum(float* y, const float* x, int64_t n, float shift) {
-  sub_scalar(y, x, n, shift);
+  axpb(y, x, n, 1.f, -shift);  // x * 1 is x exactly: y = x - shift
   exp_kernel(y, y, n);
   return flush_subnormal_sum(y, n);
 }
 
 void exp_inplace(float* y, const float* x, int64_t n) {
   exp_kernel(y, x, n);
-  flush_subnormal(y, n);
+  flush_subnormal_sum(y, n);
 }
 
 ACCEL_CLONES float row_dot_dev(const float* g, const float* x, int64_t n, float c) {
