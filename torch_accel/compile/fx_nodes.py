@@ -1,6 +1,7 @@
 """What the lowering passes ask of FX nodes, written once: a node's traced
 value, whether it calls one of some ops, its users, a new call with its
-value, and the forward activation a node computes."""
+value, the forward activation a node computes, and a _foreach_ call's
+name and arguments."""
 import torch
 import torch.fx
 
@@ -40,3 +41,26 @@ def activation_of(node):
         approximate = node.kwargs.get("approximate", node.args[1] if len(node.args) > 1 else "none")
         return "gelu_tanh" if approximate == "tanh" else "gelu"
     return _ACTIVATIONS.get(node.target) if is_call(node, *_ACTIVATIONS) else None
+
+
+def foreach_name(node):
+    """(base, overload) of a functional _foreach_* call, else None."""
+    if node.op != "call_function" or not isinstance(node.target, torch._ops.OpOverload):
+        return None
+    name = node.target._schema.name
+    if not name.startswith("aten::_foreach_") or node.target._schema.is_mutable:
+        return None
+    return name[len("aten::_foreach_"):], node.target._overloadname
+
+
+def schema_arguments(node):
+    """The call's arguments in schema order, keyword and default ones included."""
+    out = []
+    for i, arg in enumerate(node.target._schema.arguments):
+        if i < len(node.args):
+            out.append(node.args[i])
+        elif arg.name in node.kwargs:
+            out.append(node.kwargs[arg.name])
+        else:
+            out.append(arg.default_value)
+    return out

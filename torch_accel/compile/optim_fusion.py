@@ -13,6 +13,8 @@ import torch
 import torch.fx
 
 from . import lowering
+from .fx_nodes import foreach_name as _foreach_name, schema_arguments as _arguments, val as _val
+from .scalar_lists import stack_scalar_lists
 
 aten = torch.ops.aten
 _UNARY = {"sqrt", "reciprocal", "neg", "exp", "log", "abs"}
@@ -24,16 +26,6 @@ _BINARY = {"add": (aten.add.Tensor, ("List", "Scalar", "ScalarList", "Tensor")),
            "maximum": (aten.maximum.default, ("List",)), "minimum": (aten.minimum.default, ("List",)),
            "clamp_min": (aten.clamp_min.default, ("Scalar", "ScalarList")),
            "clamp_max": (aten.clamp_max.default, ("Scalar", "ScalarList"))}
-
-
-def _foreach_name(node):
-    """(base, overload) of a functional _foreach_* call, else None."""
-    if node.op != "call_function" or not isinstance(node.target, torch._ops.OpOverload):
-        return None
-    name = node.target._schema.name
-    if not name.startswith("aten::_foreach_") or node.target._schema.is_mutable:
-        return None
-    return name[len("aten::_foreach_"):], node.target._overloadname
 
 
 def _is_number(x):
@@ -51,19 +43,6 @@ def _constant_fill(node):
 
 def _f32(x):
     return float(np.float32(x))
-
-
-def _arguments(node):
-    """The call's arguments in schema order, keyword and default ones included."""
-    out = []
-    for i, arg in enumerate(node.target._schema.arguments):
-        if i < len(node.args):
-            out.append(node.args[i])
-        elif arg.name in node.kwargs:
-            out.append(node.kwargs[arg.name])
-        else:
-            out.append(arg.default_value)
-    return out
 
 
 def _lane_ops(base, overload, args, k, emit):
@@ -117,7 +96,7 @@ def _lanes_fit(node):
             x = a[k] if isinstance(a, (list, tuple)) else a
             if not isinstance(x, torch.fx.Node) or _constant_fill(x) is not None:
                 continue
-            if not _operand_fits(lowering._val(x), out):
+            if not _operand_fits(_val(x), out):
                 return False
     return True
 
@@ -137,7 +116,7 @@ def _fusable_lane(node):
     step = lowering.step_for(node)
     if step is None or any(not _is_number(v) for v in step[2].values()):
         return False
-    return all(_is_number(o) or (isinstance(o, torch.fx.Node) and _operand_fits(lowering._val(o), lowering._val(node)))
+    return all(_is_number(o) or (isinstance(o, torch.fx.Node) and _operand_fits(_val(o), _val(node)))
                for o in step[1])
 
 
@@ -253,7 +232,7 @@ def _write_in_place(graph, call):
         if len(copies) != 1 or copies[0].args[1] is not item or copies[0].users:
             return None
         dest, copy = copies[0].args[0], copies[0]
-        val, dest_val = item.meta["val"], lowering._val(dest)
+        val, dest_val = item.meta["val"], _val(dest)
         if dest.op != "placeholder" or dest in (t for t, _ in targets) or not isinstance(dest_val, torch.Tensor) \
                 or dest_val.shape != val.shape or dest_val.dtype != val.dtype or dest_val.stride() != val.stride():
             return None
@@ -350,7 +329,7 @@ def fuse_optimizer_steps(graph, lowered):
     """The optimizer-step rewrite (module docstring); counts its programs in lowered."""
     if not any(_foreach_name(n) for n in graph.nodes):
         return
-    _stack_scalar_lists(graph)
+    stack_scalar_lists(graph)
     groups, group_of = [], {}
     for nodes in _components(_expand(graph)):
         before = nodes[0].prev
@@ -371,81 +350,3 @@ def fuse_optimizer_steps(graph, lowered):
     lowered.groups += groups
     lowered.optimizer_programs += len(groups)
     _reinplace_lists(graph)
-
-
-
-# A functional list op over 0-dim CPU tensors, as the op over their stack:
-# (aten op, its arguments given the stack and the list op's arguments).
-_STACKED = {("pow", "ScalarAndTensor"): (aten.pow.Scalar, lambda st, a: (a[0], st)),
-            ("sub", "Scalar"): (aten.sub.Tensor, lambda st, a: (st, a[1])),
-            ("add", "Scalar"): (aten.add.Tensor, lambda st, a: (st, a[1])),
-            ("mul", "Scalar"): (aten.mul.Tensor, lambda st, a: (st, a[1])),
-            ("div", "Scalar"): (aten.div.Tensor, lambda st, a: (st, a[1])),
-            ("neg", "default"): (aten.neg.default, lambda st, a: (st,)),
-            ("sqrt", "default"): (aten.sqrt.default, lambda st, a: (st,)),
-            ("reciprocal", "default"): (aten.reciprocal.default, lambda st, a: (st,))}
-
-
-def _scalar_list(items):
-    """Whether items are fx nodes of 0-dim tensors of one dtype and device."""
-    if not isinstance(items, (list, tuple)) or not items:
-        return False
-    vals = [lowering._val(n) for n in items]
-    return all(isinstance(v, torch.Tensor) and v.dim() == 0 and v.device == vals[0].device
-               and v.dtype == vals[0].dtype for v in vals)
-
-
-def _stack_scalar_lists(graph):
-    """The bias corrections are list ops over the 0-dim step counters: on the
-    CPU (non-capturable optimizers) one tiny op per parameter each, hundreds
-    a step at ~1-2 us of dispatch apiece; on the device (capturable) one tiny
-    program per parameter each. The same arithmetic on one stacked [n] tensor
-    is one op per list op, a lane selected only where a fused program reads
-    it; every lane computes what the 0-dim op computed (the same op, dtype and
-    device). A list op whose results are copied back (the counters' own
-    update) is left to become an in-place list op."""
-    stacked = {}  # list op node -> the [n] node holding its lanes
-    for node in list(graph.nodes):
-        name = _foreach_name(node)
-        if name not in _STACKED:
-            continue
-        args = _arguments(node)
-        lists = [a for a in args if isinstance(a, (list, tuple))]
-        if len(lists) != 1 or not _scalar_list(lists[0]):
-            continue
-        items = lists[0]
-        if any(u.target == aten.copy_.default for g in node.users for u in g.users):
-            continue
-        sources = {n.args[0] for n in items if n.op == "call_function" and n.target == operator.getitem}
-        with graph.inserting_before(node):
-            source = next(iter(sources)) if len(sources) == 1 else None
-            if source in stacked and all(n.target == operator.getitem and n.args[1] == k
-                                         for k, n in enumerate(items)) \
-                    and len(items) == stacked[source].meta["val"].shape[0]:
-                base = stacked[source]
-            else:
-                base = graph.call_function(aten.stack.default, (list(items),))
-                base.meta["val"] = torch.stack([lowering._val(n) for n in items])
-            op, build = _STACKED[name]
-            lanes = graph.call_function(op, build(base, args))
-            lanes.meta["val"] = op(*build(base.meta["val"], args))
-        stacked[node] = lanes
-        for user in list(node.users):
-            if user.target != operator.getitem:
-                continue
-            with graph.inserting_before(user):
-                lane = graph.call_function(aten.select.int, (lanes, 0, user.args[1]))
-                lane.meta["val"] = lowering._val(user)
-            # Stacked list ops after this one read `lanes` whole, not the lane.
-            for reader in list(user.users):
-                if _foreach_name(reader) not in _STACKED:
-                    reader.replace_input_with(user, lane)
-    for node in reversed(list(stacked)):
-        for user in list(node.users):
-            if not user.users:
-                graph.erase_node(user)
-        if not node.users:
-            graph.erase_node(node)
-    for node in list(graph.nodes):  # lanes nothing reads (a later list op took the stack)
-        if node.target == aten.select.int and not node.users:
-            graph.erase_node(node)
