@@ -2,26 +2,11 @@
 kernels (threshold, gelu, silu, sigmoid, tanh, ...) run natively."""
 import pytest
 import torch
-import torch.nn.functional as F
+
+from activation_cases import ACTIVATIONS
 
 
 pytestmark = pytest.mark.usefixtures("no_fallback")
-
-ACTIVATIONS = {
-    "relu": torch.relu,
-    "gelu": F.gelu,
-    "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
-    "silu": F.silu,
-    "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh,
-    "leaky_relu": lambda x: F.leaky_relu(x, 0.1),
-    "hardswish": F.hardswish,
-    "hardsigmoid": F.hardsigmoid,
-    "elu": F.elu,
-    "elu_inplace": lambda x: F.elu(x * 1, inplace=True),
-    "softplus": lambda x: F.softplus(x, beta=2.0, threshold=3.0),
-    "mish": F.mish,
-}
 
 
 def grads(fn, x, grad_out):
