@@ -119,10 +119,13 @@ struct EpilogueOperands {
 };
 
 // The library's result written into out through the program's writer, with the epilogue.
+// The writer walks the result in the output's own layout: a channels-last
+// result for a channel-major output is transposed by ATen's copy first (the
+// per-element strided stores of a pixel-major walk cost twice that copy).
 void write_library_result(const at::Tensor& out, at::Tensor result, const engine::ConvEpilogue& ep) {
-  const bool pixel_major = !result.is_contiguous() && result.is_contiguous(result.suggest_memory_format());
-  if (!pixel_major) result = result.contiguous();
-  engine::conv_epilogue_write(ref_of(out), result.data_ptr<float>(), pixel_major, ep);
+  const at::MemoryFormat layout = out.suggest_memory_format();
+  result = result.contiguous(layout);
+  engine::conv_epilogue_write(ref_of(out), result.data_ptr<float>(), layout != at::MemoryFormat::Contiguous, ep);
 }
 
 at::Tensor conv_forward(const at::Tensor& input_, const at::Tensor& weight_, const at::Tensor& bias,

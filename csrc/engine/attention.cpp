@@ -40,6 +40,19 @@ void load_rows(std::vector<float>& dst, const TensorRef& t, int64_t n, int64_t h
     kernels::load_float_row(dst.data() + r * cols, at(t, n, h, r0 + r, 0), t.dtype, t.strides[3], cols);
 }
 
+// The same rows as the matrix engine reads them: fp32 rows in place (the
+// reader's copy elided, as in the matmul), others unpacked into buf. Either
+// way each row's elements are contiguous.
+MatrixView head_rows(std::vector<float>& buf, const TensorRef& t, int64_t n, int64_t h, int64_t r0,
+                     int64_t rows) {
+  if (t.dtype == DType::F32 && t.strides[3] == 1)
+    return {reinterpret_cast<const float*>(at(t, n, h, r0, 0)), t.strides[2], t.strides[3]};
+  load_rows(buf, t, n, h, r0, rows);
+  return {buf.data(), t.sizes[3], 1};
+}
+
+MatrixView transposed(MatrixView v) { return {v.data, v.col_stride, v.row_stride}; }
+
 void store_rows(const TensorRef& t, int64_t n, int64_t h, int64_t r0, int64_t rows, const float* src) {
   const int64_t cols = t.sizes[3];
   for (int64_t r = 0; r < rows; ++r)
@@ -190,17 +203,16 @@ ProgramRecord base_record(const chip::Arch& arch, const char* op, const TensorRe
 void forward_block(const AttentionArgs& x, const Dims& d, const Blocks& b, int64_t n, int64_t h, int64_t i0) {
   const int64_t rows = std::min(b.br, d.L - i0);
   thread_local std::vector<float> q, k, v, s, o, m, l;
-  load_rows(q, x.q, n, h, i0, rows);
+  const MatrixView qv = head_rows(q, x.q, n, h, i0, rows);
   o.assign(rows * d.Ev, 0.f);
   m.assign(rows, kNegInf);
   l.assign(rows, 0.f);
   const int64_t s_end = x.causal ? std::min(d.S, i0 + rows) : d.S;
   for (int64_t j0 = 0; j0 < s_end; j0 += b.bc) {
     const int64_t cols = std::min(b.bc, s_end - j0);
-    load_rows(k, x.k, n, h, j0, cols);
-    load_rows(v, x.v, n, h, j0, cols);
+    const MatrixView kv = head_rows(k, x.k, n, h, j0, cols), vv = head_rows(v, x.v, n, h, j0, cols);
     s.resize(rows * cols);
-    matrix_engine_gemm(rows, cols, d.E, {q.data(), d.E, 1}, {k.data(), 1, d.E}, s.data(), cols, 0.f, x.cfg);
+    matrix_engine_gemm(rows, cols, d.E, qv, transposed(kv), s.data(), cols, 0.f, x.cfg);
     finish_scores(s.data(), rows, cols, i0, j0, n, h, x.scale, x.causal, x.mask);
     // Online softmax, on the vector engine's row kernels: rescale what was
     // accumulated to the new row maximum.
@@ -216,7 +228,7 @@ void forward_block(const AttentionArgs& x, const Dims& d, const Blocks& b, int64
       if (corr != 1.f)
         for (int64_t e = 0; e < d.Ev; ++e) o[i * d.Ev + e] *= corr;
     }
-    matrix_engine_gemm(rows, d.Ev, cols, {s.data(), cols, 1}, {v.data(), d.Ev, 1}, o.data(), d.Ev, 1.f, x.cfg);
+    matrix_engine_gemm(rows, d.Ev, cols, {s.data(), cols, 1}, vv, o.data(), d.Ev, 1.f, x.cfg);
   }
   // A row with every score masked attends to nothing: zeros, like ATen's safe softmax.
   for (int64_t i = 0; i < rows; ++i) {
@@ -236,26 +248,25 @@ void backward_head(const AttentionGradArgs& x, const Dims& d, const Blocks& b, i
   const float* lse = x.lse + (n * d.H + h) * d.L;
   for (int64_t i0 = 0; i0 < d.L; i0 += b.br) {
     const int64_t rows = std::min(b.br, d.L - i0);
-    load_rows(q, x.q, n, h, i0, rows);
-    load_rows(o, x.out, n, h, i0, rows);
-    load_rows(go, x.grad_out, n, h, i0, rows);
+    const MatrixView qv = head_rows(q, x.q, n, h, i0, rows);
+    const MatrixView ov = head_rows(o, x.out, n, h, i0, rows);
+    const MatrixView gov = head_rows(go, x.grad_out, n, h, i0, rows);
     delta.resize(rows);
-    for (int64_t i = 0; i < rows; ++i) delta[i] = kernels::norm::row_dot(go.data() + i * d.Ev, o.data() + i * d.Ev, d.Ev);
+    for (int64_t i = 0; i < rows; ++i)
+      delta[i] = kernels::norm::row_dot(gov.data + i * gov.row_stride, ov.data + i * ov.row_stride, d.Ev);
     dq.assign(rows * d.E, 0.f);
     const int64_t s_end = x.causal ? std::min(d.S, i0 + rows) : d.S;
     for (int64_t j0 = 0; j0 < s_end; j0 += b.bc) {
       const int64_t cols = std::min(b.bc, s_end - j0);
-      load_rows(k, x.k, n, h, j0, cols);
-      load_rows(v, x.v, n, h, j0, cols);
+      const MatrixView kv = head_rows(k, x.k, n, h, j0, cols), vv = head_rows(v, x.v, n, h, j0, cols);
       p.resize(rows * cols);
       dp.resize(rows * cols);
-      matrix_engine_gemm(rows, cols, d.E, {q.data(), d.E, 1}, {k.data(), 1, d.E}, p.data(), cols, 0.f, x.cfg);
+      matrix_engine_gemm(rows, cols, d.E, qv, transposed(kv), p.data(), cols, 0.f, x.cfg);
       finish_scores(p.data(), rows, cols, i0, j0, n, h, x.scale, x.causal, x.mask);
       exp_rows(p.data(), rows, cols, lse + i0);
       // dV += P^T dO;  dP = dO V^T;  dS = P (dP - delta)
-      matrix_engine_gemm(cols, d.Ev, rows, {p.data(), 1, cols}, {go.data(), d.Ev, 1}, dv.data() + j0 * d.Ev,
-                         d.Ev, 1.f, x.cfg);
-      matrix_engine_gemm(rows, cols, d.Ev, {go.data(), d.Ev, 1}, {v.data(), 1, d.Ev}, dp.data(), cols, 0.f, x.cfg);
+      matrix_engine_gemm(cols, d.Ev, rows, {p.data(), 1, cols}, gov, dv.data() + j0 * d.Ev, d.Ev, 1.f, x.cfg);
+      matrix_engine_gemm(rows, cols, d.Ev, gov, transposed(vv), dp.data(), cols, 0.f, x.cfg);
       for (int64_t i = 0; i < rows; ++i)
         for (int64_t j = 0; j < cols; ++j) dp[i * cols + j] = p[i * cols + j] * (dp[i * cols + j] - delta[i]);
       if (x.grad_mask != nullptr) {
@@ -264,9 +275,8 @@ void backward_head(const AttentionGradArgs& x, const Dims& d, const Blocks& b, i
       }
       for (auto& e : dp) e *= x.scale;
       // dQ += dS K;  dK += dS^T Q
-      matrix_engine_gemm(rows, d.E, cols, {dp.data(), cols, 1}, {k.data(), d.E, 1}, dq.data(), d.E, 1.f, x.cfg);
-      matrix_engine_gemm(cols, d.E, rows, {dp.data(), 1, cols}, {q.data(), d.E, 1}, dk.data() + j0 * d.E, d.E,
-                         1.f, x.cfg);
+      matrix_engine_gemm(rows, d.E, cols, {dp.data(), cols, 1}, kv, dq.data(), d.E, 1.f, x.cfg);
+      matrix_engine_gemm(cols, d.E, rows, {dp.data(), 1, cols}, qv, dk.data() + j0 * d.E, d.E, 1.f, x.cfg);
     }
     store_rows(x.grad_q, n, h, i0, rows, dq.data());
   }
@@ -278,7 +288,7 @@ void backward_head(const AttentionGradArgs& x, const Dims& d, const Blocks& b, i
 
 ProgramRecord run_attention(const chip::Arch& arch, const char* op, const AttentionArgs& x) {
   const Dims d = dims_of(x.q, x.v);
-  const Blocks b = plan(arch, x.q, d, false);
+  const Blocks b = plan(arch, x.q, d, false, x.causal ? 2 : 4);
   const int64_t q_blocks = ceil_div(d.L, b.br);
   const CoreSplit split = split_tiles(d.N * d.H * q_blocks, arch.num_cores());
   ProgramRecord rec = base_record(arch, op, x.q, x.out, d, x.cfg, x.causal, false);
@@ -293,7 +303,7 @@ ProgramRecord run_attention(const chip::Arch& arch, const char* op, const Attent
 
 ProgramRecord run_attention_backward(const chip::Arch& arch, const char* op, const AttentionGradArgs& x) {
   const Dims d = dims_of(x.q, x.v);
-  const Blocks b = plan(arch, x.q, d, true);
+  const Blocks b = plan(arch, x.q, d, true, x.causal ? 1 : 4);
   const CoreSplit split = split_tiles(d.N * d.H, arch.num_cores());
   ProgramRecord rec = base_record(arch, op, x.q, x.grad_q, d, x.cfg, x.causal, true);
   run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {

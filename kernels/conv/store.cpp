@@ -18,12 +18,18 @@ namespace {
 // separate element-wise op would.
 void affine_run(const FeatureOut& o, const float* src, float* v, int64_t n, int64_t c, bool per_channel) {
   if (per_channel) {
+    // One pass (a channel's run is short: three passes cost more in loop
+    // overhead than in arithmetic); still one fp32 rounding per step.
     const float b = o.bias ? o.bias[c] : 0.f, s = o.scale ? o.scale[c] : 1.f;
     const float t = o.shift ? o.shift[c] : 0.f;
-    if (o.bias) for (int64_t i = 0; i < n; ++i) v[i] = src[i] + b;
-    else std::copy(src, src + n, v);
-    if (o.scale) for (int64_t i = 0; i < n; ++i) v[i] *= s;
-    if (o.shift) for (int64_t i = 0; i < n; ++i) v[i] += t;
+    const bool with_bias = o.bias, with_scale = o.scale, with_shift = o.shift;
+    for (int64_t i = 0; i < n; ++i) {
+      float x = src[i];
+      if (with_bias) x += b;
+      if (with_scale) x *= s;
+      if (with_shift) x += t;
+      v[i] = x;
+    }
     return;
   }
   if (o.bias) for (int64_t i = 0; i < n; ++i) v[i] = src[i] + o.bias[c + i];

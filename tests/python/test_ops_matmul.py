@@ -52,6 +52,22 @@ def test_mm_out_and_aliasing():
     torch.testing.assert_close(xa.cpu(), x @ x)
 
 
+def test_products_into_strided_and_overlapping_outputs():
+    # The host multiplies straight into an fp32 output (row stride ldc): a
+    # column slice of a wider tensor must receive the product and nothing
+    # beside it change; an output overlapping an operand still reads it whole.
+    a, b, bias = rnd(70, 40), rnd(40, 50, seed=1), rnd(50, seed=2)
+    wide = torch.full((70, 120), 7.0)
+    wa = wide.to("accel")
+    torch.addmm(*acc(bias, a, b), out=wa[:, 10:60])
+    wide[:, 10:60] = torch.addmm(bias, a, b)
+    torch.testing.assert_close(wa.cpu(), wide)
+    packed = torch.cat([a, torch.zeros(70, 10)], 1)  # out = its first 40 columns
+    pa = packed.to("accel")
+    torch.mm(pa[:, :40], acc(b[:, :40])[0], out=pa[:, :40])
+    torch.testing.assert_close(pa[:, :40].cpu(), a @ b[:, :40])
+
+
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 def test_low_precision(dtype):
     check(torch.mm, rnd(37, 70, dtype=dtype), rnd(70, 45, dtype=dtype, seed=1), **LOW[dtype])
