@@ -158,19 +158,25 @@ bool overlap(const TensorRef& a, const TensorRef& b) {
   return a0 < b1 && b0 < a1;
 }
 
-// Host shortcut, same sums and record: an fp32 output with unit column stride
-// that shares no memory with an operand is its own accumulator. The matrix
-// engine writes its block straight into it and the epilogue runs there in
-// place, without a scratch block to fill and copy out (which cost a tenth of
-// a 1024x128x512 product).
-bool output_is_accumulator(const MatmulArgs& x) {
-  const TensorRef& out = x.out;
-  if (out.dtype != DType::F32 || out.strides[2] != 1 || (out.sizes[1] > 1 && out.strides[1] < out.sizes[2]))
-    return false;
-  if (overlap(out, x.a) || overlap(out, x.b)) return false;
-  for (const auto* t : {&x.bias, &x.pre, &x.act_saved})
-    if (t->has_value() && overlap(out, **t)) return false;
-  return true;
+bool fp32_rows(const TensorRef& t) {
+  return t.dtype == DType::F32 && t.strides[2] == 1 && (t.sizes[1] <= 1 || t.strides[1] >= t.sizes[2]);
+}
+
+// Host shortcut, same sums and record: the matrix engine writes its block
+// straight into an fp32 result that shares no memory with an operand (the
+// pre-activation sums when they are kept, else the output), and the epilogue
+// runs there, without a scratch block to fill and copy out (which cost a
+// tenth of a 1024x128x512 product). Null when neither qualifies.
+const TensorRef* accumulator(const MatmulArgs& x) {
+  for (const TensorRef* t : {x.pre ? &*x.pre : nullptr, &x.out}) {
+    if (t == nullptr || !fp32_rows(*t) || overlap(*t, x.a) || overlap(*t, x.b)) continue;
+    bool apart = !(x.pre && t != &*x.pre) || !overlap(*t, *x.pre);
+    apart = apart && !(t != &x.out && overlap(*t, x.out));
+    for (const auto* other : {&x.bias, &x.act_saved})
+      apart = apart && !(other->has_value() && overlap(*t, **other));
+    if (apart) return t;
+  }
+  return nullptr;
 }
 
 // A rectangle of output elements in one batch: one or more adjacent blocks.
@@ -187,16 +193,32 @@ void write_rows(const MatmulArgs& x, int64_t oi, int64_t r0, int64_t mr, int64_t
   const bool with_bias = x.bias && x.beta != 0;
   bias_row.resize(nc);
   saved_row.resize(nc);
+  // A bias shared by every row (a linear's) is read once, in place when it is fp32.
+  const bool shared_bias = with_bias && x.bias->strides[1] == 0;
+  const float* bias = nullptr;
+  if (shared_bias && x.bias->dtype == DType::F32 && x.bias->strides[2] == 1) {
+    bias = reinterpret_cast<const float*>(elem(*x.bias, oi, 0, c0));
+  } else if (shared_bias) {
+    kernels::load_float_row(bias_row.data(), elem(*x.bias, oi, 0, c0), x.bias->dtype, x.bias->strides[2], nc);
+    bias = bias_row.data();
+  }
   for (int64_t r = 0; r < mr; ++r) {
     float* row = acc + r * ldc;
     char* out = const_cast<char*>(elem(x.out, oi, r0 + r, c0));
-    if (with_bias)
+    if (with_bias && !shared_bias) {
       kernels::load_float_row(bias_row.data(), elem(*x.bias, oi, r0 + r, c0), x.bias->dtype,
                               x.bias->strides[2], nc);
-    const float* bias = with_bias ? bias_row.data() : nullptr;
+      bias = bias_row.data();
+    }
     if (x.pre) {
       kernels::matmul_epilogue_row(row, bias, nc, x.alpha, x.beta, Activation::None);
       char* pre = const_cast<char*>(elem(*x.pre, oi, r0 + r, c0));
+      if (reinterpret_cast<char*>(row) == pre) {  // the sums are pre: the activation reads them there
+        float* act_out = fp32_rows(x.out) ? reinterpret_cast<float*>(out) : saved_row.data();
+        kernels::matmul_activation_row(row, act_out, nc, x.act);
+        if (act_out == saved_row.data()) kernels::store_float_row(out, x.out.dtype, x.out.strides[2], act_out, nc);
+        continue;
+      }
       kernels::store_float_row(pre, x.pre->dtype, x.pre->strides[2], row, nc);
       if (x.pre->dtype != DType::F32)
         kernels::load_float_row(row, pre, x.pre->dtype, x.pre->strides[2], nc);
@@ -207,9 +229,13 @@ void write_rows(const MatmulArgs& x, int64_t oi, int64_t r0, int64_t mr, int64_t
         kernels::store_float_row(out, x.out.dtype, x.out.strides[2], row, nc);
         kernels::load_float_row(row, out, x.out.dtype, x.out.strides[2], nc);
       }
-      kernels::load_float_row(saved_row.data(), elem(*x.act_saved, oi, r0 + r, c0), x.act_saved->dtype,
-                              x.act_saved->strides[2], nc);
-      kernels::matmul_activation_backward_row(row, saved_row.data(), nc, x.act);
+      const char* saved = elem(*x.act_saved, oi, r0 + r, c0);
+      const float* saved_values = reinterpret_cast<const float*>(saved);
+      if (!fp32_rows(*x.act_saved)) {
+        kernels::load_float_row(saved_row.data(), saved, x.act_saved->dtype, x.act_saved->strides[2], nc);
+        saved_values = saved_row.data();
+      }
+      kernels::matmul_activation_backward_row(row, saved_values, nc, x.act);
     } else {
       kernels::matmul_epilogue_row(row, bias, nc, x.alpha, x.beta, x.act);
     }
@@ -223,9 +249,9 @@ void run_rect(const MatmulArgs& x, const Shape& s, const Blocking& bl, const Rec
   thread_local std::vector<float> scratch;
   float* acc;
   int64_t ldc;
-  if (output_is_accumulator(x)) {
-    acc = reinterpret_cast<float*>(const_cast<char*>(elem(x.out, oi, r0, c0)));
-    ldc = std::max(x.out.strides[1], nc);
+  if (const TensorRef* target = accumulator(x)) {
+    acc = reinterpret_cast<float*>(const_cast<char*>(elem(*target, oi, r0, c0)));
+    ldc = std::max(target->strides[1], nc);
   } else {
     scratch.resize(mr * nc);
     acc = scratch.data();

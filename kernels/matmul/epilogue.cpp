@@ -48,20 +48,24 @@ void matmul_epilogue_row(float* row, const float* bias, int64_t n, float alpha, 
   matmul_activation_row(row, n, act);
 }
 
-void matmul_activation_row(float* row, int64_t n, Activation act) {
+void matmul_activation_row(float* row, int64_t n, Activation act) { matmul_activation_row(row, row, n, act); }
+
+void matmul_activation_row(const float* in, float* out, int64_t n, Activation act) {
   // The activation is the element-wise op's own tile kernel (SIMD where the
-  // host has it), in place on the row: the same numbers as the separate op.
+  // host has it): the same numbers as the separate op.
   Unary op;
   switch (act) {
-    case Activation::None: return;
+    case Activation::None:
+      if (in != out) std::memcpy(out, in, n * sizeof(float));
+      return;
     case Activation::Relu: op = Unary::Relu; break;
     case Activation::Gelu: op = Unary::Gelu; break;
     case Activation::GeluTanh: op = Unary::GeluTanh; break;
     case Activation::Silu: op = Unary::Silu; break;
     default: return;
   }
-  const float* in[] = {row};
-  unary_kernel(op).f32(in, row, n, engine::KernelParams{});
+  const float* operands[] = {in};
+  unary_kernel(op).f32(operands, out, n, engine::KernelParams{});
 }
 
 void matmul_activation_backward_row(float* grad, const float* saved, int64_t n, Activation act) {

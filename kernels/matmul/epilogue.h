@@ -14,6 +14,8 @@ void matmul_epilogue_row(float* row, const float* bias, int64_t n, float alpha, 
                          engine::Activation act);
 // row[i] = act(row[i]): the element-wise op's own tile kernel, in place.
 void matmul_activation_row(float* row, int64_t n, engine::Activation act);
+// out[i] = act(in[i]), the same kernel out of place.
+void matmul_activation_row(const float* in, float* out, int64_t n, engine::Activation act);
 // grad[i] = the gradient of act at saved[i] times grad[i]: the activation
 // backward op's own tile kernel (relu: threshold_backward at 0, saved being
 // relu's input or output).
