@@ -77,6 +77,18 @@ engine::TensorRef operand(const at::Tensor& t) {
   return ref;
 }
 
+// t as t.expand(shape) views it, without making the view: an optimizer step
+// has several inputs per parameter, and a view each cost more than its math.
+engine::TensorRef broadcast_operand(const at::Tensor& t, c10::IntArrayRef shape) {
+  engine::TensorRef ref = operand(t);
+  const int64_t lead = static_cast<int64_t>(shape.size()) - t.dim();
+  ref.sizes = engine::InlineDims(shape.begin(), shape.end());
+  ref.strides.assign(shape.size(), 0);
+  for (int64_t d = std::max<int64_t>(lead, 0); d < static_cast<int64_t>(shape.size()); ++d)
+    ref.strides[d] = t.size(d - lead) == 1 && shape[d] != 1 ? 0 : t.stride(d - lead);
+  return ref;
+}
+
 // Merges adjacent dimensions that every operand walks as one (as
 // TensorIterator coalesces), so a contiguous NCHW activation tiles as rows of
 // 32 instead of padding each 7x7 plane to a 32x32 tile.
@@ -161,7 +173,7 @@ int64_t checked_jobs(const kernels::fused::Program& program, at::TensorList inpu
 engine::FusedJob job_of(at::TensorList outs, at::TensorList inputs) {
   std::vector<engine::TensorRef> refs;
   for (const auto& t : outs) refs.push_back(operand(t));
-  for (const auto& t : inputs) refs.push_back(operand(t.expand(outs[0].sizes())));
+  for (const auto& t : inputs) refs.push_back(broadcast_operand(t, outs[0].sizes()));
   coalesce(refs);
   return {std::vector<engine::TensorRef>(refs.begin(), refs.begin() + outs.size()),
           std::vector<engine::TensorRef>(refs.begin() + outs.size(), refs.end())};
