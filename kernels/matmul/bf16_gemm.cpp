@@ -4,6 +4,8 @@
 #include <ATen/native/CPUBlas.h>
 
 #include <algorithm>
+#include <cstring>
+#include <type_traits>
 #include <exception>
 #include <vector>
 
@@ -66,8 +68,24 @@ void pack_b_vnni(Bf16Operand B, int64_t k0, int64_t kc, int64_t N, Select bits,
       }
       continue;
     }
-    // Any other layout (a transposed B has unit row stride: each column's
-    // pairs are adjacent) goes column by column.
+    // A transposed B (a linear's weight) has unit row stride: each column's
+    // pairs already are the 32-bit words, to be masked and transposed.
+    if (B.row_stride == 1 && std::is_same_v<Select, Masked> && k0 % 2 == 0) {
+      const uint32_t mask = pair(bits(c10::BFloat16(0xFFFF, c10::BFloat16::from_bits())),
+                                 bits(c10::BFloat16(0xFFFF, c10::BFloat16::from_bits())));
+      const int64_t whole_pairs = kc / 2;
+      for (int64_t j = 0; j < nc; ++j) {
+        const c10::BFloat16* col = B.data + (n0 + j) * B.col_stride + k0;
+        for (int64_t p = 0; p < whole_pairs; ++p) {
+          uint32_t word;
+          std::memcpy(&word, col + 2 * p, sizeof word);
+          block[p * kBlockN + j] = word & mask;
+        }
+        if (kc % 2) block[whole_pairs * kBlockN + j] = bits(col[kc - 1]);
+      }
+      continue;
+    }
+    // Any other layout goes column by column, element by element.
     for (int64_t j = 0; j < nc; ++j) {
       const c10::BFloat16* col = B.data + (n0 + j) * B.col_stride + k0 * B.row_stride;
       for (int64_t p = 0; p < pairs; ++p) {

@@ -313,3 +313,15 @@ def test_scoped_compute_config_reaches_backward():
     with torch_accel.profile() as prof:
         (x @ w).sum().backward()
     assert all(r["math_fidelity"] == 4 for r in prof.records if r["m_tiles"] > 0)
+
+
+@pytest.mark.parametrize("k", [37, 129, 600])
+@pytest.mark.parametrize("fidelity", ["LoFi", "HiFi2", "HiFi3", "HiFi4"])
+def test_bf16_transposed_weight_packs_like_a_row_major_one(k, fidelity):
+    # A linear's weight reaches the bf16 product transposed (its pairs of K
+    # are packed as whole words) and a row-major one element by element: the
+    # products must be the same bits, odd K and every fidelity's split included.
+    x, w = rnd(70, k, dtype=torch.bfloat16), rnd(90, k, dtype=torch.bfloat16, seed=1)
+    xa, wa = acc(x, w)
+    with torch_accel.compute_config(math_fidelity=fidelity):
+        assert torch.equal((xa @ wa.t()).cpu(), (xa @ wa.t().contiguous()).cpu())
