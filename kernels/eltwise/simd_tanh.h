@@ -32,7 +32,10 @@ inline at::vec::Vectorized<float> sech_squared(at::vec::Vectorized<float> x) {
 inline at::vec::Vectorized<float> gelu_tanh_via_exp(at::vec::Vectorized<float> x) {
   using V = at::vec::Vectorized<float>;
   const V u = V(float(M_SQRT2 * M_2_SQRTPI * 0.5)) * (x + V(0.044715f) * x * x * x);
-  return x / (V(1.f) + (V(-2.f) * u).exp());
+  // exp's argument held in [-87, 89]: below, 1 + e is 1 either way; above,
+  // e is inf either way. Outside, a subnormal e (or Sleef's overflowing
+  // scale) costs a microcode assist per lane.
+  return x / (V(1.f) + at::vec::clamp(V(-2.f) * u, V(-87.f), V(89.f)).exp());
 }
 
 }  // namespace accel::kernels::CPU_CAPABILITY
