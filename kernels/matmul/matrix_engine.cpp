@@ -8,6 +8,7 @@
 
 #include "engine/executor.h"
 #include "kernels/matmul/bf16_gemm.h"
+#include "kernels/matmul/f32_gemm.h"
 
 // at::native::cpublas::gemm is not exported from libtorch_cpu, but the BLAS it
 // wraps is: Fortran sgemm_, and MKL's bf16 x bf16 -> fp32 GEMM where torch
@@ -112,6 +113,9 @@ void scale_c(int64_t M, int64_t N, float* C, int64_t ldc, float beta) {
 void blas_gemm(int64_t M, int64_t N, int64_t K, MatrixView A, MatrixView B, float* C,
                int64_t ldc, float beta) {
   if (K == 0) return scale_c(M, N, C, ldc, beta);
+  const kernels::F32Operand a{A.data, A.row_stride, A.col_stride};
+  if (kernels::f32_block_gemm_takes(M, N, K, a))
+    return kernels::f32_block_gemm(M, N, K, a, {B.data, B.row_stride, B.col_stride}, C, ldc, beta);
   thread_local std::vector<float> pa, pb;
   TransposeType ta, tb;
   int64_t lda, ldb;

@@ -1,0 +1,116 @@
+#include "kernels/matmul/f32_gemm.h"
+
+#include <ATen/Context.h>
+#include <ATen/native/CPUBlas.h>
+
+#include <algorithm>
+#include <exception>
+#include <vector>
+
+namespace accel::kernels {
+namespace {
+
+namespace cpublas = at::native::cpublas;
+
+// Blocks as in bf16_gemm.cpp: K chunks keep a B block ([kChunkK x kBlockN],
+// 128 KB) in L2 while a panel of A rows sweeps the column blocks.
+constexpr int64_t kBlockN = 64;
+constexpr int64_t kBlockM = 64;
+constexpr int64_t kPanelM = 256;
+constexpr int64_t kChunkK = 512;
+// Shorter products (attention's per-head blocks) stay with sgemm: packing B
+// costs as much as a few rows of the product.
+constexpr int64_t kMinRows = 128;
+
+// Rows [k0, k0 + kc) x columns [n0, n0 + nc) of B as the ukernel reads them:
+// in place when B's rows are contiguous, else copied to [kc x kBlockN].
+const float* b_block(F32Operand B, int64_t k0, int64_t kc, int64_t n0, int64_t nc, int64_t& ld,
+                     std::vector<float>& scratch) {
+  if (B.col_stride == 1) {
+    ld = B.row_stride;
+    return B.data + k0 * B.row_stride + n0;
+  }
+  scratch.resize(kc * kBlockN);
+  for (int64_t j = 0; j < nc; ++j) {
+    const float* col = B.data + (n0 + j) * B.col_stride + k0 * B.row_stride;
+    for (int64_t k = 0; k < kc; ++k) scratch[k * kBlockN + j] = col[k * B.row_stride];
+  }
+  ld = kBlockN;
+  return scratch.data();
+}
+
+void run(int64_t M, int64_t N, int64_t K, F32Operand A, F32Operand B, float* C, int64_t ldc, float beta) {
+  thread_local std::vector<std::vector<float>> b_scratch;
+  const float* a = A.data;
+  const int64_t lda = A.row_stride;
+  if (beta != 0 && beta != 1)
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) C[m * ldc + n] *= beta;
+  const int64_t n_blocks = (N + kBlockN - 1) / kBlockN;
+  if (int64_t(b_scratch.size()) < n_blocks) b_scratch.resize(n_blocks);
+  for (int64_t k0 = 0; k0 < K; k0 += kChunkK) {
+    const int64_t kc = std::min(kChunkK, K - k0);
+    const bool add_c = k0 > 0 || beta != 0;
+    std::vector<const float*> blocks(n_blocks);
+    std::vector<int64_t> ld_b(n_blocks);
+    for (int64_t nb = 0; nb < n_blocks; ++nb)
+      blocks[nb] = b_block(B, k0, kc, nb * kBlockN, std::min(kBlockN, N - nb * kBlockN), ld_b[nb], b_scratch[nb]);
+    for (int64_t p0 = 0; p0 < M; p0 += kPanelM) {
+      const int64_t panel_end = std::min(M, p0 + kPanelM);
+      for (int64_t nb = 0; nb < n_blocks; ++nb) {
+        const int64_t n0 = nb * kBlockN, nc = std::min(kBlockN, N - n0);
+        for (int64_t m0 = p0; m0 < panel_end; m0 += kBlockM) {
+          const int64_t mc = std::min(kBlockM, panel_end - m0);
+          cpublas::brgemm(mc, nc, kc, lda, ld_b[nb], ldc, add_c, a + m0 * lda + k0, blocks[nb], C + m0 * ldc + n0,
+                          /*is_vnni=*/false);
+        }
+      }
+    }
+  }
+}
+
+// One product with partial row, column and K blocks in small integers, so
+// every sum is exact: a torch build whose ukernel is missing or throws
+// leaves this path off.
+bool ukernel_computes_exactly() {
+  constexpr int64_t M = 70, K = 37, N = 70;
+  std::vector<float> a(M * K), b(K * N);
+  for (int64_t i = 0; i < M * K; ++i) a[i] = float(i % 7 - 3);
+  for (int64_t i = 0; i < K * N; ++i) b[i] = float(i % 5 - 2);
+  std::vector<float> c(M * N, 0.f), ct(M * N, 0.f);
+  try {
+    run(M, N, K, {a.data(), K, 1}, {b.data(), N, 1}, c.data(), N, 0.f);
+    std::vector<float> bt(K * N);  // the same B stored transposed: the copying path
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t n = 0; n < N; ++n) bt[n * K + k] = b[k * N + n];
+    run(M, N, K, {a.data(), K, 1}, {bt.data(), 1, K}, ct.data(), N, 0.f);
+  } catch (const std::exception&) {
+    return false;
+  }
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      float want = 0;
+      for (int64_t k = 0; k < K; ++k) want += a[m * K + k] * b[k * N + n];
+      if (c[m * N + n] != want || ct[m * N + n] != want) return false;
+    }
+  return true;
+}
+
+bool available() {
+  if (!at::globalContext().userEnabledMkldnn()) return false;
+  static const bool works = ukernel_computes_exactly();
+  return works;
+}
+
+}  // namespace
+
+bool f32_block_gemm_takes(int64_t M, int64_t N, int64_t K, F32Operand A) {
+  return M >= kMinRows && N > 0 && K > 0 && (A.col_stride == 1 || K == 1) && A.row_stride >= K && available();
+}
+
+void f32_block_gemm(int64_t M, int64_t N, int64_t K, F32Operand A, F32Operand B, float* C, int64_t ldc,
+                    float beta) {
+  run(M, N, K, A, B, C, ldc, beta);
+}
+
+}  // namespace accel::kernels
