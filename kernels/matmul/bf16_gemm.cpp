@@ -9,6 +9,8 @@
 #include <exception>
 #include <vector>
 
+#include "kernels/matmul/brgemm_walk.h"
+
 namespace accel::kernels {
 namespace {
 
@@ -16,12 +18,8 @@ namespace cpublas = at::native::cpublas;
 
 // The ukernel reads B in VNNI order: for each pair of rows (k, k+1), the two
 // values of a column side by side in one 32-bit word, in column blocks of
-// kBlockN words. K runs in chunks that keep a packed B block in L2 and an A
-// panel of kPanelM rows in L2 while the ukernel sweeps the blocks of N.
-constexpr int64_t kBlockN = 64;
-constexpr int64_t kBlockM = 64;
-constexpr int64_t kPanelM = 256;
-constexpr int64_t kChunkK = 512;  // even: every chunk after the first starts a pair
+// kBlockN words (brgemm_walk.h: the blocks and chunks of a product).
+using brgemm_walk::kBlockN;
 
 uint32_t pair(uint16_t lo, uint16_t hi) { return uint32_t(lo) | uint32_t(hi) << 16; }
 
@@ -120,27 +118,18 @@ void run(int64_t M, int64_t N, int64_t K, Bf16Operand A, Bf16Operand B, float* C
   thread_local std::vector<uint16_t> a_scratch;
   int64_t lda = 0;
   const c10::BFloat16* a = row_major_a(M, K, A, a_bits, lda, a_scratch);
-  if (beta != 0 && beta != 1)
-    for (int64_t m = 0; m < M; ++m)
-      for (int64_t n = 0; n < N; ++n) C[m * ldc + n] *= beta;
-  for (int64_t k0 = 0; k0 < K; k0 += kChunkK) {
-    const int64_t kc = std::min(kChunkK, K - k0), pairs = (kc + 1) / 2;
-    with_selector(b_bits, [&](auto bits) { pack_b_vnni(B, k0, kc, N, bits, packed_b); });
-    const auto* b = reinterpret_cast<const c10::BFloat16*>(packed_b.data());
-    const bool add_c = k0 > 0 || beta != 0;
-    for (int64_t p0 = 0; p0 < M; p0 += kPanelM) {
-      const int64_t panel_end = std::min(M, p0 + kPanelM);
-      for (int64_t n0 = 0; n0 < N; n0 += kBlockN) {
-        const int64_t nc = std::min(kBlockN, N - n0);
-        const c10::BFloat16* b_block = b + n0 * pairs * 2;
-        for (int64_t m0 = p0; m0 < panel_end; m0 += kBlockM) {
-          const int64_t mc = std::min(kBlockM, panel_end - m0);
-          cpublas::brgemm(mc, nc, kc, lda, kBlockN, ldc, add_c, a + m0 * lda + k0, b_block,
-                          C + m0 * ldc + n0, /*is_vnni=*/true);
-        }
-      }
-    }
-  }
+  const c10::BFloat16* b = nullptr;
+  brgemm_walk::walk(
+      M, N, K, C, ldc, beta,
+      [&](int64_t k0, int64_t kc) {
+        with_selector(b_bits, [&](auto bits) { pack_b_vnni(B, k0, kc, N, bits, packed_b); });
+        b = reinterpret_cast<const c10::BFloat16*>(packed_b.data());
+      },
+      [&](int64_t m0, int64_t mc, int64_t n0, int64_t nc, int64_t k0, int64_t kc, bool add_c) {
+        const int64_t pairs = (kc + 1) / 2;
+        cpublas::brgemm(mc, nc, kc, lda, kBlockN, ldc, add_c, a + m0 * lda + k0, b + n0 * pairs * 2,
+                        C + m0 * ldc + n0, /*is_vnni=*/true);
+      });
   cpublas::brgemm_release(/*is_vnni=*/true);
 }
 

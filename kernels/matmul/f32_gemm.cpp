@@ -7,17 +7,14 @@
 #include <exception>
 #include <vector>
 
+#include "kernels/matmul/brgemm_walk.h"
+
 namespace accel::kernels {
 namespace {
 
 namespace cpublas = at::native::cpublas;
 
-// Blocks as in bf16_gemm.cpp: K chunks keep a B block ([kChunkK x kBlockN],
-// 128 KB) in L2 while a panel of A rows sweeps the column blocks.
-constexpr int64_t kBlockN = 64;
-constexpr int64_t kBlockM = 64;
-constexpr int64_t kPanelM = 256;
-constexpr int64_t kChunkK = 512;
+using brgemm_walk::kBlockN;
 // Shorter products (attention's per-head blocks) stay with sgemm: packing B
 // costs as much as a few rows of the product.
 constexpr int64_t kMinRows = 128;
@@ -40,33 +37,24 @@ const float* b_block(F32Operand B, int64_t k0, int64_t kc, int64_t n0, int64_t n
 }
 
 void run(int64_t M, int64_t N, int64_t K, F32Operand A, F32Operand B, float* C, int64_t ldc, float beta) {
+  // One B block per column block of the K chunk ([kc x kBlockN], 128 KB at most).
   thread_local std::vector<std::vector<float>> b_scratch;
-  const float* a = A.data;
-  const int64_t lda = A.row_stride;
-  if (beta != 0 && beta != 1)
-    for (int64_t m = 0; m < M; ++m)
-      for (int64_t n = 0; n < N; ++n) C[m * ldc + n] *= beta;
-  const int64_t n_blocks = (N + kBlockN - 1) / kBlockN;
-  if (int64_t(b_scratch.size()) < n_blocks) b_scratch.resize(n_blocks);
-  for (int64_t k0 = 0; k0 < K; k0 += kChunkK) {
-    const int64_t kc = std::min(kChunkK, K - k0);
-    const bool add_c = k0 > 0 || beta != 0;
-    std::vector<const float*> blocks(n_blocks);
-    std::vector<int64_t> ld_b(n_blocks);
-    for (int64_t nb = 0; nb < n_blocks; ++nb)
-      blocks[nb] = b_block(B, k0, kc, nb * kBlockN, std::min(kBlockN, N - nb * kBlockN), ld_b[nb], b_scratch[nb]);
-    for (int64_t p0 = 0; p0 < M; p0 += kPanelM) {
-      const int64_t panel_end = std::min(M, p0 + kPanelM);
-      for (int64_t nb = 0; nb < n_blocks; ++nb) {
-        const int64_t n0 = nb * kBlockN, nc = std::min(kBlockN, N - n0);
-        for (int64_t m0 = p0; m0 < panel_end; m0 += kBlockM) {
-          const int64_t mc = std::min(kBlockM, panel_end - m0);
-          cpublas::brgemm(mc, nc, kc, lda, ld_b[nb], ldc, add_c, a + m0 * lda + k0, blocks[nb], C + m0 * ldc + n0,
-                          /*is_vnni=*/false);
-        }
-      }
-    }
-  }
+  std::vector<const float*> blocks;
+  std::vector<int64_t> ld_b;
+  brgemm_walk::walk(
+      M, N, K, C, ldc, beta,
+      [&](int64_t k0, int64_t kc) {
+        const int64_t n_blocks = (N + kBlockN - 1) / kBlockN;
+        if (int64_t(b_scratch.size()) < n_blocks) b_scratch.resize(n_blocks);
+        blocks.resize(n_blocks);
+        ld_b.resize(n_blocks);
+        for (int64_t nb = 0; nb < n_blocks; ++nb)
+          blocks[nb] = b_block(B, k0, kc, nb * kBlockN, std::min(kBlockN, N - nb * kBlockN), ld_b[nb], b_scratch[nb]);
+      },
+      [&](int64_t m0, int64_t mc, int64_t n0, int64_t nc, int64_t k0, int64_t kc, bool add_c) {
+        cpublas::brgemm(mc, nc, kc, A.row_stride, ld_b[n0 / kBlockN], ldc, add_c, A.data + m0 * A.row_stride + k0,
+                        blocks[n0 / kBlockN], C + m0 * ldc + n0, /*is_vnni=*/false);
+      });
 }
 
 // One product with partial row, column and K blocks in small integers, so
