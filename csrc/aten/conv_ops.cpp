@@ -24,6 +24,7 @@
 #include "engine/conv.h"
 #include "engine/executor.h"
 #include "engine/plan_mode.h"
+#include "kernels/matmul/bf16_gemm.h"
 
 namespace accel::aten {
 namespace {
@@ -56,21 +57,30 @@ engine::Conv2dArgs args_of(at::IntArrayRef stride, at::IntArrayRef padding, at::
 // matmul programs). The chip's program is still planned, checked against L1
 // and recorded: only the host's arithmetic differs. It does so where the
 // library is the faster of the two on the host (measured, docs/PERFORMANCE.md):
-// forward on maps narrower than a tile row (the im2col reader walks those in
-// short runs), gradients unless the filter is 1x1 (a plain GEMM for the
-// im2col programs). TORCH_ACCEL_LIBRARY_CONV=0 keeps the im2col programs on
-// every convolution, =1 sends every eligible one to the library.
+// fp32 forward on maps narrower than a tile row (the im2col reader walks those
+// in short runs), fp32 gradients unless the filter is 1x1 (a plain GEMM for
+// the im2col programs), every bf16 convolution without a fused epilogue.
+// TORCH_ACCEL_LIBRARY_CONV=0 keeps the im2col programs on every convolution,
+// =1 sends every eligible one to the library.
 enum class ConvPass { Forward, Backward };
 
 bool library_conv(std::initializer_list<at::Tensor> operands, ConvPass pass, const at::Tensor& weight,
-                  int64_t out_width) {
+                  int64_t out_width, bool epilogue = false) {
   const engine::ComputeConfig cfg = engine::current_compute_config();
   if (cfg.fidelity != engine::MathFidelity::HiFi4 || !cfg.fp32_dest_acc) return false;
   if (!engine::executing() || engine::cuda_executor_on()) return false;
+  const at::ScalarType dtype = weight.scalar_type();
   for (const auto& t : operands)
-    if (t.defined() && t.scalar_type() != at::kFloat) return false;
+    if (t.defined() && t.scalar_type() != dtype) return false;
+  // bf16: the library sums the exact bf16 products in fp32 and rounds once, as
+  // the program does. Only where the host has bf16 dot products (elsewhere
+  // ATen's bf16 convolution is slower than the programs), and not under a
+  // fused epilogue, which must see the sums before they are rounded.
+  const bool bf16 = dtype == at::kBFloat16 && !epilogue && kernels::bf16_dot_gemm_available();
+  if (dtype != at::kFloat && !bf16) return false;
   const char* env = std::getenv("TORCH_ACCEL_LIBRARY_CONV");
   if (env != nullptr) return std::strcmp(env, "0") != 0;
+  if (bf16) return true;  // the im2col programs ran bf16 2.1-2.8x slower than the library
   if (pass == ConvPass::Forward) return out_width < 32;
   for (int64_t d = 2; d < weight.dim(); ++d)
     if (weight.size(d) != 1) return true;
@@ -147,7 +157,8 @@ at::Tensor conv_forward(const at::Tensor& input_, const at::Tensor& weight_, con
     if (epi.scale.defined()) ep.scale = &scale.emplace(ref_of(epi.scale));
     if (epi.shift.defined()) ep.shift = &shift.emplace(ref_of(epi.shift));
     if (epi.residual.defined()) ep.residual = &residual.emplace(ref_of(as4d(epi.residual)));
-    const bool on_library = library_conv({input_, weight_, bias}, ConvPass::Forward, weight_, out.size(-1));
+    const bool on_library =
+        library_conv({input_, weight_, bias}, ConvPass::Forward, weight_, out.size(-1), ep.any());
     launch_program(out, [&](const chip::Arch& arch) {
       auto program = [&] {
         return transposed ? engine::conv2d_input_grad(arch, x, w, b ? &*b : nullptr, o, a)
