@@ -27,10 +27,11 @@ def _conv_step_records(x, w):
     return [{k: v for k, v in r.items() if k != "executor"} for r in prof.records]
 
 
-def test_library_conv_records_the_chip_program(monkeypatch):
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_library_conv_records_the_chip_program(monkeypatch, dtype):
     """The host's choice of arithmetic changes no program: the records of the
     forward and both gradients equal the im2col programs' exactly."""
-    x, w = make((2, 8, 13, 11), 0).to("accel"), make((16, 8, 3, 3), 1).to("accel")
+    x, w = make((2, 8, 13, 11), 0).to(dtype).to("accel"), make((16, 8, 3, 3), 1).to(dtype).to("accel")
     monkeypatch.setenv("TORCH_ACCEL_LIBRARY_CONV", "1")
     library = _conv_step_records(x, w)
     monkeypatch.setenv("TORCH_ACCEL_LIBRARY_CONV", "0")
