@@ -46,7 +46,7 @@ void load_rows(std::vector<float>& dst, const TensorRef& t, int64_t n, int64_t h
 MatrixView head_rows(std::vector<float>& buf, const TensorRef& t, int64_t n, int64_t h, int64_t r0,
                      int64_t rows) {
   if (t.dtype == DType::F32 && t.strides[3] == 1)
-    return {reinterpret_cast<const float*>(at(t, n, h, r0, 0)), t.strides[2], t.strides[3]};
+    return {reinterpret_cast<const float*>(at(t, n, h, r0, 0)), t.strides[2], 1};
   load_rows(buf, t, n, h, r0, rows);
   return {buf.data(), t.sizes[3], 1};
 }

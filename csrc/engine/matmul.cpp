@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <functional>
+#include <utility>
 #include <vector>
+
+#include <c10/util/SmallVector.h>
 
 #include "engine/block_float.h"
 #include "engine/executor.h"
@@ -168,15 +171,15 @@ bool fp32_rows(const TensorRef& t) {
 // runs there, without a scratch block to fill and copy out (which cost a
 // tenth of a 1024x128x512 product). Null when neither qualifies.
 const TensorRef* accumulator(const MatmulArgs& x) {
-  for (const TensorRef* t : {x.pre ? &*x.pre : nullptr, &x.out}) {
-    if (t == nullptr || !fp32_rows(*t) || overlap(*t, x.a) || overlap(*t, x.b)) continue;
-    bool apart = !(x.pre && t != &*x.pre) || !overlap(*t, *x.pre);
-    apart = apart && !(t != &x.out && overlap(*t, x.out));
-    for (const auto* other : {&x.bias, &x.act_saved})
-      apart = apart && !(other->has_value() && overlap(*t, **other));
-    if (apart) return t;
-  }
-  return nullptr;
+  c10::SmallVector<const TensorRef*, 6> operands{&x.a, &x.b, &x.out};
+  for (const auto* t : {&x.bias, &x.pre, &x.act_saved})
+    if (t->has_value()) operands.push_back(&**t);
+  auto qualifies = [&](const TensorRef& t) {
+    return fp32_rows(t) && std::none_of(operands.begin(), operands.end(),
+                                        [&](const TensorRef* o) { return o != &t && overlap(t, *o); });
+  };
+  if (x.pre && qualifies(*x.pre)) return &*x.pre;
+  return qualifies(x.out) ? &x.out : nullptr;
 }
 
 // A rectangle of output elements in one batch: one or more adjacent blocks.
@@ -189,10 +192,11 @@ struct Rect {
 // itself when it is the accumulator).
 void write_rows(const MatmulArgs& x, int64_t oi, int64_t r0, int64_t mr, int64_t c0, int64_t nc,
                 float* acc, int64_t ldc) {
-  thread_local std::vector<float> bias_row, saved_row;
+  // staged: a row in fp32 on its way to or from another format.
+  thread_local std::vector<float> bias_row, staged;
   const bool with_bias = x.bias && x.beta != 0;
   bias_row.resize(nc);
-  saved_row.resize(nc);
+  staged.resize(nc);
   // A bias shared by every row (a linear's) is read once, in place when it is fp32.
   const bool shared_bias = with_bias && x.bias->strides[1] == 0;
   const float* bias = nullptr;
@@ -214,9 +218,9 @@ void write_rows(const MatmulArgs& x, int64_t oi, int64_t r0, int64_t mr, int64_t
       kernels::matmul_epilogue_row(row, bias, nc, x.alpha, x.beta, Activation::None);
       char* pre = const_cast<char*>(elem(*x.pre, oi, r0 + r, c0));
       if (reinterpret_cast<char*>(row) == pre) {  // the sums are pre: the activation reads them there
-        float* act_out = fp32_rows(x.out) ? reinterpret_cast<float*>(out) : saved_row.data();
+        float* act_out = fp32_rows(x.out) ? reinterpret_cast<float*>(out) : staged.data();
         kernels::matmul_activation_row(row, act_out, nc, x.act);
-        if (act_out == saved_row.data()) kernels::store_float_row(out, x.out.dtype, x.out.strides[2], act_out, nc);
+        if (act_out == staged.data()) kernels::store_float_row(out, x.out.dtype, x.out.strides[2], act_out, nc);
         continue;
       }
       kernels::store_float_row(pre, x.pre->dtype, x.pre->strides[2], row, nc);
@@ -232,8 +236,8 @@ void write_rows(const MatmulArgs& x, int64_t oi, int64_t r0, int64_t mr, int64_t
       const char* saved = elem(*x.act_saved, oi, r0 + r, c0);
       const float* saved_values = reinterpret_cast<const float*>(saved);
       if (!fp32_rows(*x.act_saved)) {
-        kernels::load_float_row(saved_row.data(), saved, x.act_saved->dtype, x.act_saved->strides[2], nc);
-        saved_values = saved_row.data();
+        kernels::load_float_row(staged.data(), saved, x.act_saved->dtype, x.act_saved->strides[2], nc);
+        saved_values = staged.data();
       }
       kernels::matmul_activation_backward_row(row, saved_values, nc, x.act);
     } else {
@@ -243,13 +247,14 @@ void write_rows(const MatmulArgs& x, int64_t oi, int64_t r0, int64_t mr, int64_t
   }
 }
 
-void run_rect(const MatmulArgs& x, const Shape& s, const Blocking& bl, const Rect& rect) {
+// `target`: accumulator(x), decided once per program.
+void run_rect(const MatmulArgs& x, const Shape& s, const Blocking& bl, const Rect& rect, const TensorRef* target) {
   const int64_t i = rect.i, r0 = rect.r0, c0 = rect.c0, mr = rect.mr, nc = rect.nc;
   const int64_t oi = x.reduce_batch ? 0 : i;
   thread_local std::vector<float> scratch;
   float* acc;
   int64_t ldc;
-  if (const TensorRef* target = accumulator(x)) {
+  if (target) {
     acc = reinterpret_cast<float*>(const_cast<char*>(elem(*target, oi, r0, c0)));
     ldc = std::max(target->strides[1], nc);
   } else {
@@ -368,8 +373,9 @@ ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArg
 
   const CoreSplit split = split_tiles(bl.blocks(s), arch.num_cores());
   if (s.M > 0 && s.N > 0 && !run_on_gpu(op, x, s)) {
+    const TensorRef* target = accumulator(x);
     run_on_host_threads(split, [&](int64_t begin, int64_t end) {
-      for (const Rect& r : rects_of(s, bl, begin, end)) run_rect(x, s, bl, r);
+      for (const Rect& r : rects_of(s, bl, begin, end)) run_rect(x, s, bl, r, target);
     });
   }
 

@@ -1,7 +1,8 @@
-// tanh for the per-capability SIMD kernels (simd_impl.cpp, simd_backward_impl.cpp
-// include this inside their CPU_CAPABILITY namespace). Sleef's tanhf costs about
-// four times its expm1f here, and GELU-tanh spent most of its time in it, so
-// tanh goes through expm1 and exp, in forms without cancellation.
+// tanh and the activations' exps for the per-capability SIMD kernels
+// (simd_impl.cpp, simd_backward_impl.cpp include this inside their
+// CPU_CAPABILITY namespace). Sleef's tanhf costs about four times its expm1f
+// here, and GELU-tanh spent most of its time in it, so tanh goes through expm1
+// and exp, in forms without cancellation.
 #pragma once
 
 #include <ATen/cpu/vec/vec.h>
@@ -9,6 +10,16 @@
 #include <cmath>
 
 namespace accel::kernels::CPU_CAPABILITY {
+
+// e^x for an activation that adds it to 1 (GELU-tanh, SiLU, sigmoid), x held
+// in [-87, 89]: below, 1 + e^x is 1 either way; above, e^x is inf either way.
+// Outside, a subnormal e^x (or Sleef's overflowing scale) costs a microcode
+// assist per lane, which made these activations of large inputs twice as
+// slow. at::vec's clamp returns a NaN operand.
+inline at::vec::Vectorized<float> exp_beside_one(at::vec::Vectorized<float> x) {
+  using V = at::vec::Vectorized<float>;
+  return at::vec::clamp(x, V(-87.f), V(89.f)).exp();
+}
 
 // tanh(x) = sign(x) * -e / (2 + e), e = expm1(-2|x|) in (-1, 0]: exact for
 // small |x| (no 1 - 2/(exp + 1)), no overflow; within 3 ulp of std::tanh.
@@ -32,10 +43,7 @@ inline at::vec::Vectorized<float> sech_squared(at::vec::Vectorized<float> x) {
 inline at::vec::Vectorized<float> gelu_tanh_via_exp(at::vec::Vectorized<float> x) {
   using V = at::vec::Vectorized<float>;
   const V u = V(float(M_SQRT2 * M_2_SQRTPI * 0.5)) * (x + V(0.044715f) * x * x * x);
-  // exp's argument held in [-87, 89]: below, 1 + e is 1 either way; above,
-  // e is inf either way. Outside, a subnormal e (or Sleef's overflowing
-  // scale) costs a microcode assist per lane.
-  return x / (V(1.f) + at::vec::clamp(V(-2.f) * u, V(-87.f), V(89.f)).exp());
+  return x / (V(1.f) + exp_beside_one(V(-2.f) * u));
 }
 
 }  // namespace accel::kernels::CPU_CAPABILITY

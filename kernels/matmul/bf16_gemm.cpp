@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <type_traits>
 #include <exception>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/matmul/brgemm_walk.h"
@@ -142,27 +142,13 @@ bool cpu_has_bf16_dot() {
 #endif
 }
 
-// One product with partial row, column and K blocks (an odd K past one AMX
-// tile) in small integers, so that every sum is exact: a torch build whose
-// ukernel is missing, throws or reads another layout of B leaves this path off.
+// Partial row, column and K blocks, an odd K past one AMX tile.
 bool ukernel_computes_exactly() {
   constexpr int64_t M = 17, K = 37, N = 70;
-  std::vector<c10::BFloat16> a(M * K), b(K * N);
-  for (int64_t i = 0; i < M * K; ++i) a[i] = float(i % 7 - 3);
-  for (int64_t i = 0; i < K * N; ++i) b[i] = float(i % 5 - 2);
-  std::vector<float> c(M * N, 0.f);
-  try {
-    run(M, N, K, {a.data(), K, 1}, {b.data(), N, 1}, c.data(), N, 0.f, {}, {});
-  } catch (const std::exception&) {
-    return false;
-  }
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t n = 0; n < N; ++n) {
-      float want = 0;
-      for (int64_t k = 0; k < K; ++k) want += float(a[m * K + k]) * float(b[k * N + n]);
-      if (c[m * N + n] != want) return false;
-    }
-  return true;
+  return brgemm_walk::computes_exactly<c10::BFloat16>(
+      M, K, N, [&](const std::vector<c10::BFloat16>& a, const std::vector<c10::BFloat16>& b, float* c) {
+        run(M, N, K, {a.data(), K, 1}, {b.data(), N, 1}, c, N, 0.f, {}, {});
+      });
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <exception>
+#include <vector>
 
 namespace accel::kernels::brgemm_walk {
 
@@ -33,6 +35,30 @@ void walk(int64_t M, int64_t N, int64_t K, float* C, int64_t ldc, float beta, Ch
           call(m0, std::min(kBlockM, panel_end - m0), n0, std::min(kBlockN, N - n0), k0, kc, add_c);
     }
   }
+}
+
+// Whether product(a, b, c) (row-major M x K and K x N operands of type T, C
+// zeroed M x N with ldc N) gives the exact sums of a product of small integers:
+// a torch build whose ukernel is missing, throws or reads another layout of B
+// fails it, which leaves that path off.
+template <class T, class Product>
+bool computes_exactly(int64_t M, int64_t K, int64_t N, Product product) {
+  std::vector<T> a(M * K), b(K * N);
+  for (int64_t i = 0; i < M * K; ++i) a[i] = T(float(i % 7 - 3));
+  for (int64_t i = 0; i < K * N; ++i) b[i] = T(float(i % 5 - 2));
+  std::vector<float> c(M * N, 0.f);
+  try {
+    product(a, b, c.data());
+  } catch (const std::exception&) {
+    return false;
+  }
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      float want = 0;
+      for (int64_t k = 0; k < K; ++k) want += float(a[m * K + k]) * float(b[k * N + n]);
+      if (c[m * N + n] != want) return false;
+    }
+  return true;
 }
 
 }  // namespace accel::kernels::brgemm_walk

@@ -57,31 +57,20 @@ void run(int64_t M, int64_t N, int64_t K, F32Operand A, F32Operand B, float* C, 
       });
 }
 
-// One product with partial row, column and K blocks in small integers, so
-// every sum is exact: a torch build whose ukernel is missing or throws
-// leaves this path off.
+// Partial row, column and K blocks, with B read in place and copied (stored transposed).
 bool ukernel_computes_exactly() {
   constexpr int64_t M = 70, K = 37, N = 70;
-  std::vector<float> a(M * K), b(K * N);
-  for (int64_t i = 0; i < M * K; ++i) a[i] = float(i % 7 - 3);
-  for (int64_t i = 0; i < K * N; ++i) b[i] = float(i % 5 - 2);
-  std::vector<float> c(M * N, 0.f), ct(M * N, 0.f);
-  try {
-    run(M, N, K, {a.data(), K, 1}, {b.data(), N, 1}, c.data(), N, 0.f);
-    std::vector<float> bt(K * N);  // the same B stored transposed: the copying path
+  auto in_place = [&](const std::vector<float>& a, const std::vector<float>& b, float* c) {
+    run(M, N, K, {a.data(), K, 1}, {b.data(), N, 1}, c, N, 0.f);
+  };
+  auto copied = [&](const std::vector<float>& a, const std::vector<float>& b, float* c) {
+    std::vector<float> bt(K * N);
     for (int64_t k = 0; k < K; ++k)
       for (int64_t n = 0; n < N; ++n) bt[n * K + k] = b[k * N + n];
-    run(M, N, K, {a.data(), K, 1}, {bt.data(), 1, K}, ct.data(), N, 0.f);
-  } catch (const std::exception&) {
-    return false;
-  }
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t n = 0; n < N; ++n) {
-      float want = 0;
-      for (int64_t k = 0; k < K; ++k) want += a[m * K + k] * b[k * N + n];
-      if (c[m * N + n] != want || ct[m * N + n] != want) return false;
-    }
-  return true;
+    run(M, N, K, {a.data(), K, 1}, {bt.data(), 1, K}, c, N, 0.f);
+  };
+  return brgemm_walk::computes_exactly<float>(M, K, N, in_place) &&
+         brgemm_walk::computes_exactly<float>(M, K, N, copied);
 }
 
 bool available() {
