@@ -21,7 +21,10 @@ def _drain_autograd_device_threads():
     if not _C.is_initialized():
         return
     run_backward = torch.autograd.Variable._execution_engine.run_backward
-    with torch.enable_grad():  # the script may have left grad mode off
+    # The importing thread runs its own backward passes (torch_accel's
+    # _autograd_on_calling_thread), so the drain asks for the device threads,
+    # which other threads' graphs went through.
+    with torch.enable_grad(), torch.autograd.set_multithreading_enabled(True):
         for index in range(_C.device_count()):
             leaf = torch.zeros((), device=torch.device("accel", index), requires_grad=True)
             out = leaf * 1
