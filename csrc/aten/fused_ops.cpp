@@ -80,7 +80,9 @@ engine::TensorRef operand(const at::Tensor& t) {
 // t as t.expand(shape) views it, without making the view: an optimizer step
 // has several inputs per parameter, and a view each cost more than its math.
 engine::TensorRef broadcast_operand(const at::Tensor& t, c10::IntArrayRef shape) {
-  engine::TensorRef ref = operand(t);
+  engine::TensorRef ref;
+  ref.data = t.data_ptr();
+  ref.dtype = engine_dtype(t.scalar_type());
   const int64_t lead = static_cast<int64_t>(shape.size()) - t.dim();
   ref.sizes = engine::InlineDims(shape.begin(), shape.end());
   ref.strides.assign(shape.size(), 0);

@@ -180,7 +180,7 @@ void prefetch_streams(const FusedJob& job, const c10::SmallVector<Source, 8>& so
                       const c10::SmallVector<bool, 4>& in_place, int64_t at) {
   constexpr int64_t kLineFloats = 64 / sizeof(float);
   for (size_t i = 0; i < job.inputs.size(); ++i)
-    if (source[i] == Source::InPlace && job.inputs[i].dtype == DType::F32)
+    if (source[i] == Source::InPlace)
       for (int64_t k = 0; k < kHostTileElems; k += kLineFloats)
         __builtin_prefetch(static_cast<const float*>(job.inputs[i].data) + at + k, 0);
   for (size_t o = 0; o < job.outputs.size(); ++o)
@@ -227,6 +227,8 @@ void run_flat(const kernels::fused::Program& program, const FusedJob& job, int64
     in_place[o] = v >= program.num_inputs && !taken && outputs[o].dtype == DType::F32 &&
                   outputs[o].is_contiguous() && compute_in_place_ok[o];
   }
+  // Step results live in the scratch tiles, but for outputs computed in place,
+  // whose slots are pointed at the output's piece in the loop.
   std::vector<float*> values = scratch;
   const int64_t numel = outputs[0].numel();
   for (; first < last; first += kHostTileElems) {
@@ -263,7 +265,6 @@ void run_flat(const kernels::fused::Program& program, const FusedJob& job, int64
           break;
       }
     }
-    for (int v = program.num_inputs; v < program.num_values(); ++v) values[v] = scratch[v];
     for (size_t o = 0; o < outputs.size(); ++o)
       if (in_place[o]) values[program.outputs[o].value] = static_cast<float*>(outputs[o].data) + first;
     kernels::fused::run_tile(program, values.data(), n);

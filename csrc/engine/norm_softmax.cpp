@@ -59,8 +59,8 @@ void softmax_rows(const SoftmaxArgs& a, const Plan& p, int64_t r0, int64_t r1) {
       k::to_f32(v, elem(a.in, base), a.in.dtype, n);
       m = k::row_max(v, n);
       if (a.log) {  // (x - max) - log(sum), as ATen: max + log(sum) would round away small outputs
-        s = k::exp_shift_sum_only(v, n, m);
-        k::axpb(v, v, n, 1.f, -m);
+        k::axpb(v, v, n, 1.f, -m);  // shifted once: the sum's exps read the shifted row
+        s = k::exp_shift_sum_only(v, n, 0.f);
         k::axpb(v, v, n, 1.f, -std::log(s));
       } else {
         s = k::exp_shift_sum(v, v, n, m);

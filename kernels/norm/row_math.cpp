@@ -229,8 +229,9 @@ float exp_shift_sum_only(const float* x, int64_t n, float shift) {
 }
 
 float exp_shift_sum(float* y, const float* x, int64_t n, float shift) {
-  axpb(y, x, n, 1.f, -shift);  // x * 1 is x exactly: y = x - shift
-  exp_kernel(y, y, n);
+  // x * 1 is x exactly: y = x - shift (skipped for a zero shift, x - 0 being x)
+  if (shift != 0.f) axpb(y, x, n, 1.f, -shift);
+  exp_kernel(y, shift != 0.f ? y : x, n);
   return flush_subnormal_sum(y, n);
 }
 

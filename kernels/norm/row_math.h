@@ -29,7 +29,7 @@ float row_dot(const float* x, const float* y, int64_t n);
 float exp_shift_sum(float* y, const float* x, int64_t n, float shift);
 // y = exp(x) (no sum). x and y may alias.
 void exp_inplace(float* y, const float* x, int64_t n);
-// sum(exp(x - shift))
+// sum(exp(x - shift)); a zero shift costs no pass
 float exp_shift_sum_only(const float* x, int64_t n, float shift);
 // sum(g * (x - c))
 float row_dot_dev(const float* g, const float* x, int64_t n, float c);

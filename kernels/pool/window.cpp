@@ -16,11 +16,12 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/movement/convert.h"
+
 namespace accel::kernels {
 
 namespace {
 
-bool adaptive(PoolKind k) { return k == PoolKind::AdaptiveAvg || k == PoolKind::AdaptiveMax; }
 
 // The taps of one output along one axis: start + i * step for i < count,
 // those in [lo, hi) read.
@@ -29,7 +30,7 @@ struct Taps {
 };
 
 Taps taps_of(const PoolSpec& p, int d, int64_t o, int64_t extent) {
-  if (adaptive(p.kind)) {
+  if (detail::is_adaptive(p.kind)) {
     const int64_t lo = p.axis[d].lo[o], hi = p.axis[d].hi[o];
     return {lo, hi - lo, 1, lo, hi};
   }
@@ -43,7 +44,7 @@ struct Span {
 };
 
 Span avg_span(const PoolSpec& p, int d, int64_t o, int64_t extent) {
-  if (adaptive(p.kind)) {
+  if (detail::is_adaptive(p.kind)) {
     const int64_t lo = p.axis[d].lo[o], hi = p.axis[d].hi[o];
     return {lo, hi, hi - lo};
   }
@@ -137,17 +138,6 @@ void forward_typed(const PoolSpec& p, const Plane& in, const Plane& out, const P
   }
 }
 
-template <class T>
-void store_typed(const Plane& dst, const float* acc) {
-  T* d = static_cast<T*>(dst.data);
-  if (dst.sw == 1 && dst.sh == dst.W) {
-    for (int64_t e = 0, n = dst.H * dst.W; e < n; ++e) d[e] = static_cast<T>(acc[e]);
-    return;
-  }
-  for (int64_t h = 0; h < dst.H; ++h)
-    for (int64_t w = 0; w < dst.W; ++w) d[h * dst.sh + w * dst.sw] = static_cast<T>(acc[h * dst.W + w]);
-}
-
 // Window sums and maxima scatter in output order, so an input shared by
 // several windows accumulates its gradients in the order ATen's CPU adds them.
 template <class T>
@@ -158,7 +148,7 @@ void scatter_plane(const PoolSpec& p, const Plane& go, const Plane* idx, float* 
     case PoolKind::Max:
     case PoolKind::AdaptiveMax: {
       const int64_t* ix = static_cast<const int64_t*>(idx->data);
-      if (go.sw == 1 && go.sh == go.W && idx->sw == 1 && idx->sh == go.W) {
+      if (go.dense() && idx->dense()) {
         for (int64_t o = 0, n = go.H * go.W; o < n; ++o)
           if (const int64_t i = ix[o]; i >= 0) acc[i] += static_cast<float>(g[o]);
         return;
@@ -203,7 +193,16 @@ void scatter_plane(const PoolSpec& p, const Plane& go, const Plane* idx, float* 
   }
 }
 
-void store_plane(const Plane& dst, const float* acc);
+// A plane and dense fp32 rows, converted by the data-movement runs (kernels/movement).
+void store_plane(const Plane& dst, const float* acc) {
+  const int64_t bytes = engine::dtype_bytes(dst.dtype);
+  const char* src = reinterpret_cast<const char*>(acc);
+  if (dst.dense())
+    return move_run(static_cast<char*>(dst.data), dst.dtype, 1, src, engine::DType::F32, 1, dst.H * dst.W);
+  for (int64_t h = 0; h < dst.H; ++h)
+    move_run(static_cast<char*>(dst.data) + h * dst.sh * bytes, dst.dtype, dst.sw, src + h * dst.W * sizeof(float),
+             engine::DType::F32, 1, dst.W);
+}
 
 // Planes [nc0, nc1), T being grad_out's type. An fp32 plane stored densely
 // accumulates in place; others accumulate a chunk of planes in fp32, then
@@ -218,7 +217,7 @@ void backward_typed(const PoolSpec& p, const PlaneBatch& grad_out, const PlaneBa
     for (int64_t ow = 0; ow < grad_out.W; ++ow) cols.push_back(avg_span(p, 1, ow, W));
   }
   const bool in_place = grad_in.dtype == engine::DType::F32 && grad_in.sw == 1 && grad_in.sh == W;
-  const bool stacked = grad_in.sw == 1 && grad_in.sh == W && grad_in.sc == area && grad_in.planes_uniform();
+  const bool stacked = grad_in.stacked();
   const bool dense = in_place && stacked;  // one memset
   const int64_t chunk_planes = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(area, 1));
   const int64_t chunk = in_place ? nc1 - nc0 : chunk_planes;
@@ -298,31 +297,18 @@ void backward_typed(const PoolSpec& p, const PlaneBatch& grad_out, const PlaneBa
   }
 }
 
-#define ACCEL_POOL_DISPATCH(dt, fn, ...)                                 \
-  switch (dt) {                                                          \
-    case engine::DType::F32: return fn<float>(__VA_ARGS__);              \
-    case engine::DType::BF16: return fn<c10::BFloat16>(__VA_ARGS__);     \
-    case engine::DType::F16: return fn<c10::Half>(__VA_ARGS__);          \
-    default: throw std::domain_error("pool kernels: unsupported dtype"); \
-  }
-
-template <class T>
-void to_fp32(const Plane& in, float* dst) {
-  const T* src = static_cast<const T*>(in.data);
-  if (in.sw == 1 && in.sh == in.W) {
-    for (int64_t e = 0, n = in.H * in.W; e < n; ++e) dst[e] = static_cast<float>(src[e]);
-    return;
-  }
-  for (int64_t h = 0; h < in.H; ++h)
-    for (int64_t w = 0; w < in.W; ++w) dst[h * in.W + w] = static_cast<float>(src[h * in.sh + w * in.sw]);
-}
-
-void store_plane(const Plane& dst, const float* acc) { ACCEL_POOL_DISPATCH(dst.dtype, store_typed, dst, acc) }
-
 }  // namespace
 
 namespace detail {
-void plane_to_fp32(const Plane& in, float* dst) { ACCEL_POOL_DISPATCH(in.dtype, to_fp32, in, dst) }
+void plane_to_fp32(const Plane& in, float* dst) {
+  const int64_t bytes = engine::dtype_bytes(in.dtype);
+  char* out = reinterpret_cast<char*>(dst);
+  if (in.dense())
+    return move_run(out, engine::DType::F32, 1, static_cast<const char*>(in.data), in.dtype, 1, in.H * in.W);
+  for (int64_t h = 0; h < in.H; ++h)
+    move_run(out + h * in.W * sizeof(float), engine::DType::F32, 1,
+             static_cast<const char*>(in.data) + h * in.sh * bytes, in.dtype, in.sw, in.W);
+}
 
 int64_t avg_divisor_at(const PoolSpec& p, int64_t oh, int64_t ow, int64_t H, int64_t W, bool* empty) {
   const Span h = avg_span(p, 0, oh, H), w = avg_span(p, 1, ow, W);
@@ -339,7 +325,7 @@ void forward_scalar(const PoolSpec& p, const Plane& in, const Plane& out, const 
 void pool_backward(const PoolSpec& p, const WindowPlan& plan, const PlaneBatch& grad_out,
                    const PlaneBatch* idx, const PlaneBatch& grad_in, int64_t nc0, int64_t nc1) {
   if (nc0 >= nc1) return;
-  if (plan.vector) return detail::avg_backward_blocks(p, plan, grad_out, grad_in, nc0, nc1);
+  if (plan.vector) return detail::avg_backward_blocks(plan, grad_out, grad_in, nc0, nc1);
   ACCEL_POOL_DISPATCH(grad_out.dtype, backward_typed, p, grad_out, idx, grad_in, nc0, nc1)
 }
 

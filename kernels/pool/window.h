@@ -36,6 +36,8 @@ struct Plane {
   void* data = nullptr;
   engine::DType dtype = engine::DType::F32;
   int64_t sh = 0, sw = 0, H = 0, W = 0;
+
+  bool dense() const { return sw == 1 && sh == W; }  // its rows one run
 };
 
 // A [N, C, H, W] map (f32, bf16, f16; i64 indices) with any strides; plane
@@ -47,13 +49,14 @@ struct PlaneBatch {
   int64_t sn = 0, sc = 0, sh = 0, sw = 0;
 
   Plane plane(int64_t n, int64_t c) const {
-    const int64_t bytes = dtype == engine::DType::I64 ? 8 : dtype == engine::DType::F32 ? 4 : 2;
-    return {static_cast<char*>(data) + (n * sn + c * sc) * bytes, dtype, sh, sw, H, W};
+    return {static_cast<char*>(data) + (n * sn + c * sc) * engine::dtype_bytes(dtype), dtype, sh, sw, H, W};
   }
   Plane plane(int64_t nc) const { return plane(nc / C, nc % C); }
   int64_t planes() const { return N * C; }
   // Whether plane nc sits at nc * sc (n and c merge), as in NCHW.
   bool planes_uniform() const { return N == 1 || sn == C * sc; }
+  // Whether all its planes are one run (one tall dense plane).
+  bool stacked() const { return sw == 1 && sh == W && sc == H * W && planes_uniform(); }
 };
 
 // The vector path's tables (window_plan.cpp, window_grad.cpp), built once

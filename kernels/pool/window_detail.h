@@ -3,14 +3,30 @@
 // blocks (window_vec.cpp).
 #pragma once
 
+#include <c10/util/BFloat16.h>
+#include <c10/util/Half.h>
+
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 #include "kernels/pool/window.h"
 
+// `return fn<T>(args...)` for the pool kernels' data type T of dtype dt.
+#define ACCEL_POOL_DISPATCH(dt, fn, ...)                                 \
+  switch (dt) {                                                          \
+    case engine::DType::F32: return fn<float>(__VA_ARGS__);              \
+    case engine::DType::BF16: return fn<c10::BFloat16>(__VA_ARGS__);     \
+    case engine::DType::F16: return fn<c10::Half>(__VA_ARGS__);          \
+    default: throw std::domain_error("pool kernels: unsupported dtype"); \
+  }
+
 namespace accel::kernels {
 
 namespace detail {
+inline bool is_max(PoolKind k) { return k == PoolKind::Max || k == PoolKind::AdaptiveMax; }
+inline bool is_adaptive(PoolKind k) { return k == PoolKind::AdaptiveAvg || k == PoolKind::AdaptiveMax; }
+
 constexpr int64_t kLanes = 8;
 // The largest period whose tables are built (a few MiB); past it, scalar.
 constexpr int64_t kMaxPeriod = int64_t{1} << 18;
@@ -32,12 +48,12 @@ void forward_scalar(const PoolSpec& p, const Plane& in, const Plane& out, const 
 // A plane of any strides into a dense fp32 one (window.cpp).
 void plane_to_fp32(const Plane& in, float* dst);
 // Vector blocks of one period: outputs [a, b) of it, a and b multiples of 8
-// (window_vec.cpp). src is the period's first source plane (fp32); out and
-// idx the period's first output and index planes.
-void forward_blocks(const PoolSpec& p, const WindowPlan& plan, const float* src, void* out,
-                    engine::DType out_dtype, int64_t* idx, int64_t a, int64_t b);
+// (window_vec.cpp), the window's max or (divided) sum. src is the period's
+// first source plane (fp32); out and idx the period's first output and index planes.
+void forward_blocks(bool max, const WindowPlan& plan, const float* src, void* out, engine::DType out_dtype,
+                    int64_t* idx, int64_t a, int64_t b);
 // The avg kinds' backward of planes [nc0, nc1) on plan_backward's tables.
-void avg_backward_blocks(const PoolSpec& p, const WindowPlan& plan, const PlaneBatch& grad_out,
+void avg_backward_blocks(const WindowPlan& plan, const PlaneBatch& grad_out,
                          const PlaneBatch& grad_in, int64_t nc0, int64_t nc1);
 }  // namespace detail
 

@@ -69,17 +69,13 @@ void shares_typed(const PlaneBatch& go, int64_t p0, int64_t q0, int64_t q1, cons
 }
 
 void shares_of(const PlaneBatch& go, int64_t p0, int64_t q0, int64_t q1, const float* divisor, float* share) {
-  switch (go.dtype) {
-    case engine::DType::F32: return shares_typed<float>(go, p0, q0, q1, divisor, share);
-    case engine::DType::BF16: return shares_typed<c10::BFloat16>(go, p0, q0, q1, divisor, share);
-    case engine::DType::F16: return shares_typed<c10::Half>(go, p0, q0, q1, divisor, share);
-    default: throw std::domain_error("pool kernels: unsupported dtype");
-  }
+  ACCEL_POOL_DISPATCH(go.dtype, shares_typed, go, p0, q0, q1, divisor, share)
 }
 
 // Input positions [a, b) of a period one at a time, the blocks' sums in order.
 template <class T>
-void gather_scalar(const WindowPlan& plan, const float* share, T* dst, int64_t a, int64_t b) {
+void gather_typed(const WindowPlan& plan, const float* share, void* out, int64_t a, int64_t b) {
+  T* dst = static_cast<T*>(out);
   for (int64_t pos = a; pos < b; ++pos) {
     float acc = 0;
     for (int64_t r = plan.row_lo[pos]; r < plan.row_hi[pos]; ++r)
@@ -90,12 +86,7 @@ void gather_scalar(const WindowPlan& plan, const float* share, T* dst, int64_t a
 }
 
 void gather_scalar(const WindowPlan& plan, const float* share, void* dst, engine::DType dt, int64_t a, int64_t b) {
-  switch (dt) {
-    case engine::DType::F32: return gather_scalar(plan, share, static_cast<float*>(dst), a, b);
-    case engine::DType::BF16: return gather_scalar(plan, share, static_cast<c10::BFloat16*>(dst), a, b);
-    case engine::DType::F16: return gather_scalar(plan, share, static_cast<c10::Half*>(dst), a, b);
-    default: throw std::domain_error("pool kernels: unsupported dtype");
-  }
+  ACCEL_POOL_DISPATCH(dt, gather_typed, plan, share, dst, a, b)
 }
 
 // Floats past a period's shares that a lane's taps outside its window may
@@ -167,7 +158,7 @@ WindowPlan plan_backward(const PoolSpec& p, const PlaneBatch& grad_out, const Pl
 }
 
 namespace detail {
-void avg_backward_blocks(const PoolSpec& p, const WindowPlan& plan, const PlaneBatch& grad_out,
+void avg_backward_blocks(const WindowPlan& plan, const PlaneBatch& grad_out,
                          const PlaneBatch& grad_in, int64_t nc0, int64_t nc1) {
   const int64_t per_plane = plan.per_plane, OH = grad_out.H, OW = grad_out.W;
   const int64_t seg_planes = plan.whole_batch ? grad_in.planes() : grad_in.C;
@@ -175,8 +166,6 @@ void avg_backward_blocks(const PoolSpec& p, const WindowPlan& plan, const PlaneB
   thread_local std::vector<float> shares;
   const int64_t size = period_outputs + guard_floats(plan, OW);
   if (static_cast<int64_t>(shares.size()) < size) shares.resize(size);
-  PoolSpec sum = p;
-  sum.kind = PoolKind::Avg;
   for (int64_t seg = nc0 / seg_planes * seg_planes; seg < nc1; seg += seg_planes) {
     const int64_t seg_end = std::min(seg + seg_planes, grad_in.planes());
     for (int64_t p0 = seg + (std::max(seg, nc0) - seg) / plan.period_planes * plan.period_planes;
@@ -187,7 +176,7 @@ void avg_backward_blocks(const PoolSpec& p, const WindowPlan& plan, const PlaneB
       const int64_t va = std::min(b, (a + kLanes - 1) / kLanes * kLanes), vb = std::max(va, b / kLanes * kLanes);
       void* dst = grad_in.plane(p0).data;
       gather_scalar(plan, shares.data(), dst, grad_in.dtype, a, va);
-      forward_blocks(sum, plan, shares.data(), dst, grad_in.dtype, nullptr, va, vb);
+      forward_blocks(/*max=*/false, plan, shares.data(), dst, grad_in.dtype, nullptr, va, vb);  // the shares' sums
       gather_scalar(plan, shares.data(), dst, grad_in.dtype, vb, b);
     }
   }

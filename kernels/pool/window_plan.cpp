@@ -15,13 +15,13 @@ namespace accel::kernels {
 namespace {
 
 using detail::fits_int32;
+using detail::is_adaptive;
+using detail::is_max;
 using detail::kLanes;
 using detail::kMaxPeriod;
 using detail::kMaxVectorTaps;
 constexpr int64_t kMinPeriod = 512;
 
-bool is_max(PoolKind k) { return k == PoolKind::Max || k == PoolKind::AdaptiveMax; }
-bool is_adaptive(PoolKind k) { return k == PoolKind::AdaptiveAvg || k == PoolKind::AdaptiveMax; }
 
 // How the interior block at `first` may read its taps.
 uint8_t load_of(const WindowPlan& plan, int64_t first) {

@@ -22,7 +22,6 @@ using fVec = at::vec::Vectorized<float>;
 using iVec = at::vec::Vectorized<int32_t>;
 using detail::kLanes;
 
-bool is_max(PoolKind k) { return k == PoolKind::Max || k == PoolKind::AdaptiveMax; }
 
 // Writes a block's eight results (and indices) to their outputs.
 template <class T>
@@ -225,10 +224,10 @@ void avg_blocks(const WindowPlan& plan, const float* src, const BlockStore<T>& s
 }
 
 template <class T>
-void blocks_typed(const PoolSpec& p, const WindowPlan& plan, const float* src, void* out, int64_t* idx,
-                  int64_t a, int64_t b) {
+void blocks_typed(bool max, const WindowPlan& plan, const float* src, void* out, int64_t* idx, int64_t a,
+                  int64_t b) {
   const BlockStore<T> store{plan, static_cast<T*>(out), idx};
-  if (is_max(p.kind)) max_blocks<T>(plan, src, store, a, b);
+  if (max) max_blocks<T>(plan, src, store, a, b);
   else avg_blocks<T>(plan, src, store, a, b);
 }
 
@@ -261,7 +260,7 @@ struct PackedSource {
       const int64_t size = (last - first) * area + detail::kLanes;  // padded: WindowPlan::padded_source
       if (static_cast<int64_t>(buffer.size()) < size) buffer.resize(size);
       float* dst = buffer.data();
-      if (in.sw == 1 && in.sh == in.W && in.sc == area && in.planes_uniform())  // one tall plane
+      if (in.stacked())  // one tall plane
         detail::plane_to_fp32({in.plane(first).data, in.dtype, in.W, 1, (last - first) * in.H, in.W}, dst);
       else
         for (int64_t nc = first; nc < last; ++nc) detail::plane_to_fp32(in.plane(nc), dst + (nc - first) * area);
@@ -273,13 +272,9 @@ struct PackedSource {
 }  // namespace
 
 namespace detail {
-void forward_blocks(const PoolSpec& p, const WindowPlan& plan, const float* src, void* out,
-                    engine::DType out_dtype, int64_t* idx, int64_t a, int64_t b) {
-  switch (out_dtype) {
-    case engine::DType::BF16: return blocks_typed<c10::BFloat16>(p, plan, src, out, idx, a, b);
-    case engine::DType::F16: return blocks_typed<c10::Half>(p, plan, src, out, idx, a, b);
-    default: return blocks_typed<float>(p, plan, src, out, idx, a, b);
-  }
+void forward_blocks(bool max, const WindowPlan& plan, const float* src, void* out, engine::DType out_dtype,
+                    int64_t* idx, int64_t a, int64_t b) {
+  ACCEL_POOL_DISPATCH(out_dtype, blocks_typed, max, plan, src, out, idx, a, b)
 }
 }  // namespace detail
 
@@ -317,7 +312,7 @@ void pool_forward(const PoolSpec& p, const WindowPlan& plan, const PlaneBatch& i
           scalar_range(p, in, out, idx, p0, s, e);
         } else {
           while (e < vb && plan.block[e / kLanes] != kScalarBlock) e += kLanes;
-          detail::forward_blocks(p, plan, src, dst, out.dtype, ix, s, e);
+          detail::forward_blocks(detail::is_max(p.kind), plan, src, dst, out.dtype, ix, s, e);
         }
         s = e;
       }
