@@ -51,11 +51,7 @@ ACCEL_VEC_BACKWARD(Shrink, ((x < V(float(-p.alpha))) | (x > V(float(p.alpha)))) 
 
 struct Gelu {
   KernelParams p;
-  V operator()(V g, V x) const {
-    const V cdf = V(0.5f) * (V(1.f) + (x * V(float(M_SQRT1_2))).erf());
-    const V pdf = V(float(M_2_SQRTPI * M_SQRT1_2 * 0.5)) * (x * x * V(-0.5f)).exp();
-    return g * (cdf + x * pdf);
-  }
+  V operator()(V g, V x) const { return gelu_erf_backward(g, x); }
 };
 
 struct GeluTanh {

@@ -46,4 +46,66 @@ inline at::vec::Vectorized<float> gelu_tanh_via_exp(at::vec::Vectorized<float> x
   return x / (V(1.f) + exp_beside_one(V(-2.f) * u));
 }
 
+// e^y for y in [-81, 0], the range GELU's erf feeds it (its argument held at
+// +-9): 2^n p(r) with r = y - n ln2 in [-ln2/2, ln2/2] and p the Taylor
+// polynomial to r^6 (truncation 1e-10, under half an ulp), 2^n a normal
+// number over all of that range. Sleef's expf, out of line, spilled the
+// caller's registers on every vector and took most of GELU's time.
+inline at::vec::Vectorized<float> exp_of_erf_range(at::vec::Vectorized<float> y) {
+  using V = at::vec::Vectorized<float>;
+  const V n = (y * V(float(M_LOG2E))).round();
+  const V r = at::vec::fmadd(n, V(-1.428606765330187e-06f), at::vec::fmadd(n, V(-0.693145751953125f), y));
+  V p = V(1.f / 720.f);
+  p = at::vec::fmadd(p, r, V(1.f / 120.f));
+  p = at::vec::fmadd(p, r, V(1.f / 24.f));
+  p = at::vec::fmadd(p, r, V(1.f / 6.f));
+  p = at::vec::fmadd(p, r, V(0.5f));
+  p = at::vec::fmadd(p, r, V(1.f));
+  p = at::vec::fmadd(p, r, V(1.f));
+  const auto biased = at::vec::convert_to_int_of_same_size(n) + at::vec::Vectorized<int32_t>(127);
+  return p * at::vec::cast<float>(biased << at::vec::Vectorized<int32_t>(23));
+}
+
+// erf(z) for z in [-9, 9] as at::vec's (Abramowitz and Stegun 7.1.26, the
+// constants ATen's CPU erf uses) with its exp inline (exp_of_erf_range), and
+// that exp, e^-z^2, which GELU's gradient needs too.
+struct ErfWithGauss {
+  at::vec::Vectorized<float> erf, gauss;
+};
+
+inline ErfWithGauss erf_with_gauss(at::vec::Vectorized<float> z) {
+  using V = at::vec::Vectorized<float>;
+  const V t = V(1.f) / at::vec::fmadd(V(0.3275911f), z.abs(), V(1.f));
+  V poly = at::vec::fmadd(V(1.061405429f), t, V(-1.453152027f));
+  poly = at::vec::fmadd(poly, t, V(1.421413741f));
+  poly = at::vec::fmadd(poly, t, V(-0.284496736f));
+  poly = at::vec::fmadd(poly, t, V(0.254829592f));
+  const V gauss = exp_of_erf_range((z * z).neg());
+  const V erf_abs = at::vec::fmadd((gauss * t).neg(), poly, V(1.f));
+  return {erf_abs ^ (z & V(-0.f)), gauss};
+}
+
+// GELU's erf argument x / sqrt 2, held at +-9 where erf is +-1 already.
+inline at::vec::Vectorized<float> gelu_erf_argument(at::vec::Vectorized<float> x) {
+  using V = at::vec::Vectorized<float>;
+  return at::vec::clamp(x * V(float(M_SQRT1_2)), V(-9.f), V(9.f));
+}
+
+inline at::vec::Vectorized<float> gelu_erf(at::vec::Vectorized<float> x) {
+  using V = at::vec::Vectorized<float>;
+  return x * V(0.5f) * (V(1.f) + erf_with_gauss(gelu_erf_argument(x)).erf);
+}
+
+// g (Phi(x) + x phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi) = e^-z^2 / sqrt(2 pi)
+// for the erf's own z; zero past the +-9 hold (where e^-x^2/2 is below
+// 1e-35), so an infinite x gives NaN as x * 0 does in ATen's formula.
+inline at::vec::Vectorized<float> gelu_erf_backward(at::vec::Vectorized<float> g, at::vec::Vectorized<float> x) {
+  using V = at::vec::Vectorized<float>;
+  const V z = gelu_erf_argument(x);
+  const auto [erf, gauss] = erf_with_gauss(z);
+  const V inside = (x * V(float(M_SQRT1_2))).abs() <= V(9.f);
+  const V pdf = V(float(M_2_SQRTPI * M_SQRT1_2 * 0.5)) * (gauss & inside);
+  return g * (V(0.5f) * (V(1.f) + erf) + x * pdf);
+}
+
 }  // namespace accel::kernels::CPU_CAPABILITY

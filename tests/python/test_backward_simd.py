@@ -125,3 +125,17 @@ def test_gelu_backward_op_directly(approximate):
     torch.ops.aten.gelu_backward.grad_input(g.to("accel"), x.to("accel"), approximate=approximate,
                                             grad_input=out)
     torch.testing.assert_close(out.cpu(), expected)
+
+
+def test_gelu_within_its_erf_approximation():
+    """GELU and its gradient against float64 over both tails: the erf (Abramowitz
+    and Stegun 7.1.26, |error| <= 1.5e-7) with its exp computed inline must stay
+    within that bound plus a few roundings, where erf saturates included."""
+    x = torch.linspace(-14, 14, 200_001)
+    x64, eps = x.double(), torch.finfo(torch.float32).eps
+    cdf = 0.5 * (1 + torch.special.erf(x64 / math.sqrt(2)))
+    pdf = torch.exp(-x64 * x64 / 2) / math.sqrt(2 * math.pi)
+    forward = torch.nn.functional.gelu(x.to("accel")).cpu().double()
+    assert ((forward - x64 * cdf).abs() <= 0.5 * x64.abs() * (1.5e-7 + 8 * eps)).all()
+    gradient = torch.ops.aten.gelu_backward(torch.ones_like(x).to("accel"), x.to("accel")).cpu().double()
+    assert ((gradient - (cdf + x64 * pdf)).abs() <= 0.5 * (1.5e-7 + 4 * eps) + 8 * eps * (cdf + (x64 * pdf).abs())).all()
