@@ -11,14 +11,37 @@
 
 namespace accel::kernels::CPU_CAPABILITY {
 
+// e^y for y in [-87.3, 89], results normal or inf: 2^n p(r) with r = y - n ln2
+// in [-ln2/2, ln2/2] and p the Taylor polynomial to r^6 (truncation 1e-10,
+// under half an ulp); 2^n goes on as two normal factors, so that n = 128
+// still gives a finite e^y below FLT_MAX. The callers hold y in that range
+// (a NaN y gives NaN). Sleef's expf, out of line, spilled the caller's
+// registers on every vector and took most of these activations' time.
+inline at::vec::Vectorized<float> exp_in_normal_range(at::vec::Vectorized<float> y) {
+  using V = at::vec::Vectorized<float>;
+  using I = at::vec::Vectorized<int32_t>;
+  const V n = (y * V(float(M_LOG2E))).round();
+  const V r = at::vec::fmadd(n, V(-1.428606765330187e-06f), at::vec::fmadd(n, V(-0.693145751953125f), y));
+  V p = V(1.f / 720.f);
+  p = at::vec::fmadd(p, r, V(1.f / 120.f));
+  p = at::vec::fmadd(p, r, V(1.f / 24.f));
+  p = at::vec::fmadd(p, r, V(1.f / 6.f));
+  p = at::vec::fmadd(p, r, V(0.5f));
+  p = at::vec::fmadd(p, r, V(1.f));
+  p = at::vec::fmadd(p, r, V(1.f));
+  const I whole = at::vec::convert_to_int_of_same_size(n), half = whole >> I(1);
+  const auto power = [](I e) { return at::vec::cast<float>((e + I(127)) << I(23)); };
+  return p * power(half) * power(whole - half);
+}
+
 // e^x for an activation that adds it to 1 (GELU-tanh, SiLU, sigmoid), x held
 // in [-87, 89]: below, 1 + e^x is 1 either way; above, e^x is inf either way.
-// Outside, a subnormal e^x (or Sleef's overflowing scale) costs a microcode
-// assist per lane, which made these activations of large inputs twice as
-// slow. at::vec's clamp returns a NaN operand.
+// Outside, a subnormal e^x would cost a microcode assist per lane (it made
+// these activations of large inputs twice as slow). at::vec's clamp returns a
+// NaN operand.
 inline at::vec::Vectorized<float> exp_beside_one(at::vec::Vectorized<float> x) {
   using V = at::vec::Vectorized<float>;
-  return at::vec::clamp(x, V(-87.f), V(89.f)).exp();
+  return exp_in_normal_range(at::vec::clamp(x, V(-87.f), V(89.f)));
 }
 
 // tanh(x) = sign(x) * -e / (2 + e), e = expm1(-2|x|) in (-1, 0]: exact for
@@ -46,28 +69,8 @@ inline at::vec::Vectorized<float> gelu_tanh_via_exp(at::vec::Vectorized<float> x
   return x / (V(1.f) + exp_beside_one(V(-2.f) * u));
 }
 
-// e^y for y in [-81, 0], the range GELU's erf feeds it (its argument held at
-// +-9): 2^n p(r) with r = y - n ln2 in [-ln2/2, ln2/2] and p the Taylor
-// polynomial to r^6 (truncation 1e-10, under half an ulp), 2^n a normal
-// number over all of that range. Sleef's expf, out of line, spilled the
-// caller's registers on every vector and took most of GELU's time.
-inline at::vec::Vectorized<float> exp_of_erf_range(at::vec::Vectorized<float> y) {
-  using V = at::vec::Vectorized<float>;
-  const V n = (y * V(float(M_LOG2E))).round();
-  const V r = at::vec::fmadd(n, V(-1.428606765330187e-06f), at::vec::fmadd(n, V(-0.693145751953125f), y));
-  V p = V(1.f / 720.f);
-  p = at::vec::fmadd(p, r, V(1.f / 120.f));
-  p = at::vec::fmadd(p, r, V(1.f / 24.f));
-  p = at::vec::fmadd(p, r, V(1.f / 6.f));
-  p = at::vec::fmadd(p, r, V(0.5f));
-  p = at::vec::fmadd(p, r, V(1.f));
-  p = at::vec::fmadd(p, r, V(1.f));
-  const auto biased = at::vec::convert_to_int_of_same_size(n) + at::vec::Vectorized<int32_t>(127);
-  return p * at::vec::cast<float>(biased << at::vec::Vectorized<int32_t>(23));
-}
-
 // erf(z) for z in [-9, 9] as at::vec's (Abramowitz and Stegun 7.1.26, the
-// constants ATen's CPU erf uses) with its exp inline (exp_of_erf_range), and
+// constants ATen's CPU erf uses) with its exp inline (exp_in_normal_range), and
 // that exp, e^-z^2, which GELU's gradient needs too.
 struct ErfWithGauss {
   at::vec::Vectorized<float> erf, gauss;
@@ -80,7 +83,7 @@ inline ErfWithGauss erf_with_gauss(at::vec::Vectorized<float> z) {
   poly = at::vec::fmadd(poly, t, V(1.421413741f));
   poly = at::vec::fmadd(poly, t, V(-0.284496736f));
   poly = at::vec::fmadd(poly, t, V(0.254829592f));
-  const V gauss = exp_of_erf_range((z * z).neg());
+  const V gauss = exp_in_normal_range((z * z).neg());
   const V erf_abs = at::vec::fmadd((gauss * t).neg(), poly, V(1.f));
   return {erf_abs ^ (z & V(-0.f)), gauss};
 }

@@ -139,3 +139,24 @@ def test_gelu_within_its_erf_approximation():
     assert ((forward - x64 * cdf).abs() <= 0.5 * x64.abs() * (1.5e-7 + 8 * eps)).all()
     gradient = torch.ops.aten.gelu_backward(torch.ones_like(x).to("accel"), x.to("accel")).cpu().double()
     assert ((gradient - (cdf + x64 * pdf)).abs() <= 0.5 * (1.5e-7 + 4 * eps) + 8 * eps * (cdf + (x64 * pdf).abs())).all()
+
+
+@pytest.mark.parametrize("name", ["silu", "sigmoid", "gelu_tanh"])
+def test_inline_exp_activations_within_a_few_ulp(name):
+    """SiLU, sigmoid and GELU-tanh take their exp inline (simd_tanh.h): against
+    float64, over [-100, 100] (both holds of the exp's argument included), each
+    result is within 4 float32 ulp of its magnitude (GELU-tanh: times its
+    argument's conditioning), or within 1e-30 of zero, where float32's e^88.8
+    overflows in CPU's formulas too."""
+    fn = {"silu": torch.nn.functional.silu, "sigmoid": torch.sigmoid,
+          "gelu_tanh": lambda t: torch.nn.functional.gelu(t, approximate="tanh")}[name]
+    x = torch.linspace(-100, 100, 400_001)
+    x64 = x.double()
+    # GELU-tanh's inner u = sqrt(2/pi) (x + 0.044715 x^3) rounds in float32, which
+    # e^-2u turns into a relative error of 2|u| ulp: its bound grows by that.
+    u = math.sqrt(2 / math.pi) * (x64 + 0.044715 * x64**3) if name == "gelu_tanh" else 0 * x64
+    # 0.5 x (1 + tanh u) is x sigmoid(2u): the float64 truth in the form that does not cancel
+    truth = x64 * torch.sigmoid(2 * u) if name == "gelu_tanh" else fn(x64)
+    actual = fn(x.to("accel")).cpu().double()
+    eps = torch.finfo(torch.float32).eps
+    assert ((actual - truth).abs() <= 4 * eps * (1 + 2 * u.abs()) * truth.abs() + 1e-30).all()

@@ -100,6 +100,11 @@ def _compiler(kind):
                 with open(dump, "a") as f:
                     f.write(text + "\n")
         from torch._functorch.aot_autograd import make_boxed_func
+        from torch.fx._lazy_graph_module import _LazyGraphModule
+        # Generate the graph's code now: the forward of a lazy module, taken
+        # before that, stays its lazy stub and goes through Module.__call__
+        # on every run.
+        _LazyGraphModule.force_recompile(gm)
         return _count_host_fallbacks(make_boxed_func(gm.forward), lowered)
     return compile_graph
 
