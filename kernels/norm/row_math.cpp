@@ -28,6 +28,17 @@ namespace {
 
 constexpr int kLanes = 16;
 
+// kLanes floats as one vector (a zmm, two ymm or four xmm per clone): lane j
+// holds what ACCEL_LANE_SUM's acc[j] does. Two running sums in one loop, or a
+// select, are more than GCC's vectorizer turns into plain lane operations by
+// itself.
+typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
+__attribute__((always_inline)) inline Lanes load_lanes(const float* p) {
+  Lanes v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
 __attribute__((always_inline)) inline uint32_t bits(float f) {
   uint32_t u;
   std::memcpy(&u, &f, 4);
@@ -146,21 +157,27 @@ void store_one(void* base, DType dt, int64_t index, float v) {
 // Reductions keep kLanes independent partial results, so they vectorize
 // without reassociating a single accumulator.
 // NaNs are not tracked here: they reach the exp sum and poison the row there.
-// Four lane groups: one group's max chain waited on the compare's latency. The
+// Two lane groups: one group's max chain waited on the compare's latency. The
 // max of the non-NaN values does not depend on the order.
 ACCEL_CLONES float row_max(const float* x, int64_t n) {
-  constexpr int kWide = 4 * kLanes;
-  float acc[kWide];
-  for (int j = 0; j < kWide; ++j) acc[j] = -std::numeric_limits<float>::infinity();
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  Lanes acc0, acc1;
+  for (int j = 0; j < kLanes; ++j) acc0[j] = acc1[j] = kNegInf;
   int64_t i = 0;
-  for (; i + kWide <= n; i += kWide)
-    for (int j = 0; j < kWide; ++j) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
-  for (int j = kLanes; j < kWide; ++j) acc[j % kLanes] = acc[j] > acc[j % kLanes] ? acc[j] : acc[j % kLanes];
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
-  float m = -std::numeric_limits<float>::infinity();
+  for (; i + 2 * kLanes <= n; i += 2 * kLanes) {
+    const Lanes v0 = load_lanes(x + i), v1 = load_lanes(x + i + kLanes);
+    acc0 = v0 > acc0 ? v0 : acc0;
+    acc1 = v1 > acc1 ? v1 : acc1;
+  }
+  if (i + kLanes <= n) {
+    const Lanes v = load_lanes(x + i);
+    acc0 = v > acc0 ? v : acc0;
+    i += kLanes;
+  }
+  acc0 = acc1 > acc0 ? acc1 : acc0;
+  float m = kNegInf;
   for (; i < n; ++i) m = x[i] > m ? x[i] : m;
-  for (int j = 0; j < kLanes; ++j) m = acc[j] > m ? acc[j] : m;
+  for (int j = 0; j < kLanes; ++j) m = acc0[j] > m ? acc0[j] : m;
   return m;
 }
 
@@ -198,14 +215,15 @@ void exp_kernel(float* y, const float* x, int64_t n) {
 // Results below FLT_MIN become 0; returns their row_sum (the same lane order).
 ACCEL_CLONES float flush_subnormal_sum(float* y, int64_t n) {
   constexpr float kMin = std::numeric_limits<float>::min();
-  float acc[kLanes] = {};
+  const Lanes zero = {};
+  Lanes acc = {};
   int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int j = 0; j < kLanes; ++j) {
-      const float v = y[i + j] < kMin ? 0.0f : y[i + j];
-      y[i + j] = v;
-      acc[j] += v;
-    }
+  for (; i + kLanes <= n; i += kLanes) {
+    Lanes v = load_lanes(y + i);
+    v = v < kMin ? zero : v;
+    std::memcpy(y + i, &v, sizeof v);
+    acc += v;
+  }
   float s = 0;
   for (; i < n; ++i) {
     y[i] = y[i] < kMin ? 0.0f : y[i];
@@ -249,15 +267,6 @@ ACCEL_CLONES void lin2(float* y, const float* g, const float* x, int64_t n, floa
 }
 
 namespace {
-// kLanes floats as one vector (a zmm, two ymm or four xmm per clone): lane j
-// holds what ACCEL_LANE_SUM's acc[j] does. Two running sums in one loop are
-// more than GCC's vectorizer turns into plain lane adds by itself.
-typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
-__attribute__((always_inline)) inline Lanes load_lanes(const float* p) {
-  Lanes v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 
 // ACCEL_LANE_SUM's a * (x - c) and a for a = g * w (or g), in one sweep.
 template <bool kScaled>
