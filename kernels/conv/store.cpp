@@ -63,8 +63,9 @@ const void* residual_at(const FeatureOut& o, const Pixel& p, int64_t c) {
 // image's rows follow each other, a run spans the image, else one row.
 template <class F>
 void for_runs(const FeatureOut& o, int64_t m0, int64_t mb, F f) {
-  const bool flat = o.sh == o.OW * o.sw && o.sd == o.OH * o.sh &&
-                    (!o.residual || (o.rh == o.OW * o.rw && o.rd == o.OH * o.rh));
+  const bool one_deep = o.OD == 1;  // a 2-D map: its depth stride is never stepped
+  const bool flat = o.sh == o.OW * o.sw && (one_deep || o.sd == o.OH * o.sh) &&
+                    (!o.residual || (o.rh == o.OW * o.rw && (one_deep || o.rd == o.OH * o.rh)));
   const int64_t span = flat ? o.OD * o.OH * o.OW : o.OW;
   for (int64_t m = m0; m < m0 + mb;) {
     const Pixel p = decode_pixel(m, o.OD, o.OH, o.OW);
@@ -93,6 +94,16 @@ void store_with_epilogue(const FeatureOut& o, const float* acc, bool channel_maj
     if (o.dtype == engine::DType::F32 && stride == 1) std::memcpy(dst, src, n * sizeof(float));
     else store_float_row(dst, o.dtype, stride, src, n);
   };
+  // A whole image of fp32 channel planes that follow each other: the epilogue
+  // writes the output itself, with no buffer and no copy per channel run.
+  const int64_t image = o.OD * o.OH * o.OW;
+  if (channel_major && !o.residual && o.dtype == engine::DType::F32 && o.sw == 1 && o.sh == o.OW &&
+      (o.OD == 1 || o.sd == o.OH * o.OW) && o.sc == image && mb == image && m0 % image == 0) {
+    float* planes = static_cast<float*>(o.data) + (m0 / image) * o.sn + c0 * o.sc;
+    for (int64_t j = 0; j < nb; ++j) affine_run(o, acc + j * mb, planes + j * mb, mb, c0 + j, true);
+    matmul_epilogue_row(planes, nullptr, mb * nb, 1.f, 0.f, o.act);
+    return;
+  }
   if (channel_major) {
     for (int64_t j = 0; j < nb; ++j) affine_run(o, acc + j * mb, v + j * mb, mb, c0 + j, true);
     if (o.residual)
@@ -122,20 +133,20 @@ void store_typed(const FeatureOut& o, const float* acc, bool channel_major, int6
   T* base = static_cast<T*>(o.data);
   auto bias_of = [&](int64_t j) { return o.bias ? o.bias[o.c0 + n0 + j] : 0.f; };
   if (channel_major) {
-    for (int64_t j = 0; j < nb; ++j) {
-      const float b = bias_of(j);
-      const float* src = acc + j * mb;
-      T* ch = base + (o.c0 + n0 + j) * o.sc;
-      int64_t m = m0;
-      while (m < m0 + mb) {
-        const Pixel p = decode_pixel(m, o.OD, o.OH, o.OW);
-        const int64_t run = std::min(m0 + mb - m, o.OW - p.ow);
-        T* dst = ch + p.n * o.sn + p.od * o.sd + p.oh * o.sh + p.ow * o.sw;
-        for (int64_t i = 0; i < run; ++i) dst[i * o.sw] = static_cast<T>(src[i] + b);
-        src += run;
-        m += run;
+    // Runs of evenly spaced pixels (a whole image where its rows follow each
+    // other), each decoded once for all the block's channels.
+    for_runs(o, m0, mb, [&](int64_t i0, int64_t run, const Pixel& p) {
+      T* at_pixel = base + p.n * o.sn + p.od * o.sd + p.oh * o.sh + p.ow * o.sw;
+      for (int64_t j = 0; j < nb; ++j) {
+        const float b = bias_of(j);
+        const float* src = acc + j * mb + i0;
+        T* dst = at_pixel + (o.c0 + n0 + j) * o.sc;
+        if (o.sw == 1)  // a stride the compiler knows: the loop vectorizes
+          for (int64_t i = 0; i < run; ++i) dst[i] = static_cast<T>(src[i] + b);
+        else
+          for (int64_t i = 0; i < run; ++i) dst[i * o.sw] = static_cast<T>(src[i] + b);
       }
-    }
+    });
     return;
   }
   for (int64_t i = 0; i < mb; ++i) {
