@@ -359,7 +359,9 @@ ProgramRecord run_fused_multi(const chip::Arch& arch, const kernels::fused::Prog
   const CoreSplit split = split_tiles(rec.tiles, arch.num_cores());
   rec.cores_used = split.cores_used;
   rec.max_tiles_per_core = split.max_tiles();
-  run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
+  // A job's setup (its sources, scratch tiles and constants) once per host
+  // thread rather than once per emulated core it spans.
+  run_on_host_threads(split, [&](int64_t begin, int64_t end) {
     for (size_t j = 0; j < jobs.size(); ++j) {
       const int64_t lo = std::max(begin, first_tile[j]), hi = std::min(end, first_tile[j + 1]);
       if (lo < hi) run_job_tiles(program, jobs[j], lo - first_tile[j], hi - first_tile[j]);

@@ -329,15 +329,6 @@ bool run_on_gpu(const char* op, const MatmulArgs& x, const Shape& s) {
   return true;
 }
 
-// Like run_on_cores, but hands each host thread the whole range of blocks of
-// the cores it emulates, so those can be merged.
-void run_on_host_threads(const CoreSplit& split, const std::function<void(int64_t, int64_t)>& body) {
-  if (!executing()) return;  // as run_on_cores: a plan runs no tile work
-  at::parallel_for(0, split.cores_used, 1, [&](int64_t core_begin, int64_t core_end) {
-    body(split.first_tile[core_begin], split.first_tile[core_end]);
-  });
-}
-
 }  // namespace
 
 std::optional<Activation> activation_from_name(const std::string& name) {

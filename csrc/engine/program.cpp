@@ -52,6 +52,15 @@ void run_on_cores(const CoreSplit& split,
   });
 }
 
+void run_on_host_threads(const CoreSplit& split, const std::function<void(int64_t, int64_t)>& body) {
+  if (!executing()) return;  // as run_on_cores: a plan runs no tile work
+  const int64_t tiles = split.cores_used == 0 ? 0 : split.first_tile[split.cores_used];
+  const int64_t grain = tiles <= kSerialTiles ? std::max<int64_t>(split.cores_used, 1) : 1;
+  at::parallel_for(0, split.cores_used, grain, [&](int64_t core_begin, int64_t core_end) {
+    body(split.first_tile[core_begin], split.first_tile[core_end]);
+  });
+}
+
 namespace {
 thread_local bool t_plan_only = false;
 thread_local std::vector<ProgramRecord>* t_sink = nullptr;

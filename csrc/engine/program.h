@@ -88,6 +88,11 @@ struct ProgramRecord {
 void run_on_cores(const CoreSplit& split,
                   const std::function<void(int64_t core, int64_t begin, int64_t end)>& body);
 
+// Like run_on_cores, but hands each host thread the whole range of tiles of
+// the cores it emulates, so that work set up once per piece of data (a
+// matmul's blocks, a fused job) is set up once per thread, not per core.
+void run_on_host_threads(const CoreSplit& split, const std::function<void(int64_t begin, int64_t end)>& body);
+
 // Profiling: programs are appended while a collector is active.
 void set_recording(bool on);
 bool recording();
