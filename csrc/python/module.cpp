@@ -11,6 +11,7 @@ namespace py = pybind11;
 using accel::chip::Runtime;
 
 void bind_perf(py::module& m);  // perf_bindings.cpp
+void bind_graph_runner(py::module& m);  // graph_runner.cpp
 py::dict record_dict(const accel::engine::ProgramRecord& r);  // perf_bindings.cpp
 
 namespace {
@@ -102,6 +103,7 @@ PYBIND11_MODULE(_C, m) {
   });
 
   bind_perf(m);
+  bind_graph_runner(m);
   m.def("fallback_stats", &accel::aten::fallback_stats);
   m.def("reset_fallback_stats", &accel::aten::reset_fallback_stats);
   m.def("set_fallback_policy", &accel::aten::set_fallback_policy);

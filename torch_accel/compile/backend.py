@@ -12,10 +12,11 @@ import torch
 
 from .. import _C
 from .lowering import lower
+from .runner import build as build_runner
 
 _log = logging.getLogger("torch_accel.compile")
 _lock = threading.Lock()
-_stats = {"graphs": 0, "compile_s": 0.0, "fused_programs": 0, "fused_ops": 0,
+_stats = {"graphs": 0, "runner_graphs": 0, "compile_s": 0.0, "fused_programs": 0, "fused_ops": 0,
           "matmul_epilogues": 0, "native_norms": 0, "norm_fusions": 0, "eager_ops": {}, "host_ops": {}}
 _history = []  # every LoweredGraph, newest last (compile_explain reads it)
 
@@ -27,7 +28,8 @@ def _merge(table, counts):
 
 def compile_stats():
     """What the accel backend compiled since the last reset: graphs (forward and
-    backward count separately), fused programs and the ops they absorbed,
+    backward count separately) and how many of them run on the C++ graph
+    runner (runner.py), fused programs and the ops they absorbed,
     matmul epilogues, RMSNorm chains run as the chip's rms_norm program, and
     the ops left as eager accel programs ("eager_ops") or run through the CPU
     fallback ("host_ops", counted on each graph's first run)."""
@@ -42,8 +44,8 @@ def compile_stats():
 
 def reset_compile_stats():
     with _lock:
-        _stats.update(graphs=0, compile_s=0.0, fused_programs=0, fused_ops=0, matmul_epilogues=0,
-                      native_norms=0, norm_fusions=0, eager_ops={}, host_ops={})
+        _stats.update(graphs=0, runner_graphs=0, compile_s=0.0, fused_programs=0, fused_ops=0,
+                      matmul_epilogues=0, native_norms=0, norm_fusions=0, eager_ops={}, host_ops={})
         _history.clear()
 
 
@@ -73,15 +75,25 @@ def _on_accel(example_inputs):
 
 def _compiler(kind):
     def compile_graph(gm, example_inputs):
+        from torch._functorch.aot_autograd import make_boxed_func
+        from torch.fx._lazy_graph_module import _LazyGraphModule
         start = time.perf_counter()
-        if _on_accel(example_inputs):
+        on_accel = _on_accel(example_inputs)
+        if on_accel:
             lowered = lower(gm, kind)
         else:  # a graph of CPU tensors runs as it was traced
             from .lowering import LoweredGraph
             lowered = LoweredGraph(kind=kind + " (not on accel: not lowered)")
+        # Generate the graph's code now: the forward of a lazy module, taken
+        # before that, stays its lazy stub and goes through Module.__call__
+        # on every run.
+        _LazyGraphModule.force_recompile(gm)
+        run = build_runner(gm) if on_accel else None
+        lowered.graph_runner = run is not None
         elapsed = time.perf_counter() - start
         with _lock:
             _stats["graphs"] += 1
+            _stats["runner_graphs"] += int(lowered.graph_runner)
             _stats["compile_s"] += elapsed
             _stats["fused_programs"] += len(lowered.groups)
             _stats["fused_ops"] += lowered.fused_ops
@@ -99,13 +111,7 @@ def _compiler(kind):
             if dump:
                 with open(dump, "a") as f:
                     f.write(text + "\n")
-        from torch._functorch.aot_autograd import make_boxed_func
-        from torch.fx._lazy_graph_module import _LazyGraphModule
-        # Generate the graph's code now: the forward of a lazy module, taken
-        # before that, stays its lazy stub and goes through Module.__call__
-        # on every run.
-        _LazyGraphModule.force_recompile(gm)
-        return _count_host_fallbacks(make_boxed_func(gm.forward), lowered)
+        return _count_host_fallbacks(run or make_boxed_func(gm.forward), lowered)
     return compile_graph
 
 

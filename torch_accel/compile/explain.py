@@ -94,6 +94,9 @@ def format_lowered(lowered, gm=None):
         lines.append("eager accel programs: " + counts(lowered.eager_ops))
     if lowered.host_ops:
         lines.append("no accel kernel (CPU fallback): " + counts(lowered.host_ops))
+    if not lowered.kind.endswith("not lowered)"):
+        lines.append("host: " + ("the graph's ops run as boxed calls from C++ (torch_accel._C.GraphRunner)"
+                                 if lowered.graph_runner else "the graph runs its generated Python code"))
     if gm is not None:
         rows, buffers, peak = buffer_plan(gm)
         lines.append(f"DRAM buffer plan: {len(rows)} tensors in {len(buffers)} buffers, "

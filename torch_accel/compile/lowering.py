@@ -49,6 +49,7 @@ class LoweredGraph:
     optimizer_programs: int = 0                                 # optimizer steps' in-place programs
     eager_ops: dict = dataclasses.field(default_factory=dict)   # op -> count, accel programs
     host_ops: dict = dataclasses.field(default_factory=dict)    # op -> count, ran on the CPU
+    graph_runner: bool = False                                  # runs on _C.GraphRunner (runner.py)
 
     @property
     def fused_ops(self):

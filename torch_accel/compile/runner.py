@@ -1,0 +1,136 @@
+"""A lowered graph run by torch_accel._C.GraphRunner: the same ops in the same
+order as the graph's generated Python code, each a boxed dispatcher call
+from C++ (no Python frame and no argument parse per op), every value freed
+after its last reader as the generated code does. A graph with anything the
+runner does not take (a call that is not an ATen-style operator, a value
+computed in Python) runs its generated code instead.
+TORCH_ACCEL_GRAPH_RUNNER=0 turns the runner off."""
+import operator
+import os
+
+import torch
+import torch.fx
+
+from .. import _C
+
+
+def _list_kind(argument):
+    """The runner's list kind for a schema argument whose list holds graph values."""
+    kind = argument.type
+    if isinstance(kind, torch._C.OptionalType):
+        kind = kind.getElementType()
+    if not isinstance(kind, torch._C.ListType):
+        return None
+    element = kind.getElementType()
+    if isinstance(element, torch._C.TensorType):
+        return "tensors"
+    if isinstance(element, torch._C.OptionalType) and isinstance(element.getElementType(), torch._C.TensorType):
+        return "optional_tensors"
+    return None
+
+
+class _Unsupported(Exception):
+    pass
+
+
+class _Builder:
+    def __init__(self, graph):
+        self.slot = {}
+        self.readers = {}  # slot -> index of its last reading step
+        self.steps = []
+        self.num_inputs = 0
+        for node in graph.nodes:
+            if node.op == "placeholder":
+                self.slot[node] = self.num_inputs
+                self.num_inputs += 1
+        self.num_slots = self.num_inputs
+
+    def read(self, value, argument=None):
+        if isinstance(value, torch.fx.Node):
+            if value not in self.slot:
+                raise _Unsupported(value)
+            self.readers[self.slot[value]] = len(self.steps)
+            return ("slot", self.slot[value])
+        if isinstance(value, (list, tuple)) and any(isinstance(v, torch.fx.Node) for v in value):
+            kind = _list_kind(argument) if argument is not None else None
+            if kind is None:
+                raise _Unsupported(value)
+            return (kind, [self.read(v) for v in value])
+        if isinstance(value, slice):
+            raise _Unsupported(value)
+        return ("const", value)
+
+    def new_slot(self, node):
+        self.slot[node] = self.num_slots
+        self.num_slots += 1
+        return self.slot[node]
+
+    def call(self, node):
+        op = node.target
+        operands = []
+        for k, argument in enumerate(op._schema.arguments):
+            if k < len(node.args):
+                value = node.args[k]
+            elif argument.name in node.kwargs:
+                value = node.kwargs[argument.name]
+            elif argument.has_default_value():
+                value = argument.default_value
+            else:
+                raise _Unsupported(node)
+            operands.append(self.read(value, argument))
+        name = op._schema.name
+        self.steps.append(["call", name, op._schema.overload_name, operands, self.new_slot(node), []])
+
+    def item(self, node):
+        source, index = node.args
+        if not isinstance(source, torch.fx.Node) or not isinstance(index, int):
+            raise _Unsupported(node)
+        self.steps.append(["item", self.read(source)[1], index, 0, self.new_slot(node), []])
+
+
+def build(gm):
+    """gm's graph as a boxed callable on the runner, or None where the runner
+    cannot take it (or TORCH_ACCEL_GRAPH_RUNNER=0)."""
+    if os.environ.get("TORCH_ACCEL_GRAPH_RUNNER", "1") == "0":
+        return None
+    builder = _Builder(gm.graph)
+    outputs, as_list, single = [], False, False
+    try:
+        for node in gm.graph.nodes:
+            if node.op == "placeholder":
+                continue
+            if node.op == "call_function" and node.target is operator.getitem:
+                builder.item(node)
+            elif node.op == "call_function" and isinstance(node.target, torch._ops.OpOverload):
+                builder.call(node)
+            elif node.op == "output":
+                result = node.args[0]
+                single = not isinstance(result, (list, tuple))
+                as_list = isinstance(result, list)
+                outputs = [builder.read(v) for v in ([result] if single else result)]
+            else:
+                raise _Unsupported(node)
+    except _Unsupported:
+        return None
+    kept = {o[1] for o in outputs if o[0] == "slot"}
+    for slot, last in builder.readers.items():
+        if slot not in kept and last < len(builder.steps):
+            builder.steps[last][5].append(slot)
+    for step in builder.steps:  # a result nothing reads goes at once
+        if step[4] not in builder.readers and step[4] not in kept:
+            step[5].append(step[4])
+    for slot in range(builder.num_inputs):  # an input nothing reads
+        if slot not in builder.readers and slot not in kept and builder.steps:
+            builder.steps[0][5].append(slot)
+    try:
+        runner = _C.GraphRunner(builder.num_inputs, builder.num_slots, [tuple(s) for s in builder.steps],
+                                outputs, as_list)
+    except (RuntimeError, TypeError, ValueError):  # a constant the schema types cannot hold
+        return None
+
+    def run(args):
+        out = runner.run(args)
+        return out[0] if single else out
+    run._boxed_call = True
+    run.runner = runner
+    return run
