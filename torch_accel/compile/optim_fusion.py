@@ -14,7 +14,7 @@ import torch.fx
 
 from . import lowering
 from .fx_nodes import foreach_name as _foreach_name, schema_arguments as _arguments, val as _val
-from .scalar_lists import stack_scalar_lists
+from .scalar_lists import stack_scalar_lists, unbind_lane_reads
 
 aten = torch.ops.aten
 _UNARY = {"sqrt", "reciprocal", "neg", "exp", "log", "abs"}
@@ -350,3 +350,4 @@ def fuse_optimizer_steps(graph, lowered):
     lowered.groups += groups
     lowered.optimizer_programs += len(groups)
     _reinplace_lists(graph)
+    unbind_lane_reads(graph)

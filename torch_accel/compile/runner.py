@@ -12,6 +12,7 @@ import torch
 import torch.fx
 
 from .. import _C
+from .fx_nodes import schema_arguments
 
 
 def _list_kind(argument):
@@ -66,20 +67,10 @@ class _Builder:
         return self.slot[node]
 
     def call(self, node):
-        op = node.target
-        operands = []
-        for k, argument in enumerate(op._schema.arguments):
-            if k < len(node.args):
-                value = node.args[k]
-            elif argument.name in node.kwargs:
-                value = node.kwargs[argument.name]
-            elif argument.has_default_value():
-                value = argument.default_value
-            else:
-                raise _Unsupported(node)
-            operands.append(self.read(value, argument))
-        name = op._schema.name
-        self.steps.append(["call", name, op._schema.overload_name, operands, self.new_slot(node), []])
+        schema = node.target._schema
+        operands = [self.read(value, argument)
+                    for value, argument in zip(schema_arguments(node), schema.arguments)]
+        self.steps.append(["call", schema.name, schema.overload_name, operands, self.new_slot(node), []])
 
     def item(self, node):
         source, index = node.args

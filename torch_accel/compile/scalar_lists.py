@@ -81,3 +81,20 @@ def stack_scalar_lists(graph):
     for node in list(graph.nodes):  # lanes nothing reads (a later list op took the stack)
         if node.target == aten.select.int and not node.users:
             graph.erase_node(node)
+
+
+def unbind_lane_reads(graph):
+    """The lanes a fused program reads, one per parameter, as the items of one
+    unbind of their stack rather than a select each: a graph op less per
+    parameter (the same views)."""
+    for lanes in list(graph.nodes):
+        selects = [u for u in lanes.users if u.target == aten.select.int and u.args[1] == 0]
+        if len(selects) < 2:
+            continue
+        with graph.inserting_after(lanes):
+            parts = emit(graph, aten.unbind.int, (lanes, 0), list(val(lanes).unbind(0)))
+        for select in selects:
+            with graph.inserting_before(select):
+                item = emit(graph, operator.getitem, (parts, select.args[2]), val(select))
+            select.replace_all_uses_with(item)
+            graph.erase_node(select)
