@@ -24,6 +24,11 @@ def cases():
         ("conv2d 3x3 64ch bf16", lambda x, w: F.conv2d(x, w, padding=1), (x64.bfloat16(), w64.bfloat16())),
         ("conv2d 7x7 s2 3ch f32", lambda x, w: F.conv2d(x, w, stride=2, padding=3), (x3, w7)),
         ("conv2d 1x1 256->64 f32", lambda x, w: F.conv2d(x, w), (x256, w1)),
+        # First layers: one to three input channels, few products per output.
+        ("conv2d 3x3 3->64 f32 16x16 maps", lambda x, w: F.conv2d(x, w, padding=1),
+         (r(64, 3, 16, 16), r(64, 3, 3, 3) * 0.2)),
+        ("conv2d 3x3 1->16 f32 8x8 maps", lambda x, w: F.conv2d(x, w, padding=1),
+         (r(256, 1, 8, 8), r(16, 1, 3, 3) * 0.2)),
         ("conv2d 3x3 fwd+bwd f32", _fwd_bwd(dict(padding=1)), (x64, w64, r(16, 64, 56, 56))),
         ("max_pool2d 3x3 s2 f32", lambda x: F.max_pool2d(x, 3, 2, 1), (x64,)),
         ("adaptive_avg_pool2d 7 f32", lambda x: F.adaptive_avg_pool2d(x, 7), (x256,)),

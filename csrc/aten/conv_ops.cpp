@@ -58,7 +58,7 @@ engine::Conv2dArgs args_of(at::IntArrayRef stride, at::IntArrayRef padding, at::
 // and recorded: only the host's arithmetic differs. It does so where the
 // library is the faster of the two on the host (measured, docs/PERFORMANCE.md):
 // fp32 forward on maps narrower than a tile row (the im2col reader walks those
-// in short runs) with at least 32 products per output, fp32 gradients unless the filter is 1x1 (a plain GEMM for
+// in short runs), fp32 gradients unless the filter is 1x1 (a plain GEMM for
 // the im2col programs), every bf16 convolution without a fused epilogue.
 // TORCH_ACCEL_LIBRARY_CONV=0 keeps the im2col programs on every convolution,
 // =1 sends every eligible one to the library.
@@ -81,15 +81,7 @@ bool library_conv(std::initializer_list<at::Tensor> operands, ConvPass pass, con
   const char* env = std::getenv("TORCH_ACCEL_LIBRARY_CONV");
   if (env != nullptr) return std::strcmp(env, "0") != 0;
   if (bf16) return true;  // the im2col programs ran bf16 2.1-2.8x slower than the library
-  if (pass == ConvPass::Forward) {
-    // Fewer than 32 products per output (one to three input channels of a 3x3
-    // filter: an image's first layer) leave the library slower on every map
-    // width: 64x3x16x16 -> 64 took 5.2 ms there and 1.0 ms as the program,
-    // 256x1x8x8 -> 16 1.06 ms and 0.26 ms (oneDNN's fp32 kernels, Zen 4).
-    int64_t products = weight.size(1);
-    for (int64_t d = 2; d < weight.dim(); ++d) products *= weight.size(d);
-    return out_width < 32 && products >= 32;
-  }
+  if (pass == ConvPass::Forward) return out_width < 32;
   for (int64_t d = 2; d < weight.dim(); ++d)
     if (weight.size(d) != 1) return true;
   return false;
