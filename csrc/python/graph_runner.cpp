@@ -22,10 +22,10 @@ namespace {
 // An operand: a value slot (a graph input or an earlier step's result), a
 // constant, or a list built from slots and constants.
 struct Operand {
-  enum class Kind : uint8_t { Slot, Constant, Tensors, OptionalTensors };
+  enum class Kind : uint8_t { Slot, Constant, WrappedNumber, Tensors, OptionalTensors };
   Kind kind = Kind::Constant;
   int slot = -1;
-  c10::IValue constant;
+  c10::IValue constant;  // WrappedNumber: the number
   std::vector<Operand> items;
 };
 
@@ -38,22 +38,26 @@ struct Step {
   std::vector<int> release;  // slots this step reads last
 };
 
-// A constant operand of the schema's type. A number where a tensor goes
-// becomes a wrapped-number tensor, as torch's Python argument parser makes it
-// (it takes part in type promotion as a Python number does).
-c10::IValue constant_of(const py::handle& obj, const c10::TypePtr& type) {
+// A constant operand of the schema's type. A number where a tensor goes is
+// made a wrapped-number tensor on every run, as torch's Python argument parser
+// makes it (it takes part in type promotion as a Python number does, and no
+// output of one run can alias the next run's).
+Operand constant_of(const py::handle& obj, const c10::TypePtr& type) {
+  Operand o;
   const bool tensor = type->kind() == c10::TypeKind::TensorType ||
                       (type->kind() == c10::TypeKind::OptionalType &&
                        type->castRaw<c10::OptionalType>()->getElementType()->kind() == c10::TypeKind::TensorType);
-  if (!tensor || obj.is_none() || THPVariable_Check(obj.ptr())) return torch::jit::toIValue(obj, type);
-  c10::Scalar number;
-  if (py::isinstance<py::bool_>(obj)) number = obj.cast<bool>();
-  else if (py::isinstance<py::int_>(obj)) number = obj.cast<int64_t>();
-  else if (py::isinstance<py::float_>(obj)) number = obj.cast<double>();
-  else return torch::jit::toIValue(obj, type);  // raises: not a tensor
-  at::Tensor wrapped = c10::scalar_to_tensor(number);
-  wrapped.unsafeGetTensorImpl()->set_wrapped_number(true);
-  return wrapped;
+  const bool number = py::isinstance<py::bool_>(obj) || py::isinstance<py::int_>(obj) ||
+                      py::isinstance<py::float_>(obj);
+  if (!tensor || !number) {
+    o.constant = torch::jit::toIValue(obj, type);  // raises where the type cannot hold obj
+    return o;
+  }
+  o.kind = Operand::Kind::WrappedNumber;
+  if (py::isinstance<py::bool_>(obj)) o.constant = obj.cast<bool>();
+  else if (py::isinstance<py::int_>(obj)) o.constant = obj.cast<int64_t>();
+  else o.constant = obj.cast<double>();
+  return o;
 }
 
 Operand operand_from(const py::handle& spec, const c10::TypePtr& type) {
@@ -64,7 +68,7 @@ Operand operand_from(const py::handle& spec, const c10::TypePtr& type) {
     o.kind = Operand::Kind::Slot;
     o.slot = t[1].cast<int>();
   } else if (kind == "const") {
-    o.constant = constant_of(t[1], type);
+    o = constant_of(t[1], type);
   } else if (kind == "tensors" || kind == "optional_tensors") {
     o.kind = kind == "tensors" ? Operand::Kind::Tensors : Operand::Kind::OptionalTensors;
     const auto element = kind == "tensors" ? c10::TensorType::get() : c10::OptionalType::ofTensor();
@@ -154,6 +158,11 @@ class GraphRunner {
         return env[o.slot];
       case Operand::Kind::Constant:
         return o.constant;
+      case Operand::Kind::WrappedNumber: {
+        at::Tensor wrapped = c10::scalar_to_tensor(o.constant.toScalar());
+        wrapped.unsafeGetTensorImpl()->set_wrapped_number(true);
+        return wrapped;
+      }
       case Operand::Kind::Tensors: {
         c10::List<at::Tensor> list;
         list.reserve(o.items.size());

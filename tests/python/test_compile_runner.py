@@ -152,3 +152,25 @@ def test_a_graph_the_runner_cannot_take_runs_its_generated_code():
     t = torch.arange(4.0).to("accel")
     (out,) = run([t])
     torch.testing.assert_close(out.cpu(), torch.tensor([0.0, 3.0]))
+
+
+def test_graph_numbers_where_the_schema_converts_them_stay_with_the_generated_code():
+    """A size of a symbolic shape multiplies a tensor: the generated code makes
+    it a tensor, so that graph runs there, and compiled matches eager on two
+    shapes (the second call recompiles symbolically)."""
+    def scale_by_rows(x):
+        return x * x.shape[0]
+
+    torch._dynamo.reset()
+    compiled = torch.compile(scale_by_rows, backend="accel", dynamic=True)
+    for rows in (3, 5):
+        x = torch.randn(rows, 4)
+        torch.testing.assert_close(compiled(x.to("accel")).cpu(), scale_by_rows(x))
+
+
+def test_negative_item_index_stays_with_the_generated_code():
+    graph = torch.fx.Graph()
+    x = graph.placeholder("x")
+    parts = graph.call_function(torch.ops.aten.split.Tensor, (x, 2))
+    graph.output((graph.call_function(operator.getitem, (parts, -1)),))
+    assert runner.build(torch.fx.GraphModule(torch.nn.Module(), graph)) is None

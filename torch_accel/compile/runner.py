@@ -2,8 +2,11 @@
 order as the graph's generated Python code, each a boxed dispatcher call
 from C++ (no Python frame and no argument parse per op), every value freed
 after its last reader as the generated code does. A graph with anything the
-runner does not take (a call that is not an ATen-style operator, a value
-computed in Python) runs its generated code instead.
+runner does not take (a call that is not an ATen-style operator, a number
+computed in the graph where the schema wants a tensor or another number type,
+a negative item index) runs its generated code instead. Unlike that code, the
+runner does not consult __torch_function__ modes (a compiled graph's ops are
+ATen operators, which the dispatcher's modes still see).
 TORCH_ACCEL_GRAPH_RUNNER=0 turns the runner off."""
 import operator
 import os
@@ -34,6 +37,25 @@ class _Unsupported(Exception):
     pass
 
 
+# The schema types a graph value that is a number (a SymInt input, a size, an
+# .item()) goes to unconverted; elsewhere (a tensor argument, an int into a
+# float) the generated code's call converts it, and the graph stays with that code.
+_NUMBER_ARGUMENTS = {int: ("int", "SymInt", "Scalar", "int?", "SymInt?", "Scalar?"),
+                     float: ("float", "Scalar", "float?", "Scalar?"),
+                     bool: ("bool", "bool?")}
+
+
+def _passes_as_is(node, argument, in_tensor_list):
+    value = node.meta.get("val")
+    if isinstance(value, (torch.SymInt, torch.SymFloat, torch.SymBool)):
+        value = {torch.SymInt: 0, torch.SymFloat: 0.0, torch.SymBool: False}[type(value)]
+    if not isinstance(value, (bool, int, float)):
+        return True  # a tensor, or the runner's tuple/list plumbing
+    if in_tensor_list:
+        return False
+    return argument is None or str(argument.type) in _NUMBER_ARGUMENTS[type(value)]  # None: an output
+
+
 class _Builder:
     def __init__(self, graph):
         self.slot = {}
@@ -46,9 +68,9 @@ class _Builder:
                 self.num_inputs += 1
         self.num_slots = self.num_inputs
 
-    def read(self, value, argument=None):
+    def read(self, value, argument=None, in_tensor_list=False):
         if isinstance(value, torch.fx.Node):
-            if value not in self.slot:
+            if value not in self.slot or not _passes_as_is(value, argument, in_tensor_list):
                 raise _Unsupported(value)
             self.readers[self.slot[value]] = len(self.steps)
             return ("slot", self.slot[value])
@@ -56,7 +78,7 @@ class _Builder:
             kind = _list_kind(argument) if argument is not None else None
             if kind is None:
                 raise _Unsupported(value)
-            return (kind, [self.read(v) for v in value])
+            return (kind, [self.read(v, in_tensor_list=True) for v in value])
         if isinstance(value, slice):
             raise _Unsupported(value)
         return ("const", value)
@@ -74,7 +96,7 @@ class _Builder:
 
     def item(self, node):
         source, index = node.args
-        if not isinstance(source, torch.fx.Node) or not isinstance(index, int):
+        if not isinstance(source, torch.fx.Node) or not isinstance(index, int) or index < 0:
             raise _Unsupported(node)
         self.steps.append(["item", self.read(source)[1], index, 0, self.new_slot(node), []])
 

@@ -62,6 +62,7 @@ def stack_scalar_lists(graph):
                 base = emit(graph, aten.stack.default, (list(items),), torch.stack([val(n) for n in items]))
             op, build = _STACKED[name]
             lanes = emit(graph, op, build(base, args), op(*build(base.meta["val"], args)))
+        lanes.meta["accel_lanes"] = True  # unbind_lane_reads takes these
         stacked[node] = lanes
         for user in list(node.users):
             if user.target != operator.getitem:
@@ -88,13 +89,17 @@ def unbind_lane_reads(graph):
     unbind of their stack rather than a select each: a graph op less per
     parameter (the same views)."""
     for lanes in list(graph.nodes):
-        selects = [u for u in lanes.users if u.target == aten.select.int and u.args[1] == 0]
+        if not lanes.meta.get("accel_lanes"):
+            continue
+        selects = [u for u in lanes.users
+                   if u.target == aten.select.int and u.args[0] is lanes and u.args[1] == 0]
         if len(selects) < 2:
             continue
+        size = val(lanes).shape[0]
         with graph.inserting_after(lanes):
             parts = emit(graph, aten.unbind.int, (lanes, 0), list(val(lanes).unbind(0)))
         for select in selects:
             with graph.inserting_before(select):
-                item = emit(graph, operator.getitem, (parts, select.args[2]), val(select))
+                item = emit(graph, operator.getitem, (parts, select.args[2] % size), val(select))
             select.replace_all_uses_with(item)
             graph.erase_node(select)
