@@ -2,7 +2,7 @@
 // (simd_impl.cpp, simd_backward_impl.cpp include this inside their
 // CPU_CAPABILITY namespace). Sleef's tanhf costs about four times its expm1f
 // here, and GELU-tanh spent most of its time in it, so tanh goes through expm1
-// and exp, in forms without cancellation.
+// and exp, in forms without cancellation; the activations' own exps are inline.
 #pragma once
 
 #include <ATen/cpu/vec/vec.h>
