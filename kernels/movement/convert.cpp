@@ -26,6 +26,10 @@ void run(char* dst, int64_t ds, const char* src, int64_t ss, int64_t n) {
       std::memcpy(d, s, n * sizeof(D));
       return;
     }
+    if (ds == 1 && ss == -1) {  // a flip: strides the compiler knows vectorize (a lane reverse)
+      for (int64_t i = 0; i < n; ++i) d[i] = s[-i];
+      return;
+    }
   }
   if (ds == 1 && ss == 1) {
     for (int64_t i = 0; i < n; ++i) {
