@@ -96,6 +96,34 @@ ProgramRecord mask_record(const char* op, const CoreSplit& split, const Pages& p
 
 }  // namespace
 
+// masked_fill over a run with a 1-byte mask, elements of T's size: on
+// contiguous runs a select the compiler vectorizes (every element rewritten,
+// the set ones with the value), else a store per set element.
+template <class T>
+void fill_run(char* out, int64_t os, const uint8_t* mask, int64_t ms, int64_t n, const void* value) {
+  T v;
+  std::memcpy(&v, value, sizeof(T));
+  T* o = reinterpret_cast<T*>(out);
+  if (os == 1 && ms == 1) {
+    for (int64_t j = 0; j < n; ++j) o[j] = mask[j] ? v : o[j];
+    return;
+  }
+  for (int64_t j = 0; j < n; ++j)
+    if (mask[j * ms]) o[j * os] = v;
+}
+
+using FillRun = void (*)(char*, int64_t, const uint8_t*, int64_t, int64_t, const void*);
+
+FillRun fill_run_for(int64_t elem_bytes) {
+  switch (elem_bytes) {
+    case 1: return fill_run<uint8_t>;
+    case 2: return fill_run<uint16_t>;
+    case 4: return fill_run<uint32_t>;
+    case 8: return fill_run<uint64_t>;
+    default: return nullptr;
+  }
+}
+
 ProgramRecord run_masked_fill(const chip::Arch& arch, const char* op, const TensorRef& out,
                               const TensorRef& mask, const void* value) {
   const Space s = layout::coalesce(out.sizes, {out.strides, mask.strides});
@@ -107,11 +135,15 @@ ProgramRecord run_masked_fill(const chip::Arch& arch, const char* op, const Tens
   char* o = static_cast<char*>(out.data);
   const char* m = static_cast<const char*>(mask.data);
   const int64_t os = s.dim() > 0 ? s.strides[0].back() : 0, ms = s.dim() > 0 ? s.strides[1].back() : 0;
+  const FillRun fill = dtype_bytes(mask.dtype) == 1 ? fill_run_for(e) : nullptr;
   run_on_cores(split, [&](int64_t, int64_t begin, int64_t end) {
     for (int64_t u = begin; u < end; ++u)
       pages.for_runs(u, [&](int64_t row, int64_t c0, int64_t c1) {
         int64_t off[2];
         layout::row_offsets(s, row, off);
+        if (fill)
+          return fill(o + (off[0] + c0 * os) * e, os, reinterpret_cast<const uint8_t*>(m) + off[1] + c0 * ms, ms,
+                      c1 - c0, value);
         for (int64_t j = c0; j < c1; ++j)
           if (set_at(m, mask.dtype, off[1] + j * ms)) std::memcpy(o + (off[0] + j * os) * e, value, e);
       });
