@@ -165,6 +165,24 @@ ScatterPlan scatter_plan(const Space& in) {
   return p;
 }
 
+// Elements [w0, w1) of a run along the last dim, one index tensor of type I:
+// Indices::offset's reads, wrap and bound check, with the three operands'
+// offsets stepped instead of recomputed per element (the same order).
+template <class T, Reduce R, class I>
+void scatter_run(const ScatterPlan& p, const IndexOperand& io, T* d, const T* v, const int64_t* off,
+                 int64_t w0, int64_t w1, kernels::compute_t<T> a) {
+  const int64_t last = p.s.dim() - 1;
+  const int64_t ds = p.s.strides[0][last], vs = p.s.strides[1][last], is = p.s.strides[kData][last];
+  const I* index = static_cast<const I*>(io.index.data);
+  int64_t de = off[0] + w0 * ds, ve = off[1] + w0 * vs, ie = off[kData] + w0 * is;
+  for (int64_t w = w0; w < w1; ++w, de += ds, ve += vs, ie += is) {
+    int64_t at = index[ie];
+    if (at < 0 && io.wrap_negative && at >= -io.bound) at += io.bound;
+    if (at < 0 || at >= io.bound) throw IndexOutOfRange(at, io.bound, 0);
+    kernels::reduce_into<T, R>(d + de + at * io.stride, v[ve], a);
+  }
+}
+
 template <class T, Reduce R>
 void scatter_unit(const ScatterPlan& p, const Indices& ix, const TensorRef& dst,
                   const TensorRef& values, double alpha, int64_t u) {
@@ -206,6 +224,12 @@ void scatter_unit(const ScatterPlan& p, const Indices& ix, const TensorRef& dst,
     if (!vary) {
       reduce_run<T, R>(d + off[0] + ix.offset(off + kData) + w0 * ds, ds, v + off[1] + w0 * vs, vs,
                        w1 - w0, a);
+      continue;
+    }
+    if (ix.ops->size() == 1) {  // one index tensor: its offsets step along the run
+      const IndexOperand& io = ix.ops->front();
+      if (io.index.dtype == DType::I32) scatter_run<T, R, int32_t>(p, io, d, v, off, w0, w1, a);
+      else scatter_run<T, R, int64_t>(p, io, d, v, off, w0, w1, a);
       continue;
     }
     for (int64_t w = w0; w < w1; ++w) {
