@@ -4,8 +4,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include <c10/util/SmallVector.h>
-
 #include "engine/movement.h"
 #include "engine/movement_layout.h"
 #include "kernels/movement/convert.h"
@@ -84,45 +82,24 @@ void copy_unit(const CopyPlan& p, const CopyOptions& o, int64_t u) {
   }
 
   const bool in_place = out.data == in.data && os == is && out.dtype == in.dtype;
-  // A page's rows are consecutive: the first row's offsets are decoded (two
-  // divisions per dim), the next ones step from it as an odometer over the
-  // row dims, carrying where a dim wraps.
-  int64_t off[2] = {0, 0}, next_row = -1;
-  c10::SmallVector<int64_t, 6> at_dim(std::max<int64_t>(nd - 1, 0));
-  const bool same_contiguous = out.dtype == in.dtype && os[nd - 1] == 1 && is[nd - 1] == 1;
+  // A page's rows are consecutive: the cursor decodes the first and steps to the next.
+  layout::RowCursor rows(p.s);
   // Whole short rows of one format, contiguous on both sides: a page is a
   // strided 2-D copy, its rows one memcpy each in one loop (a call per row
   // through for_runs cost more than the bytes).
-  if (same_contiguous && !in_place && o.triangle == Triangle::None && p.pages.cols < layout::kTileElems &&
-      nd >= 2) {
+  if (out.dtype == in.dtype && os[nd - 1] == 1 && is[nd - 1] == 1 && !in_place &&
+      o.triangle == Triangle::None && p.pages.cols < layout::kTileElems && nd >= 2) {
     const int64_t r0 = u * p.pages.rows_per_page, r1 = std::min(p.pages.rows, r0 + p.pages.rows_per_page);
-    layout::row_offsets(p.s, r0, off);
-    for (int64_t d = nd - 2, r = r0; d >= 0; --d) {
-      at_dim[d] = r % p.s.sizes[d];
-      r /= p.s.sizes[d];
-    }
     const size_t bytes = p.pages.cols * oe;
-    for (int64_t r = r0; r < r1; ++r) {
-      std::memcpy(obase + off[0] * oe, ibase + off[1] * ie, bytes);
-      for (int64_t d = nd - 2; d >= 0; --d) {
-        off[0] += os[d];
-        off[1] += is[d];
-        if (++at_dim[d] < p.s.sizes[d]) break;
-        off[0] -= os[d] * p.s.sizes[d];
-        off[1] -= is[d] * p.s.sizes[d];
-        at_dim[d] = 0;
-      }
-    }
+    rows.seek(r0);
+    for (int64_t r = r0; r < r1; ++r, rows.next())
+      std::memcpy(obase + rows.off[0] * oe, ibase + rows.off[1] * ie, bytes);
     return;
   }
+  int64_t next_row = -1;
   p.pages.for_runs(u, [&](int64_t row, int64_t c0, int64_t c1) {
-    if (row != next_row) {
-      layout::row_offsets(p.s, row, off);
-      for (int64_t d = nd - 2, r = row; d >= 0; --d) {
-        at_dim[d] = r % p.s.sizes[d];
-        r /= p.s.sizes[d];
-      }
-    }
+    if (row != next_row) rows.seek(row);
+    const int64_t* off = rows.off;
     char* dst = obase + off[0] * oe;
     const char* src = ibase + off[1] * ie;
     const int64_t ocs = os[nd - 1], ics = is[nd - 1];
@@ -135,25 +112,10 @@ void copy_unit(const CopyPlan& p, const CopyOptions& o, int64_t u) {
       zero_run(dst + c0 * ocs * oe, ocs, k0 - c0, oe);
       zero_run(dst + k1 * ocs * oe, ocs, c1 - k1, oe);
     }
-    if (!in_place && k1 > k0) {
-      if (same_contiguous)  // a short run's call and format dispatch cost more than its bytes
-        std::memcpy(dst + k0 * oe, src + k0 * ie, (k1 - k0) * oe);
-      else
-        kernels::move_run(dst + k0 * ocs * oe, out.dtype, ocs, src + k0 * ics * ie, in.dtype, ics,
-                          k1 - k0);
-    }
-    next_row = -1;
-    for (int64_t d = nd - 2; d >= 0; --d) {
-      off[0] += os[d];
-      off[1] += is[d];
-      if (++at_dim[d] < p.s.sizes[d]) {
-        next_row = row + 1;
-        break;
-      }
-      off[0] -= os[d] * p.s.sizes[d];
-      off[1] -= is[d] * p.s.sizes[d];
-      at_dim[d] = 0;
-    }
+    if (!in_place && k1 > k0)
+      kernels::move_run(dst + k0 * ocs * oe, out.dtype, ocs, src + k0 * ics * ie, in.dtype, ics,
+                        k1 - k0);
+    next_row = rows.next() ? row + 1 : -1;
   });
 }
 

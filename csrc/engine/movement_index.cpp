@@ -17,6 +17,14 @@ using layout::Pages;
 using layout::Space;
 constexpr int kData = 2;  // operands 0 and 1 are data, then the indices
 
+// Index value v of index operand k along its dim: a negative one wrapped where
+// the op allows it, then checked against the bound.
+inline int64_t checked_index(const IndexOperand& ix, int64_t v, int k) {
+  if (v < 0 && ix.wrap_negative && v >= -ix.bound) v += ix.bound;
+  if (v < 0 || v >= ix.bound) throw IndexOutOfRange(v, ix.bound, k);
+  return v;
+}
+
 struct Indices {
   const std::vector<IndexOperand>* ops;
   // Element offset into the data tensor for the indices at offsets `off`.
@@ -25,11 +33,9 @@ struct Indices {
     for (size_t k = 0; k < ops->size(); ++k) {
       const IndexOperand& ix = (*ops)[k];
       const char* p = static_cast<const char*>(ix.index.data);
-      int64_t v = ix.index.dtype == DType::I32 ? reinterpret_cast<const int32_t*>(p)[off[k]]
-                                               : reinterpret_cast<const int64_t*>(p)[off[k]];
-      if (v < 0 && ix.wrap_negative && v >= -ix.bound) v += ix.bound;
-      if (v < 0 || v >= ix.bound) throw IndexOutOfRange(v, ix.bound, static_cast<int>(k));
-      sum += v * ix.stride;
+      const int64_t v = ix.index.dtype == DType::I32 ? reinterpret_cast<const int32_t*>(p)[off[k]]
+                                                     : reinterpret_cast<const int64_t*>(p)[off[k]];
+      sum += checked_index(ix, v, static_cast<int>(k)) * ix.stride;
     }
     return sum;
   }
@@ -89,12 +95,7 @@ void walk_page(const Space& s, const Pages& pages, const Indices& ix, bool gathe
 template <class E, class I>
 void gather_row(E* o, int64_t os, const E* src, int64_t ss, const I* idx, int64_t is, const IndexOperand& ix,
                 int64_t n) {
-  for (int64_t j = 0; j < n; ++j) {
-    int64_t v = idx[j * is];
-    if (v < 0 && ix.wrap_negative && v >= -ix.bound) v += ix.bound;
-    if (v < 0 || v >= ix.bound) throw IndexOutOfRange(v, ix.bound, 0);
-    o[j * os] = src[j * ss + v * ix.stride];
-  }
+  for (int64_t j = 0; j < n; ++j) o[j * os] = src[j * ss + checked_index(ix, idx[j * is], 0) * ix.stride];
 }
 
 template <class E>
@@ -166,8 +167,8 @@ ScatterPlan scatter_plan(const Space& in) {
 }
 
 // Elements [w0, w1) of a run along the last dim, one index tensor of type I:
-// Indices::offset's reads, wrap and bound check, with the three operands'
-// offsets stepped instead of recomputed per element (the same order).
+// Indices::offset's reads and checked_index, with the three operands' offsets
+// stepped instead of recomputed per element (the same order).
 template <class T, Reduce R, class I>
 void scatter_run(const ScatterPlan& p, const IndexOperand& io, T* d, const T* v, const int64_t* off,
                  int64_t w0, int64_t w1, kernels::compute_t<T> a) {
@@ -176,10 +177,7 @@ void scatter_run(const ScatterPlan& p, const IndexOperand& io, T* d, const T* v,
   const I* index = static_cast<const I*>(io.index.data);
   int64_t de = off[0] + w0 * ds, ve = off[1] + w0 * vs, ie = off[kData] + w0 * is;
   for (int64_t w = w0; w < w1; ++w, de += ds, ve += vs, ie += is) {
-    int64_t at = index[ie];
-    if (at < 0 && io.wrap_negative && at >= -io.bound) at += io.bound;
-    if (at < 0 || at >= io.bound) throw IndexOutOfRange(at, io.bound, 0);
-    kernels::reduce_into<T, R>(d + de + at * io.stride, v[ve], a);
+    kernels::reduce_into<T, R>(d + de + checked_index(io, index[ie], 0) * io.stride, v[ve], a);
   }
 }
 

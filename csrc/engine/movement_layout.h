@@ -64,6 +64,38 @@ inline void row_offsets(const Space& s, int64_t row, int64_t* out) {
   }
 }
 
+// The offsets of a run of consecutive rows of a two-operand space: seek
+// decodes one row (two divisions per dim), next steps to the following row
+// as an odometer over the row dims, carrying where a dim wraps, and says
+// whether there is one.
+struct RowCursor {
+  const Space& s;
+  int64_t off[2] = {0, 0};
+  c10::SmallVector<int64_t, 6> at;  // the row's index along dims 0 .. dim() - 2
+
+  explicit RowCursor(const Space& space) : s(space), at(std::max<int64_t>(space.dim() - 1, 0)) {}
+
+  void seek(int64_t row) {
+    row_offsets(s, row, off);
+    for (int64_t d = s.dim() - 2; d >= 0; --d) {
+      at[d] = row % s.sizes[d];
+      row /= s.sizes[d];
+    }
+  }
+
+  bool next() {
+    for (int64_t d = s.dim() - 2; d >= 0; --d) {
+      off[0] += s.strides[0][d];
+      off[1] += s.strides[1][d];
+      if (++at[d] < s.sizes[d]) return true;
+      off[0] -= s.strides[0][d] * s.sizes[d];
+      off[1] -= s.strides[1][d] * s.sizes[d];
+      at[d] = 0;
+    }
+    return false;
+  }
+};
+
 // Pages of about one tile over [rows, cols]: a page is `rows_per_page` whole
 // rows, or one chunk of a row longer than a tile.
 struct Pages {

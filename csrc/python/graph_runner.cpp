@@ -102,8 +102,8 @@ class GraphRunner {
         step.source = t[1].cast<int>();
         step.index = t[2].cast<int64_t>();
       }
-      step.out = t[4].cast<int>();
-      step.release = t[5].cast<std::vector<int>>();
+      step.out = t[t.size() - 2].cast<int>();
+      step.release = t[t.size() - 1].cast<std::vector<int>>();
       steps_.push_back(std::move(step));
     }
     for (const auto& o : outputs) outputs_.push_back(operand_from(o, c10::AnyType::get()));

@@ -5,6 +5,8 @@
 
 #include <stdexcept>
 
+#include "kernels/float_dispatch.h"
+
 namespace accel::kernels {
 namespace {
 
@@ -35,12 +37,7 @@ float sum_typed(const engine::TensorRef& t, int64_t c) {
 }  // namespace
 
 float channel_sum(const engine::TensorRef& t, int64_t c) {
-  switch (t.dtype) {
-    case engine::DType::F32: return sum_typed<float>(t, c);
-    case engine::DType::BF16: return sum_typed<c10::BFloat16>(t, c);
-    case engine::DType::F16: return sum_typed<c10::Half>(t, c);
-    default: throw std::domain_error("conv bias gradient: unsupported dtype");
-  }
+  ACCEL_FLOAT_DISPATCH(t.dtype, "conv bias gradient", sum_typed, t, c)
 }
 
 }  // namespace accel::kernels

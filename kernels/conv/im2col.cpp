@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/float_dispatch.h"
+
 namespace accel::kernels {
 namespace {
 
@@ -135,12 +137,7 @@ void gather_typed(const Im2col& g, int64_t m0, int64_t mb, int64_t k0, int64_t k
 }  // namespace
 
 void gather_im2col(const Im2col& g, int64_t m0, int64_t mb, int64_t k0, int64_t kb, float* dst) {
-  switch (g.dtype) {
-    case engine::DType::F32: return gather_typed<float>(g, m0, mb, k0, kb, dst);
-    case engine::DType::BF16: return gather_typed<c10::BFloat16>(g, m0, mb, k0, kb, dst);
-    case engine::DType::F16: return gather_typed<c10::Half>(g, m0, mb, k0, kb, dst);
-    default: throw std::domain_error("conv reader: unsupported dtype");
-  }
+  ACCEL_FLOAT_DISPATCH(g.dtype, "conv reader", gather_typed, g, m0, mb, k0, kb, dst)
 }
 
 }  // namespace accel::kernels

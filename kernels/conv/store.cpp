@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "kernels/float_dispatch.h"
 #include "kernels/matmul/epilogue.h"
 
 namespace accel::kernels {
@@ -193,27 +194,19 @@ void store_filter_typed(const engine::TensorRef& dw, int64_t a_base, const Im2co
 
 }  // namespace
 
-#define ACCEL_CONV_DISPATCH(dt, fn, ...)                                     \
-  switch (dt) {                                                              \
-    case engine::DType::F32: return fn<float>(__VA_ARGS__);                  \
-    case engine::DType::BF16: return fn<c10::BFloat16>(__VA_ARGS__);         \
-    case engine::DType::F16: return fn<c10::Half>(__VA_ARGS__);              \
-    default: throw std::domain_error("conv kernels: unsupported dtype");     \
-  }
-
 void store_block(const FeatureOut& o, const float* acc, bool channel_major, int64_t m0, int64_t mb,
                  int64_t n0, int64_t nb) {
-  ACCEL_CONV_DISPATCH(o.dtype, store_typed, o, acc, channel_major, m0, mb, n0, nb)
+  ACCEL_FLOAT_DISPATCH(o.dtype, "conv kernels", store_typed, o, acc, channel_major, m0, mb, n0, nb)
 }
 
 void pack_filter(const engine::TensorRef& w, int64_t groups, bool dim0_is_col, const Im2col& cols,
                  float* packed) {
-  ACCEL_CONV_DISPATCH(w.dtype, pack_typed, w, groups, dim0_is_col, cols, packed)
+  ACCEL_FLOAT_DISPATCH(w.dtype, "conv kernels", pack_typed, w, groups, dim0_is_col, cols, packed)
 }
 
 void store_filter_block(const engine::TensorRef& dw, int64_t a_base, const Im2col& cols,
                         const float* acc, int64_t a0, int64_t ma, int64_t k0, int64_t kb) {
-  ACCEL_CONV_DISPATCH(dw.dtype, store_filter_typed, dw, a_base, cols, acc, a0, ma, k0, kb)
+  ACCEL_FLOAT_DISPATCH(dw.dtype, "conv kernels", store_filter_typed, dw, a_base, cols, acc, a0, ma, k0, kb)
 }
 
 }  // namespace accel::kernels

@@ -318,7 +318,7 @@ int64_t avg_divisor_at(const PoolSpec& p, int64_t oh, int64_t ow, int64_t H, int
 
 void forward_scalar(const PoolSpec& p, const Plane& in, const Plane& out, const Plane* idx, int64_t o0,
                     int64_t o1) {
-  ACCEL_POOL_DISPATCH(in.dtype, forward_typed, p, in, out, idx, o0, o1)
+  ACCEL_FLOAT_DISPATCH(in.dtype, "pool kernels", forward_typed, p, in, out, idx, o0, o1)
 }
 }  // namespace detail
 
@@ -326,7 +326,7 @@ void pool_backward(const PoolSpec& p, const WindowPlan& plan, const PlaneBatch& 
                    const PlaneBatch* idx, const PlaneBatch& grad_in, int64_t nc0, int64_t nc1) {
   if (nc0 >= nc1) return;
   if (plan.vector) return detail::avg_backward_blocks(plan, grad_out, grad_in, nc0, nc1);
-  ACCEL_POOL_DISPATCH(grad_out.dtype, backward_typed, p, grad_out, idx, grad_in, nc0, nc1)
+  ACCEL_FLOAT_DISPATCH(grad_out.dtype, "pool kernels", backward_typed, p, grad_out, idx, grad_in, nc0, nc1)
 }
 
 }  // namespace accel::kernels

@@ -10,16 +10,9 @@
 #include <stdexcept>
 #include <vector>
 
+#include "kernels/float_dispatch.h"
 #include "kernels/pool/window.h"
 
-// `return fn<T>(args...)` for the pool kernels' data type T of dtype dt.
-#define ACCEL_POOL_DISPATCH(dt, fn, ...)                                 \
-  switch (dt) {                                                          \
-    case engine::DType::F32: return fn<float>(__VA_ARGS__);              \
-    case engine::DType::BF16: return fn<c10::BFloat16>(__VA_ARGS__);     \
-    case engine::DType::F16: return fn<c10::Half>(__VA_ARGS__);          \
-    default: throw std::domain_error("pool kernels: unsupported dtype"); \
-  }
 
 namespace accel::kernels {
 

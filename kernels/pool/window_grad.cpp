@@ -69,7 +69,7 @@ void shares_typed(const PlaneBatch& go, int64_t p0, int64_t q0, int64_t q1, cons
 }
 
 void shares_of(const PlaneBatch& go, int64_t p0, int64_t q0, int64_t q1, const float* divisor, float* share) {
-  ACCEL_POOL_DISPATCH(go.dtype, shares_typed, go, p0, q0, q1, divisor, share)
+  ACCEL_FLOAT_DISPATCH(go.dtype, "pool kernels", shares_typed, go, p0, q0, q1, divisor, share)
 }
 
 // Input positions [a, b) of a period one at a time, the blocks' sums in order.
@@ -86,7 +86,7 @@ void gather_typed(const WindowPlan& plan, const float* share, void* out, int64_t
 }
 
 void gather_scalar(const WindowPlan& plan, const float* share, void* dst, engine::DType dt, int64_t a, int64_t b) {
-  ACCEL_POOL_DISPATCH(dt, gather_typed, plan, share, dst, a, b)
+  ACCEL_FLOAT_DISPATCH(dt, "pool kernels", gather_typed, plan, share, dst, a, b)
 }
 
 // Floats past a period's shares that a lane's taps outside its window may

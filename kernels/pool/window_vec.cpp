@@ -274,7 +274,7 @@ struct PackedSource {
 namespace detail {
 void forward_blocks(bool max, const WindowPlan& plan, const float* src, void* out, engine::DType out_dtype,
                     int64_t* idx, int64_t a, int64_t b) {
-  ACCEL_POOL_DISPATCH(out_dtype, blocks_typed, max, plan, src, out, idx, a, b)
+  ACCEL_FLOAT_DISPATCH(out_dtype, "pool kernels", blocks_typed, max, plan, src, out, idx, a, b)
 }
 }  // namespace detail
 

@@ -45,15 +45,21 @@ _NUMBER_ARGUMENTS = {int: ("int", "SymInt", "Scalar", "int?", "SymInt?", "Scalar
                      bool: ("bool", "bool?")}
 
 
+def _number_type(value):
+    """bool, int or float for a graph number (symbolic or not), else None."""
+    for kind, symbolic in ((bool, torch.SymBool), (int, torch.SymInt), (float, torch.SymFloat)):
+        if isinstance(value, (kind, symbolic)):
+            return kind
+    return None
+
+
 def _passes_as_is(node, argument, in_tensor_list):
-    value = node.meta.get("val")
-    if isinstance(value, (torch.SymInt, torch.SymFloat, torch.SymBool)):
-        value = {torch.SymInt: 0, torch.SymFloat: 0.0, torch.SymBool: False}[type(value)]
-    if not isinstance(value, (bool, int, float)):
+    kind = _number_type(node.meta.get("val"))
+    if kind is None:
         return True  # a tensor, or the runner's tuple/list plumbing
     if in_tensor_list:
         return False
-    return argument is None or str(argument.type) in _NUMBER_ARGUMENTS[type(value)]  # None: an output
+    return argument is None or str(argument.type) in _NUMBER_ARGUMENTS[kind]  # None: an output
 
 
 class _Builder:
@@ -98,7 +104,7 @@ class _Builder:
         source, index = node.args
         if not isinstance(source, torch.fx.Node) or not isinstance(index, int) or index < 0:
             raise _Unsupported(node)
-        self.steps.append(["item", self.read(source)[1], index, 0, self.new_slot(node), []])
+        self.steps.append(["item", self.read(source)[1], index, self.new_slot(node), []])
 
 
 def build(gm):
@@ -125,16 +131,17 @@ def build(gm):
                 raise _Unsupported(node)
     except _Unsupported:
         return None
+    # Every step ends [..., its result's slot, the slots it releases].
     kept = {o[1] for o in outputs if o[0] == "slot"}
     for slot, last in builder.readers.items():
-        if slot not in kept and last < len(builder.steps):
-            builder.steps[last][5].append(slot)
+        if slot not in kept:
+            builder.steps[last][-1].append(slot)
     for step in builder.steps:  # a result nothing reads goes at once
-        if step[4] not in builder.readers and step[4] not in kept:
-            step[5].append(step[4])
+        if step[-2] not in builder.readers and step[-2] not in kept:
+            step[-1].append(step[-2])
     for slot in range(builder.num_inputs):  # an input nothing reads
         if slot not in builder.readers and slot not in kept and builder.steps:
-            builder.steps[0][5].append(slot)
+            builder.steps[0][-1].append(slot)
     try:
         runner = _C.GraphRunner(builder.num_inputs, builder.num_slots, [tuple(s) for s in builder.steps],
                                 outputs, as_list)
