@@ -5,6 +5,7 @@
 #include <ATen/Operators.h>
 #include <ATen/autocast_mode.h>
 #include <torch/library.h>
+#include <torch/version.h>
 
 namespace accel::aten {
 namespace {
@@ -30,7 +31,11 @@ TORCH_LIBRARY_IMPL(_, AutocastPrivateUse1, m) {
 }
 
 TORCH_LIBRARY_IMPL(aten, AutocastPrivateUse1, m) {
-  // The redispatch signatures in ATen's list name these unqualified.
+  // The redispatch signatures in ATen's list name these unqualified (before
+  // torch 2.13, whose list has no named-tensor overloads, also DimnameList).
+#if TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR < 13
+  using at::DimnameList;
+#endif
   using at::IntArrayRef;
   using at::Scalar;
   using at::ScalarType;

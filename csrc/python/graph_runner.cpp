@@ -148,7 +148,7 @@ class GraphRunner {
     if (py::isinstance<py::bool_>(obj)) return obj.cast<bool>();
     if (py::isinstance<py::int_>(obj)) return obj.cast<int64_t>();
     if (py::isinstance<py::float_>(obj)) return obj.cast<double>();
-    throw py::type_error("GraphRunner: a graph input of type " + py::str(obj.get_type()).cast<std::string>() +
+    throw py::type_error("GraphRunner: a graph input of type " + py::str(py::type::handle_of(obj)).cast<std::string>() +
                          " (tensors and numbers only)");
   }
 

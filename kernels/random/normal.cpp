@@ -1,11 +1,14 @@
 #include "kernels/random/normal.h"
 
+#include <c10/util/BFloat16-math.h>
 #include <c10/util/BFloat16.h>
 #include <c10/util/Half.h>
 
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
+
+#include "kernels/random/cpu_generator_version.h"
 
 namespace accel::kernels {
 namespace {
@@ -54,20 +57,48 @@ void box_muller16(Op* data, Op mean, Op std) {
   }
 }
 
+// The same in bfloat16 or half as torch before 2.13 computes it: every step
+// rounds to the type (c10's operators and math functions, as CPU ATen's
+// normal_fill_16<scalar_t> uses them), no fused multiply-add.
+template <class T>
+void box_muller16_in_own_type(T* data, T mean, T std) {
+  for (int j = 0; j < 8; ++j) {
+    const T u1 = 1 - data[j];
+    const T u2 = data[j + 8];
+    const T radius = std::sqrt(-2 * std::log(u1));
+    const T theta = 2.0f * kPi * u2;
+    data[j] = radius * std::cos(theta) * std + mean;
+    data[j + 8] = radius * std::sin(theta) * std + mean;
+  }
+}
+
+template <class T>
+constexpr bool is_reduced() {
+  return std::is_same_v<T, c10::BFloat16> || std::is_same_v<T, c10::Half>;
+}
+
 // float/double fills draw all `size` words before the extra block;
-// bfloat16/half ones draw block by block, so theirs skip the partial block.
+// bfloat16/half ones from torch 2.13 on draw block by block, so theirs skip
+// the partial block.
 int64_t extra_block_word(int64_t size, bool direct) { return direct ? size : size / 16 * 16; }
 
 template <class T>
 void fill_chunks(const uint64_t* words, int64_t size, int64_t first, int64_t n, T* dst,
                  const NormalParams& p) {
-  using Op = std::conditional_t<std::is_same_v<T, double>, double, float>;
+  constexpr bool own_type = kCpuSamplesReducedInOwnType && is_reduced<T>();
+  using Op = std::conditional_t<own_type, T, std::conditional_t<std::is_same_v<T, double>, double, float>>;
   const Op mean = static_cast<Op>(p.mean), std = static_cast<Op>(p.std);
   const bool simd = p.avx2 && std::is_same_v<Op, float>;
   const int64_t end = first + n;
   const int64_t cut = size % 16 ? size - 16 : size;  // outputs past `cut` come from the extra block
   Op block[16];
   auto compute = [&](const uint64_t* w) {
+    if constexpr (own_type) {
+      constexpr uint32_t digits = std::is_same_v<T, c10::Half> ? 11 : 8;
+      for (int j = 0; j < 16; ++j)
+        block[j] = static_cast<float>(static_cast<uint32_t>(w[j]) & ((1u << digits) - 1)) * (1.0f / (1u << digits));
+      return box_muller16_in_own_type(block, mean, std);
+    }
     for (int j = 0; j < 16; ++j) {
       if constexpr (std::is_same_v<Op, double>) block[j] = unit53(w[j]);
       else block[j] = unit24(w[j]);
@@ -75,7 +106,7 @@ void fill_chunks(const uint64_t* words, int64_t size, int64_t first, int64_t n, 
     if constexpr (std::is_same_v<Op, float>) {
       if (simd && box_muller16_avx2(block, mean, std)) return;
     }
-    box_muller16(block, mean, std);
+    if constexpr (!own_type) box_muller16(block, mean, std);
   };
   auto emit = [&](int64_t block_first, int64_t lo, int64_t hi) {
     for (int64_t e = lo; e < hi; ++e) dst[e - first] = static_cast<T>(block[e - block_first]);
@@ -85,7 +116,7 @@ void fill_chunks(const uint64_t* words, int64_t size, int64_t first, int64_t n, 
     emit(b, std::max(b, first), std::min({b + 16, cut, end}));
   }
   if (end > cut) {
-    compute(words + extra_block_word(size, std::is_same_v<T, Op>));
+    compute(words + extra_block_word(size, std::is_same_v<T, Op>));  // own_type: Op is T
     emit(size - 16, std::max(cut, first), end);
   }
 }
@@ -121,7 +152,7 @@ void normal_pairs(const uint64_t* words, int64_t first, int64_t n, void* dst, DT
 }
 
 int64_t normal_fill_words(int64_t size, DType out) {
-  const bool direct = out == DType::F32 || out == DType::F64;
+  const bool direct = out == DType::F32 || out == DType::F64 || kCpuSamplesReducedInOwnType;
   return size % 16 ? extra_block_word(size, direct) + 16 : size;
 }
 

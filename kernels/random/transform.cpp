@@ -7,6 +7,8 @@
 #include <limits>
 #include <type_traits>
 
+#include "kernels/random/cpu_generator_version.h"
+
 namespace accel::kernels {
 namespace {
 
@@ -79,20 +81,28 @@ void transform(const uint64_t* w, T* dst, int64_t n, const RandomParams& p, cons
   switch (p.kind) {
     case RandomKind::Uniform:
       if constexpr (is_float_like<T>()) {
-        // The cast down may round up onto `to`; CPU maps that back to `from`.
+        // From torch 2.13 on, a sample the cast down rounds up onto `to` becomes `from`.
         const T to_t = static_cast<T>(p.b), from_t = static_cast<T>(p.a);
+        auto store = [&](int64_t i, T v) { dst[i] = !kCpuSamplesReducedInOwnType && v == to_t ? from_t : v; };
         if constexpr (std::is_same_v<T, double>) {
           for (int64_t i = 0; i < n; ++i) {
             const double x = fraction53(w[i]);
-            const T v = p.fused_uniform ? std::fma(x, p.b - p.a, p.a) : x * (p.b - p.a) + p.a;
-            dst[i] = v == to_t ? from_t : v;
+            store(i, p.fused_uniform ? std::fma(x, p.b - p.a, p.a) : x * (p.b - p.a) + p.a);
+          }
+        } else if constexpr (kCpuSamplesReducedInOwnType && !std::is_same_v<T, float>) {
+          // A fraction of the type's own digits, and to - from rounded to the type.
+          constexpr uint32_t digits = mantissa_digits<T>();
+          const float from = static_cast<float>(from_t), span = static_cast<float>(T(to_t - from_t));
+          for (int64_t i = 0; i < n; ++i) {
+            const float x = static_cast<float>(static_cast<uint32_t>(w[i]) & ((1u << digits) - 1)) *
+                            (1.0f / (1u << digits));
+            store(i, static_cast<T>(p.fused_uniform ? std::fma(x, span, from) : x * span + from));
           }
         } else {
           const float from = static_cast<float>(p.a), span = static_cast<float>(p.b) - from;
           for (int64_t i = 0; i < n; ++i) {
             const float x = fraction24(w[i]);
-            const T v = static_cast<T>(p.fused_uniform ? std::fma(x, span, from) : x * span + from);
-            dst[i] = v == to_t ? from_t : v;
+            store(i, static_cast<T>(p.fused_uniform ? std::fma(x, span, from) : x * span + from));
           }
         }
       }

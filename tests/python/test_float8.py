@@ -27,7 +27,8 @@ def test_casts_match_cpu(dtype, source):
     expected = x.to(dtype)
     assert torch.equal(on_accel.cpu().view(torch.uint8), expected.view(torch.uint8))
     back = on_accel.to(source)
-    assert torch.equal(back.cpu(), expected.to(source))
+    # e4m3fn has no infinity: values past its maximum are NaN, which torch.equal never equates
+    torch.testing.assert_close(back.cpu(), expected.to(source), rtol=0, atol=0, equal_nan=True)
 
 
 @pytest.mark.parametrize("dtype", FLOAT8)
@@ -71,7 +72,8 @@ def test_scaled_mm_rowwise_with_bias():
     g = torch.Generator().manual_seed(8)
     sa, sb = torch.rand(32, 1, generator=g), torch.rand(1, 48, generator=g)
     bias = torch.randn(48, generator=g).bfloat16()
-    expected = torch._scaled_mm(a, b, sa, sb, bias=bias, out_dtype=torch.bfloat16)
+    # Written out: CPU's _scaled_mm takes row-wise scales only from torch 2.13 on.
+    expected = ((a.float() @ b.float()) * sa * sb + bias.float()).bfloat16()
     got = torch._scaled_mm(a.to("accel"), b.to("accel"), sa.to("accel"), sb.to("accel"),
                            bias=bias.to("accel"), out_dtype=torch.bfloat16)
     torch.testing.assert_close(got.cpu(), expected)
