@@ -21,9 +21,20 @@ function(torch_cpu_target target root abi)
     list(APPEND libs "${_torch_cpu_lib}")
     unset(_torch_cpu_lib)
   endforeach()
+  # torch_cpu's own definitions (USE_DISTRIBUTED, USE_RPC, ...), as its CMake
+  # targets give them: inline code and class layouts in torch's headers
+  # depend on them, and must be those libtorch_cpu was compiled with.
+  set(defs "_GLIBCXX_USE_CXX11_ABI=${abi}")
+  set(targets_file "${root}/share/cmake/Caffe2/Caffe2Targets.cmake")
+  if(EXISTS "${targets_file}")
+    file(READ "${targets_file}" targets)
+    if(targets MATCHES "set_target_properties\\(torch_cpu PROPERTIES[^)]*INTERFACE_COMPILE_DEFINITIONS \"([^\"]*)\"")
+      list(APPEND defs ${CMAKE_MATCH_1})
+    endif()
+  endif()
   add_library(${target} INTERFACE IMPORTED)
   set_target_properties(${target} PROPERTIES
     INTERFACE_INCLUDE_DIRECTORIES "${root}/include;${root}/include/torch/csrc/api/include"
     INTERFACE_LINK_LIBRARIES "${libs}"
-    INTERFACE_COMPILE_DEFINITIONS "_GLIBCXX_USE_CXX11_ABI=${abi}")
+    INTERFACE_COMPILE_DEFINITIONS "${defs}")
 endfunction()

@@ -19,11 +19,10 @@ export PATH="$clean_path"
 unset CUDACXX CUDA_PATH CUDA_HOME CUDAToolkit_ROOT
 if command -v nvcc >/dev/null; then echo "check_no_nvcc: nvcc still visible" >&2; exit 1; fi
 
-torch_prefix=$("$PYTHON" -c "import torch.utils; print(torch.utils.cmake_prefix_path)")
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 cmake -S . -B "$BUILD_DIR" "${generator[@]}" -DPython3_EXECUTABLE="$(command -v "$PYTHON")" \
-  -DCMAKE_BUILD_TYPE=Release -DTORCH_ACCEL_BUILD_TESTS=OFF -DCMAKE_PREFIX_PATH="$torch_prefix"
+  -DCMAKE_BUILD_TYPE=Release -DTORCH_ACCEL_BUILD_TESTS=OFF
 grep -q "TORCH_ACCEL_CUDA:BOOL=OFF" "$BUILD_DIR/CMakeCache.txt" \
   || { echo "check_no_nvcc: TORCH_ACCEL_CUDA is not OFF without nvcc" >&2; exit 1; }
 cmake --build "$BUILD_DIR" -j "${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"

@@ -11,13 +11,10 @@
 
 #include "engine/plan_mode.h"
 #include "engine/random.h"
+#include "kernels/random/cpu_sampling.h"
 
 namespace accel::engine {
 namespace {
-
-inline double unit53(uint64_t w) {
-  return static_cast<double>(w & ((uint64_t{1} << 53) - 1)) * (1.0 / (uint64_t{1} << 53));
-}
 
 template <class T>
 void store_index(void* base, int64_t offset, int64_t v) {
@@ -72,7 +69,7 @@ int sample_rows(const MultinomialJob& job, const uint64_t* words, int64_t row_be
     for (int64_t c = 0; c < cats; ++c) cum[c] /= sum;
     cum[cats - 1] = 1;
     for (int64_t s = 0; s < samples; ++s) {
-      const double u = unit53(words[r * samples + s]);
+      const double u = kernels::fraction53(words[r * samples + s]);
       const int64_t slot = std::lower_bound(cum.begin(), cum.end(), u,
                                             [](Acc c, double x) { return c < x; }) - cum.begin();
       out[r * job.out.strides[0] + s * job.out.strides[1]] = slot;

@@ -1,14 +1,12 @@
 #include "kernels/random/normal.h"
 
 #include <c10/util/BFloat16-math.h>
-#include <c10/util/BFloat16.h>
-#include <c10/util/Half.h>
 
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
 
-#include "kernels/random/cpu_generator_version.h"
+#include "kernels/random/cpu_sampling.h"
 
 namespace accel::kernels {
 namespace {
@@ -16,14 +14,6 @@ namespace {
 using engine::DType;
 
 constexpr double kPi = 3.14159265358979323846;
-
-// uniform_real_distribution<float>(0, 1) and <double>(0, 1) of one word.
-inline float unit24(uint64_t w) {
-  return static_cast<float>(static_cast<uint32_t>(w) & ((1u << 24) - 1)) * (1.0f / (1u << 24));
-}
-inline double unit53(uint64_t w) {
-  return static_cast<double>(w & ((uint64_t{1} << 53) - 1)) * (1.0 / (uint64_t{1} << 53));
-}
 
 template <class T>
 void store_pairs(const uint64_t* words, int64_t first, int64_t n, T* dst, const NormalParams& p) {
@@ -45,15 +35,19 @@ void store_pairs(const uint64_t* words, int64_t first, int64_t n, T* dst, const 
 
 // The scalar 16-wide Box-Muller in the op-math type: data[0, 8) hold the
 // first uniforms, data[8, 16) the second ones; -2 and 2 pi keep CPU's types.
+// torch 2.13 fuses sample * std + mean explicitly; before, only where the
+// compiler contracted it (its AVX2/AVX512 builds).
 template <class Op>
-void box_muller16(Op* data, Op mean, Op std) {
+void box_muller16(Op* data, Op mean, Op std, bool fused) {
+  const bool fma = !kCpuSamplersBefore2_13 || fused;
   for (int j = 0; j < 8; ++j) {
     const Op u1 = 1 - data[j];
     const Op u2 = data[j + 8];
     const Op radius = std::sqrt(-2 * std::log(u1));
     const Op theta = static_cast<Op>(static_cast<double>(2.0f) * kPi * u2);
-    data[j] = std::fma(radius * std::cos(theta), std, mean);
-    data[j + 8] = std::fma(radius * std::sin(theta), std, mean);
+    const Op c = radius * std::cos(theta), s = radius * std::sin(theta);
+    data[j] = fma ? std::fma(c, std, mean) : c * std + mean;
+    data[j + 8] = fma ? std::fma(s, std, mean) : s * std + mean;
   }
 }
 
@@ -72,20 +66,18 @@ void box_muller16_in_own_type(T* data, T mean, T std) {
   }
 }
 
-template <class T>
-constexpr bool is_reduced() {
-  return std::is_same_v<T, c10::BFloat16> || std::is_same_v<T, c10::Half>;
+// float/double fills draw all `size` words before the extra block (and
+// bfloat16/half ones before torch 2.13); bfloat16/half ones from 2.13 on draw
+// block by block, so theirs skip the partial block.
+constexpr bool fill_draws_all_first(bool reduced) { return !reduced || kCpuSamplersBefore2_13; }
+int64_t extra_block_word(int64_t size, bool reduced) {
+  return fill_draws_all_first(reduced) ? size : size / 16 * 16;
 }
-
-// float/double fills draw all `size` words before the extra block;
-// bfloat16/half ones from torch 2.13 on draw block by block, so theirs skip
-// the partial block.
-int64_t extra_block_word(int64_t size, bool direct) { return direct ? size : size / 16 * 16; }
 
 template <class T>
 void fill_chunks(const uint64_t* words, int64_t size, int64_t first, int64_t n, T* dst,
                  const NormalParams& p) {
-  constexpr bool own_type = kCpuSamplesReducedInOwnType && is_reduced<T>();
+  constexpr bool own_type = kCpuSamplersBefore2_13 && is_reduced_float<T>();
   using Op = std::conditional_t<own_type, T, std::conditional_t<std::is_same_v<T, double>, double, float>>;
   const Op mean = static_cast<Op>(p.mean), std = static_cast<Op>(p.std);
   const bool simd = p.avx2 && std::is_same_v<Op, float>;
@@ -94,19 +86,15 @@ void fill_chunks(const uint64_t* words, int64_t size, int64_t first, int64_t n, 
   Op block[16];
   auto compute = [&](const uint64_t* w) {
     if constexpr (own_type) {
-      constexpr uint32_t digits = std::is_same_v<T, c10::Half> ? 11 : 8;
-      for (int j = 0; j < 16; ++j)
-        block[j] = static_cast<float>(static_cast<uint32_t>(w[j]) & ((1u << digits) - 1)) * (1.0f / (1u << digits));
-      return box_muller16_in_own_type(block, mean, std);
+      for (int j = 0; j < 16; ++j) block[j] = fraction<mantissa_digits<T>()>(w[j]);
+      box_muller16_in_own_type(block, mean, std);
+    } else if constexpr (std::is_same_v<Op, double>) {
+      for (int j = 0; j < 16; ++j) block[j] = fraction53(w[j]);
+      box_muller16(block, mean, std, p.fused);
+    } else {
+      for (int j = 0; j < 16; ++j) block[j] = fraction<24>(w[j]);
+      if (!(simd && box_muller16_avx2(block, mean, std))) box_muller16(block, mean, std, p.fused);
     }
-    for (int j = 0; j < 16; ++j) {
-      if constexpr (std::is_same_v<Op, double>) block[j] = unit53(w[j]);
-      else block[j] = unit24(w[j]);
-    }
-    if constexpr (std::is_same_v<Op, float>) {
-      if (simd && box_muller16_avx2(block, mean, std)) return;
-    }
-    if constexpr (!own_type) box_muller16(block, mean, std);
   };
   auto emit = [&](int64_t block_first, int64_t lo, int64_t hi) {
     for (int64_t e = lo; e < hi; ++e) dst[e - first] = static_cast<T>(block[e - block_first]);
@@ -116,7 +104,7 @@ void fill_chunks(const uint64_t* words, int64_t size, int64_t first, int64_t n, 
     emit(b, std::max(b, first), std::min({b + 16, cut, end}));
   }
   if (end > cut) {
-    compute(words + extra_block_word(size, std::is_same_v<T, Op>));  // own_type: Op is T
+    compute(words + extra_block_word(size, is_reduced_float<T>()));
     emit(size - 16, std::max(cut, first), end);
   }
 }
@@ -135,7 +123,7 @@ void by_dtype(DType out, void* dst, F&& f) {
 }  // namespace
 
 double box_muller_pair(uint64_t w1, uint64_t w2, bool sine) {
-  const double u1 = unit53(w1), u2 = unit53(w2);
+  const double u1 = fraction53(w1), u2 = fraction53(w2);
   const double r = std::sqrt(-2.0 * std::log1p(-u2));
   const double theta = 2.0 * kPi * u1;
   return sine ? r * std::sin(theta) : r * std::cos(theta);
@@ -152,8 +140,7 @@ void normal_pairs(const uint64_t* words, int64_t first, int64_t n, void* dst, DT
 }
 
 int64_t normal_fill_words(int64_t size, DType out) {
-  const bool direct = out == DType::F32 || out == DType::F64 || kCpuSamplesReducedInOwnType;
-  return size % 16 ? extra_block_word(size, direct) + 16 : size;
+  return size % 16 ? extra_block_word(size, out == DType::BF16 || out == DType::F16) + 16 : size;
 }
 
 void normal_fill(const uint64_t* words, int64_t size, int64_t first, int64_t n, void* dst, DType out,

@@ -5,9 +5,10 @@
 //    generator for the next draw, so the reader hands over where the stream
 //    of pairs starts and the host keeps the last unused sine;
 //  - 16-wide fill (contiguous tensors of >= 16 elements): a block of 16
-//    uniforms becomes 8 cosine and 8 sine samples (in float for bfloat16 and
-//    half), the last 16 outputs come from 16 extra words when the size is
-//    not a multiple of 16.
+//    uniforms becomes 8 cosine and 8 sine samples (bfloat16 and half: in
+//    float from torch 2.13 on, in the type itself before, cpu_sampling.h),
+//    the last 16 outputs come from 16 extra words when the size is not a
+//    multiple of 16.
 #pragma once
 
 #include <cstdint>
@@ -35,7 +36,8 @@ void normal_pairs(const uint64_t* words, int64_t first, int64_t n, void* dst, en
                   const NormalParams& p);
 
 // Words the 16-wide fill draws for `size` outputs (64-bit for double, else
-// 32-bit): bfloat16/half draw no words for the partial last block.
+// 32-bit): from torch 2.13 on, bfloat16/half draw no words for the partial
+// last block.
 int64_t normal_fill_words(int64_t size, engine::DType out);
 // Outputs [first, first + n) of a `size`-element 16-wide fill into dst.
 void normal_fill(const uint64_t* words, int64_t size, int64_t first, int64_t n, void* dst,

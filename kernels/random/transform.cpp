@@ -1,35 +1,15 @@
 #include "kernels/random/transform.h"
 
-#include <c10/util/BFloat16.h>
-#include <c10/util/Half.h>
-
 #include <cmath>
 #include <limits>
 #include <type_traits>
 
-#include "kernels/random/cpu_generator_version.h"
+#include "kernels/random/cpu_sampling.h"
 
 namespace accel::kernels {
 namespace {
 
 using engine::DType;
-
-// The fraction CPU ATen's uniform_real_distribution<float> makes of a 32-bit
-// word: its low 24 bits over 2^24, in float.
-inline float fraction24(uint64_t w) {
-  return static_cast<float>(static_cast<uint32_t>(w) & ((1u << 24) - 1)) * (1.0f / (1u << 24));
-}
-// ... and uniform_real_distribution<double> of a 64-bit word: 53 bits over 2^53.
-inline double fraction53(uint64_t w) {
-  return static_cast<double>(w & ((uint64_t{1} << 53) - 1)) * (1.0 / (uint64_t{1} << 53));
-}
-
-template <class T>
-constexpr int mantissa_digits() {
-  if constexpr (std::is_same_v<T, c10::Half>) return 11;
-  else if constexpr (std::is_same_v<T, c10::BFloat16>) return 8;
-  else return std::numeric_limits<T>::digits;
-}
 
 template <class T>
 T from_int64(int64_t v) {
@@ -41,8 +21,7 @@ template <class T>
 T int_default(uint64_t w) {
   if constexpr (std::is_same_v<T, bool>) {
     return (w & 1) != 0;
-  } else if constexpr (std::is_floating_point_v<T> || std::is_same_v<T, c10::Half> ||
-                       std::is_same_v<T, c10::BFloat16>) {
+  } else if constexpr (std::is_floating_point_v<T> || is_reduced_float<T>()) {
     return static_cast<T>(w % ((uint64_t{1} << mantissa_digits<T>()) + 1));
   } else {
     return static_cast<T>(w % (static_cast<uint64_t>(std::numeric_limits<T>::max()) + 1));
@@ -51,7 +30,7 @@ T int_default(uint64_t w) {
 
 template <class T>
 constexpr bool is_float_like() {
-  return std::is_floating_point_v<T> || std::is_same_v<T, c10::Half> || std::is_same_v<T, c10::BFloat16>;
+  return std::is_floating_point_v<T> || is_reduced_float<T>();
 }
 
 template <class A>
@@ -83,25 +62,23 @@ void transform(const uint64_t* w, T* dst, int64_t n, const RandomParams& p, cons
       if constexpr (is_float_like<T>()) {
         // From torch 2.13 on, a sample the cast down rounds up onto `to` becomes `from`.
         const T to_t = static_cast<T>(p.b), from_t = static_cast<T>(p.a);
-        auto store = [&](int64_t i, T v) { dst[i] = !kCpuSamplesReducedInOwnType && v == to_t ? from_t : v; };
+        auto store = [&](int64_t i, T v) { dst[i] = (!kCpuSamplersBefore2_13 && v == to_t) ? from_t : v; };
         if constexpr (std::is_same_v<T, double>) {
           for (int64_t i = 0; i < n; ++i) {
             const double x = fraction53(w[i]);
             store(i, p.fused_uniform ? std::fma(x, p.b - p.a, p.a) : x * (p.b - p.a) + p.a);
           }
-        } else if constexpr (kCpuSamplesReducedInOwnType && !std::is_same_v<T, float>) {
+        } else if constexpr (kCpuSamplersBefore2_13 && is_reduced_float<T>()) {
           // A fraction of the type's own digits, and to - from rounded to the type.
-          constexpr uint32_t digits = mantissa_digits<T>();
           const float from = static_cast<float>(from_t), span = static_cast<float>(T(to_t - from_t));
           for (int64_t i = 0; i < n; ++i) {
-            const float x = static_cast<float>(static_cast<uint32_t>(w[i]) & ((1u << digits) - 1)) *
-                            (1.0f / (1u << digits));
+            const float x = fraction<mantissa_digits<T>()>(w[i]);
             store(i, static_cast<T>(p.fused_uniform ? std::fma(x, span, from) : x * span + from));
           }
         } else {
           const float from = static_cast<float>(p.a), span = static_cast<float>(p.b) - from;
           for (int64_t i = 0; i < n; ++i) {
-            const float x = fraction24(w[i]);
+            const float x = fraction<24>(w[i]);
             store(i, static_cast<T>(p.fused_uniform ? std::fma(x, span, from) : x * span + from));
           }
         }
@@ -126,7 +103,7 @@ void transform(const uint64_t* w, T* dst, int64_t n, const RandomParams& p, cons
           dst[i] = static_cast<T>(fraction53(w[i]) < static_cast<const double*>(aux)[i]);
       } else {
         for (int64_t i = 0; i < n; ++i)
-          dst[i] = static_cast<T>(fraction24(w[i]) < static_cast<float>(load_aux(aux, aux_dt, i)));
+          dst[i] = static_cast<T>(fraction<24>(w[i]) < static_cast<float>(load_aux(aux, aux_dt, i)));
       }
       return;
     case RandomKind::Exponential:
