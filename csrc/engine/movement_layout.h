@@ -65,9 +65,9 @@ inline void row_offsets(const Space& s, int64_t row, int64_t* out) {
 }
 
 // The offsets of a run of consecutive rows of a two-operand space: seek
-// decodes one row (two divisions per dim), next steps to the following row
-// as an odometer over the row dims, carrying where a dim wraps, and says
-// whether there is one.
+// decodes one row (a division per dim), next steps to the following row as an
+// odometer over the row dims, carrying where a dim wraps, and says whether
+// there is one.
 struct RowCursor {
   const Space& s;
   int64_t off[2] = {0, 0};
@@ -76,10 +76,12 @@ struct RowCursor {
   explicit RowCursor(const Space& space) : s(space), at(std::max<int64_t>(space.dim() - 1, 0)) {}
 
   void seek(int64_t row) {
-    row_offsets(s, row, off);
+    off[0] = off[1] = 0;
     for (int64_t d = s.dim() - 2; d >= 0; --d) {
       at[d] = row % s.sizes[d];
       row /= s.sizes[d];
+      off[0] += at[d] * s.strides[0][d];
+      off[1] += at[d] * s.strides[1][d];
     }
   }
 

@@ -33,36 +33,27 @@ void store_pairs(const uint64_t* words, int64_t first, int64_t n, T* dst, const 
   }
 }
 
-// The scalar 16-wide Box-Muller in the op-math type: data[0, 8) hold the
-// first uniforms, data[8, 16) the second ones; -2 and 2 pi keep CPU's types.
+// The scalar 16-wide Box-Muller in the type CPU computes it in: data[0, 8)
+// hold the first uniforms, data[8, 16) the second ones; -2 and 2 pi keep
+// CPU's types. In a 16-bit float (torch before 2.13) every step rounds to it
+// through c10's operators and math functions, as ATen's normal_fill_16 does.
 // torch 2.13 fuses sample * std + mean explicitly; before, only where the
-// compiler contracted it (its AVX2/AVX512 builds).
+// compiler contracted it (its AVX2/AVX512 builds), and never in a 16-bit float.
 template <class Op>
 void box_muller16(Op* data, Op mean, Op std, bool fused) {
-  const bool fma = !kCpuSamplersBefore2_13 || fused;
   for (int j = 0; j < 8; ++j) {
     const Op u1 = 1 - data[j];
     const Op u2 = data[j + 8];
     const Op radius = std::sqrt(-2 * std::log(u1));
     const Op theta = static_cast<Op>(static_cast<double>(2.0f) * kPi * u2);
     const Op c = radius * std::cos(theta), s = radius * std::sin(theta);
-    data[j] = fma ? std::fma(c, std, mean) : c * std + mean;
-    data[j + 8] = fma ? std::fma(s, std, mean) : s * std + mean;
-  }
-}
-
-// The same in bfloat16 or half as torch before 2.13 computes it: every step
-// rounds to the type (c10's operators and math functions, as CPU ATen's
-// normal_fill_16<scalar_t> uses them), no fused multiply-add.
-template <class T>
-void box_muller16_in_own_type(T* data, T mean, T std) {
-  for (int j = 0; j < 8; ++j) {
-    const T u1 = 1 - data[j];
-    const T u2 = data[j + 8];
-    const T radius = std::sqrt(-2 * std::log(u1));
-    const T theta = 2.0f * kPi * u2;
-    data[j] = radius * std::cos(theta) * std + mean;
-    data[j + 8] = radius * std::sin(theta) * std + mean;
+    if constexpr (is_reduced_float<Op>()) {
+      data[j] = c * std + mean;
+      data[j + 8] = s * std + mean;
+    } else {
+      data[j] = fused ? std::fma(c, std, mean) : c * std + mean;
+      data[j + 8] = fused ? std::fma(s, std, mean) : s * std + mean;
+    }
   }
 }
 
@@ -85,16 +76,14 @@ void fill_chunks(const uint64_t* words, int64_t size, int64_t first, int64_t n, 
   const int64_t cut = size % 16 ? size - 16 : size;  // outputs past `cut` come from the extra block
   Op block[16];
   auto compute = [&](const uint64_t* w) {
-    if constexpr (own_type) {
-      for (int j = 0; j < 16; ++j) block[j] = fraction<mantissa_digits<T>()>(w[j]);
-      box_muller16_in_own_type(block, mean, std);
-    } else if constexpr (std::is_same_v<Op, double>) {
-      for (int j = 0; j < 16; ++j) block[j] = fraction53(w[j]);
-      box_muller16(block, mean, std, p.fused);
-    } else {
-      for (int j = 0; j < 16; ++j) block[j] = fraction<24>(w[j]);
-      if (!(simd && box_muller16_avx2(block, mean, std))) box_muller16(block, mean, std, p.fused);
+    for (int j = 0; j < 16; ++j) {
+      if constexpr (std::is_same_v<Op, double>) block[j] = fraction53(w[j]);
+      else block[j] = fraction<own_type ? mantissa_digits<T>() : 24>(w[j]);
     }
+    if constexpr (std::is_same_v<Op, float>) {
+      if (simd && box_muller16_avx2(block, mean, std)) return;
+    }
+    box_muller16(block, mean, std, !kCpuSamplersBefore2_13 || p.fused);
   };
   auto emit = [&](int64_t block_first, int64_t lo, int64_t hi) {
     for (int64_t e = lo; e < hi; ++e) dst[e - first] = static_cast<T>(block[e - block_first]);

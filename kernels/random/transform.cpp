@@ -68,17 +68,14 @@ void transform(const uint64_t* w, T* dst, int64_t n, const RandomParams& p, cons
             const double x = fraction53(w[i]);
             store(i, p.fused_uniform ? std::fma(x, p.b - p.a, p.a) : x * (p.b - p.a) + p.a);
           }
-        } else if constexpr (kCpuSamplersBefore2_13 && is_reduced_float<T>()) {
-          // A fraction of the type's own digits, and to - from rounded to the type.
-          const float from = static_cast<float>(from_t), span = static_cast<float>(T(to_t - from_t));
-          for (int64_t i = 0; i < n; ++i) {
-            const float x = fraction<mantissa_digits<T>()>(w[i]);
-            store(i, static_cast<T>(p.fused_uniform ? std::fma(x, span, from) : x * span + from));
-          }
         } else {
-          const float from = static_cast<float>(p.a), span = static_cast<float>(p.b) - from;
+          // Before torch 2.13 a 16-bit float's fraction has the type's own
+          // digits, and to - from rounds to the type.
+          constexpr bool own_type = kCpuSamplersBefore2_13 && is_reduced_float<T>();
+          const float from = static_cast<float>(own_type ? static_cast<double>(from_t) : p.a);
+          const float span = own_type ? static_cast<float>(T(to_t - from_t)) : static_cast<float>(p.b) - from;
           for (int64_t i = 0; i < n; ++i) {
-            const float x = fraction<24>(w[i]);
+            const float x = fraction<own_type ? mantissa_digits<T>() : 24>(w[i]);
             store(i, static_cast<T>(p.fused_uniform ? std::fma(x, span, from) : x * span + from));
           }
         }
