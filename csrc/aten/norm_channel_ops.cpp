@@ -1,6 +1,10 @@
 // Registrations of group norm and the batch-norm family (native_batch_norm,
 // the _native_batch_norm_legit forms, _batch_norm_with_update and both
-// backwards): ATen's checks and output dtypes, then one program.
+// backwards): ATen's checks and output dtypes, then one program. Also the
+// torch.compile backend's batch norm with its activation, forward and
+// backward (accel::batch_norm_act, accel::batch_norm_act_backward): one
+// program where eager runs two, no autograd (the compiler lowers forward and
+// backward graphs separately).
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
 
@@ -83,10 +87,18 @@ T3 group_norm_backward(const at::Tensor& grad, const at::Tensor& input, const at
 
 // ---- batch norm ----
 
+engine::Activation activation(const char* op, std::string_view act) {
+  const auto a = engine::activation_from_name(std::string(act));
+  TORCH_CHECK_VALUE(a.has_value() && *a != engine::Activation::None, op,
+                    ": act must be one of relu, gelu, gelu_tanh, silu, got '", act, "'");
+  return *a;
+}
+
 // running_mean/var are updated in place: a non-contiguous one is updated
-// through a contiguous copy written back.
+// through a contiguous copy written back. meta: shapes and checks only.
 T3 batch_norm(const at::Tensor& input, const OptT& weight, const OptT& bias, const OptT& rmean_opt,
-              const OptT& rvar_opt, bool training, double momentum, double eps) {
+              const OptT& rvar_opt, bool training, double momentum, double eps,
+              engine::Activation act = engine::Activation::None, bool meta = false) {
   const at::Tensor x = dense(input), w = dense(weight), b = dense(bias);
   const at::Tensor rm_in = rmean_opt ? *rmean_opt : at::Tensor(), rv_in = rvar_opt ? *rvar_opt : at::Tensor();
   const auto [n, c, hxw] = nchw(x);
@@ -101,10 +113,12 @@ T3 batch_norm(const at::Tensor& input, const OptT& weight, const OptT& bias, con
   at::Tensor y = at::empty(x.sizes(), x.options());
   at::Tensor save_mean = at::empty({training ? c : 0}, x.options().dtype(sd));
   at::Tensor save_invstd = at::empty({training ? c : 0}, x.options().dtype(sd));
+  if (meta) return {y, save_mean, save_invstd};
   launch(x, [&](const chip::Arch& arch) {
     engine::BatchNormArgs a{ref_of(x), ref_of(y), ref_of(w), ref_of(b), ref_of(rm), ref_of(rv),
                             training ? ref_of(save_mean) : engine::TensorRef{},
-                            training ? ref_of(save_invstd) : engine::TensorRef{}, n, c, hxw, training, momentum, eps};
+                            training ? ref_of(save_invstd) : engine::TensorRef{}, n, c, hxw, training, momentum, eps,
+                            act};
     return engine::run_batch_norm(arch, a);
   });
   if (training && rm_in.defined() && !rm_in.is_same(rm)) const_cast<at::Tensor&>(rm_in).copy_(rm);
@@ -112,10 +126,12 @@ T3 batch_norm(const at::Tensor& input, const OptT& weight, const OptT& bias, con
   return {y, save_mean, save_invstd};
 }
 
+// With act, grad first goes through act's gradient at act_saved.
 T3 batch_norm_backward(const at::Tensor& grad, const at::Tensor& input, const OptT& weight, const OptT& rmean,
                        const OptT& rvar, const OptT& smean, const OptT& sinvstd, bool train, double eps,
-                       std::array<bool, 3> mask) {
-  const at::Tensor x = dense(input), g = dense(grad), w = dense(weight);
+                       std::array<bool, 3> mask, engine::Activation act = engine::Activation::None,
+                       const at::Tensor& act_saved = {}, bool meta = false) {
+  const at::Tensor x = dense(input), g = dense(grad), w = dense(weight), saved = dense(act_saved);
   const at::Tensor rm = dense(rmean), rv = dense(rvar), sm = dense(smean), si = dense(sinvstd);
   const auto [n, c, hxw] = nchw(x);
   TORCH_CHECK(!train || (sm.defined() && si.defined()), "batch_norm_backward: save_mean and save_invstd must be "
@@ -127,12 +143,43 @@ T3 batch_norm_backward(const at::Tensor& grad, const at::Tensor& input, const Op
   if (mask[0]) dx = at::empty(x.sizes(), x.options());
   if (mask[1]) dw = at::empty({c}, x.options().dtype(pd));
   if (mask[2]) db = at::empty({c}, x.options().dtype(pd));
+  if (meta) return {dx, dw, db};
   launch(x, [&](const chip::Arch& arch) {
-    engine::BatchNormGradArgs a{ref_of(g), ref_of(x), ref_of(w), ref_of(rm), ref_of(rv), ref_of(sm), ref_of(si),
-                                ref_of(dx), ref_of(dw), ref_of(db), n, c, hxw, train, eps};
+    engine::BatchNormGradArgs a{ref_of(g),  ref_of(x),  ref_of(w),  ref_of(rm), ref_of(rv), ref_of(sm), ref_of(si),
+                                ref_of(dx), ref_of(dw), ref_of(db), n,          c,          hxw,        train,
+                                eps,        act,        ref_of(saved)};
     return engine::run_batch_norm_backward(arch, a);
   });
   return {dx, dw, db};
+}
+
+// ---- accel::batch_norm_act, accel::batch_norm_act_backward ----
+
+void check_act_operands(const char* op, const at::Tensor& x, std::initializer_list<const at::Tensor*> same_shape) {
+  TORCH_CHECK_TYPE(norm::tile_float(x), op, ": expected a float32, bfloat16 or float16 input, got ", x.scalar_type());
+  for (const at::Tensor* t : same_shape)
+    TORCH_CHECK(t->sizes().equals(x.sizes()) && t->scalar_type() == x.scalar_type(), op,
+                ": expected ", x.sizes(), " ", x.scalar_type(), " like the input, got ", t->sizes(), " ",
+                t->scalar_type());
+}
+
+template <bool Meta>
+T3 batch_norm_act(const at::Tensor& x, const OptT& w, const OptT& b, const OptT& rm, const OptT& rv, bool training,
+                  double momentum, double eps, std::string_view act) {
+  constexpr const char* op = "accel::batch_norm_act";
+  const auto a = activation(op, act);
+  check_act_operands(op, x, {});
+  return batch_norm(x, w, b, rm, rv, training, momentum, eps, a, Meta);
+}
+
+template <bool Meta>
+T3 batch_norm_act_backward(const at::Tensor& grad, const at::Tensor& act_saved, std::string_view act,
+                           const at::Tensor& x, const OptT& w, const OptT& rm, const OptT& rv, const OptT& sm,
+                           const OptT& si, bool train, double eps, std::array<bool, 3> mask) {
+  constexpr const char* op = "accel::batch_norm_act_backward";
+  const auto a = activation(op, act);
+  check_act_operands(op, x, {&grad, &act_saved});
+  return batch_norm_backward(grad, x, w, rm, rv, sm, si, train, eps, mask, a, act_saved, Meta);
 }
 
 bool tile_all(std::initializer_list<const OptT*> ts) {
@@ -214,6 +261,22 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
       return fallback3("aten::batch_norm_backward", "", g, x, w, rm, rv, sm, sv, update, eps, mask_vec(mask), reserve);
     return batch_norm_backward(g, x, w, rm, rv, sm, sv, update, eps, mask);
   });
+}
+
+TORCH_LIBRARY_FRAGMENT(accel, m) {
+  m.def("batch_norm_act(Tensor input, Tensor? weight, Tensor? bias, Tensor(a!)? running_mean, "
+        "Tensor(b!)? running_var, bool training, float momentum, float eps, str act) -> (Tensor, Tensor, Tensor)");
+  m.def("batch_norm_act_backward(Tensor grad_out, Tensor act_saved, str act, Tensor input, Tensor? weight, "
+        "Tensor? running_mean, Tensor? running_var, Tensor? save_mean, Tensor? save_invstd, bool train, float eps, "
+        "bool[3] output_mask) -> (Tensor, Tensor, Tensor)");
+}
+TORCH_LIBRARY_IMPL(accel, PrivateUse1, m) {
+  m.impl("batch_norm_act", batch_norm_act<false>);
+  m.impl("batch_norm_act_backward", batch_norm_act_backward<false>);
+}
+TORCH_LIBRARY_IMPL(accel, Meta, m) {
+  m.impl("batch_norm_act", batch_norm_act<true>);
+  m.impl("batch_norm_act_backward", batch_norm_act_backward<true>);
 }
 
 }  // namespace

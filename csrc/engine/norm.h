@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "engine/matmul.h"
 #include "engine/program.h"
 #include "engine/tensor_ref.h"
 
@@ -65,20 +66,28 @@ ProgramRecord run_group_norm_backward(const chip::Arch& arch, const GroupNormGra
 
 // Batch norm on [N, C, HxW]: statistics per channel. Training computes batch
 // statistics into save_mean/save_invstd and updates the running ones when
-// present; evaluation normalises with the running statistics.
+// present; evaluation normalises with the running statistics. With act, y is
+// act(the normalised value as stored): the activation that follows runs on
+// the channel while it is in L1 (accel::batch_norm_act).
 struct BatchNormArgs {
   TensorRef x, y, weight, bias, running_mean, running_var, save_mean, save_invstd;
   int64_t n = 0, c = 0, hxw = 0;
   bool training = true;
   double momentum = 0.1, eps = 1e-5;
+  Activation act = Activation::None;
 };
 ProgramRecord run_batch_norm(const chip::Arch& arch, const BatchNormArgs& a);
 
+// With act, grad is first taken through act's gradient at act_saved (relu's
+// output, or the activation's input), as the activation's backward op would
+// store it (accel::batch_norm_act_backward).
 struct BatchNormGradArgs {
   TensorRef grad, x, weight, running_mean, running_var, save_mean, save_invstd, dx, dweight, dbias;
   int64_t n = 0, c = 0, hxw = 0;
   bool training = true;
   double eps = 1e-5;
+  Activation act = Activation::None;
+  TensorRef act_saved;
 };
 ProgramRecord run_batch_norm_backward(const chip::Arch& arch, const BatchNormGradArgs& a);
 

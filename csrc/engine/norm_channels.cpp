@@ -6,7 +6,9 @@
 
 #include "engine/norm.h"
 #include "engine/norm_plan.h"
+#include "kernels/matmul/epilogue.h"
 #include "kernels/norm/row_math.h"
+#include "perf/kernel_table.h"
 
 namespace accel::engine {
 namespace {
@@ -47,6 +49,24 @@ bool whole_row_math(const Plan& p, int64_t plane) { return p.resident && plane <
 
 int64_t padded(int64_t units, int64_t row, DType dt) {
   return units * ceil_div(row, kTileElems) * kTileElems * dtype_bytes(dt);
+}
+
+// v rounded to dt in place, as a tensor of dt stores it (scratch slot `slot` holds the stored form).
+void round_through(float* v, DType dt, int64_t n, int slot) {
+  if (dt == DType::F32) return;
+  void* stored = scratch(slot, n);
+  k::from_f32(stored, dt, v, n);
+  k::to_f32(v, stored, dt, n);
+}
+
+// The fused activation's (or its gradient's) vector-engine FLOPs per element,
+// from the element-wise op's own kernel entry.
+int64_t activation_flops(Activation act, bool backward) {
+  static const char* const forward_kernels[] = {"", "sfpu_relu", "sfpu_gelu", "sfpu_gelu_tanh", "sfpu_silu"};
+  static const char* const backward_kernels[] = {"", "sfpu_threshold_backward", "sfpu_gelu_backward",
+                                                 "sfpu_gelu_tanh_backward", "sfpu_silu_backward"};
+  if (act == Activation::None) return 0;
+  return perf::kernel_desc((backward ? backward_kernels : forward_kernels)[static_cast<int>(act)]).flops_per_element;
 }
 
 Plan unit_plan(const chip::Arch& arch, const std::string& op, int64_t row, std::vector<RowBuffer> rows,
@@ -172,7 +192,9 @@ ProgramRecord run_group_norm_backward(const chip::Arch& arch, const GroupNormGra
 }
 
 ProgramRecord run_batch_norm(const chip::Arch& arch, const BatchNormArgs& a) {
-  const std::string op = a.training ? "aten::native_batch_norm" : "aten::_native_batch_norm_legit_no_training";
+  const bool fused = a.act != Activation::None;
+  const std::string op = fused ? "accel::batch_norm_act"
+                               : a.training ? "aten::native_batch_norm" : "aten::_native_batch_norm_legit_no_training";
   const int64_t row = a.n * a.hxw, stride = a.c * a.hxw;
   // Evaluation is element-wise: nothing needs to stay resident.
   const int64_t planned = a.training ? row : std::min<int64_t>(row, 8 * kTileElems);
@@ -214,19 +236,26 @@ ProgramRecord run_batch_norm(const chip::Arch& arch, const BatchNormArgs& a) {
         }
         const float scale = invstd * param(a.weight, c, 1.f);
         const float shift = param(a.bias, c, 0.f) - mean * scale;
-        if (whole) k::axpb(buf, buf, row, scale, shift);
+        auto normalise = [&](float* v, int64_t len) {
+          k::axpb(v, v, len, scale, shift);
+          if (!fused) return;
+          round_through(v, a.y.dtype, len, 1);  // the activation reads the norm's output as stored
+          kernels::matmul_activation_row(v, len, a.act);
+        };
+        if (whole) normalise(buf, row);
         unit.pass([&](int64_t, int64_t src, int64_t pos, int64_t len) {
           float* v = unit.slot(buf, pos);
           if (!walk.resident) k::to_f32(v, at(a.x, src), a.x.dtype, len);
-          if (!whole) k::axpb(v, v, len, scale, shift);
+          if (!whole) normalise(v, len);
           k::from_f32(at_w(a.y, src), a.y.dtype, v, len);
         });
       }
     });
   }
-  ProgramRecord rec = base_record(arch, op, a.training ? "batch_norm_sfpu" : "batch_norm_eval_sfpu", p, split,
-                                  a.c * ceil_div(row, kTileElems), ceil_div(row, kTileElems), a.x.dtype, a.y.dtype);
-  rec.flops = a.c * row * (a.training ? 7 : 2);
+  const char* compute = fused ? "batch_norm_act_sfpu" : a.training ? "batch_norm_sfpu" : "batch_norm_eval_sfpu";
+  ProgramRecord rec = base_record(arch, op, compute, p, split, a.c * ceil_div(row, kTileElems),
+                                  ceil_div(row, kTileElems), a.x.dtype, a.y.dtype);
+  rec.flops = a.c * row * ((a.training ? 7 : 2) + activation_flops(a.act, false));
   rec.dram_read_bytes = padded(a.c, row, a.x.dtype) * (a.training && !p.resident ? 2 : 1) + bytes_of(a.weight) +
                         bytes_of(a.bias) + bytes_of(a.running_mean) + bytes_of(a.running_var);
   rec.dram_write_bytes = padded(a.c, row, a.y.dtype) + bytes_of(a.save_mean) + bytes_of(a.save_invstd) +
@@ -236,10 +265,12 @@ ProgramRecord run_batch_norm(const chip::Arch& arch, const BatchNormArgs& a) {
 }
 
 ProgramRecord run_batch_norm_backward(const chip::Arch& arch, const BatchNormGradArgs& a) {
-  const std::string op = "aten::native_batch_norm_backward";
+  const bool fused = a.act != Activation::None;
+  const std::string op = fused ? "accel::batch_norm_act_backward" : "aten::native_batch_norm_backward";
   const int64_t row = a.n * a.hxw, stride = a.c * a.hxw;
-  const Plan p = unit_plan(arch, op, row, {{"grad", dtype_bytes(a.grad.dtype)}, {"x", dtype_bytes(a.x.dtype)}},
-                           a.x.dtype);
+  std::vector<RowBuffer> inputs{{"grad", dtype_bytes(a.grad.dtype)}, {"x", dtype_bytes(a.x.dtype)}};
+  if (fused) inputs.push_back({"act_saved", dtype_bytes(a.act_saved.dtype)});
+  const Plan p = unit_plan(arch, op, row, inputs, a.x.dtype);
   const CoreSplit split = split_tiles(a.c, arch.num_cores());
   const bool want_dx = present(a.dx);
   const float eps = static_cast<float>(a.eps);
@@ -248,14 +279,21 @@ ProgramRecord run_batch_norm_backward(const chip::Arch& arch, const BatchNormGra
     run_on_cores(split, [&](int64_t, int64_t c0, int64_t c1) {
       const int64_t cap = p.resident ? std::max<int64_t>(row, 1) : p.chunk;
       float *g = scratch(0, cap), *x = scratch(1, cap);
+      float* saved = fused ? scratch(2, cap) : nullptr;  // a piece is at most cap long
       for (int64_t c = c0; c < c1; ++c) {
         const Unit unit{p, a.n, a.hxw, stride, c * a.hxw};
         const float mean = a.training ? param(a.save_mean, c, 0.f) : param(a.running_mean, c, 0.f);
         const float invstd = a.training ? param(a.save_invstd, c, 0.f)
                                         : 1.f / std::sqrt(param(a.running_var, c, 1.f) + eps);
         auto load = [&](int64_t src, int64_t pos, int64_t len) {
-          k::to_f32(unit.slot(g, pos), at(a.grad, src), a.grad.dtype, len);
+          float* gv = unit.slot(g, pos);
+          k::to_f32(gv, at(a.grad, src), a.grad.dtype, len);
           k::to_f32(unit.slot(x, pos), at(a.x, src), a.x.dtype, len);
+          if (!fused) return;
+          // The activation's gradient, as its own op would store it.
+          k::to_f32(saved, at(a.act_saved, src), a.act_saved.dtype, len);
+          kernels::matmul_activation_backward_row(gv, saved, len, a.act);
+          round_through(gv, a.grad.dtype, len, 3);
         };
         float sum_g = 0, sum_gx = 0;
         unit.pass([&](int64_t, int64_t src, int64_t pos, int64_t len) {
@@ -287,10 +325,11 @@ ProgramRecord run_batch_norm_backward(const chip::Arch& arch, const BatchNormGra
       }
     });
   }
-  ProgramRecord rec = base_record(arch, op, "batch_norm_bw_sfpu", p, split, a.c * ceil_div(row, kTileElems),
-                                  ceil_div(row, kTileElems), a.x.dtype, a.x.dtype);
-  rec.flops = a.c * row * (want_dx ? 8 : 4);
-  rec.dram_read_bytes = (padded(a.c, row, a.grad.dtype) + padded(a.c, row, a.x.dtype)) *
+  ProgramRecord rec = base_record(arch, op, fused ? "batch_norm_act_bw_sfpu" : "batch_norm_bw_sfpu", p, split,
+                                  a.c * ceil_div(row, kTileElems), ceil_div(row, kTileElems), a.x.dtype, a.x.dtype);
+  rec.flops = a.c * row * ((want_dx ? 8 : 4) + activation_flops(a.act, true));
+  rec.dram_read_bytes = (padded(a.c, row, a.grad.dtype) + padded(a.c, row, a.x.dtype) +
+                         (fused ? padded(a.c, row, a.act_saved.dtype) : 0)) *
                             (p.resident || !want_dx ? 1 : 2) +
                         bytes_of(a.weight) + bytes_of(a.save_mean) + bytes_of(a.save_invstd) +
                         bytes_of(a.running_mean) + bytes_of(a.running_var);

@@ -60,6 +60,11 @@ constexpr KernelDesc kPrograms[] = {
     sfpu("batch_norm_sfpu", 7, "norm"),
     sfpu("batch_norm_eval_sfpu", 2, "norm"),
     sfpu("batch_norm_bw_sfpu", 8, "norm"),
+    // accel::batch_norm_act and its backward: the activation (or its
+    // gradient) on the channel in L1; the record adds the activation's own
+    // element-wise FLOPs.
+    sfpu("batch_norm_act_sfpu", 8, "norm"),
+    sfpu("batch_norm_act_bw_sfpu", 9, "norm"),
     sfpu("softmax_sfpu", 5, "softmax"),
     sfpu("log_softmax_sfpu", 5, "softmax"),
     sfpu("softmax_bw_sfpu", 4, "softmax"),

@@ -1,7 +1,7 @@
 """What the lowering passes ask of FX nodes, written once: a node's traced
 value, whether it calls one of some ops, its users, a new call with its
-value, the forward activation a node computes, and a _foreach_ call's
-name and arguments."""
+value, the activation a node computes or the gradient of one, and a
+_foreach_ call's name and arguments."""
 import torch
 import torch.fx
 
@@ -41,6 +41,19 @@ def activation_of(node):
         approximate = node.kwargs.get("approximate", node.args[1] if len(node.args) > 1 else "none")
         return "gelu_tanh" if approximate == "tanh" else "gelu"
     return _ACTIVATIONS.get(node.target) if is_call(node, *_ACTIVATIONS) else None
+
+
+def activation_backward_of(node):
+    """The activation whose gradient node computes (gelu_backward,
+    silu_backward, or threshold_backward at 0 for relu), else None."""
+    if is_call(node, aten.gelu_backward.default):
+        approximate = node.kwargs.get("approximate", node.args[2] if len(node.args) > 2 else "none")
+        return "gelu_tanh" if approximate == "tanh" else "gelu"
+    if is_call(node, aten.silu_backward.default):
+        return "silu"
+    if is_call(node, aten.threshold_backward.default) and node.args[2] == 0:
+        return "relu"
+    return None
 
 
 def foreach_name(node):

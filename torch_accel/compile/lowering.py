@@ -11,6 +11,7 @@ import torch
 import torch.fx
 
 from . import optim_fusion
+from .batch_norm_fusion import fuse_batch_norm_activations
 from .conv_fusion import fuse_conv_epilogues
 from .fx_nodes import activation_of as _activation_of, val as _val
 from .norm_fusion import fuse_norm_neighbours
@@ -22,7 +23,7 @@ aten = torch.ops.aten
 _NOT_PROGRAMS = {operator.getitem}  # graph plumbing, no program of its own
 _FUSED_TARGETS = ("fused_eltwise", "linear_act", "linear_act_saved", "mm_act_backward", "conv_act",
                   "add_layer_norm", "add_rms_norm", "scale_mask_softmax", "add_layer_norm_backward",
-                  "add_rms_norm_backward")
+                  "add_rms_norm_backward", "batch_norm_act", "batch_norm_act_backward")
 
 
 @dataclasses.dataclass
@@ -45,7 +46,7 @@ class LoweredGraph:
     folded_batch_norms: int = 0                                 # inference BN -> fusable affine map
     residual_epilogues: int = 0                                 # mm + tensor -> addmm epilogue
     conv_epilogues: list = dataclasses.field(default_factory=list)  # (absorbed ops, act) -> conv_act
-    norm_fusions: list = dataclasses.field(default_factory=list)  # add+norm, scale/mask+softmax (norm_fusion.py)
+    norm_fusions: list = dataclasses.field(default_factory=list)  # norm_fusion.py, batch_norm_fusion.py
     optimizer_programs: int = 0                                 # optimizer steps' in-place programs
     eager_ops: dict = dataclasses.field(default_factory=dict)   # op -> count, accel programs
     host_ops: dict = dataclasses.field(default_factory=dict)    # op -> count, ran on the CPU
@@ -282,7 +283,9 @@ def _reinplace_batch_norm_stats(graph):
     the buffers: four copy programs per layer that eager does not run. The
     chip's batch-norm program updates the buffers in place; use it, and let
     every other reader of the new statistics (the backward saves them) read
-    the buffers, which now hold them."""
+    the buffers, which now hold them. With reduced-precision buffers the
+    traced statistics are float32, cast to the buffer's dtype before the
+    copy: the chip's program rounds them to that dtype as it stores them."""
     for node in list(graph.nodes):
         if node.op != "call_function" or node.target != aten._native_batch_norm_legit_functional.default:
             continue
@@ -291,11 +294,13 @@ def _reinplace_batch_norm_stats(graph):
         fixes = []
         for i, buf in ((3, mean), (4, var)):
             stat = items.get(i)
-            copies = [u for u in stat.users if u.target == aten.copy_.default] if stat else []
+            cast = _sole_cast_to_buffer(stat, buf)
+            source = cast or stat
+            copies = [u for u in source.users if u.target == aten.copy_.default] if stat else []
             if not (isinstance(buf, torch.fx.Node) and buf.op == "placeholder" and len(copies) == 1
-                    and copies[0].args == (buf, stat) and not copies[0].users):
+                    and copies[0].args == (buf, source) and not copies[0].users):
                 break
-            fixes.append((stat, copies[0], buf))
+            fixes.append((stat, cast, copies[0], buf))
         if len(fixes) != 2:
             continue
         with graph.inserting_before(node):
@@ -304,11 +309,30 @@ def _reinplace_batch_norm_stats(graph):
         for i in (0, 1, 2):
             if i in items:
                 items[i].args = (inplace, i)
-        for stat, copy, buf in fixes:
+        for stat, cast, copy, buf in fixes:
             graph.erase_node(copy)
+            if cast is not None:
+                cast.replace_all_uses_with(buf)
+                graph.erase_node(cast)
             stat.replace_all_uses_with(buf)
             graph.erase_node(stat)
         graph.erase_node(node)
+
+
+def _sole_cast_to_buffer(stat, buf):
+    """The cast of a new running statistic to its buffer's dtype, when that
+    cast is the statistic's one reader (the cast's other readers then read
+    the buffer)."""
+    if stat is None or len(stat.users) != 1 or not isinstance(buf, torch.fx.Node):
+        return None
+    cast = next(iter(stat.users))
+    if cast.target != aten._to_copy.default or cast.args != (stat,):
+        return None
+    want = _val(buf)
+    if not isinstance(want, torch.Tensor) or set(cast.kwargs) - {"dtype", "layout"} \
+            or cast.kwargs.get("dtype") != want.dtype or cast.kwargs.get("layout", torch.strided) != torch.strided:
+        return None
+    return cast
 
 
 def _drop_copies(graph):
@@ -357,6 +381,7 @@ def lower(gm, kind):
     lowered.norm_fusions = fuse_norm_neighbours(graph)
     _fuse_matmul_epilogues(graph, lowered)
     fuse_matmul_backward_epilogues(graph, lowered.epilogues)
+    lowered.norm_fusions += fuse_batch_norm_activations(graph)
     for nodes, steps in _partition(graph):
         real = [n for n in nodes if steps[n][0] != "identity"]
         if len(real) < 2:

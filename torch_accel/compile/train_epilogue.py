@@ -6,29 +6,15 @@ program whose writer applies the activation's gradient to each output block,
 reading the saved activation input (or relu's output) for it."""
 import torch
 
-from .fx_nodes import val as _val
+from .fx_nodes import activation_backward_of, val as _val
 
 aten = torch.ops.aten
-
-
-def _backward_act(node):
-    """The activation whose gradient node computes, else None."""
-    if node.op != "call_function":
-        return None
-    if node.target == aten.gelu_backward.default:
-        approximate = node.kwargs.get("approximate", node.args[2] if len(node.args) > 2 else "none")
-        return "gelu_tanh" if approximate == "tanh" else "gelu"
-    if node.target == aten.silu_backward.default:
-        return "silu"
-    if node.target == aten.threshold_backward.default and node.args[2] == 0:
-        return "relu"
-    return None
 
 
 def fuse_matmul_backward_epilogues(graph, epilogues):
     """Rewrites each match; appends (matmul, activation's backward, op) to epilogues."""
     for node in list(graph.nodes):
-        act = _backward_act(node)
+        act = activation_backward_of(node)
         if act is None:
             continue
         grad, saved = node.args[0], node.args[1]
