@@ -6,6 +6,8 @@
 // reads it; out = act(pre as stored), as the separate ops compute it.
 // accel::mm_act_backward(a, b, saved, act): the backward's counterpart,
 // act's gradient at saved times a @ b (as stored), in the matmul's epilogue.
+// accel::mm_bias_grad(grad, x) -> (grad.T @ x, grad.sum(0)): a linear's weight
+// and bias gradients from one read of the output gradient.
 #include <ATen/ops/empty.h>
 #include <torch/library.h>
 
@@ -120,6 +122,39 @@ at::Tensor mm_act_backward_meta(const at::Tensor& a, const at::Tensor& b, const 
   return at::empty({a.size(0), b.size(1)}, a.options());
 }
 
+// grad [M, N], x [M, K]: (grad.T @ x [N, K], grad.sum(0) [N]); meta: shapes and checks only.
+std::tuple<at::Tensor, at::Tensor> mm_bias_grad_impl(const at::Tensor& grad, const at::Tensor& x, bool meta) {
+  constexpr const char* op = "accel::mm_bias_grad";
+  TORCH_CHECK(grad.dim() == 2 && x.dim() == 2 && grad.size(0) == x.size(0), op,
+              ": expected grad [M, N] and x [M, K] with one M, got ", grad.sizes(), " and ", x.sizes());
+  TORCH_CHECK(matmul_dtype(grad.scalar_type()) && x.scalar_type() == grad.scalar_type(), op,
+              ": expected float32, bfloat16 or float16 operands of one dtype, got ", grad.scalar_type(), " and ",
+              x.scalar_type());
+  const int64_t M = grad.size(0), N = grad.size(1), K = x.size(1);
+  at::Tensor weight_grad = at::empty({N, K}, grad.options());
+  at::Tensor bias_grad = at::empty({N}, grad.options());
+  if (meta || N == 0) return {weight_grad, bias_grad};
+  if (M == 0) {  // empty sums, as mm's and sum's are
+    weight_grad.zero_();
+    bias_grad.zero_();
+    return {weight_grad, bias_grad};
+  }
+  engine::MatmulArgs args;
+  args.a = matmul_operand(grad, {1, N, M}, {0, grad.stride(1), grad.stride(0)});
+  args.b = matmul_operand(x, {1, M, K}, {0, x.stride(0), x.stride(1)});
+  args.out = matmul_operand(weight_grad, {1, N, K}, {0, K, 1});
+  args.a_row_sums = matmul_operand(bias_grad, {1, 1, N}, {0, 0, 1});
+  launch_matmul(op, args, weight_grad);
+  return {weight_grad, bias_grad};
+}
+
+std::tuple<at::Tensor, at::Tensor> mm_bias_grad(const at::Tensor& grad, const at::Tensor& x) {
+  return mm_bias_grad_impl(grad, x, false);
+}
+std::tuple<at::Tensor, at::Tensor> mm_bias_grad_meta(const at::Tensor& grad, const at::Tensor& x) {
+  return mm_bias_grad_impl(grad, x, true);
+}
+
 std::tuple<at::Tensor, at::Tensor> linear_act_saved_meta(const at::Tensor& x, const at::Tensor& w,
                                                          const std::optional<at::Tensor>& b,
                                                          std::string_view act) {
@@ -134,17 +169,20 @@ TORCH_LIBRARY(accel, m) {
   m.def("linear_act(Tensor x, Tensor w, Tensor? b, str act) -> Tensor");
   m.def("linear_act_saved(Tensor x, Tensor w, Tensor? b, str act) -> (Tensor pre, Tensor out)");
   m.def("mm_act_backward(Tensor a, Tensor b, Tensor saved, str act) -> Tensor");
+  m.def("mm_bias_grad(Tensor grad, Tensor x) -> (Tensor weight_grad, Tensor bias_grad)");
 }
 
 TORCH_LIBRARY_IMPL(accel, PrivateUse1, m) {
   m.impl("linear_act", linear_act);
   m.impl("linear_act_saved", linear_act_saved);
   m.impl("mm_act_backward", mm_act_backward);
+  m.impl("mm_bias_grad", mm_bias_grad);
 }
 TORCH_LIBRARY_IMPL(accel, Meta, m) {
   m.impl("linear_act", linear_act_meta);
   m.impl("linear_act_saved", linear_act_saved_meta);
   m.impl("mm_act_backward", mm_act_backward_meta);
+  m.impl("mm_bias_grad", mm_bias_grad_meta);
 }
 
 }  // namespace accel::aten

@@ -13,6 +13,7 @@
 #include "engine/executor.h"
 #include "engine/matrix_engine.h"
 #include "engine/plan_mode.h"
+#include "engine/reduce.h"
 #include "kernels/matmul/epilogue.h"
 #include "perf/cost.h"
 
@@ -329,6 +330,18 @@ bool run_on_gpu(const char* op, const MatmulArgs& x, const Shape& s) {
   return true;
 }
 
+// The host's sums of a's rows over K, by the sum program's own kernel over
+// the tensor a transposes (a linear's output gradient, [K, M]), so they equal
+// that gradient's eager sum over dim 0 bit for bit. Its record is not kept:
+// the sums are this program's ones column.
+void store_row_sums(const chip::Arch& arch, const TensorRef& a, const TensorRef& sums) {
+  const int64_t M = a.sizes[1], K = a.sizes[2];
+  const TensorRef gradient{a.data, a.dtype, {K, M}, {a.strides[2], a.strides[1]}};
+  ReduceOutputs out;
+  out.value = TensorRef{sums.data, sums.dtype, {1, M}, {0, sums.strides[2]}};
+  run_reduce(arch, "aten::sum", ReduceKind::Sum, gradient, {0}, out, DType::F32);
+}
+
 }  // namespace
 
 std::optional<Activation> activation_from_name(const std::string& name) {
@@ -369,8 +382,10 @@ ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArg
       for (const Rect& r : rects_of(s, bl, begin, end)) run_rect(x, s, bl, r, target);
     });
   }
+  if (x.a_row_sums) store_row_sums(arch, x.a, *x.a_row_sums);
 
-  const perf::MatmulShape shape{x.reduce_batch ? 1 : s.batch, s.Mt, s.Nt,
+  const int64_t ones_column = x.a_row_sums ? 1 : 0;  // the tile column of ones the row sums come from
+  const perf::MatmulShape shape{x.reduce_batch ? 1 : s.batch, s.Mt, s.Nt + ones_column,
                                  x.reduce_batch ? s.batch * s.Kt : s.Kt,
                                  x.b.strides[0] != 0 && s.batch > 1};
   ProgramRecord rec = matmul_program_record(arch, op, shape, format_of(x.a, x.a_tiles),
@@ -385,6 +400,7 @@ ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArg
       "matmul_block", "matmul_block_relu_backward", "matmul_block_gelu_backward",
       "matmul_block_gelu_tanh_backward", "matmul_block_silu_backward"};
   rec.compute = (x.pre ? kernels_saved : x.act_saved ? kernels_backward : kernels)[static_cast<int>(x.act)];
+  if (x.a_row_sums) rec.compute = "matmul_block_bias_grad";
   if (x.act_saved) {
     // The epilogue reads the saved activation input's tiles of the output.
     rec.dram_read_bytes += s.out_batches * s.Mt * s.Nt * arch.tile_rows * arch.tile_cols *
@@ -397,7 +413,7 @@ ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArg
                             dtype_bytes(x.pre->dtype);
     rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes;
   }
-  rec.flops = 2 * s.batch * s.M * s.N * s.K;
+  rec.flops = 2 * s.batch * s.M * (s.N + ones_column) * s.K;
   if (x.bias && x.beta != 0) {
     // The epilogue reads the bias once per output tile row it covers.
     const int64_t area = arch.tile_rows * arch.tile_cols;

@@ -40,6 +40,12 @@ struct MatmulArgs {
   // gradient of act at act_saved (same shape as out) times the product as
   // the separate mm would store it (accel::mm_act_backward).
   std::optional<TensorRef> act_saved;
+  // When set ([1, 1, M], batch 1), also the sums of each row of a over K: a
+  // linear's bias gradient beside its weight gradient (a = the output
+  // gradient transposed). On the chip, b with a column of ones appended,
+  // so the plan's N is one tile wider and a is read once for both
+  // (accel::mm_bias_grad).
+  std::optional<TensorRef> a_row_sums;
   ComputeConfig cfg;
   // An operand stored in a chip block-float format (engine/block_float.h):
   // a or b then gives its sizes and the dtype its tiles expand to (float32 or

@@ -99,6 +99,9 @@ constexpr KernelDesc kPrograms[] = {
     matrix("matmul_block_gelu_backward", "matmul"),
     matrix("matmul_block_gelu_tanh_backward", "matmul"),
     matrix("matmul_block_silu_backward", "matmul"),
+    // accel::mm_bias_grad: the weight gradient with the bias gradient as a
+    // column of ones appended to the second operand.
+    matrix("matmul_block_bias_grad", "matmul"),
     matrix("conv_implicit_gemm_fp32acc", "conv"),
     // accel::conv_act: the activation applied by the writer's epilogue.
     matrix("conv_implicit_gemm_relu", "conv"),

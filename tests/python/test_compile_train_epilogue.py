@@ -1,7 +1,8 @@
 """Training graphs: a matmul whose product the activation's backward also
 reads runs as accel::linear_act_saved, one program writing both the product
 and the activation; in the backward, mm feeding only the activation's
-gradient runs as accel::mm_act_backward. Both give the separate ops' numbers."""
+gradient runs as accel::mm_act_backward, and a linear's weight gradient with
+its bias gradient as accel::mm_bias_grad. All give the separate ops' numbers."""
 import sys
 import pathlib
 
@@ -106,6 +107,35 @@ def test_backward_op_record_and_bad_arguments():
         torch.ops.accel.mm_act_backward(g, w, g, "tanh")
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("m,n,k", [(1024, 384, 128), (70, 33, 50), (4096, 3, 8), (5, 7, 0), (0, 4, 3)])
+def test_bias_grad_op_matches_mm_and_sum_bit_for_bit(dtype, m, n, k):
+    grad = torch.randn(m, n, device="accel", dtype=dtype)
+    x = torch.randn(m, k, device="accel", dtype=dtype)
+    weight_grad, bias_grad = torch.ops.accel.mm_bias_grad(grad, x)
+    assert weight_grad.shape == (n, k) and bias_grad.shape == (n,)
+    assert torch.equal(weight_grad.cpu(), torch.mm(grad.t(), x).cpu())
+    assert torch.equal(bias_grad.cpu(), grad.sum(0).cpu())
+
+
+def test_bias_grad_op_record_and_bad_arguments():
+    grad, x = torch.randn(1024, 384, device="accel"), torch.randn(1024, 128, device="accel")
+    with torch_accel.profile() as prof:
+        torch.mm(grad.t(), x)
+        grad.sum(0)
+        torch.ops.accel.mm_bias_grad(grad, x)
+    mm, total, fused = prof.records
+    assert fused["op"] == "accel::mm_bias_grad" and fused["compute"] == "matmul_block_bias_grad"
+    # grad is read once for both; the ones column adds a tile column of x's side and of output.
+    assert fused["dram_read_bytes"] < mm["dram_read_bytes"] + total["dram_read_bytes"]
+    assert fused["dram_read_bytes"] > mm["dram_read_bytes"]
+    assert fused["flops"] == 2 * 384 * 129 * 1024
+    with pytest.raises(RuntimeError, match=r"expected grad \[M, N\] and x \[M, K\] with one M"):
+        torch.ops.accel.mm_bias_grad(grad, x[:10])
+    with pytest.raises(RuntimeError, match="one dtype"):
+        torch.ops.accel.mm_bias_grad(grad, x.double())
+
+
 def _train_step(model, x, loss_of):
     model.zero_grad(set_to_none=True)
     loss = loss_of(model, x)
@@ -149,8 +179,10 @@ def test_mlp_training_step_matches_eager(act, dtype):
     assert ops.count("accel::linear_act" if act == "relu" else "accel::linear_act_saved") == 2
     # The gradients into the second and third layers' inputs (the first's input needs none).
     assert ops.count("accel::mm_act_backward") == 2
+    # The first and third layers have a bias: its gradient comes with the weight's.
+    assert ops.count("accel::mm_bias_grad") == 2 and "aten::sum" not in ops
     assert len(prof.records) < len(eager.records)
-    assert torch_accel.compile_stats()["matmul_epilogues"] >= 2
+    assert torch_accel.compile_stats()["matmul_epilogues"] >= 4
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
@@ -166,7 +198,10 @@ def test_gpt_training_step_matches_eager(dtype):
     prof = _compare(model, idx, loss_of)
     ops = [r["op"] for r in prof.records]
     assert ops.count("accel::linear_act_saved") == ops.count("accel::mm_act_backward") == cfg.n_layer
+    # Four biased linears per block (qkv, attention out, MLP in and out) and the head.
+    assert ops.count("accel::mm_bias_grad") == 4 * cfg.n_layer + 1
     assert len(prof.records) < len(eager.records)
+    assert prof.total_dram_bytes < eager.total_dram_bytes
 
 
 def test_explain_names_the_saved_epilogue():

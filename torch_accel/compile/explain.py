@@ -75,6 +75,10 @@ def format_lowered(lowered, gm=None):
         lines.append(f"  L1-resident (fp32 per tile, never in DRAM): {resident}; "
                      f"saves {2 * kept} B of DRAM traffic")
     for mm, act, op in lowered.epilogues:
+        if op == "accel::mm_bias_grad":
+            lines.append(f"matmul epilogue: {mm} + {act} -> {op} "
+                         "(the bias gradient as a column of ones beside the weight gradient)")
+            continue
         kept = ", pre-activation also written for its other readers" if op.endswith("_saved") else ""
         what = "gradient" if op.endswith("_backward") else "activation"
         lines.append(f"matmul epilogue: {mm} + {act} -> {op} "

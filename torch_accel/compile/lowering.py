@@ -17,13 +17,14 @@ from .fx_nodes import activation_of as _activation_of, val as _val
 from .norm_fusion import fuse_norm_neighbours
 from .patterns import fold_batch_norm_eval, fuse_matmul_residual, fuse_rms_norm
 from .steps import DTYPE_NAMES, FLOAT_DTYPES, step_for
-from .train_epilogue import fuse_matmul_backward_epilogues
+from .train_epilogue import fuse_bias_grads, fuse_matmul_backward_epilogues
 
 aten = torch.ops.aten
 _NOT_PROGRAMS = {operator.getitem}  # graph plumbing, no program of its own
-_FUSED_TARGETS = ("fused_eltwise", "linear_act", "linear_act_saved", "mm_act_backward", "conv_act",
-                  "add_layer_norm", "add_rms_norm", "scale_mask_softmax", "add_layer_norm_backward",
-                  "add_rms_norm_backward", "batch_norm_act", "batch_norm_act_backward")
+_FUSED_TARGETS = ("fused_eltwise", "linear_act", "linear_act_saved", "mm_act_backward", "mm_bias_grad",
+                  "conv_act", "add_layer_norm", "add_rms_norm", "scale_mask_softmax",
+                  "add_layer_norm_backward", "add_rms_norm_backward", "batch_norm_act",
+                  "batch_norm_act_backward")
 
 
 @dataclasses.dataclass
@@ -381,6 +382,7 @@ def lower(gm, kind):
     lowered.norm_fusions = fuse_norm_neighbours(graph)
     _fuse_matmul_epilogues(graph, lowered)
     fuse_matmul_backward_epilogues(graph, lowered.epilogues)
+    fuse_bias_grads(graph, lowered.epilogues)
     lowered.norm_fusions += fuse_batch_norm_activations(graph)
     for nodes, steps in _partition(graph):
         real = [n for n in nodes if steps[n][0] != "identity"]

@@ -3,7 +3,14 @@ through a linear layer, mm(grad, w), possibly through a view, feeds the
 activation's backward (gelu_backward, silu_backward, or threshold_backward at
 0 for relu) and nothing else. accel::mm_act_backward runs both as one matmul
 program whose writer applies the activation's gradient to each output block,
-reading the saved activation input (or relu's output) for it."""
+reading the saved activation input (or relu's output) for it.
+
+A linear's weight gradient, mm(grad.T, x), and its bias gradient,
+grad.sum(0), both read the output gradient: accel::mm_bias_grad computes the
+two in one matmul program (the bias gradient as a column of ones appended to
+x), reading grad once."""
+import operator
+
 import torch
 
 from .fx_nodes import activation_backward_of, val as _val
@@ -42,3 +49,65 @@ def fuse_matmul_backward_epilogues(graph, epilogues):
             graph.erase_node(view)
         graph.erase_node(mm)
         epilogues.append(("mm.default", f"{act} backward", "accel::mm_act_backward"))
+
+
+def _transposed(node):
+    """The 2-D tensor node transposes (permute [1, 0] or t), else None."""
+    if not isinstance(node, torch.fx.Node) or node.op != "call_function":
+        return None
+    if node.target == aten.t.default or (node.target == aten.permute.default and list(node.args[1]) == [1, 0]):
+        return node.args[0]
+    return None
+
+
+def _column_sum(node):
+    """(summed tensor, keepdim) of sum.dim_IntList over dim 0 of a 2-D tensor, else None."""
+    if node.op != "call_function" or node.target != aten.sum.dim_IntList or node.kwargs.get("dtype") is not None:
+        return None
+    source, dims = node.args[0], node.args[1]
+    v = _val(source)
+    if not isinstance(v, torch.Tensor) or v.dim() != 2 or list(dims) not in ([0], [-2]):
+        return None
+    return source, bool(node.args[2]) if len(node.args) > 2 else bool(node.kwargs.get("keepdim", False))
+
+
+def fuse_bias_grads(graph, epilogues):
+    """Rewrites each weight-gradient mm whose output gradient's column sum is
+    also taken; appends (matmul, "bias gradient", op) to epilogues."""
+    order = {n: i for i, n in enumerate(graph.nodes)}
+    mms = {}  # output gradient -> mm(grad.T, x) nodes
+    for node in graph.nodes:
+        if node.op == "call_function" and node.target == aten.mm.default and not node.kwargs:
+            grad = _transposed(node.args[0])
+            if grad is not None:
+                mms.setdefault(grad, []).append(node)
+    for node in list(graph.nodes):
+        found = _column_sum(node)
+        if found is None or not mms.get(found[0]):
+            continue
+        grad, keepdim = found
+        mm = mms[grad].pop(0)
+        x = mm.args[1]
+        vals = [_val(t) for t in (grad, x, mm, node)]
+        if not all(isinstance(v, torch.Tensor) and v.device.type == "accel" for v in vals) \
+                or len({v.dtype for v in vals}) != 1 \
+                or vals[0].dtype not in (torch.float32, torch.bfloat16, torch.float16):
+            continue
+        first = mm if order[mm] < order[node] else node
+        if isinstance(x, torch.fx.Node) and order[x] > order[first]:
+            continue
+        with graph.inserting_before(first):
+            fused = graph.call_function(torch.ops.accel.mm_bias_grad.default, (grad, x))
+            fused.meta["val"] = (vals[2], vals[3].reshape(-1))
+            weight_grad = graph.call_function(operator.getitem, (fused, 0))
+            weight_grad.meta["val"] = vals[2]
+            bias_grad = graph.call_function(operator.getitem, (fused, 1))
+            bias_grad.meta["val"] = vals[3].reshape(-1)
+            if keepdim:
+                bias_grad = graph.call_function(aten.view.default, (bias_grad, list(vals[3].shape)))
+                bias_grad.meta["val"] = vals[3]
+        mm.replace_all_uses_with(weight_grad)
+        node.replace_all_uses_with(bias_grad)
+        graph.erase_node(mm)
+        graph.erase_node(node)
+        epilogues.append(("mm.default", "bias gradient", "accel::mm_bias_grad"))
