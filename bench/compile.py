@@ -172,7 +172,7 @@ def estimates():
     for name, batch, training, dtype in (("llama3-8b", 1, False, torch.bfloat16),
                                          ("llama3-8b", 1, True, torch.bfloat16),
                                          ("gpt2", 1, False, None), ("gpt2", 1, True, None),
-                                         ("resnet50", 16, False, None)):
+                                         ("resnet50", 16, False, None), ("resnet50", 16, True, None)):
         model, x = models.builtin(name, batch=batch, seq=128)
         row = []
         for compiled in (False, True):
