@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <functional>
+#include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -344,25 +346,9 @@ void store_row_sums(const chip::Arch& arch, const TensorRef& a, const TensorRef&
 
 }  // namespace
 
-std::optional<Activation> activation_from_name(const std::string& name) {
-  for (Activation a : {Activation::None, Activation::Relu, Activation::Gelu, Activation::GeluTanh,
-                       Activation::Silu})
-    if (name == activation_name(a)) return a;
-  return std::nullopt;
-}
-
-const char* activation_name(Activation act) {
-  switch (act) {
-    case Activation::None: return "none";
-    case Activation::Relu: return "relu";
-    case Activation::Gelu: return "gelu";
-    case Activation::GeluTanh: return "gelu_tanh";
-    case Activation::Silu: return "silu";
-  }
-  return "?";
-}
-
 ProgramRecord run_matmul(const chip::Arch& arch, const char* op, const MatmulArgs& x) {
+  if (x.a_row_sums && (x.a.sizes[0] != 1 || x.reduce_batch || x.a_tiles))
+    throw std::invalid_argument(std::string(op) + ": row sums need one batch of an IEEE-format a");
   Shape s{};
   s.batch = x.a.sizes[0];
   s.M = x.a.sizes[1];

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "engine/activation.h"
 #include "engine/compute_config.h"
 #include "engine/program.h"
 #include "engine/tensor_ref.h"
@@ -16,11 +17,6 @@
 namespace accel::engine {
 
 struct BlockFloatOperand;
-
-enum class Activation { None, Relu, Gelu, GeluTanh, Silu };
-// "none", "relu", "gelu", "gelu_tanh", "silu"; nullopt for any other name.
-std::optional<Activation> activation_from_name(const std::string& name);
-const char* activation_name(Activation act);
 
 // out[i] = act(alpha * a[i] @ b[i] + beta * bias[i]). Every operand is 3-D,
 // [batch, rows, cols], with element strides (0 broadcasts); a and b share a

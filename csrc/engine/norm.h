@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "engine/matmul.h"
+#include "engine/activation.h"
 #include "engine/program.h"
 #include "engine/tensor_ref.h"
 

@@ -59,19 +59,27 @@ void round_through(float* v, DType dt, int64_t n, int slot) {
   k::to_f32(v, stored, dt, n);
 }
 
-// The fused activation's (or its gradient's) vector-engine FLOPs per element,
-// from the element-wise op's own kernel entry.
-int64_t activation_flops(Activation act, bool backward) {
+// The vector-engine instructions per element the fused activation (or its
+// gradient) adds: its element-wise kernel's own, less the loads and store
+// that kernel pays and the batch-norm program already has. These records are
+// priced from their FLOPs, one instruction each (kInstructionsFromFlops).
+int64_t activation_instructions(Activation act, bool backward) {
   static const char* const forward_kernels[] = {"", "sfpu_relu", "sfpu_gelu", "sfpu_gelu_tanh", "sfpu_silu"};
   static const char* const backward_kernels[] = {"", "sfpu_threshold_backward", "sfpu_gelu_backward",
                                                  "sfpu_gelu_tanh_backward", "sfpu_silu_backward"};
   if (act == Activation::None) return 0;
-  return perf::kernel_desc((backward ? backward_kernels : forward_kernels)[static_cast<int>(act)]).flops_per_element;
+  const auto& k = perf::kernel_desc((backward ? backward_kernels : forward_kernels)[static_cast<int>(act)]);
+  if (k.sfpu_instructions == perf::kInstructionsFromFlops) return k.flops_per_element;
+  const int io = backward ? 3 : 2;  // grad and saved in, one out; or one in, one out
+  return std::max<int64_t>(1, static_cast<int64_t>(k.sfpu_instructions) - io);
 }
 
+// rows stay resident with the unit's row when it fits; streamed inputs (read
+// once per pass as the row loads) are double-buffered like the output.
 Plan unit_plan(const chip::Arch& arch, const std::string& op, int64_t row, std::vector<RowBuffer> rows,
-               DType out) {
-  return plan(arch, op, row, ceil_div(row, kTileElems), kTileElems, rows, {{"out", dtype_bytes(out)}},
+               DType out, std::vector<RowBuffer> streamed = {}) {
+  streamed.push_back({"out", dtype_bytes(out)});
+  return plan(arch, op, row, ceil_div(row, kTileElems), kTileElems, rows, streamed,
               {{"params_stats", 4, arch.tile_rows * arch.tile_cols * 4}});
 }
 
@@ -255,7 +263,7 @@ ProgramRecord run_batch_norm(const chip::Arch& arch, const BatchNormArgs& a) {
   const char* compute = fused ? "batch_norm_act_sfpu" : a.training ? "batch_norm_sfpu" : "batch_norm_eval_sfpu";
   ProgramRecord rec = base_record(arch, op, compute, p, split, a.c * ceil_div(row, kTileElems),
                                   ceil_div(row, kTileElems), a.x.dtype, a.y.dtype);
-  rec.flops = a.c * row * ((a.training ? 7 : 2) + activation_flops(a.act, false));
+  rec.flops = a.c * row * ((a.training ? 7 : 2) + activation_instructions(a.act, false));
   rec.dram_read_bytes = padded(a.c, row, a.x.dtype) * (a.training && !p.resident ? 2 : 1) + bytes_of(a.weight) +
                         bytes_of(a.bias) + bytes_of(a.running_mean) + bytes_of(a.running_var);
   rec.dram_write_bytes = padded(a.c, row, a.y.dtype) + bytes_of(a.save_mean) + bytes_of(a.save_invstd) +
@@ -268,9 +276,12 @@ ProgramRecord run_batch_norm_backward(const chip::Arch& arch, const BatchNormGra
   const bool fused = a.act != Activation::None;
   const std::string op = fused ? "accel::batch_norm_act_backward" : "aten::native_batch_norm_backward";
   const int64_t row = a.n * a.hxw, stride = a.c * a.hxw;
-  std::vector<RowBuffer> inputs{{"grad", dtype_bytes(a.grad.dtype)}, {"x", dtype_bytes(a.x.dtype)}};
-  if (fused) inputs.push_back({"act_saved", dtype_bytes(a.act_saved.dtype)});
-  const Plan p = unit_plan(arch, op, row, inputs, a.x.dtype);
+  // The saved activation is read only as grad loads (the gradient through it
+  // is what stays resident), so it streams.
+  std::vector<RowBuffer> saved_stream;
+  if (fused) saved_stream.push_back({"act_saved", dtype_bytes(a.act_saved.dtype)});
+  const Plan p = unit_plan(arch, op, row, {{"grad", dtype_bytes(a.grad.dtype)}, {"x", dtype_bytes(a.x.dtype)}},
+                           a.x.dtype, saved_stream);
   const CoreSplit split = split_tiles(a.c, arch.num_cores());
   const bool want_dx = present(a.dx);
   const float eps = static_cast<float>(a.eps);
@@ -327,7 +338,7 @@ ProgramRecord run_batch_norm_backward(const chip::Arch& arch, const BatchNormGra
   }
   ProgramRecord rec = base_record(arch, op, fused ? "batch_norm_act_bw_sfpu" : "batch_norm_bw_sfpu", p, split,
                                   a.c * ceil_div(row, kTileElems), ceil_div(row, kTileElems), a.x.dtype, a.x.dtype);
-  rec.flops = a.c * row * ((want_dx ? 8 : 4) + activation_flops(a.act, true));
+  rec.flops = a.c * row * ((want_dx ? 8 : 4) + activation_instructions(a.act, true));
   rec.dram_read_bytes = (padded(a.c, row, a.grad.dtype) + padded(a.c, row, a.x.dtype) +
                          (fused ? padded(a.c, row, a.act_saved.dtype) : 0)) *
                             (p.resident || !want_dx ? 1 : 2) +

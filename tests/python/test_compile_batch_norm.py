@@ -3,8 +3,9 @@ feeding only an activation runs as accel::batch_norm_act, the activation's
 gradient feeding only the batch norm's backward as
 accel::batch_norm_act_backward. Both give the separate ops' numbers, with a
 program and a DRAM round trip fewer."""
-import sys
+import copy
 import pathlib
+import sys
 
 import pytest
 import torch
@@ -26,7 +27,16 @@ BACKWARDS = {
     "gelu_tanh": lambda g, s: aten.gelu_backward(g, s, approximate="tanh"),
     "silu": lambda g, s: aten.silu_backward(g, s),
 }
-SHAPES = [(16, 8, 6, 6), (4, 3, 40, 40), (32, 5)]  # resident channels, channels streamed twice, no plane
+SHAPES = [(16, 8, 6, 6), (32, 5), (16, 2, 128, 128)]  # resident channels, no plane, streamed twice
+
+
+def test_the_long_channels_stream_twice():
+    x, w, b, rm, rv = _operands(SHAPES[2], torch.bfloat16)
+    with torch_accel.profile() as prof:
+        out = torch.ops.accel.batch_norm_act(x, w, b, rm, rv, True, 0.1, 1e-5, "relu")
+        torch.ops.accel.batch_norm_act_backward(x, out[0], "relu", x, w, rm, rv, out[1], out[2], True, 1e-5,
+                                                [True, True, True])
+    assert [r["reader"] for r in prof.records] == ["reader_norm_row_two_pass"] * 2
 
 
 def _operands(shape, dtype):
@@ -67,7 +77,7 @@ def test_forward_without_running_stats_and_in_evaluation(act):
     _equal(torch.ops.accel.batch_norm_act(x, w, b, rm, rv, False, 0.1, 1e-5, act), (ACTS[act](y), mean, invstd))
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("act", list(ACTS))
 def test_backward_matches_activation_backward_then_batch_norm_backward(act, shape, dtype):
@@ -113,6 +123,19 @@ def test_records_save_the_activation_round_trip():
     separate_bytes = sum(r["dram_read_bytes"] + r["dram_write_bytes"] for r in kept)
     # relu's read and write of the norm's output; the gradient's write and its second read.
     assert separate_bytes - fused_bytes >= 3 * tensor
+
+
+def test_meta_kernels_give_the_shapes_and_dtypes():
+    x = torch.empty(8, 4, 5, 5, device="meta", dtype=torch.bfloat16)
+    w = torch.empty(4, device="meta", dtype=torch.bfloat16)
+    y, mean, invstd = torch.ops.accel.batch_norm_act(x, w, w, w, w, True, 0.1, 1e-5, "silu")
+    assert (y.shape, y.dtype, mean.shape, invstd.shape) == (x.shape, x.dtype, (4,), (4,))
+    mixed = torch.empty(4, device="meta")  # float32 parameters: float32 statistics, as ATen's
+    assert torch.ops.accel.batch_norm_act(x, mixed, mixed, None, None, True, 0.1, 1e-5, "relu")[1].dtype \
+        == torch.float32
+    dx, dw, db = torch.ops.accel.batch_norm_act_backward(x, x, "gelu", x, w, None, None, mean, invstd, True, 1e-5,
+                                                         [True, False, True])
+    assert dx.shape == x.shape and dw is None and db.shape == (4,)
 
 
 def test_bad_arguments_are_clear_errors():
@@ -167,6 +190,34 @@ def test_compiled_cnn_training_step_fuses_and_matches_eager(dtype):
     lines = [g.norm_fusions for g in lowered_graphs()]
     assert sum("accel::batch_norm_act " in text for group in lines for text in group) == 2
     assert sum("accel::batch_norm_act_backward" in text for group in lines for text in group) == 2
+
+
+@pytest.mark.parametrize("act", ["silu", "gelu_tanh"])
+def test_compiled_backward_fuses_an_activation_whose_input_is_saved(act):
+    """silu and gelu save their input (the batch norm's output), so the forward
+    keeps the two programs; the backward still takes the gradient in the
+    batch norm's backward (gelu's approximate arrives as a keyword)."""
+    torch.manual_seed(0)
+    module = torch.nn.SiLU() if act == "silu" else torch.nn.GELU(approximate="tanh")
+    eager_model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8), module).to("accel")
+    compiled_model = copy.deepcopy(eager_model)
+    x = torch.randn(4, 3, 10, 10, device="accel")
+    compiled = torch.compile(compiled_model, backend="accel", dynamic=False)
+    loss_of = lambda m: m(x).square().mean()  # noqa: E731
+    loss_of(compiled).backward()
+    compiled_model.zero_grad(set_to_none=True)
+    loss_of(eager_model).backward()
+    eager_model.zero_grad(set_to_none=True)
+    with torch_accel.profile() as prof:
+        loss = loss_of(compiled)
+        loss.backward()
+    want = loss_of(eager_model)
+    want.backward()
+    torch.testing.assert_close(loss.cpu(), want.cpu())
+    for g, w in zip(compiled_model.parameters(), eager_model.parameters()):
+        torch.testing.assert_close(g.grad.cpu(), w.grad.cpu())
+    ops = [r["op"] for r in prof.records]
+    assert ops.count("accel::batch_norm_act_backward") == 1 and ops.count("accel::batch_norm_act") == 0
 
 
 def test_batch_norm_read_twice_stays_whole():

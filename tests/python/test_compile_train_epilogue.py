@@ -134,6 +134,9 @@ def test_bias_grad_op_record_and_bad_arguments():
         torch.ops.accel.mm_bias_grad(grad, x[:10])
     with pytest.raises(RuntimeError, match="one dtype"):
         torch.ops.accel.mm_bias_grad(grad, x.double())
+    meta = torch.ops.accel.mm_bias_grad(torch.empty(10, 6, device="meta", dtype=torch.bfloat16),
+                                        torch.empty(10, 3, device="meta", dtype=torch.bfloat16))
+    assert [(t.shape, t.dtype) for t in meta] == [((6, 3), torch.bfloat16), ((6,), torch.bfloat16)]
 
 
 def _train_step(model, x, loss_of):

@@ -13,11 +13,9 @@ norm's backward, so the two stay apart):
 Each saves a program and a DRAM round trip of one activation-sized tensor,
 with the numbers of the separate ops (the activation reads the norm's output
 rounded as stored)."""
-import operator
-
 import torch
 
-from .fx_nodes import activation_backward_of, activation_of, emit, schema_arguments, sole_user, val
+from .fx_nodes import activation_backward_of, activation_of, emit, items, schema_arguments, sole_user, val
 
 aten = torch.ops.aten
 _FLOATS = (torch.float32, torch.bfloat16, torch.float16)
@@ -45,25 +43,25 @@ def _on_accel(*nodes):
                for v in values) and len({v.dtype for v in values}) == 1
 
 
-def _items(node):
+def _outputs(node):
     """node's getitem readers by index, or None when something else reads it."""
-    items = {u.args[1]: u for u in node.users if u.target == operator.getitem}
-    return items if len(items) == len(node.users) else None
+    found = items(node)
+    return found if len(found) == len(node.users) else None
 
 
 def _fuse_forward(graph, bn):
     args = _norm_arguments(bn)
-    items = _items(bn)
-    if args is None or items is None or 0 not in items:
+    outputs = _outputs(bn)
+    if args is None or outputs is None or 0 not in outputs:
         return None
-    y = items[0]
+    y = outputs[0]
     act_node = sole_user(y)
     act = activation_of(act_node) if act_node is not None else None
     if act is None or act_node.args[0] is not y or not _on_accel(args[0], y, act_node):
         return None
     with graph.inserting_before(bn):
         fused = emit(graph, torch.ops.accel.batch_norm_act.default, args + (act,), val(bn))
-    for item in items.values():
+    for item in outputs.values():
         item.args = (fused, item.args[1])
     y.meta["val"] = val(act_node)
     act_node.replace_all_uses_with(y)
@@ -78,16 +76,16 @@ def _fuse_backward(graph, bb):
         return None
     grad, x, *rest = bb.args
     act = activation_backward_of(grad)
-    if act is None or grad.kwargs or sole_user(grad) is not bb or x is grad or grad in rest:
+    if act is None or sole_user(grad) is not bb or x is grad or grad in rest:
         return None
-    items = _items(bb)
+    outputs = _outputs(bb)
     grad_out, saved = grad.args[0], grad.args[1]
-    if items is None or not _on_accel(grad_out, saved, x, grad):
+    if outputs is None or not _on_accel(grad_out, saved, x, grad):
         return None
     with graph.inserting_before(bb):
         fused = emit(graph, torch.ops.accel.batch_norm_act_backward.default,
                      (grad_out, saved, act, x, *rest), val(bb))
-    for item in items.values():
+    for item in outputs.values():
         item.args = (fused, item.args[1])
     graph.erase_node(bb)
     graph.erase_node(grad)

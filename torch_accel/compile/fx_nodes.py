@@ -1,7 +1,9 @@
 """What the lowering passes ask of FX nodes, written once: a node's traced
-value, whether it calls one of some ops, its users, a new call with its
+value, whether it calls one of some ops, its users and getitem readers, a new call with its
 value, the activation a node computes or the gradient of one, and a
 _foreach_ call's name and arguments."""
+import operator
+
 import torch
 import torch.fx
 
@@ -26,6 +28,11 @@ def only_user(node, user):
 def sole_user(node):
     """Node's one reader, or None when it has none or several."""
     return next(iter(node.users)) if len(node.users) == 1 else None
+
+
+def items(node):
+    """node's getitem readers by index (a tuple-returning op's outputs)."""
+    return {u.args[1]: u for u in node.users if u.target == operator.getitem}
 
 
 def emit(graph, target, args, value):

@@ -13,7 +13,7 @@ import torch.fx
 from . import optim_fusion
 from .batch_norm_fusion import fuse_batch_norm_activations
 from .conv_fusion import fuse_conv_epilogues
-from .fx_nodes import activation_of as _activation_of, val as _val
+from .fx_nodes import activation_of as _activation_of, items as _items, val as _val
 from .norm_fusion import fuse_norm_neighbours
 from .patterns import fold_batch_norm_eval, fuse_matmul_residual, fuse_rms_norm
 from .steps import DTYPE_NAMES, FLOAT_DTYPES, step_for
@@ -291,7 +291,7 @@ def _reinplace_batch_norm_stats(graph):
         if node.op != "call_function" or node.target != aten._native_batch_norm_legit_functional.default:
             continue
         mean, var = node.args[3], node.args[4]
-        items = {u.args[1]: u for u in node.users if u.target == operator.getitem}
+        items = _items(node)
         fixes = []
         for i, buf in ((3, mean), (4, var)):
             stat = items.get(i)

@@ -26,7 +26,7 @@ import operator
 
 import torch
 
-from .fx_nodes import emit as _emit, is_call as _call, only_user as _only_user, val as _val
+from .fx_nodes import emit as _emit, is_call as _call, items as _items, only_user as _only_user, val as _val
 
 aten = torch.ops.aten
 prims = torch.ops.prims
@@ -196,7 +196,7 @@ def _fuse_norm_backward_add(graph, nb, order):
     gradient only meets the residual's gradient in an add: the add runs in the
     norm backward's program. True when rewritten."""
     rms = nb.target == aten._fused_rms_norm_backward.default
-    items = {u.args[1]: u for u in nb.users if u.target == operator.getitem}
+    items = _items(nb)
     dx = items.get(0)
     if nb.kwargs or len(items) != len(nb.users) or dx is None or len(dx.users) != 1:
         return False

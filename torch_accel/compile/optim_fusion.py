@@ -13,7 +13,8 @@ import torch
 import torch.fx
 
 from . import lowering
-from .fx_nodes import foreach_name as _foreach_name, schema_arguments as _arguments, val as _val
+from .fx_nodes import foreach_name as _foreach_name, items as _items, schema_arguments as _arguments
+from .fx_nodes import val as _val
 from .scalar_lists import stack_scalar_lists, unbind_lane_reads
 
 aten = torch.ops.aten
@@ -125,10 +126,6 @@ def _absorbed_fill(node, chosen):
     return _constant_fill(node) is not None and all(u in chosen for u in node.users)
 
 
-def _lane_items(node):
-    return {u.args[1]: u for u in node.users if u.target == operator.getitem}
-
-
 def _expand(graph):
     """Replaces the list ops over non-scalar tensors by per-tensor element-wise
     nodes, placed before the first node that reads their results from outside
@@ -144,7 +141,7 @@ def _expand(graph):
         n.op == "output" or (n.op == "call_function" and isinstance(n.target, torch._ops.OpOverload)
                              and n.target._schema.is_mutable))]
     for f in lists:
-        for item in _lane_items(f).values():
+        for item in _items(f).values():
             stops += [u for u in item.users if u not in chosen and not _absorbed_fill(u, chosen)]
     point = min(stops, key=order.get)
     created, value_of, externals = [], {}, set()
@@ -163,7 +160,7 @@ def _expand(graph):
     with graph.inserting_before(point):
         for f in lists:
             base, overload = _foreach_name(f)
-            items = _lane_items(f)
+            items = _items(f)
             args = [[resolve(x) for x in a] if isinstance(a, (list, tuple)) else resolve(a) for a in _arguments(f)]
             for k, item in sorted(items.items()):
                 def emit(target, *op_args, **op_kwargs):
@@ -190,7 +187,7 @@ def _expand(graph):
             graph.erase_node(n)
         return []
     for f in lists:
-        for k, item in _lane_items(f).items():
+        for k, item in _items(f).items():
             item.replace_all_uses_with(value_of[(f, k)])
             graph.erase_node(item)
         graph.erase_node(f)
@@ -224,7 +221,7 @@ def _write_in_place(graph, call):
     write into those inputs instead (no new buffers, no copy programs). Only
     when nothing after the call still reads an input's old value."""
     order = {n: i for i, n in enumerate(graph.nodes)}
-    items = _lane_items(call)
+    items = _items(call)
     targets = []
     for k in range(len(call.meta["val"])):
         item = items.get(k)
@@ -298,7 +295,7 @@ def _reinplace_lists(graph):
         if name is None or not isinstance(node.args[0], (list, tuple)):
             continue
         inplace = getattr(getattr(aten, "_foreach_" + name[0] + "_", None), name[1], None)
-        items, selves = _lane_items(node), node.args[0]
+        items, selves = _items(node), node.args[0]
         if inplace is None or len(items) != len(selves) or len(set(selves)) != len(selves):
             continue
         # Lane k may read self k (elementwise, in place) but no other lane's self.

@@ -13,7 +13,7 @@ import operator
 
 import torch
 
-from .fx_nodes import activation_backward_of, val as _val
+from .fx_nodes import activation_backward_of, emit, schema_arguments, val as _val
 
 aten = torch.ops.aten
 
@@ -61,14 +61,15 @@ def _transposed(node):
 
 
 def _column_sum(node):
-    """(summed tensor, keepdim) of sum.dim_IntList over dim 0 of a 2-D tensor, else None."""
-    if node.op != "call_function" or node.target != aten.sum.dim_IntList or node.kwargs.get("dtype") is not None:
+    """(summed tensor, keepdim) of a sum over dim 0 of a 2-D tensor, else None."""
+    if node.op != "call_function" or node.target != aten.sum.dim_IntList:
         return None
-    source, dims = node.args[0], node.args[1]
+    source, dims, keepdim, dtype = schema_arguments(node)
     v = _val(source)
-    if not isinstance(v, torch.Tensor) or v.dim() != 2 or list(dims) not in ([0], [-2]):
+    if dtype is not None or dims is None or not isinstance(v, torch.Tensor) or v.dim() != 2 \
+            or list(dims) not in ([0], [-2]):
         return None
-    return source, bool(node.args[2]) if len(node.args) > 2 else bool(node.kwargs.get("keepdim", False))
+    return source, bool(keepdim)
 
 
 def fuse_bias_grads(graph, epilogues):
@@ -86,7 +87,7 @@ def fuse_bias_grads(graph, epilogues):
         if found is None or not mms.get(found[0]):
             continue
         grad, keepdim = found
-        mm = mms[grad].pop(0)
+        mm = mms[grad][0]
         x = mm.args[1]
         vals = [_val(t) for t in (grad, x, mm, node)]
         if not all(isinstance(v, torch.Tensor) and v.device.type == "accel" for v in vals) \
@@ -94,18 +95,16 @@ def fuse_bias_grads(graph, epilogues):
                 or vals[0].dtype not in (torch.float32, torch.bfloat16, torch.float16):
             continue
         first = mm if order[mm] < order[node] else node
-        if isinstance(x, torch.fx.Node) and order[x] > order[first]:
+        if isinstance(x, torch.fx.Node) and order.get(x, len(order)) > order[first]:
             continue
+        mms[grad].pop(0)
+        bias_val = vals[3].reshape(-1)
         with graph.inserting_before(first):
-            fused = graph.call_function(torch.ops.accel.mm_bias_grad.default, (grad, x))
-            fused.meta["val"] = (vals[2], vals[3].reshape(-1))
-            weight_grad = graph.call_function(operator.getitem, (fused, 0))
-            weight_grad.meta["val"] = vals[2]
-            bias_grad = graph.call_function(operator.getitem, (fused, 1))
-            bias_grad.meta["val"] = vals[3].reshape(-1)
+            fused = emit(graph, torch.ops.accel.mm_bias_grad.default, (grad, x), (vals[2], bias_val))
+            weight_grad = emit(graph, operator.getitem, (fused, 0), vals[2])
+            bias_grad = emit(graph, operator.getitem, (fused, 1), bias_val)
             if keepdim:
-                bias_grad = graph.call_function(aten.view.default, (bias_grad, list(vals[3].shape)))
-                bias_grad.meta["val"] = vals[3]
+                bias_grad = emit(graph, aten.view.default, (bias_grad, list(vals[3].shape)), vals[3])
         mm.replace_all_uses_with(weight_grad)
         node.replace_all_uses_with(bias_grad)
         graph.erase_node(mm)
