@@ -13,6 +13,12 @@ def _fwd_bwd(conv_kwargs):
     return run
 
 
+def _bias_grad(g, x, w):
+    """The bias gradient alone (convolution_backward's third output)."""
+    return torch.ops.aten.convolution_backward(g, x, w, [w.shape[0]], [1, 1], [1, 1], [1, 1], False, [0, 0], 1,
+                                               [False, False, True])[2]
+
+
 def cases():
     g = torch.Generator().manual_seed(0)
     r = lambda *s: torch.randn(*s, generator=g)  # noqa: E731
@@ -36,4 +42,5 @@ def cases():
         # The small CNN's maps (examples/vision.py): many 8x8 and 4x4 planes.
         ("max_pool2d 2x2 8x8 maps f32", lambda x: F.max_pool2d(x, 2), (r(256, 16, 8, 8),)),
         ("adaptive_avg_pool2d 4x4->2 f32", lambda x: F.adaptive_avg_pool2d(x, 2), (r(256, 32, 4, 4),)),
+        ("conv2d bias grad 16ch 8x8 maps f32", _bias_grad, (r(64, 16, 8, 8), r(64, 1, 8, 8), r(16, 1, 3, 3))),
     ]

@@ -1,5 +1,6 @@
 // The bias gradient's tile kernel: one channel of a [n, c, d, h, w] map summed
-// over n, d, h and w with an fp32 accumulator per tile, tiles then added.
+// over n, d, h and w with fp32 accumulators per tile (16 lanes, element i of a
+// tile in lane i % 16, then added), tiles then added.
 #pragma once
 
 #include <cstdint>
