@@ -133,12 +133,7 @@ std::tuple<at::Tensor, at::Tensor> mm_bias_grad_impl(const at::Tensor& grad, con
   const int64_t M = grad.size(0), N = grad.size(1), K = x.size(1);
   at::Tensor weight_grad = at::empty({N, K}, grad.options());
   at::Tensor bias_grad = at::empty({N}, grad.options());
-  if (meta || N == 0) return {weight_grad, bias_grad};
-  if (M == 0) {  // empty sums, as mm's and sum's are
-    weight_grad.zero_();
-    bias_grad.zero_();
-    return {weight_grad, bias_grad};
-  }
+  if (meta) return {weight_grad, bias_grad};
   engine::MatmulArgs args;
   args.a = matmul_operand(grad, {1, N, M}, {0, grad.stride(1), grad.stride(0)});
   args.b = matmul_operand(x, {1, M, K}, {0, x.stride(0), x.stride(1)});

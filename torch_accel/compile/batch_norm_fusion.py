@@ -15,10 +15,10 @@ with the numbers of the separate ops (the activation reads the norm's output
 rounded as stored)."""
 import torch
 
-from .fx_nodes import activation_backward_of, activation_of, emit, items, schema_arguments, sole_user, val
+from .fx_nodes import accel_floats, activation_backward_of, activation_of, emit, items, schema_arguments
+from .fx_nodes import sole_user, val
 
 aten = torch.ops.aten
-_FLOATS = (torch.float32, torch.bfloat16, torch.float16)
 
 
 def _norm_arguments(node):
@@ -37,12 +37,6 @@ def _norm_arguments(node):
     return None
 
 
-def _on_accel(*nodes):
-    values = [val(n) for n in nodes]
-    return all(isinstance(v, torch.Tensor) and v.device.type == "accel" and v.dtype in _FLOATS
-               for v in values) and len({v.dtype for v in values}) == 1
-
-
 def _outputs(node):
     """node's getitem readers by index, or None when something else reads it."""
     found = items(node)
@@ -57,7 +51,7 @@ def _fuse_forward(graph, bn):
     y = outputs[0]
     act_node = sole_user(y)
     act = activation_of(act_node) if act_node is not None else None
-    if act is None or act_node.args[0] is not y or not _on_accel(args[0], y, act_node):
+    if act is None or act_node.args[0] is not y or not accel_floats(args[0], y, act_node):
         return None
     with graph.inserting_before(bn):
         fused = emit(graph, torch.ops.accel.batch_norm_act.default, args + (act,), val(bn))
@@ -80,7 +74,7 @@ def _fuse_backward(graph, bb):
         return None
     outputs = _outputs(bb)
     grad_out, saved = grad.args[0], grad.args[1]
-    if outputs is None or not _on_accel(grad_out, saved, x, grad):
+    if outputs is None or not accel_floats(grad_out, saved, x, grad):
         return None
     with graph.inserting_before(bb):
         fused = emit(graph, torch.ops.accel.batch_norm_act_backward.default,

@@ -1,11 +1,14 @@
 """What the lowering passes ask of FX nodes, written once: a node's traced
-value, whether it calls one of some ops, its users and getitem readers, a new call with its
-value, the activation a node computes or the gradient of one, and a
-_foreach_ call's name and arguments."""
+value, whether it calls one of some ops, whether values are accel floats of
+one dtype (what the fused programs take), its users and getitem readers, a
+new call with its value, the activation a node computes or the gradient of
+one, and a _foreach_ call's name and arguments."""
 import operator
 
 import torch
 import torch.fx
+
+from .steps import FLOAT_DTYPES
 
 aten = torch.ops.aten
 _ACTIVATIONS = {aten.relu.default: "relu", aten.silu.default: "silu"}
@@ -18,6 +21,14 @@ def val(node):
 
 def is_call(node, *targets):
     return isinstance(node, torch.fx.Node) and node.op == "call_function" and node.target in targets
+
+
+def accel_floats(*nodes):
+    """Whether every node's value is an accel float32, bfloat16 or float16
+    tensor, all of one dtype."""
+    values = [val(n) for n in nodes]
+    return all(isinstance(v, torch.Tensor) and v.device.type == "accel" and v.dtype in FLOAT_DTYPES
+               for v in values) and len({v.dtype for v in values}) == 1
 
 
 def only_user(node, user):

@@ -26,17 +26,13 @@ import operator
 
 import torch
 
-from .fx_nodes import emit as _emit, is_call as _call, items as _items, only_user as _only_user, val as _val
+from .fx_nodes import accel_floats as _accel_float, emit as _emit, is_call as _call, items as _items
+from .fx_nodes import only_user as _only_user, val as _val
+from .steps import FLOAT_DTYPES as _FLOATS
 
 aten = torch.ops.aten
 prims = torch.ops.prims
 _CASTS = (aten._to_copy.default, prims.convert_element_type.default)
-_FLOATS = (torch.float32, torch.bfloat16, torch.float16)
-
-
-def _accel_float(node):
-    v = _val(node)
-    return isinstance(v, torch.Tensor) and v.device.type == "accel" and v.dtype in _FLOATS
 
 
 def _dense(node):

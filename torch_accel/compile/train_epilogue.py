@@ -13,7 +13,7 @@ import operator
 
 import torch
 
-from .fx_nodes import activation_backward_of, emit, schema_arguments, val as _val
+from .fx_nodes import accel_floats, activation_backward_of, emit, schema_arguments, val as _val
 
 aten = torch.ops.aten
 
@@ -32,10 +32,7 @@ def fuse_matmul_backward_epilogues(graph, epilogues):
                 or len(mm.users) != 1:
             continue
         a, b = mm.args
-        vals = [_val(t) for t in (a, b, saved, node)]
-        if not all(isinstance(v, torch.Tensor) and v.device.type == "accel" for v in vals) \
-                or len({v.dtype for v in vals}) != 1 \
-                or vals[0].dtype not in (torch.float32, torch.bfloat16, torch.float16):
+        if not accel_floats(a, b, saved, node):
             continue
         with graph.inserting_before(node):
             fused = graph.call_function(torch.ops.accel.mm_act_backward.default, (a, b, saved, act))
@@ -89,22 +86,20 @@ def fuse_bias_grads(graph, epilogues):
         grad, keepdim = found
         mm = mms[grad][0]
         x = mm.args[1]
-        vals = [_val(t) for t in (grad, x, mm, node)]
-        if not all(isinstance(v, torch.Tensor) and v.device.type == "accel" for v in vals) \
-                or len({v.dtype for v in vals}) != 1 \
-                or vals[0].dtype not in (torch.float32, torch.bfloat16, torch.float16):
+        if not accel_floats(grad, x, mm, node):
             continue
         first = mm if order[mm] < order[node] else node
         if isinstance(x, torch.fx.Node) and order.get(x, len(order)) > order[first]:
             continue
         mms[grad].pop(0)
-        bias_val = vals[3].reshape(-1)
+        weight_val, sum_val = _val(mm), _val(node)
+        bias_val = sum_val.reshape(-1)
         with graph.inserting_before(first):
-            fused = emit(graph, torch.ops.accel.mm_bias_grad.default, (grad, x), (vals[2], bias_val))
-            weight_grad = emit(graph, operator.getitem, (fused, 0), vals[2])
+            fused = emit(graph, torch.ops.accel.mm_bias_grad.default, (grad, x), (weight_val, bias_val))
+            weight_grad = emit(graph, operator.getitem, (fused, 0), weight_val)
             bias_grad = emit(graph, operator.getitem, (fused, 1), bias_val)
             if keepdim:
-                bias_grad = emit(graph, aten.view.default, (bias_grad, list(vals[3].shape)), vals[3])
+                bias_grad = emit(graph, aten.view.default, (bias_grad, list(sum_val.shape)), sum_val)
         mm.replace_all_uses_with(weight_grad)
         node.replace_all_uses_with(bias_grad)
         graph.erase_node(mm)
