@@ -194,6 +194,23 @@ at::Tensor full_extreme(bool is_max, const at::Tensor& self) {
   return full_extreme_out(is_max, self, out);
 }
 
+// aminmax: the minimum and the maximum, each its own reduction program.
+std::tuple<at::Tensor&, at::Tensor&> aminmax_out(const at::Tensor& self, std::optional<int64_t> dim, bool keepdim,
+                                                 at::Tensor& min, at::Tensor& max) {
+  if (dim) {
+    const int64_t d = at::maybe_wrap_dim(*dim, self.dim());
+    TORCH_CHECK_INDEX(self.dim() == 0 || self.size(d) != 0, "aminmax: Expected reduction dim ", *dim,
+                      " to have non-zero size.");
+  } else {
+    TORCH_CHECK(self.numel() > 0,
+                "aminmax(): cannot compute aminmax over an empty dimension as the operation has no identity.");
+  }
+  const std::vector<int64_t> dims = dim ? std::vector<int64_t>{*dim} : std::vector<int64_t>{};
+  extreme_out("aten::aminmax", "aminmax()", false, self, dims, keepdim, min);
+  extreme_out("aten::aminmax", "aminmax()", true, self, dims, keepdim, max);
+  return {min, max};
+}
+
 // max.dim / min.dim: values and first indices.
 std::tuple<at::Tensor&, at::Tensor&> extreme_dim_out(bool is_max, const at::Tensor& self,
                                                      int64_t dim, bool keepdim, at::Tensor& values,
@@ -386,6 +403,12 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
   m.impl("amin.out", [](const at::Tensor& self, at::IntArrayRef dim, bool keepdim, at::Tensor& out) -> at::Tensor& {
     return extreme_out("aten::amin", "amin()", false, self, dim, keepdim, out);
   });
+  m.impl("aminmax", [](const at::Tensor& self, std::optional<int64_t> dim, bool keepdim) {
+    at::Tensor min = at::empty({0}, self.options()), max = at::empty({0}, self.options());
+    aminmax_out(self, dim, keepdim, min, max);
+    return std::make_tuple(min, max);
+  });
+  m.impl("aminmax.out", aminmax_out);
   m.impl("max", [](const at::Tensor& self) { return full_extreme(true, self); });
   m.impl("min", [](const at::Tensor& self) { return full_extreme(false, self); });
   m.impl("max.unary_out", [](const at::Tensor& self, at::Tensor& out) -> at::Tensor& {

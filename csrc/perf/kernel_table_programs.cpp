@@ -133,6 +133,8 @@ constexpr KernelDesc kPrograms[] = {
     sfpu("topk_select_rows", 2, "sort"),
     sfpu("kthvalue_select_rows", 2, "sort"),
     sfpu("median_select_rows", 2, "sort"),
+    // Histograms: a bin index (subtract, scale, compare) and an increment in L1.
+    sfpu("sfpu_histogram_bins", 4, "reduction"),
 
     // Random numbers from counter-based words (reader_rng_words).
     sfpu("sfpu_rand_uniform", 3, "random"),

@@ -59,6 +59,23 @@ def test_transformers_llama_forward_backward():
     assert stats["fused_programs"] > 0  # SwiGLU and RMSNorm's element-wise chains
 
 
+def test_transformers_mixtral_forward_backward():
+    """Mixture of experts: top-2 routing over 4 experts, each expert's tokens
+    counted with an integer torch.histc and gathered by sort and index ops."""
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(0)
+    config = transformers.MixtralConfig(
+        vocab_size=40, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, num_local_experts=4, num_experts_per_tok=2,
+        max_position_embeddings=32, attention_dropout=0.0, bos_token_id=0, eos_token_id=0, pad_token_id=0)
+    model = transformers.MixtralForCausalLM(config).to("accel")
+    ids = torch.randint(1, 40, (2, 16)).to("accel")
+    torch_accel.set_fallback_policy("silent")
+    torch_accel.reset_fallback_stats()
+    _check_forward_backward(model, ids)
+    assert torch_accel.fallback_stats() == {}
+
+
 def test_compiled_training_loop_tracks_eager_loss():
     torch.manual_seed(0)
     cfg = GPTConfig(vocab_size=30, block_size=16, n_layer=2, n_head=2, n_embd=32)

@@ -1,6 +1,6 @@
 """Real model code on accel against CPU: Hugging Face transformers models
-(GPT-2, Llama, BERT, ConvBERT, T5, BART, wav2vec2, ViT, ResNet, ConvNeXt,
-MobileNetV2) built from tiny configs with random weights (nothing is
+(GPT-2, Llama, Mixtral, BERT, ConvBERT, T5, BART, wav2vec2, ViT, ResNet,
+ConvNeXt, MobileNetV2) built from tiny configs with random weights (nothing is
 downloaded). The same weights run on both devices (built on CPU, deep-copied,
 moved); the forward outputs, every parameter's gradient by name and the
 parameters after an AdamW step must match, a training step must not fall back
@@ -61,6 +61,19 @@ def _llama(generator):
     labels = ids.masked_fill(mask == 0, -100)
     inputs = dict(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False)
     return transformers.LlamaForCausalLM(config), inputs
+
+
+def _mixtral(generator):
+    """Mixture of experts: a router sends each token to 2 of 4 experts; off the
+    CPU, Hugging Face counts each expert's tokens with an integer torch.histc."""
+    config = transformers.MixtralConfig(
+        vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, num_local_experts=4, num_experts_per_tok=2,
+        max_position_embeddings=32, attention_dropout=0.0, bos_token_id=0, eos_token_id=0, pad_token_id=0)
+    ids, mask = _token_ids(generator, 1), _right_padding_mask()
+    labels = ids.masked_fill(mask == 0, -100)
+    inputs = dict(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False)
+    return transformers.MixtralForCausalLM(config), inputs
 
 
 def _bert(generator):
@@ -180,6 +193,7 @@ MODELS = {
     "gpt2": _gpt2,
     "gpt2_eager_attention": lambda g: _gpt2(g, attn_implementation="eager"),
     "llama": _llama,
+    "mixtral": _mixtral,
     "bert": _bert,
     "convbert": _convbert,
     "t5": _t5,
@@ -308,7 +322,7 @@ def test_tied_weights_survive_device_moves(name):
 
 
 
-@pytest.mark.parametrize("name", ["gpt2", "llama", "t5", "bart"])
+@pytest.mark.parametrize("name", ["gpt2", "llama", "mixtral", "t5", "bart"])
 def test_greedy_generation_runs_natively_and_picks_cpu_argmax(name):
     """generate() with its KV cache, logits processors and stopping checks
     (torch.isin) runs on accel with no fallback, and every token it picks is
