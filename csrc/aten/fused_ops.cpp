@@ -23,9 +23,21 @@
 namespace accel::aten {
 namespace {
 
-const kernels::fused::Program& program_of(const std::string& text) {
+// The program run on `inputs`: one job's inputs, or with `out`, job after
+// job's (as many jobs as out holds sets of the program's outputs).
+const kernels::fused::Program& program_of(const std::string& text, at::TensorList inputs,
+                                          const std::optional<at::TensorList>& out) {
+  TORCH_CHECK_VALUE(!inputs.empty(), "fused_eltwise: no inputs");
+  int64_t jobs = 1;
+  if (out.has_value()) {
+    const int64_t n_out = kernels::fused::count_outputs(text);
+    TORCH_CHECK_VALUE(n_out > 0 && !out->empty() && int64_t(out->size()) % n_out == 0 &&
+                          int64_t(inputs.size()) % (int64_t(out->size()) / n_out) == 0,
+                      "fused_eltwise: program '", text, "': out and inputs do not hold the same jobs");
+    jobs = int64_t(out->size()) / n_out;
+  }
   try {
-    return kernels::fused::parse_program(text);
+    return kernels::fused::parse_program(text, int(int64_t(inputs.size()) / jobs));
   } catch (const std::invalid_argument& e) {
     TORCH_CHECK_VALUE(false, e.what());
   }
@@ -213,8 +225,7 @@ void run_jobs(const kernels::fused::Program& program, c10::Device device, at::Te
 
 std::vector<at::Tensor> fused_eltwise(at::TensorList inputs, c10::string_view text,
                                       at::OptionalIntArrayRef strides, std::optional<at::TensorList> out) {
-  const auto& program = program_of(std::string(text));
-  TORCH_CHECK_VALUE(!inputs.empty(), "fused_eltwise: no inputs");
+  const auto& program = program_of(std::string(text), inputs, out);
   const c10::Device device = device_of(inputs);
   for (const auto& t : inputs) {
     TORCH_CHECK(t.device() == device || is_cpu_scalar(t), "fused_eltwise: expected every input on ", device,
@@ -236,8 +247,7 @@ std::vector<at::Tensor> fused_eltwise(at::TensorList inputs, c10::string_view te
 
 std::vector<at::Tensor> fused_eltwise_meta(at::TensorList inputs, c10::string_view text,
                                            at::OptionalIntArrayRef strides, std::optional<at::TensorList> out) {
-  const auto& program = program_of(std::string(text));
-  TORCH_CHECK_VALUE(!inputs.empty(), "fused_eltwise: no inputs");
+  const auto& program = program_of(std::string(text), inputs, out);
   if (out.has_value()) {
     TORCH_CHECK_VALUE(!out->empty() && out->size() % program.outputs.size() == 0 &&
                           inputs.size() == out->size() / program.outputs.size() * program.num_inputs,

@@ -5,6 +5,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/ops/_local_scalar_dense.h>
+#include <ATen/ops/is_nonzero.h>
 #include <ATen/ops/_reshape_alias_native.h>
 #include <ATen/ops/as_strided_native.h>
 #include <ATen/ops/copy.h>
@@ -20,6 +21,7 @@
 #include <torch/library.h>
 
 #include <cstring>
+#include <string_view>
 
 #include "aten/fill_ops.h"
 #include "aten/host_view.h"
@@ -143,6 +145,14 @@ at::Scalar local_scalar_dense(const at::Tensor& self) {
   return at::_local_scalar_dense(host_view(self));
 }
 
+// torch._assert_async (compiled graphs' runtime checks): CUDA checks on the
+// device, later; the emulated device's memory is the host's, so the check is
+// immediate. An estimate's tensors hold no data to check.
+void assert_async(const at::Tensor& self, std::string_view message) {
+  if (!engine::executing()) return;
+  TORCH_CHECK(at::is_nonzero(host_view(self)), message);
+}
+
 at::Tensor& set_empty(at::Tensor& self) {
   const c10::DeviceGuard guard(self.device());
   c10::Storage storage(c10::Storage::use_byte_size_t(), 0, glue::allocator(), true);
@@ -185,6 +195,12 @@ TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
   m.impl("_copy_from", copy_from);
   m.impl("_copy_from_and_resize", copy_from_and_resize);
   m.impl("_local_scalar_dense", local_scalar_dense);
+  m.impl("_assert_async", [](const at::Tensor& self) {
+    assert_async(self, "Expected Tensor with single nonzero value, but got zero");
+  });
+  m.impl("_assert_async.msg", [](const at::Tensor& self, c10::string_view message) {
+    assert_async(self, message.empty() ? "Assertion is failed" : std::string_view(message));
+  });
   m.impl("set_", set_empty);
   m.impl("set_.source_Storage", at::native::set_);
   m.impl("set_.source_Storage_storage_offset", at::native::set_storage_cpu_);

@@ -97,19 +97,17 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return parts;
 }
 
-Program parse(const std::string& text) {
+Program parse(const std::string& text, int num_inputs) {
   Program p;
   p.text = text;
   const auto bar = text.find('|');
   if (bar == std::string::npos) bad(text, "no '|' before the outputs");
+  if (num_inputs < 1) bad(text, "no inputs");
   const auto step_texts = split(text.substr(0, bar), ';');
-  // A step may only name inputs and earlier steps, so the input count is the
-  // largest value a step names beyond those the steps before it define.
-  int max_input = 0;
-  for (size_t i = 0; i < step_texts.size(); ++i)
-    for (const auto& tok : split(step_texts[i], ' '))
-      if (tok[0] == '%') max_input = std::max(max_input, std::atoi(tok.c_str() + 1) + 1 - int(i));
-  p.num_inputs = std::max(max_input, 0);
+  // The text alone cannot tell inputs from step results ("mul %2 %3" reads
+  // two inputs of four or an input and the first step of three), so the
+  // caller says how many inputs there are.
+  p.num_inputs = num_inputs;
   for (const auto& st : step_texts) {
     const auto toks = split(st, ' ');
     Step step;
@@ -159,7 +157,17 @@ Program parse(const std::string& text) {
                          dtype_named(out.substr(colon + 1), text)});
   }
   if (p.outputs.empty()) bad(text, "no outputs");
-  if (p.num_inputs == 0) bad(text, "no inputs");
+  // Every input and step result is read: a value nothing reads means the
+  // text and the inputs do not describe the same program.
+  std::vector<bool> read(p.num_values(), false);
+  for (const auto& step : p.steps)
+    for (const auto& op : step.operands)
+      if (op.value >= 0) read[op.value] = true;
+  for (const auto& out : p.outputs) read[out.value] = true;
+  for (int v = 0; v < p.num_values(); ++v)
+    if (!read[v])
+      bad(text, (v < p.num_inputs ? "input %" : "the result %") + std::to_string(v) + " is never read (" +
+                    std::to_string(p.num_inputs) + " inputs)");
   return p;
 }
 
@@ -194,20 +202,26 @@ std::string Program::absorbed() const {
   return names;
 }
 
-const Program& parse_program(const std::string& text) {
+const Program& parse_program(const std::string& text, int num_inputs) {
   static std::mutex mutex;
-  static std::unordered_map<std::string, std::unique_ptr<Program>> cache;
+  static std::map<std::pair<std::string, int>, std::unique_ptr<Program>> cache;
   std::lock_guard<std::mutex> lock(mutex);
-  auto& slot = cache[text];
+  const auto key = std::make_pair(text, num_inputs);
+  auto& slot = cache[key];
   if (!slot) {
     try {
-      slot = std::make_unique<Program>(parse(text));
+      slot = std::make_unique<Program>(parse(text, num_inputs));
     } catch (...) {
-      cache.erase(text);
+      cache.erase(key);
       throw;
     }
   }
   return *slot;
+}
+
+int count_outputs(const std::string& text) {
+  const auto bar = text.find('|');
+  return bar == std::string::npos ? 0 : int(split(text.substr(bar + 1), ',').size());
 }
 
 void run_tile(const Program& program, float* const* values, int64_t n) {

@@ -53,8 +53,11 @@ struct Program {
   std::string absorbed() const;
 };
 
-// Parses (and caches) a program; bad text throws std::invalid_argument naming it.
-const Program& parse_program(const std::string& text);
+// Parses (and caches) a program of `num_inputs` inputs; bad text throws
+// std::invalid_argument naming it.
+const Program& parse_program(const std::string& text, int num_inputs);
+// How many outputs a program's text names (0 when it has no '|').
+int count_outputs(const std::string& text);
 
 // Runs every step over n elements of one tile. values[v] is the fp32 tile of
 // value v (inputs filled, step results written), then the constants' tiles.

@@ -25,7 +25,7 @@ TensorRef contiguous(void* data, DType dt, std::vector<int64_t> sizes) {
 }
 
 TEST(FusedProgram, ParsesValuesConstantsAndOutputs) {
-  const auto& p = kernels::fused::parse_program("add %0 %1 alpha=2;relu %2;mul %3 #0.5 | %4:bfloat16,%2:float32");
+  const auto& p = kernels::fused::parse_program("add %0 %1 alpha=2;relu %2;mul %3 #0.5 | %4:bfloat16,%2:float32", 2);
   EXPECT_EQ(p.num_inputs, 2);
   EXPECT_EQ(p.steps.size(), 3u);
   EXPECT_EQ(p.outputs.size(), 2u);
@@ -35,11 +35,23 @@ TEST(FusedProgram, ParsesValuesConstantsAndOutputs) {
 }
 
 TEST(FusedProgram, BadTextNamesTheProblem) {
-  EXPECT_THROW(kernels::fused::parse_program("nope %0 | %1:float32"), std::invalid_argument);
-  EXPECT_THROW(kernels::fused::parse_program("relu %0"), std::invalid_argument);  // no outputs
-  EXPECT_THROW(kernels::fused::parse_program("relu %0 %0 | %1:float32"), std::invalid_argument);
-  EXPECT_THROW(kernels::fused::parse_program("relu %0 | %1:int64"), std::invalid_argument);
-  EXPECT_THROW(kernels::fused::parse_program("relu %0 | %5:float32"), std::invalid_argument);
+  EXPECT_THROW(kernels::fused::parse_program("nope %0 | %1:float32", 1), std::invalid_argument);
+  EXPECT_THROW(kernels::fused::parse_program("relu %0", 1), std::invalid_argument);  // no outputs
+  EXPECT_THROW(kernels::fused::parse_program("relu %0 %0 | %1:float32", 1), std::invalid_argument);
+  EXPECT_THROW(kernels::fused::parse_program("relu %0 | %1:int64", 1), std::invalid_argument);
+  EXPECT_THROW(kernels::fused::parse_program("relu %0 | %5:float32", 1), std::invalid_argument);
+}
+
+TEST(FusedProgram, InputCountComesFromTheCaller) {
+  // Five inputs, the first read again after a later input is first read: the
+  // text alone would read as four inputs and a missing value.
+  const std::string text = "mul %0 %1;mul %0 %2;mul %5 %3;mul %5 %4 | %6:float32,%7:float32,%8:float32";
+  const auto& p = kernels::fused::parse_program(text, 5);
+  EXPECT_EQ(p.num_inputs, 5);
+  EXPECT_EQ(p.outputs[2].value, 8);
+  EXPECT_EQ(kernels::fused::count_outputs(text), 3);
+  EXPECT_THROW(kernels::fused::parse_program(text, 4), std::invalid_argument);  // %8 undefined
+  EXPECT_THROW(kernels::fused::parse_program("relu %0 | %1:float32", 0), std::invalid_argument);
 }
 
 TEST(FusedProgram, BroadcastChainRoundsOnlyItsOutput) {
@@ -51,7 +63,7 @@ TEST(FusedProgram, BroadcastChainRoundsOnlyItsOutput) {
   std::vector<c10::BFloat16> out(rows * cols);
   std::vector<float> mid(rows * cols);
   TensorRef bias{b.data(), DType::F32, {rows, cols}, {0, 1}};
-  const auto& p = kernels::fused::parse_program("add %0 %1 alpha=1;exp %2;mul %3 %0 | %4:bfloat16,%2:float32");
+  const auto& p = kernels::fused::parse_program("add %0 %1 alpha=1;exp %2;mul %3 %0 | %4:bfloat16,%2:float32", 2);
   const auto rec = engine::run_fused(arch, p, {contiguous(out.data(), DType::BF16, {rows, cols}),
                                                contiguous(mid.data(), DType::F32, {rows, cols})},
                                      {contiguous(x.data(), DType::F32, {rows, cols}), bias});
@@ -77,7 +89,7 @@ TEST(FusedProgram, TransposedOutputIsWrittenTileByTile) {
   for (size_t i = 0; i < x.size(); ++i) x[i] = 0.01f * float(i) - 3;
   // out is [rows, cols] with column-major strides, x row-major.
   TensorRef out_ref{out.data(), DType::F32, {rows, cols}, {1, rows}};
-  const auto& p = kernels::fused::parse_program("neg %0;relu %1 | %2:float32");
+  const auto& p = kernels::fused::parse_program("neg %0;relu %1 | %2:float32", 1);
   const auto rec = engine::run_fused(arch, p, {out_ref}, {contiguous(x.data(), DType::F32, {rows, cols})});
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c) ASSERT_EQ(out[c * rows + r], std::max(0.f, -x[r * cols + c]));

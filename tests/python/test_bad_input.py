@@ -30,6 +30,8 @@ def idx(device, *values):
 
 # (id, case(device), expected type or FROM_CPU, message regex)
 SHAPE_CASES = [
+    ("assert_async_zero", lambda d: torch._assert_async(torch.tensor(0, device=d)), FROM_CPU, r"nonzero value, but got zero"),
+    ("assert_async_msg", lambda d: torch._assert_async(torch.tensor(False, device=d), "tokens lost"), FROM_CPU, r"tokens lost"),
     ("add_shapes_do_not_broadcast", lambda d: t(d, 3) + t(d, 4), FROM_CPU, r"size of tensor a \(3\) must match"),
     ("matmul_inner_dims", lambda d: t(d, 2, 3) @ t(d, 4, 5), FROM_CPU, r"cannot be multiplied"),
     ("mm_of_3d", lambda d: torch.mm(t(d, 2, 2, 2), t(d, 2, 2)), FROM_CPU, r"must be a matrix"),

@@ -127,8 +127,21 @@ def test_bad_program_is_a_value_error():
     x = torch.randn(4, device="accel")
     with pytest.raises(ValueError, match="no tile kernel named 'nope'"):
         torch.ops.accel.fused_eltwise([x], "nope %0 | %1:float32")
-    with pytest.raises(ValueError, match="takes 2 inputs"):
+    # The inputs say how many the program has: "%1" is neither an input nor a step here.
+    with pytest.raises(ValueError, match="operand '%1' is not a value defined before it"):
         torch.ops.accel.fused_eltwise([x], "add %0 %1 | %2:float32")
+    with pytest.raises(ValueError, match="the result %2 is never read"):
+        torch.ops.accel.fused_eltwise([x, x], "neg %0 | %1:float32")
+
+
+def test_program_reads_inputs_after_a_later_input_is_first_read():
+    # Five inputs; the text alone would read as four inputs and a missing value.
+    a, b, c, d, e = (torch.randn(3, 5) for _ in range(5))
+    outs = torch.ops.accel.fused_eltwise(
+        [t.to("accel") for t in (a, b, c, d, e)],
+        "mul %0 %1;mul %0 %2;mul %5 %3;mul %5 %4 | %6:float32,%7:float32,%8:float32")
+    for got, want in zip(outs, (a * c, a * b * d, a * b * e)):
+        torch.testing.assert_close(got.cpu(), want)
 
 
 def test_fused_outputs_shared_values_and_in_place_reads_match_cpu():

@@ -209,6 +209,26 @@ def test_compiled_bf16_fp32_softmax_absorbs_both_casts():
     assert torch_accel.compile_stats()["eager_op_count"] == 0
 
 
+@pytest.mark.parametrize("scale", [1.0, 0.5])
+def test_compiled_fp32_softmax_of_bf16_scores_stays_fp32(scale):
+    """A mixture-of-experts router: softmax(logits, dtype=float32) of bf16
+    logits, its fp32 probabilities read by topk. Absorbing the upcast must not
+    round them to bf16: the program's result equals eager's bit for bit."""
+    torch.manual_seed(0)
+    logits = torch.randn(24, 8, dtype=torch.bfloat16).to("accel")
+
+    def route(x):
+        probs = torch.softmax(x * scale if scale != 1.0 else x, dim=-1, dtype=torch.float32)
+        return probs, probs.topk(2, dim=-1).values
+    with torch.no_grad():
+        got = torch.compile(route, backend="accel", dynamic=False)(logits)
+    want = route(logits)
+    assert got[0].dtype == torch.float32
+    for g, w in zip(got, want):
+        assert torch.equal(g.cpu(), w.cpu())
+    assert torch_accel.compile_stats()["norm_fusions"] == 1
+
+
 def _tile_bytes(t):
     rows = math.prod(t.shape[:-1])
     return math.ceil(rows / 32) * 32 * math.ceil(t.shape[-1] / 32) * 32 * t.element_size()

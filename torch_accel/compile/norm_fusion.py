@@ -171,12 +171,15 @@ def _fuse_softmax(graph, sm):
             break
         chain.append(cur)
         cur, user = nxt, cur
-    tail, dtype = sm, None
+    tail = sm
     cast = next(iter(sm.users)) if len(sm.users) == 1 else None
     if _cast_to(cast) in _FLOATS and _val(cast).is_contiguous():
-        tail, dtype = cast, _val(cast).dtype
+        tail = cast
     if (not chain and tail is sm) or not _dense(cur):
         return None
+    # The op's result takes its input's dtype unless told: an absorbed upcast
+    # (softmax(x.float()) of a bf16 x, as MoE routers compute) must still give fp32.
+    dtype = _val(tail).dtype if _val(tail).dtype != _val(cur).dtype else None
     with graph.inserting_before(sm):
         fused = _emit(graph, torch.ops.accel.scale_mask_softmax.default,
                       (cur, scale, mask, kind, fill, dtype), _val(tail))
