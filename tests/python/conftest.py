@@ -7,9 +7,15 @@ of DRAM, which makes out-of-memory tests cheap) with two devices (for the
 multi-device tests). Every test that needs another configuration runs a fresh
 Python process (see accel_subprocess.py).
 """
+import os
+
 import pytest
 import torch
 import torch_accel
+
+# Every graph the suite compiles is checked after lowering: each fused op's
+# result must be what was traced (torch_accel/compile/verify.py).
+os.environ.setdefault("TORCH_ACCEL_COMPILE_CHECK", "1")
 
 torch_accel.configure(arch="tiny", num_devices=2)
 

@@ -11,6 +11,7 @@ import time
 import torch
 
 from .. import _C
+from . import verify
 from .lowering import lower
 from .runner import build as build_runner
 
@@ -81,6 +82,8 @@ def _compiler(kind):
         on_accel = _on_accel(example_inputs)
         if on_accel:
             lowered = lower(gm, kind)
+            if verify.enabled():
+                verify.check_lowered_values(gm)
         else:  # a graph of CPU tensors runs as it was traced
             from .lowering import LoweredGraph
             lowered = LoweredGraph(kind=kind + " (not on accel: not lowered)")
