@@ -1,7 +1,7 @@
 PYTHON ?= python3
 export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
 
-.PHONY: demo test setup build test-cpp test-python test-conformance conformance fuzz sanitize gpu-check clean
+.PHONY: demo test setup build test-cpp test-python test-conformance conformance fuzz compile-sweep sanitize gpu-check clean
 
 demo: build
 	$(PYTHON) -m torch_accel demo
@@ -38,6 +38,11 @@ conformance: build
 # 10,000 generated programs, accel against CPU, each in a child process.
 fuzz: build
 	$(PYTHON) tests/fuzz/run_fuzz.py --programs 10000
+
+# Hugging Face architectures compiled against eager accel, fp32 and bf16, each
+# in its own process.
+compile-sweep: build
+	$(PYTHON) tests/compile_sweep/run_sweep.py
 
 # ASAN + UBSAN build in build-sanitize/: every GoogleTest and a pytest subset.
 sanitize: setup

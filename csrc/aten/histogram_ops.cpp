@@ -5,11 +5,13 @@
 #include <ATen/native/Resize.h>
 #include <ATen/ops/aminmax.h>
 #include <ATen/ops/empty.h>
+#include <ATen/ops/tensor.h>
 #include <ATen/ops/zeros.h>
 #include <torch/library.h>
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <utility>
 
@@ -45,12 +47,23 @@ std::pair<double, double> histc_range(const at::Tensor& self, const at::Scalar& 
   TORCH_CHECK(!(std::isinf(lo) || std::isinf(hi) || std::isnan(lo) || std::isnan(hi)),
               "torch.histc: range of [", lo, ", ", hi, "] is not finite");
   TORCH_CHECK(lo < hi, "torch.histc: max must be larger than min");
+  // The bins are computed in the input's type (kernels/histogram/bins.h), so
+  // the edges must be two distinct finite values of it.
+  if (!integral) {
+    const at::Tensor edges = at::tensor({lo, hi}, at::kDouble).to(self.scalar_type());
+    const double elo = edges[0].item<double>(), ehi = edges[1].item<double>();
+    TORCH_CHECK(std::isfinite(elo) && std::isfinite(ehi), "torch.histc: range of [", lo, ", ", hi,
+                "] does not fit in ", self.scalar_type());
+    TORCH_CHECK(elo < ehi, "torch.histc: max must be larger than min in ", self.scalar_type(), ", but [", lo, ", ",
+                hi, "] rounds to [", elo, ", ", ehi, "]");
+  }
   return {lo, hi};
 }
 
 at::Tensor& histc_out(const at::Tensor& self, int64_t bins, const at::Scalar& min, const at::Scalar& max,
                       at::Tensor& out) {
   check_accel_operand(self);
+  check_same_device(self, out);
   TORCH_CHECK(bins > 0, "torch.histc(): bins must be > 0, but got ", bins);
   TORCH_CHECK(out.scalar_type() == self.scalar_type(), "torch.histc: input tensor and hist tensor should have the same dtype, but got input ",
               self.scalar_type(), " and hist ", out.scalar_type());
@@ -80,11 +93,15 @@ at::Tensor bincount(const at::Tensor& self, const std::optional<at::Tensor>& wei
   TORCH_CHECK(self.dim() == 1, "bincount only supports 1-d non-negative integral inputs.");
   const auto [low, high] = at::aminmax(self);
   TORCH_CHECK(low.item<int64_t>() >= 0, "bincount only supports 1-d non-negative integral inputs.");
-  const int64_t bins = std::max(high.item<int64_t>() + 1, minlength);
+  const int64_t largest = high.item<int64_t>();
+  TORCH_CHECK(largest < std::numeric_limits<int64_t>::max(), "maximum value of input overflowed, it should be < ",
+              std::numeric_limits<int64_t>::max());
+  const int64_t bins = std::max(largest + 1, minlength);
   at::Tensor weights;
   if (weights_opt && weights_opt->defined()) {
     weights = *weights_opt;
     check_accel_operand(weights);
+    check_same_device(self, weights);
     TORCH_CHECK(weights.dim() == 1 && weights.size(0) == self.size(0),
                 "weights should be 1-d and have the same length as input");
     weights = (weights.scalar_type() == at::kFloat ? weights : weights.to(at::kDouble)).contiguous();

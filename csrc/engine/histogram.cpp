@@ -25,6 +25,7 @@ struct Plan {
   CoreSplit split;
   int64_t pages = 0;
   bool by_bins = false;
+  int64_t chunks = 1;  // by bins: the histogram's pieces, each a pass over the input
   int64_t l1 = 0;
 };
 
@@ -43,7 +44,8 @@ Plan plan(const chip::Arch& arch, const char* op, const TensorRef& in, const Ten
     const int64_t share = arch.l1_bytes_per_core - streams;
     const int64_t per_core = std::max<int64_t>(1, share / std::max<int64_t>(acc_bytes, 1));
     cbs.push_back({"histogram", 1, std::min(bins, per_core) * acc_bytes});
-    p.split = split_tiles(ceil_div(bins, per_core), arch.num_cores());
+    p.chunks = ceil_div(bins, per_core);
+    p.split = split_tiles(p.chunks, arch.num_cores());
   } else {
     cbs.push_back({"histogram", 1, whole});
     p.split = split_tiles(p.pages, arch.num_cores());
@@ -53,7 +55,7 @@ Plan plan(const chip::Arch& arch, const char* op, const TensorRef& in, const Ten
 }
 
 ProgramRecord record_of(const char* op, const Plan& p, const TensorRef& in, const TensorRef* weights,
-                        const TensorRef& out, const chip::Arch& arch) {
+                        const TensorRef& out) {
   ProgramRecord rec;
   rec.op = op;
   rec.reader = weights ? "reader_multi_tensor" : "reader_interleaved_tilize";
@@ -61,7 +63,7 @@ ProgramRecord record_of(const char* op, const Plan& p, const TensorRef& in, cons
   rec.writer = "writer_interleaved";
   rec.input_format = dtype_name(in.dtype);
   rec.output_format = dtype_name(out.dtype);
-  const int64_t passes = p.by_bins ? p.split.cores_used : 1;
+  const int64_t passes = p.chunks;
   const int64_t in_bytes = in.nbytes() + (weights ? weights->nbytes() : 0);
   rec.flops = in.numel() * kBinFlops * passes;
   rec.dram_read_bytes = in_bytes * passes;
@@ -71,9 +73,8 @@ ProgramRecord record_of(const char* op, const Plan& p, const TensorRef& in, cons
   rec.noc_bytes = rec.dram_read_bytes + rec.dram_write_bytes + partials;
   rec.tiles = p.pages * passes;
   rec.cores_used = p.split.cores_used;
-  rec.max_tiles_per_core = p.by_bins ? p.pages : p.split.max_tiles();
+  rec.max_tiles_per_core = p.by_bins ? p.pages * p.split.max_tiles() : p.split.max_tiles();
   rec.l1_bytes_per_core = p.l1;
-  (void)arch;
   return rec;
 }
 
@@ -135,7 +136,7 @@ ProgramRecord run_histc(const chip::Arch& arch, const TensorRef& in, double lo, 
     });
     store(counts, out);
   }
-  return record_of("aten::histc", p, in, nullptr, out, arch);
+  return record_of("aten::histc", p, in, nullptr, out);
 }
 
 ProgramRecord run_bincount(const chip::Arch& arch, const TensorRef& in, const TensorRef* weights,
@@ -162,7 +163,7 @@ ProgramRecord run_bincount(const chip::Arch& arch, const TensorRef& in, const Te
         store(binned<double>(p, in.numel(), area, bins, [&](double* acc, int64_t b, int64_t e) { add(acc, b, e); }), out);
     }
   }
-  return record_of("aten::bincount", p, in, weights, out, arch);
+  return record_of("aten::bincount", p, in, weights, out);
 }
 
 }  // namespace accel::engine

@@ -162,7 +162,7 @@ Program parse(const std::string& text, int num_inputs) {
   std::vector<bool> read(p.num_values(), false);
   for (const auto& step : p.steps)
     for (const auto& op : step.operands)
-      if (op.value >= 0) read[op.value] = true;
+      if (op.value < p.num_values()) read[op.value] = true;  // constants are numbered after the values
   for (const auto& out : p.outputs) read[out.value] = true;
   for (int v = 0; v < p.num_values(); ++v)
     if (!read[v])

@@ -21,7 +21,8 @@ void histc_count(const void* data, engine::DType dt, int64_t n, const HistcBins&
 
 // torch.bincount: counts[x] += 1 for each element x of an integer run, or
 // sums[x] += w with weights (`sums` of the weights' dtype, fp32 or fp64, in
-// element order). Elements are known to be in [0, bins).
+// the run's order; the program adds the cores' runs after, so fp32 sums are
+// not CPU ATen's serial ones bit for bit). Elements are known to be in [0, bins).
 void bincount_add(const void* index, engine::DType index_dt, int64_t n, int64_t* counts);
 void bincount_add(const void* index, engine::DType index_dt, int64_t n, const void* weights,
                   engine::DType weights_dt, void* sums);

@@ -52,6 +52,10 @@ TEST(FusedProgram, InputCountComesFromTheCaller) {
   EXPECT_EQ(kernels::fused::count_outputs(text), 3);
   EXPECT_THROW(kernels::fused::parse_program(text, 4), std::invalid_argument);  // %8 undefined
   EXPECT_THROW(kernels::fused::parse_program("relu %0 | %1:float32", 0), std::invalid_argument);
+  // Constants are numbered after the values and take no part in the check.
+  const auto& c = kernels::fused::parse_program("mul %0 #2;add %1 #0.5 | %2:float32", 1);
+  EXPECT_EQ(c.num_values(), 3);
+  EXPECT_THROW(kernels::fused::parse_program("mul %0 #2;add %0 #0.5 | %2:float32", 1), std::invalid_argument);
 }
 
 TEST(FusedProgram, BroadcastChainRoundsOnlyItsOutput) {

@@ -93,6 +93,10 @@ def test_histc_bad_arguments_raise_like_cpu():
         torch.histc(x, bins=3, min=0, max=float("inf"))
     with pytest.raises(RuntimeError, match="is not finite"):
         torch.histc(torch.tensor([1.0, float("nan")], device="accel"), bins=3)
+    with pytest.raises(RuntimeError, match="does not fit in Half"):
+        torch.histc(x.half(), bins=3, min=-1e5, max=1e5)
+    with pytest.raises(RuntimeError, match="rounds to"):  # distinct in double, one bf16 value
+        torch.histc(x.bfloat16(), bins=3, min=1.0, max=1.001)
     with pytest.raises(RuntimeError, match="same dtype"):
         torch.histc(x, bins=3, out=torch.empty(3, dtype=torch.float16, device="accel"))
 
@@ -125,6 +129,9 @@ def test_bincount_of_an_empty_input_and_huge_values():
     assert torch.equal(got.cpu(), torch.bincount(x))
     rec = [r for r in prof.records if r["op"] == "aten::bincount"]
     assert rec and rec[0]["compute"] == "sfpu_histogram_bins" and rec[0]["cores_used"] > 1
+    # Each piece of the histogram is a pass over the input.
+    pieces = rec[0]["flops"] // (4 * x.numel())
+    assert pieces > rec[0]["cores_used"] and rec[0]["dram_read_bytes"] == pieces * x.numel() * 8
 
 
 def test_bincount_bad_arguments_raise_like_cpu():
@@ -138,6 +145,8 @@ def test_bincount_bad_arguments_raise_like_cpu():
         torch.bincount(torch.tensor([1, 2], device="accel"), torch.ones(3, device="accel"))
     with pytest.raises(RuntimeError, match="minlength"):
         torch.bincount(torch.tensor([1, 2], device="accel"), minlength=-1)
+    with pytest.raises(RuntimeError, match="overflowed"):
+        torch.bincount(torch.tensor([1, 2**63 - 1], device="accel"))
 
 
 def test_histc_records_one_program_over_the_cores():
