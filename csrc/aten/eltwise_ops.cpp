@@ -10,6 +10,7 @@
 #include <ATen/ops/result_type.h>
 #include <torch/library.h>
 
+#include "aten/complex_ops.h"
 #include "aten/eltwise_registration.h"
 
 namespace accel::aten {
@@ -188,7 +189,25 @@ at::Tensor where(const at::Tensor& cond, const at::Tensor& a, const at::Tensor& 
 TORCH_LIBRARY_IMPL(aten, PrivateUse1, m) {
   ACCEL_ADD_SUB(add, Binary::Add, false)
   ACCEL_ADD_SUB(sub, Binary::Sub, true)
-  ACCEL_BINARY(mul, Tensor, out, at::TensorIterator::binary_op, Binary::Mul)
+  // complex64 products first (complex_ops.h), then the macro's real ones.
+  m.impl("mul.Tensor", [](const at::Tensor& a, const at::Tensor& b) {
+    at::Tensor out;
+    if (complex_mul_takes(a, b)) return complex_mul_into(out, a, b);
+    if (!tile_dtype(a) || !tile_dtype(b)) return fallback_call("aten::mul", "Tensor", {a, b});
+    return binary("aten::mul", at::TensorIterator::binary_op, Binary::Mul, {}, a, b);
+  });
+  m.impl("mul_.Tensor", [](at::Tensor& a, const at::Tensor& b) -> at::Tensor& {
+    if (complex_mul_takes(a, b, a)) return complex_mul_into(a, a, b);
+    if (!tile_dtype(a) || !tile_dtype(b)) { fallback_call("aten::mul_", "Tensor", {a, b}); return a; }
+    binary("aten::mul_", at::TensorIterator::binary_op, Binary::Mul, a, a, b);
+    return a;
+  });
+  m.impl("mul.out", [](const at::Tensor& a, const at::Tensor& b, at::Tensor& out) -> at::Tensor& {
+    if (complex_mul_takes(a, b, out)) return complex_mul_into(out, a, b);
+    if (!tile_dtype(a) || !tile_dtype(b) || !tile_dtype(out)) { fallback_call("aten::mul", "out", {a, b, out}); return out; }
+    binary("aten::mul.out", at::TensorIterator::binary_op, Binary::Mul, out, a, b);
+    return out;
+  });
   ACCEL_BINARY(div, Tensor, out, at::TensorIterator::binary_float_op, Binary::Div)
   m.impl("div.Tensor_mode", div_mode);
   m.impl("div_.Tensor_mode", div_mode_);

@@ -62,6 +62,10 @@ def _configs(T):
         "granitemoe": lambda: _lm("GraniteMoeConfig", "GraniteMoeForCausalLM", num_local_experts=4, **_MOE)(T),
         "gpt_oss": lambda: _lm("GptOssConfig", "GptOssForCausalLM", num_local_experts=4, **head16,
                                layer_types=["sliding_attention", "full_attention"], sliding_window=8, **_MOE)(T),
+        # Complex-number rotary embeddings (polar, complex multiply) and a mixture of experts.
+        "llama4": lambda: _lm("Llama4TextConfig", "Llama4ForCausalLM", num_local_experts=4, num_experts_per_tok=1,
+                              intermediate_size_mlp=128, interleave_moe_layer_step=1, no_rope_layers=[1, 1],
+                              **head16)(T),
         # State-space models.
         "mamba": lambda: (T.MambaForCausalLM(T.MambaConfig(hidden_size=64, num_hidden_layers=2, vocab_size=VOCAB,
                                                             state_size=8, expand=2, conv_kernel=4)), "tokens"),

@@ -2,8 +2,9 @@
 in `make compile-sweep`): Hugging Face architectures compiled against eager
 accel, loss, logits and every gradient, with no op on the CPU in either run.
 The share covers a dense decoder, mixtures of experts (routing through an
-integer histc, an fp32 router softmax of bf16 logits), a state-space model, an
-encoder-decoder and a windowed vision transformer."""
+integer histc, an fp32 router softmax of bf16 logits), complex-number rotary
+embeddings, a state-space model, an encoder-decoder and a windowed vision
+transformer."""
 import pytest
 import torch
 
@@ -13,7 +14,7 @@ pytest.importorskip("transformers")
 pytestmark = pytest.mark.usefixtures("fresh_dynamo")
 
 SHARE = [("gpt2", torch.float32), ("mixtral", torch.float32), ("t5", torch.float32),
-         ("swin", torch.float32), ("mamba2", torch.float32),
+         ("swin", torch.float32), ("mamba2", torch.float32), ("llama4", torch.float32),
          ("qwen3_moe", torch.bfloat16), ("mamba", torch.bfloat16), ("gpt_oss", torch.bfloat16)]
 
 
