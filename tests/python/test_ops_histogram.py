@@ -7,12 +7,7 @@ import torch
 import torch_accel
 
 
-@pytest.fixture(autouse=True)
-def no_fallback():
-    torch_accel.set_fallback_policy("silent")
-    torch_accel.reset_fallback_stats()
-    yield
-    assert torch_accel.fallback_stats() == {}
+pytestmark = pytest.mark.usefixtures("no_fallback")
 
 
 def _samples(dtype):
