@@ -23,3 +23,19 @@ def test_compiled_architecture_matches_eager(name, dtype):
     outcome = compare(name, dtype)
     assert not outcome.problems, outcome.problems
     assert outcome.fallbacks_eager == {} and outcome.fallbacks_compiled == {}
+
+
+def test_estimate_prices_a_compiled_mixture_of_experts():
+    """estimate(compile=True) of a mixture of experts: the router's
+    data-dependent histc and sorts are planned without data, and fusion cuts
+    the programs."""
+    import torch_accel
+    from tests.compile_sweep.models import build
+    model, batch = build("mixtral")
+    torch_accel.set_fallback_policy("silent")
+    torch_accel.reset_fallback_stats()
+    eager = torch_accel.estimate(model, batch["input_ids"])
+    compiled = torch_accel.estimate(model, batch["input_ids"], compile=True)
+    assert any(r["op"] == "aten::histc" for r in eager.records)
+    assert 0 < len(compiled.records) < len(eager.records)
+    assert torch_accel.fallback_stats() == {}
