@@ -7,11 +7,11 @@
 // the output's planes.
 #include "aten/complex_ops.h"
 
-#include <ATen/ops/empty.h>
-#include <ATen/ops/view_as_real.h>
-#include <ATen/native/Resize.h>
 #include <ATen/ExpandUtils.h>
 #include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/native/Resize.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/view_as_real.h>
 #include <torch/library.h>
 
 #include <optional>

@@ -2,10 +2,10 @@
 // histc takes float inputs as CPU ATen does and, like CUDA, integer inputs
 // too: Hugging Face's mixture-of-experts layers count tokens per expert with
 // an integer histc on every device but the CPU.
+#include <ATen/Dispatch.h>
 #include <ATen/native/Resize.h>
 #include <ATen/ops/aminmax.h>
 #include <ATen/ops/empty.h>
-#include <ATen/ops/tensor.h>
 #include <ATen/ops/zeros.h>
 #include <torch/library.h>
 
@@ -44,14 +44,16 @@ std::pair<double, double> histc_range(const at::Tensor& self, const at::Scalar& 
     lo -= 1;
     hi += 1;
   }
-  TORCH_CHECK(!(std::isinf(lo) || std::isinf(hi) || std::isnan(lo) || std::isnan(hi)),
-              "torch.histc: range of [", lo, ", ", hi, "] is not finite");
+  TORCH_CHECK(std::isfinite(lo) && std::isfinite(hi), "torch.histc: range of [", lo, ", ", hi, "] is not finite");
   TORCH_CHECK(lo < hi, "torch.histc: max must be larger than min");
   // The bins are computed in the input's type (kernels/histogram/bins.h), so
   // the edges must be two distinct finite values of it.
   if (!integral) {
-    const at::Tensor edges = at::tensor({lo, hi}, at::kDouble).to(self.scalar_type());
-    const double elo = edges[0].item<double>(), ehi = edges[1].item<double>();
+    double elo = lo, ehi = hi;
+    AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, self.scalar_type(), "histc", [&] {
+      elo = static_cast<double>(static_cast<scalar_t>(lo));
+      ehi = static_cast<double>(static_cast<scalar_t>(hi));
+    });
     TORCH_CHECK(std::isfinite(elo) && std::isfinite(ehi), "torch.histc: range of [", lo, ", ", hi,
                 "] does not fit in ", self.scalar_type());
     TORCH_CHECK(elo < ehi, "torch.histc: max must be larger than min in ", self.scalar_type(), ", but [", lo, ", ",
